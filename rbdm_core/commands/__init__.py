@@ -1,0 +1,1 @@
+"""`rbdm` subcommands: one module each, with add_parser(subparsers) and run(args)."""
