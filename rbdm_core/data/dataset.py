@@ -49,7 +49,7 @@ class Dataset:
     regions: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.images = np.asarray(self.images)
+        self.images = np.asanyarray(self.images)
         self.labels = np.asarray(self.labels, dtype=np.int64)
         n = len(self.labels)
         if self.images.ndim != 4 or self.images.dtype != np.uint8:

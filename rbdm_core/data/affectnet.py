@@ -1,0 +1,331 @@
+"""AffectNet reader: streams the manually annotated lists, crops faces into a memory-mapped cache.
+
+Input (as distributed by its authors), under ROOT:
+  Manually_Annotated_file_lists/training.csv, validation.csv with header
+    subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal
+  Manually_Annotated_Images/<subDirectory_filePath>   (JPEG/PNG)
+expression 0..10 = Neutral, Happy, Sad, Surprise, Fear, Disgust, Anger, Contempt, None, Uncertain,
+Non-Face. Only the columns used here are required (path, face box, expression).
+
+Cleaning (paper, section 4.1): keep expressions 0..7 (drop None, Uncertain, Non-Face); then drop
+duplicates, first rows naming the same path, then rows whose image files have the same bytes
+(SHA-1), keeping one row of each group chosen at random with `seed` (deterministic) and counting the
+dropped ones. Then each face box is cropped, resized to `size` and written to a cache:
+
+  <cache_dir>/affectnet/index-<key>/hashes/<shard>.npy   SHA-1 of each candidate image (resumable)
+  <cache_dir>/affectnet/<key>/images.npy                 (N, h, w, C) uint8, read with mmap
+  <cache_dir>/affectnet/<key>/meta.npz                   labels, split, ids, dropped counts
+
+key = parameters + size and mtime of the two csv files, so an edited list never reuses a stale
+cache. `images.npy` is filled shard by shard in `images.npy.partial` with one marker per finished
+shard (a re-run resumes there) and renamed into place only when complete. Nothing is written under
+ROOT. The whole corpus (~290,000 rows) is never held in memory: csv rows are read in chunks and
+images one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from rbdm_core.artifacts import atomic_path, atomic_write_text, default_cache_dir, param_key
+from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
+from rbdm_core.data.images import _check_channels, _check_size, crop_box, file_sha1, open_image, resize
+
+#: AffectNet's expression codes 0..10.
+AFFECTNET_EXPRESSIONS: tuple[str, ...] = (
+    "Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Anger", "Contempt",
+    "None", "Uncertain", "Non-Face",
+)
+#: AffectNet code 0..7 -> index into FERPLUS_CLASSES.
+EXPRESSION_TO_FERPLUS = np.array(
+    [FERPLUS_CLASSES.index(n) for n in
+     ("neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger", "contempt")],
+    dtype=np.int64,
+)
+LIST_DIR = "Manually_Annotated_file_lists"
+IMAGE_DIR = "Manually_Annotated_Images"
+SPLITS = ("training", "validation")
+USED_COLUMNS = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "expression")
+BOX_COLUMNS = ("face_x", "face_y", "face_width", "face_height")
+_DROP_NAMES = {8: "expression_none", 9: "expression_uncertain", 10: "expression_non_face"}
+CACHE_VERSION = 1
+
+
+def _line(i: int) -> str:
+    return f"row {i} (line {i + 2})"
+
+
+def _progress(total: int, enabled: bool, desc: str, initial: int = 0, unit: str = "image"):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, desc=desc, unit=unit,
+                file=sys.stderr, leave=False)
+
+
+def affectnet_files(root: str | Path) -> dict[str, Path]:
+    """{"training": csv, "validation": csv, "images": folder}; raises when one is missing or empty."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"AffectNet root folder {root} does not exist")
+    out = {s: root / LIST_DIR / f"{s}.csv" for s in SPLITS}
+    for s, p in out.items():
+        if not p.is_file():
+            raise FileNotFoundError(f"AffectNet list {p} does not exist (expected {LIST_DIR}/{s}.csv under {root})")
+    img = root / IMAGE_DIR
+    if not img.is_dir():
+        raise FileNotFoundError(f"AffectNet image folder {img} does not exist (expected {IMAGE_DIR}/ under {root})")
+    if next(os.scandir(img), None) is None:
+        raise ValueError(f"AffectNet image folder {img} is empty; expected the images named in the lists")
+    out["images"] = img
+    return out
+
+
+def _read_list(path: Path, split: str, chunksize: int) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Rows of one list with expression 0..7 (columns: path, box, expression, split, row)."""
+    try:
+        header = list(pd.read_csv(path, nrows=0).columns)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: file is empty, expected header {list(USED_COLUMNS)} (and more)") from None
+    missing = [c for c in USED_COLUMNS if c not in header]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; expected {list(USED_COLUMNS)}, found {header}")
+    parts, dropped, start = [], {v: 0 for v in _DROP_NAMES.values()}, 0
+    for chunk in pd.read_csv(path, usecols=list(USED_COLUMNS), chunksize=chunksize,
+                             dtype={"subDirectory_filePath": str}, keep_default_na=False):
+        m = len(chunk)
+        for col in BOX_COLUMNS + ("expression",):
+            vals = pd.to_numeric(chunk[col].replace("", np.nan), errors="coerce").to_numpy(dtype=float)
+            bad = np.isnan(vals) | (vals != np.floor(vals))
+            if col == "expression":
+                bad |= (vals < 0) | (vals > 10)
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                expected = ("an int 0..10 (" + ", ".join(AFFECTNET_EXPRESSIONS) + ")") if col == "expression" \
+                    else "an int number of pixels"
+                raise ValueError(f"{path} {_line(start + k)}: {col} {chunk[col].iloc[k]!r} is out of range, expected {expected}")
+            chunk[col] = vals.astype(np.int64)
+        empty = (chunk["subDirectory_filePath"].str.strip() == "").to_numpy()
+        if empty.any():
+            k = int(np.flatnonzero(empty)[0])
+            raise ValueError(f"{path} {_line(start + k)}: subDirectory_filePath is empty, expected an image path")
+        for code, name in _DROP_NAMES.items():
+            dropped[name] += int((chunk["expression"] == code).sum())
+        chunk = chunk.assign(split=split, row=np.arange(start, start + m))
+        parts.append(chunk[chunk["expression"] <= 7])
+        start += m
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(USED_COLUMNS) + ["split", "row"])
+    return df.rename(columns={"subDirectory_filePath": "path"}), dropped
+
+
+def _keep_one(df: pd.DataFrame, by: str, rkey: np.ndarray) -> np.ndarray:
+    """Boolean mask keeping, in each group of equal `by`, the row with the smallest random key."""
+    order = pd.DataFrame({"g": df[by].to_numpy(), "r": rkey, "i": np.arange(len(df))})
+    first = order.sort_values(["g", "r"], kind="mergesort").drop_duplicates("g")["i"].to_numpy()
+    keep = np.zeros(len(df), bool)
+    keep[first] = True
+    return keep
+
+
+def _files_signature(files: dict[str, Path]) -> list:
+    sig = []
+    for s in SPLITS:
+        st = files[s].stat()
+        sig.append([s, st.st_size, st.st_mtime_ns])
+    return sig
+
+
+def index_affectnet(
+    root: str | Path,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    chunksize: int = 50_000,
+    shard_rows: int = 4096,
+) -> tuple[pd.DataFrame, dict]:
+    """The cleaned AffectNet row list, without decoding images.
+
+    Returns (rows, provenance): rows has columns path, face_x, face_y, face_width, face_height,
+    expression (0..7), label (FERPLUS_CLASSES index), split ("training"/"validation"), row
+    (0-based data row of its csv), sha1; in csv order. Image hashes are cached (resumable) under
+    `<cache_dir>/affectnet/index-<key>/`. A missing image file raises FileNotFoundError naming the row.
+    """
+    files = affectnet_files(root)
+    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    _refuse_inside(cache_root, Path(root))
+    frames, dropped = [], {}
+    for s in SPLITS:
+        df, d = _read_list(files[s], s, chunksize)
+        frames.append(df)
+        for k, v in d.items():
+            dropped[k] = dropped.get(k, 0) + v
+    rows = pd.concat(frames, ignore_index=True)
+    if rows.empty:
+        raise ValueError(f"AffectNet lists under {Path(root) / LIST_DIR} hold no row with expression 0..7")
+
+    rng = np.random.default_rng(seed)
+    keep = _keep_one(rows, "path", rng.random(len(rows)))
+    dropped["duplicate_path"] = int((~keep).sum())
+    rows = rows[keep].reset_index(drop=True)
+
+    # hashes are cached per unique path, in sorted path order (independent of the seed)
+    key = param_key({"v": CACHE_VERSION, "root": str(Path(root).resolve()), "files": _files_signature(files)})
+    hdir = cache_root / "affectnet" / f"index-{key}" / "hashes"
+    paths = np.sort(rows["path"].to_numpy(str))
+    where = rows.set_index("path")
+    sha = np.empty(len(paths), dtype="S40")
+    n_shards = -(-len(paths) // shard_rows)
+    bar = _progress(len(paths), progress, "hashing AffectNet images")
+    try:
+        for k in range(n_shards):
+            lo, hi = k * shard_rows, min(len(paths), (k + 1) * shard_rows)
+            shard = hdir / f"{k:05d}-{lo}-{hi}.npy"
+            if shard.exists():
+                sha[lo:hi] = np.load(shard)
+            else:
+                part = np.empty(hi - lo, dtype="S40")
+                for j in range(lo, hi):
+                    p = files["images"] / paths[j]
+                    if not p.is_file():
+                        r = where.loc[paths[j]]
+                        raise FileNotFoundError(
+                            f"{files[r['split']]} {_line(int(r['row']))}: image file {p} does not exist"
+                        )
+                    part[j - lo] = file_sha1(p).encode()
+                with atomic_path(shard) as tmp, open(tmp, "wb") as fh:
+                    np.save(fh, part)
+                sha[lo:hi] = part
+            bar.update(hi - lo)
+    finally:
+        bar.close()
+    sha = sha[np.searchsorted(paths, rows["path"].to_numpy(str))]
+    rows["sha1"] = sha.astype(str)
+    keep = _keep_one(rows, "sha1", rng.random(len(rows)))
+    dropped["duplicate_content"] = int((~keep).sum())
+    rows = rows[keep].reset_index(drop=True)
+    rows["label"] = EXPRESSION_TO_FERPLUS[rows["expression"].to_numpy()]
+    provenance = {
+        "synthetic": False,
+        "source": "affectnet",
+        "files": [str(files[s].resolve()) for s in SPLITS],
+        "images_dir": str(files["images"].resolve()),
+        "rule": "expression 0..7 kept; duplicates by path, then by SHA-1 of the image file, one kept at random",
+        "seed": int(seed),
+        "kept": int(len(rows)),
+        "dropped": dropped,
+        "index_key": key,
+    }
+    return rows, provenance
+
+
+def read_affectnet(
+    root: str | Path,
+    size: int | tuple[int, int] = 96,
+    cache_dir: str | Path | None = None,
+    channels: int = 3,
+    seed: int = 0,
+    progress: bool = True,
+    shard_rows: int = 4096,
+) -> Dataset:
+    """Read AffectNet into a Dataset whose `images` `(N, h, w, C) uint8` are memory-mapped from the cache.
+
+    root:      folder holding Manually_Annotated_file_lists/ and Manually_Annotated_Images/
+    size:      output side in pixels (int) or (height, width); the face box is stretched to it
+    cache_dir: cache root (default `rbdm_core.artifacts.default_cache_dir()`); never under root
+    channels:  3 (RGB, default) or 1 (grayscale)
+    seed:      picks which row of a duplicate group is kept
+    Labels index FERPLUS_CLASSES; split "training"/"validation"; ids = subDirectory_filePath.
+    Errors name the csv row: missing or unreadable image, face box outside the image.
+    """
+    h, w = _check_size(size)
+    _check_channels(channels)
+    files = affectnet_files(root)
+    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    _refuse_inside(cache_root, Path(root))
+    rows, prov = index_affectnet(root, seed=seed, cache_dir=cache_root, progress=progress, shard_rows=shard_rows)
+    key = param_key({"index": prov["index_key"], "seed": int(seed), "size": [h, w], "channels": channels,
+                     "shard_rows": shard_rows})
+    out = cache_root / "affectnet" / key
+    final, meta = out / "images.npy", out / "meta.npz"
+    if not (final.exists() and meta.exists()):
+        _build_images(rows, files, out, (h, w), channels, shard_rows, progress)
+        with atomic_path(meta) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, labels=rows["label"].to_numpy(np.int64), split=rows["split"].to_numpy(str),
+                     ids=rows["path"].to_numpy(str), sha1=rows["sha1"].to_numpy(str))
+        os.replace(out / "images.npy.partial", final)
+    images = np.load(final, mmap_mode="r")
+    with np.load(meta, allow_pickle=False) as z:
+        labels, split, ids = z["labels"], z["split"].astype(object), z["ids"].astype(object)
+    if images.shape[0] != len(labels):
+        raise ValueError(f"AffectNet cache {out} is inconsistent ({images.shape[0]} images, {len(labels)} labels); delete it")
+    prov = dict(prov, size=[h, w], channels=channels, cache=str(out))
+    return Dataset(images=images, labels=labels, class_names=FERPLUS_CLASSES, split=split, ids=ids, provenance=prov)
+
+
+def _refuse_inside(cache_root: Path, root: Path) -> None:
+    c, r = cache_root.resolve(), root.resolve()
+    if c == r or r in c.parents:
+        raise ValueError(f"cache_dir {cache_root} lies inside the data folder {root}; choose a cache outside it")
+
+
+def _build_images(rows: pd.DataFrame, files: dict, out: Path, size: tuple[int, int], channels: int,
+                  shard_rows: int, progress: bool) -> None:
+    """Fill `out/images.npy.partial` shard by shard; a marker file records each finished shard."""
+    n = len(rows)
+    shape = (n, size[0], size[1], channels)
+    out.mkdir(parents=True, exist_ok=True)
+    partial, done = out / "images.npy.partial", out / "done"
+    mm = None
+    if partial.exists():
+        try:
+            mm = np.lib.format.open_memmap(partial, mode="r+")
+            if mm.shape != shape or mm.dtype != np.uint8:
+                mm = None
+        except (ValueError, OSError):
+            mm = None
+    if mm is None:
+        for f in done.glob("*") if done.exists() else []:
+            f.unlink()
+        mm = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=shape)
+    done.mkdir(exist_ok=True)
+    atomic_write_text(out / "params.json", json.dumps({"size": list(size), "channels": channels, "n": n}))
+    path, split, row = rows["path"].to_numpy(str), rows["split"].to_numpy(str), rows["row"].to_numpy()
+    boxes = rows[list(BOX_COLUMNS)].to_numpy(np.int64)
+    n_shards = -(-n // shard_rows)
+    finished = {k for k in range(n_shards) if (done / f"{k:05d}").exists()}
+    bar = _progress(n, progress, "cropping AffectNet faces",
+                    initial=sum(min(n, (k + 1) * shard_rows) - k * shard_rows for k in finished))
+    try:
+        for k in range(n_shards):
+            if k in finished:
+                continue
+            lo, hi = k * shard_rows, min(n, (k + 1) * shard_rows)
+            for j in range(lo, hi):
+                what = f"{files[split[j]]} {_line(int(row[j]))}: "
+                im = open_image(files["images"] / path[j], channels, what=what)
+                mm[j] = resize(crop_box(im, tuple(boxes[j]), what=what), size)
+                bar.update(1)
+            mm.flush()
+            atomic_write_text(done / f"{k:05d}", f"{lo} {hi}\n")
+    finally:
+        bar.close()
+        del mm
+
+
+def iter_affectnet(root: str | Path, batch_size: int = 256, **kwargs) -> Iterator[Dataset]:
+    """Batches of `read_affectnet(root, **kwargs)` as small in-memory Datasets, in order.
+
+    Only one batch of images is in memory at a time (the full set stays memory-mapped).
+    """
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    ds = read_affectnet(root, **kwargs)
+    for lo in range(0, len(ds), int(batch_size)):
+        idx = np.arange(lo, min(len(ds), lo + int(batch_size)))
+        yield ds.subset(idx)
