@@ -1,0 +1,110 @@
+"""Relevance: analyzer build time and throughput per architecture, deep Taylor vs gradient.
+
+Each architecture runs in one worker process (graph mode): the prepared model is analysed with
+deep Taylor and iNNvestigate's gradient, each analyzer built once; "build" = analyzer graph
+construction plus the first batch, "throughput" = images per second over the later batches.
+The ratio deep Taylor / gradient throughput is measured on the same model and batches.
+"Before the build fix": the same on a small residual network (conv, BN, ReLU, Add; 36 layers)
+with Keras's `_UNSAFE_GRAPH_OP_LAYER_CREATION` left off, against on.
+Set RBDM_BENCH_FULL=1 to add the full keras.applications networks at small input sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+N_IMAGES = 64
+BATCH = 16
+
+
+def _residual_net(blocks: int = 8):
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    inp = L.Input((32, 32, 3))
+    x = L.ReLU()(L.BatchNormalization()(L.Conv2D(16, 3, padding="same")(inp)))
+    for _ in range(blocks):
+        y = L.ReLU()(L.BatchNormalization()(L.Conv2D(16, 3, padding="same")(x)))
+        y = L.BatchNormalization()(L.Conv2D(16, 3, padding="same")(y))
+        x = L.ReLU()(L.Add()([x, y]))
+    out = L.Dense(7, activation="softmax")(L.GlobalAveragePooling2D()(x))
+    return tf.keras.Model(inp, out)
+
+
+def _bundles(full: bool):
+    from rbdm_core.models import build_model, load_bundle
+
+    yield "fer2013-pretrained", load_bundle("fer2013-pretrained")
+    yield "small_cnn 48x48x1", build_model("small_cnn", 7, (48, 48, 1))
+    yield "mobilenet_v2_small 96x96", build_model("mobilenet_v2_small", 7, (48, 48, 1))
+    if full:
+        for arch in ("mobilenet_v2", "vgg_face", "xception", "inception_v3"):
+            yield f"{arch} (min size)", build_model(arch, 7, (48, 48, 1), input_size="min")
+
+
+def _worker(prepared, x, methods, fast_build=True) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prepared.save(tmp / "m.h5")
+        np.save(tmp / "x.npy", x)
+        np.save(tmp / "t.npy", np.zeros(len(x), np.int64))
+        job = {"model": str(tmp / "m.h5"), "inputs": str(tmp / "x.npy"), "targets": str(tmp / "t.npy"),
+               "out_dir": str(tmp / "out"), "methods": methods, "bounds": [float(x.min()), float(x.max())],
+               "batch_size": BATCH, "fast_build": fast_build, "progress": False}
+        (tmp / "job.json").write_text(json.dumps(job))
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        subprocess.run([sys.executable, "-m", "rbdm_core.saliency_worker", str(tmp / "job.json")], env=env,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return json.loads((tmp / "out" / "timings.json").read_text())
+
+
+def _row(name, t):
+    dt, gr = t["deep_taylor"], t["gradient"]
+    n_rest = dt["n"] - dt["batch_size"]
+    tp = lambda d: n_rest / d["analyze_s"] if d["analyze_s"] > 0 else float("nan")  # noqa: E731
+    print(f"{name:28s} build dt {dt['build_s'] + dt['first_batch_s']:6.1f} s  grad "
+          f"{gr['build_s'] + gr['first_batch_s']:6.1f} s | throughput dt {tp(dt):7.1f} img/s  grad {tp(gr):7.1f} "
+          f"img/s  ratio dt/grad {tp(dt) / tp(gr):5.2f}", flush=True)
+
+
+def main() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from rbdm_core.saliency_prepare import prepare_model
+
+    print(f"{N_IMAGES} images, batch {BATCH}; build = analyzer construction + first batch")
+    rng = np.random.default_rng(0)
+    for name, bundle in _bundles(os.environ.get("RBDM_BENCH_FULL") == "1"):
+        t0 = time.perf_counter()
+        prepared = prepare_model(bundle.model)
+        t_prep = time.perf_counter() - t0
+        h, w = bundle.preprocess.size
+        x = bundle.preprocess(rng.integers(0, 256, (N_IMAGES, h, w, bundle.preprocess.channels), dtype=np.uint8))
+        print(f"{name}: prepare_model {t_prep:.1f} s", flush=True)
+        _row(name, _worker(prepared, x, ["deep_taylor", "gradient"]))
+
+    print("build fix on a small residual network (36 layers), deep Taylor + gradient:")
+    prepared = prepare_model(_residual_net())
+    x = rng.uniform(-1, 1, (N_IMAGES, 32, 32, 3)).astype(np.float32)
+    before = _worker(prepared, x, ["deep_taylor", "gradient"], fast_build=False)
+    after = _worker(prepared, x, ["deep_taylor", "gradient"], fast_build=True)
+    for m in ("deep_taylor", "gradient"):
+        b = before[m]["build_s"] + before[m]["first_batch_s"]
+        a = after[m]["build_s"] + after[m]["first_batch_s"]
+        print(f"  {m:12s} build before {b:6.1f} s  after {a:6.1f} s  speed-up {b / a:5.1f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""`rbdm explain --model NAME_OR_PATH --method METHOD --out DIR IMAGE...`: relevance maps of image files.
+
+For each IMAGE writes, atomically, into DIR:
+  <stem>.npy  the relevance map, (h, w) float32 at the model's input size, channels summed,
+              explaining the predicted class before the softmax;
+  <stem>.png  an overlay: the model's (grayscale) view of the image with positive relevance in
+              red and negative in blue, opacity proportional to |relevance| / max |relevance|.
+NAME_OR_PATH is what `rbdm predict` accepts (fer2013-pretrained or a saved model folder). Images
+of any size and colour are brought to the model's input as its preprocessing says; images of the
+same size are analysed together (one analyzer build per size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: overlay PNGs are scaled up (nearest neighbour) to at least this many pixels on the short side
+OVERLAY_MIN_SIDE = 256
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    from rbdm_core.saliency import METHODS
+
+    p = subparsers.add_parser("explain", help="relevance maps (.npy) and overlays (.png) of image files",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="fer2013-pretrained or a saved model folder")
+    p.add_argument("--method", default="deep_taylor", help=f"one of {', '.join(METHODS)} (default deep_taylor)")
+    p.add_argument("--out", required=True, help="output folder (created)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    return p
+
+
+def overlay(gray: np.ndarray, rmap: np.ndarray) -> np.ndarray:
+    """(h, w) float gray in any range + (h, w) relevance -> (h, w, 3) uint8 RGB overlay."""
+    g = gray.astype(np.float64)
+    span = g.max() - g.min()
+    g = (g - g.min()) / span if span > 0 else np.zeros_like(g)
+    base = np.repeat((0.3 + 0.7 * g)[..., None], 3, axis=-1)  # a lighter gray, so colour shows
+    peak = np.abs(rmap).max()
+    a = (np.abs(rmap) / peak) if peak > 0 else np.zeros_like(rmap, dtype=np.float64)
+    colour = np.where((rmap >= 0)[..., None], np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.2, 1.0]))
+    out = base * (1 - a[..., None]) + colour * a[..., None]
+    return np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
+
+
+def _save_png(path: Path, rgb: np.ndarray) -> None:
+    from PIL import Image
+
+    from rbdm_core.artifacts import atomic_path
+
+    k = max(1, int(np.ceil(OVERLAY_MIN_SIDE / min(rgb.shape[:2]))))
+    big = np.repeat(np.repeat(rgb, k, axis=0), k, axis=1)
+    with atomic_path(path) as tmp:
+        Image.fromarray(big, mode="RGB").save(tmp, format="PNG")
+
+
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    from rbdm_core.artifacts import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, arr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rbdm_core.data.images import open_image, to_array
+    from rbdm_core.models import load_bundle
+    from rbdm_core.saliency import METHODS, relevance
+
+    if args.method not in METHODS:
+        raise ValueError(f"--method {args.method!r}: expected one of {', '.join(METHODS)}")
+    stems = [Path(p).stem for p in args.images]
+    dup = sorted({s for s in stems if stems.count(s) > 1})
+    if dup:
+        raise ValueError(f"IMAGE: several images share the file stem {dup[0]!r}; their outputs "
+                         f"{dup[0]}.npy/.png would overwrite each other")
+    bundle = load_bundle(args.model)
+    pre = bundle.preprocess
+    images = [to_array(open_image(p, channels=pre.channels)) for p in args.images]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    groups: dict[tuple, list[int]] = {}
+    for i, im in enumerate(images):
+        groups.setdefault(im.shape, []).append(i)
+    for shape, idx in groups.items():
+        batch = np.stack([images[i] for i in idx])
+        rel = relevance(bundle, batch, method=args.method, batch_size=args.batch_size)
+        view = pre(batch).mean(axis=-1)  # the model's input, channels averaged, for the overlay
+        for j, i in enumerate(idx):
+            _save_npy(out / f"{stems[i]}.npy", rel.maps[j].astype(np.float32))
+            _save_png(out / f"{stems[i]}.png", overlay(view[j], rel.maps[j]))
+            print(f"{args.images[i]}\t{bundle.class_names[int(rel.targets[j])]}\tlogit={rel.logits[j]:.4g}"
+                  f"\tsum={rel.sums[j]:.4g}{'  (constant map)' if rel.constant[j] else ''}")
+    print(f"wrote {len(images)} maps and overlays to {out}", file=sys.stderr)
+    return 0
