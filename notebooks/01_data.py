@@ -1,0 +1,260 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: rbdm (Python 3)
+#     language: python
+#     name: rbdm
+# ---
+
+# %% [markdown]
+# # 1. The data
+#
+# The paper {cite:p}`schiller2020relevance` uses three facial-expression corpora, each for its own
+# job: a large one to train the *Trainer*, a mid-sized one on which the *Trainee* is trained with and
+# without masks, and a small posed one for the eye-tracking study. This chapter introduces them,
+# puts the paper's image counts next to the data this run actually used, and shows example images.
+#
+# The real corpora are licensed by their owners and do not ship with this book. By default
+# (profile `quick`) every chapter runs on an **embedded synthetic stand-in**: faces drawn
+# procedurally from facial action units, one generator per corpus, imitating its image format,
+# splits and class balance. Because the generator decides which action units express a class, it
+# also knows, for every image, the facial regions that define its class: the *ground-truth regions*
+# later chapters compare relevance maps and masks against. Real data never has such a ground truth.
+
+# %% tags=["parameters"]
+profile = "quick"  # "quick": synthetic stand-ins; "paper": the real corpora (give the roots below)
+run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
+seed = 0  # seed of the synthetic corpora (the same seed makes the same images)
+n_affectnet = None  # images in the AffectNet-like corpus (None: the profile's size)
+n_ferplus = None  # images in the FERPlus-like corpus (None: the profile's size)
+n_ckplus = None  # images in the CK+-like corpus, two per sequence (None: the profile's size)
+ferplus_root = None  # folder with fer2013.csv and fer2013new.csv
+affectnet_root = None  # AffectNet folder (Manually_Annotated_file_lists/ and the images)
+ckplus_root = None  # CK+ folder (cohn-kanade-images/ and Emotion/)
+
+# %%
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rbdm_core import viz
+from rbdm_core.data import FERPLUS_CLASSES
+from rbdm_core.data import synthetic
+from rbdm_core.pipeline import Pipeline, get_profile
+
+# the stand-ins always have the quick profile's sizes (the paper profile adds the real corpora below)
+prof = get_profile("quick", source_n=n_affectnet, target_n=n_ferplus, gaze_n=n_ckplus)
+pipe = Pipeline(prof, run_dir=run_dir, seed=seed)
+corpora = {
+    "AffectNet-like": pipe.source,  # the Trainer's corpus
+    "FERPlus-like": pipe.target,  # the Trainee's corpus
+    "CK+-like": pipe.gaze_images,  # the gaze study's images
+}
+for name, ds in corpora.items():
+    kind = "SYNTHETIC" if ds.is_synthetic else "real"
+    h, w, c = ds.shape
+    print(f"{name:15s} {kind}: {len(ds):5d} images of {h}x{w}x{c}, splits {', '.join(ds.splits)}")
+
+# %% [markdown]
+# ## The three corpora in the paper
+#
+# **AffectNet** {cite:p}`mollahosseini2017affectnet` was collected by querying web search engines
+# with emotion-related keywords; trained annotators labelled each face with one of eleven
+# categories (the eight emotions used throughout this book plus *none*, *uncertain* and
+# *non-face*) and with valence and arousal. The paper removes images that occur repeatedly with
+# conflicting labels (keeping one copy of each) and the three non-emotion categories, and keeps the
+# authors' training/validation split; the validation set serves as test set, as the official test
+# set was not released. It trains the Trainer.
+#
+# **FERPlus** {cite:p}`barsoum2016ferplus` re-labels the 48x48 grayscale faces of FER2013: ten
+# crowd workers voted on each image among the same eight emotions plus *unknown* and *not a face*.
+# The paper takes the majority vote as the label, drops images whose majority is *unknown* or *not
+# a face*, and keeps the official Training / PublicTest / PrivateTest assignment. The Trainee
+# learns on it, masked and unmasked.
+#
+# **CK+** {cite:p}`lucey2010ckplus` holds posed expression sequences recorded in the lab, each
+# going from a neutral face to the apex of one expression, with emotion labels validated against
+# the action units shown. The paper takes the last frame of each labelled sequence as an example
+# of its emotion and the first frame as an example of *neutral*. Annotators' gaze was recorded on
+# these images (chapter 4).
+#
+# The counts below are the paper's, after its cleaning, beside the sizes of this run.
+
+# %%
+paper_counts = pd.DataFrame(
+    [
+        ("AffectNet", "Trainer", "269,118 images after removing duplicates and non-emotion labels",
+         "AffectNet-like"),
+        ("FERPlus", "Trainee", "35,488 images after removing unknown and not-a-face majorities",
+         "FERPlus-like"),
+        ("CK+", "gaze study", "654 images: first and last frame of 327 labelled sequences",
+         "CK+-like"),
+    ],
+    columns=["corpus", "role in the paper", "the paper's count", "stand-in"],
+)
+paper_counts["this run"] = [
+    f"{len(corpora[s])} images ({'synthetic' if corpora[s].is_synthetic else 'real'})"
+    for s in paper_counts["stand-in"]
+]
+viz.table(paper_counts, caption="Corpus sizes: the paper's (quoted) beside this run's")
+
+# %% [markdown]
+# ## Counts per class and split
+#
+# Each stand-in draws its labels with the class proportions of the corpus it imitates (FERPlus's
+# majority-vote proportions, AffectNet's training-set imbalance with a class-balanced validation
+# split, CK+'s labelled sequences plus one neutral first frame per sequence) and the same split
+# names. Rare classes get at least a few images per split, so that no class vanishes from a small
+# synthetic split. **These counts are synthetic** unless the line above says *real*.
+
+# %%
+def counts_table(ds):
+    """Classes as rows, splits as columns, plus the total (counts from Dataset.counts())."""
+    c = ds.counts()
+    t = c.pivot(index="label", columns="split", values="count").reindex(index=list(ds.class_names))
+    t = t[list(ds.splits)]
+    t["total"] = t.sum(axis=1)
+    t.loc["all classes"] = t.sum(axis=0)
+    t.index.name = "class"
+    return t.reset_index()
+
+
+for name, ds in corpora.items():
+    display(viz.table(counts_table(ds), caption=f"{name} ({'synthetic' if ds.is_synthetic else 'real'}): images per class and split"))
+
+# %%
+fig = make_subplots(rows=1, cols=3, subplot_titles=list(corpora), horizontal_spacing=0.06)
+split_colors = {}
+palette = viz.TEMPLATE["layout"]["colorway"]
+for col, (name, ds) in enumerate(corpora.items(), start=1):
+    c = ds.counts()
+    for s in ds.splits:
+        color = split_colors.setdefault(s, palette[len(split_colors) % len(palette)])
+        sub = c[c["split"] == s]
+        fig.add_trace(go.Bar(x=sub["label"], y=sub["count"], name=s, marker_color=color,
+                             legendgroup=s, showlegend=True), row=1, col=col)
+fig.update_layout(barmode="stack", height=420, title="Images per class and split (synthetic stand-ins)",
+                  legend={"orientation": "h", "y": -0.3})
+fig.update_xaxes(tickangle=-45)
+viz.show(fig, "counts-per-class")
+
+# %% [markdown]
+# How close do the stand-ins come to the class balance they imitate? The reference shares are the
+# ones the generator targets (FERPlus majority labels, AffectNet's manually annotated training set,
+# CK+'s labelled sequences); the synthetic shares are counted from the data above.
+
+# %%
+def share_table(ds, split, reference):
+    sub = ds.select_split(split)
+    got = np.bincount(sub.labels, minlength=len(ds.class_names)) / len(sub)
+    ref = np.array([reference[c] for c in ds.class_names], dtype=float)
+    ref = ref / ref.sum()
+    return pd.DataFrame({"class": list(ds.class_names), "reference share": ref, "synthetic share": got,
+                         "difference": got - ref})
+
+
+shares = {
+    "FERPlus-like, Training": share_table(corpora["FERPlus-like"], "Training", synthetic.FERPLUS_PROPORTIONS),
+    "AffectNet-like, training": share_table(corpora["AffectNet-like"], "training", synthetic.AFFECTNET_TRAINING_COUNTS),
+}
+for title, t in shares.items():
+    display(viz.table(t, float_format="{:.3f}", caption=f"{title}: class shares (synthetic vs the real corpus)"))
+
+# %% [markdown]
+# In small synthetic sets the rarest classes (disgust and contempt in FERPlus) sit slightly above
+# their reference share because of the per-split minimum; with thousands of images the shares
+# converge to the reference.
+#
+# ## What the images look like
+#
+# One training image per class from each stand-in, with its **ground-truth regions** tinted red:
+# the facial regions (brows, eyes, nose, cheeks, mouth) whose action units express the class. A
+# relevance map that "looks at the right places" puts its mass inside these regions; chapters 3
+# and 5 measure exactly that.
+
+# %%
+def one_per_class(ds, split):
+    idx = []
+    for k in range(len(ds.class_names)):
+        hits = np.flatnonzero((ds.labels == k) & (ds.split == split))
+        if len(hits):
+            idx.append(int(hits[0]))
+    return np.array(idx)
+
+
+for key, (name, split) in {"affectnet": ("AffectNet-like", "training"),
+                           "ferplus": ("FERPlus-like", "Training")}.items():
+    ds = corpora[name]
+    idx = one_per_class(ds, split)
+    fig = viz.image_grid(ds.images[idx], [ds.class_names[ds.labels[i]] for i in idx], overlays=ds.regions[idx],
+                         cols=8, title=f"{name} (synthetic): one {split} image per class, ground truth in red")
+    viz.show(fig, f"examples-{key}")
+
+# %% [markdown]
+# The CK+-like corpus comes in pairs, like the paper's selection from CK+: the first frame of a
+# posed sequence (neutral) and its last frame (the apex of the expression).
+
+# %%
+ck = corpora["CK+-like"]
+ids = pd.Series(ck.ids)
+firsts = np.flatnonzero(ids.str.endswith("/first"))[:4]
+pairs = []
+for i in firsts:
+    last = int(np.flatnonzero(ids == ids[i].replace("/first", "/last"))[0])
+    pairs += [int(i), last]
+pairs = np.array(pairs)
+titles = [f"{ck.ids[i].rsplit('/', 1)[0]}<br>{ck.ids[i].rsplit('/', 1)[1]}: {ck.class_names[ck.labels[i]]}" for i in pairs]
+fig = viz.image_grid(ck.images[pairs], titles, overlays=ck.regions[pairs], cols=8,
+                     title="CK+-like (synthetic): first and last frame of four sequences")
+viz.show(fig, "examples-ckplus")
+
+# %% [markdown]
+# ## Running the book on the real corpora
+#
+# Give the chapter the folders of the corpora as distributed by their owners, e.g.
+# `rbdm run 01 -p ferplus_root /data/ferplus -p affectnet_root /data/AffectNet -p ckplus_root /data/CK+`
+# (any subset). For each root given, the cell below reads the corpus with its reader in
+# `rbdm_core.data` (FERPlus: `fer2013.csv` with the votes in `fer2013new.csv`, majority rule as in the
+# paper; AffectNet: the manually annotated lists and images; CK+: the first and last frame of every
+# labelled sequence) and shows its counts next to the paper's. Data folders are only read.
+
+# %%
+from pathlib import Path
+
+real = {}
+if ferplus_root is not None:
+    from rbdm_core.data.ferplus import read_ferplus
+
+    real["FERPlus"] = read_ferplus(Path(ferplus_root) / "fer2013.csv", Path(ferplus_root) / "fer2013new.csv", rule="paper")
+if affectnet_root is not None:
+    from rbdm_core.data.affectnet import read_affectnet
+
+    real["AffectNet"] = read_affectnet(affectnet_root, size=prof.source_size)
+if ckplus_root is not None:
+    from rbdm_core.data.ckplus import read_ckplus
+
+    real["CK+"] = read_ckplus(ckplus_root, size=48)
+if not real:
+    print("No real corpus given: every number in this chapter is SYNTHETIC.")
+paper_n = {"AffectNet": 269118, "FERPlus": 35488, "CK+": 654}
+for name, ds in real.items():
+    print(f"{name} (real): {len(ds)} images; the paper reports {paper_n[name]:,}")
+    display(viz.table(counts_table(ds), caption=f"{name} (real): images per class and split"))
+
+# %% [markdown]
+# ## Summary
+#
+# - Chapter 2 trains Trainer candidates on the AffectNet-like corpus, chapter 6 trains the Trainee
+#   variants on the FERPlus-like corpus and chapter 4 simulates annotators' gaze on the CK+-like
+#   images; all read the same data through `rbdm_core.pipeline.Pipeline`, so the sizes above are the
+#   sizes used throughout this run.
+# - The stand-ins imitate the format, splits and class balance of the real corpora, not their
+#   difficulty: numbers obtained on them say whether the method behaves as the paper describes, not
+#   what it achieves on real faces.

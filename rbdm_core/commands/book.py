@@ -1,0 +1,51 @@
+"""`rbdm book [--profile quick|paper] [--run-dir DIR] [--no-execute] [--update-references]`:
+execute every chapter in order, report the time per chapter, build the HTML book."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "book",
+        help="execute all chapters and build the HTML book (book/_build/html)",
+        description="Execute notebooks/NN_name.py in order through papermill (one run folder, so "
+        "later chapters reuse earlier artifacts), then build the book with Jupyter Book 1.x.",
+    )
+    p.add_argument("--profile", choices=("quick", "paper"), default="quick",
+                   help="quick: embedded synthetic data, small models (default); paper: real corpora, paper sizes")
+    p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
+    p.add_argument("--no-execute", action="store_true",
+                   help="build from the committed executed notebooks (notebooks/NN_name.ipynb)")
+    p.add_argument("--update-references", action="store_true",
+                   help="maintainers: write the sanitised executed notebooks back as the committed "
+                   "references for nbval (quick profile only)")
+    p.add_argument("--cell-timeout", type=int, default=900, metavar="S", help="seconds allowed per cell (default 900)")
+    p.add_argument("--no-progress", action="store_true", help="no per-cell progress bar on stderr")
+    return p
+
+
+def run(args) -> int:
+    from rbdm_core import notebook_run as nr
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    try:
+        html, timings = nr.run_book(profile=args.profile, run_dir=args.run_dir, execute=not args.no_execute,
+                                    update_references=args.update_references, cell_timeout=args.cell_timeout,
+                                    progress=not args.no_progress, log=log)
+    except Exception as exc:
+        if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError", "RuntimeError"):
+            print(f"rbdm book: failed: {exc}", file=sys.stderr)
+            return 1
+        raise
+    total = sum(t for _, t in timings)
+    print(f"{'step':<28}{'seconds':>10}")
+    for name, t in timings:
+        print(f"{name:<28}{t:>10.1f}")
+    print(f"{'total':<28}{total:>10.1f}")
+    print(f"book: {html / 'index.html'}")
+    return 0

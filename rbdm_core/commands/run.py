@@ -1,0 +1,45 @@
+"""`rbdm run CHAPTER [-p NAME VALUE]... [--profile quick|paper] [--run-dir DIR]`: execute one
+chapter through papermill into `<run_dir>/<profile>/notebooks/NN_name.ipynb`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "run",
+        help="execute one chapter of the book (papermill) with optional parameters",
+        description="Execute one chapter (notebooks/NN_name.py) with papermill. CHAPTER is 01, "
+        "01_data or a path. Values of -p are YAML scalars (-p fraction 0.2 gives a float).",
+    )
+    p.add_argument("chapter", help="chapter number (01), name (01_data) or path to a .py/.ipynb")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                   help="override a parameter of the chapter's `parameters` cell (repeatable)")
+    p.add_argument("--profile", choices=("quick", "paper"), default="quick",
+                   help="quick: embedded synthetic data, small models (default); paper: real corpora, paper sizes")
+    p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
+    p.add_argument("--cell-timeout", type=int, default=900, metavar="S", help="seconds allowed per cell (default 900)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    return p
+
+
+def run(args) -> int:
+    from rbdm_core import notebook_run as nr
+
+    params = nr.parse_parameters(args.parameter)
+    if args.cell_timeout <= 0:
+        raise ValueError(f"--cell-timeout must be a positive number of seconds, got {args.cell_timeout}")
+    try:
+        out = nr.execute_chapter(args.chapter, params, profile=args.profile, run_dir=args.run_dir,
+                                 cell_timeout=args.cell_timeout, progress=not args.no_progress)
+    except Exception as exc:
+        if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError"):
+            print(f"rbdm run: chapter {args.chapter} failed: {exc}", file=sys.stderr)
+            print("rbdm run: the partly executed notebook is kept as NN_name.failed.ipynb in the run folder",
+                  file=sys.stderr)
+            return 1
+        raise
+    print(out)
+    return 0

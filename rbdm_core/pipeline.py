@@ -1,0 +1,315 @@
+"""The paper's pipeline as cached steps, shared by the book's chapters.
+
+    dataset -> Trainer -> relevance maps -> masks -> Trainee variants -> curves
+
+A `Profile` holds every size and count of a run (`quick`: embedded synthetic data, small models,
+minutes on a laptop CPU; `paper`: the real corpora and the paper's architectures, for a GPU).
+`Pipeline(profile, run_dir)` computes each step at most once: results are stored in
+`<run_dir>/<profile>/<kind>/<key>/` (`rbdm_core.artifacts.Store`), keyed by the parameters that
+made them, so chapter 5 reuses the relevance maps of chapter 3 and a changed parameter never
+reuses a stale artifact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import Store, atomic_write_text, default_run_dir, param_key
+from .data.dataset import Dataset
+
+#: The seven Trainee variants of the paper, in the order its figures list them.
+VARIANTS = (
+    "no-mask",
+    "negative",
+    "mean",
+    "perceptive",
+    "negative-then-unmasked",
+    "mean-then-unmasked",
+    "perceptive-then-unmasked",
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and counts of one run of the whole pipeline.
+
+    synthetic: embedded synthetic corpora (True) or the real corpora from `roots` (False);
+    source_n / target_n / gaze_n: images per synthetic domain (None = the domain's default);
+    source_size: side of the AffectNet(-like) images in pixels;
+    trainer_candidates: architectures compared as Trainer (the best validation F1 is kept);
+    trainer_epochs, trainee_epochs: training epochs; switch_epoch: epoch at which the
+        `*-then-unmasked` variants switch to unmasked images;
+    trainee: the Trainee architecture; seeds: Trainee seeds per variant;
+    eval_every: validation every K training steps; max_steps_per_epoch: cap (None = full epochs);
+    relevance_method: saliency method for the masks (the paper: deep Taylor);
+    negative_fraction: share of pixels the negative mask removes;
+    perceptive_n: pseudo-fixations per image for the perceptive mask (None = the mean number of
+        fixations per image in the gaze study, as in the paper);
+    annotators: simulated annotators in the gaze study.
+    """
+
+    name: str
+    synthetic: bool = True
+    source_n: int | None = 2400
+    source_size: int = 48
+    target_n: int | None = 2400
+    gaze_n: int | None = 120
+    trainer_candidates: tuple[str, ...] = ("small_cnn", "mobilenet_v2_small")
+    trainer_epochs: int = 4
+    trainee: str = "small_cnn"
+    trainee_epochs: int = 4
+    switch_epoch: int = 2
+    seeds: tuple[int, ...] = (0, 1, 2)
+    eval_every: int = 15
+    max_steps_per_epoch: int | None = None
+    relevance_method: str = "deep_taylor"
+    negative_fraction: float = 0.1
+    perceptive_n: int | None = None
+    annotators: int = 2
+
+    def with_(self, **changes: Any) -> "Profile":
+        """A copy with some fields changed (unknown names are an error)."""
+        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"Profile: unknown parameter(s) {unknown}; expected some of {sorted(self.__dataclass_fields__)}")
+        for k in ("trainer_candidates", "seeds"):
+            if k in changes and not isinstance(changes[k], tuple):
+                changes[k] = tuple(changes[k])
+        return replace(self, **changes)
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile("quick"),
+    "paper": Profile(
+        "paper",
+        synthetic=False,
+        source_n=None,
+        source_size=299,
+        target_n=None,
+        gaze_n=None,
+        trainer_candidates=("xception", "mobilenet_v2", "inception_v3", "vgg_face"),
+        trainer_epochs=50,
+        trainee="mobilenet_v2",
+        trainee_epochs=30,
+        switch_epoch=9,
+        seeds=(0, 1, 2),
+        eval_every=100,
+    ),
+}
+
+
+def get_profile(name: str, **overrides: Any) -> Profile:
+    """`PROFILES[name]` with `overrides` applied (None values are ignored)."""
+    if name not in PROFILES:
+        raise ValueError(f"profile: unknown profile {name!r}; expected one of {sorted(PROFILES)}")
+    return PROFILES[name].with_(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def dataset_key(ds: Dataset) -> str:
+    """Content key of a Dataset (images, labels, splits): what artifacts made from it are keyed by."""
+    return param_key({"images": ds.images, "labels": ds.labels, "split": np.asarray(ds.split, dtype=str)})
+
+
+class Pipeline:
+    """Cached steps of one profile in one run directory.
+
+    roots (paper profile only): `ferplus` = folder with fer2013.csv and fer2013new.csv,
+    `affectnet` = AffectNet root, `ckplus` = CK+ root; read, never written.
+    """
+
+    def __init__(self, profile: Profile | str = "quick", run_dir: str | os.PathLike | None = None,
+                 roots: dict[str, str | None] | None = None, seed: int = 0, verbose: int = 0):
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        self.run_dir = Path(run_dir).resolve() if run_dir else default_run_dir()
+        self.store = Store(self.run_dir / self.profile.name)
+        self.roots = {k: v for k, v in (roots or {}).items() if v}
+        self.seed = int(seed)
+        self.verbose = verbose
+        if not self.profile.synthetic:
+            missing = [k for k in ("ferplus", "affectnet", "ckplus") if k not in self.roots]
+            if missing:
+                raise ValueError(f"profile {self.profile.name!r} reads the real corpora: give roots for {missing} "
+                                 "(folders with the files their owners distribute)")
+
+    # ------------------------------------------------------------------ data
+    @cached_property
+    def source(self) -> Dataset:
+        """The Trainer's corpus: AffectNet(-like), splits training / validation."""
+        p = self.profile
+        if p.synthetic:
+            from .data.synthetic import make_domain
+
+            return make_domain("affectnet_like", n=p.source_n, seed=self.seed, size=p.source_size)
+        from .data.affectnet import read_affectnet
+
+        return read_affectnet(self.roots["affectnet"], size=p.source_size)
+
+    @cached_property
+    def target(self) -> Dataset:
+        """The Trainee's corpus: FERPlus(-like), 48x48 gray, Training / PublicTest / PrivateTest."""
+        p = self.profile
+        if p.synthetic:
+            from .data.synthetic import make_domain
+
+            return make_domain("ferplus_like", n=p.target_n, seed=self.seed + 1)
+        from .data.ferplus import read_ferplus
+
+        root = Path(self.roots["ferplus"])
+        return read_ferplus(root / "fer2013.csv", root / "fer2013new.csv", rule="paper")
+
+    @cached_property
+    def gaze_images(self) -> Dataset:
+        """The gaze study's images: CK+(-like) first and last frames."""
+        p = self.profile
+        if p.synthetic:
+            from .data.synthetic import make_domain
+
+            return make_domain("ckplus_like", n=p.gaze_n, seed=self.seed + 2, size=48)
+        from .data.ckplus import read_ckplus
+
+        return read_ckplus(self.roots["ckplus"], size=48)
+
+    @cached_property
+    def gaze_study(self):
+        """Simulated annotators' fixations on `gaze_images` (synthetic; the paper's recordings are not public)."""
+        from .data.annotators import simulate_gaze
+
+        return simulate_gaze(self.gaze_images, n_annotators=self.profile.annotators, seed=self.seed + 3)
+
+    def mean_fixations(self) -> float:
+        """Mean number of fixations per image and annotator in the gaze study (the paper's n)."""
+        fx = self.gaze_study.fixations
+        return float(fx.groupby(["annotator", "image_index"]).size().mean())
+
+    def perceptive_n(self) -> int:
+        p = self.profile
+        return int(p.perceptive_n) if p.perceptive_n else max(1, int(round(self.mean_fixations())))
+
+    # ------------------------------------------------------------------ training
+    def _recipe(self, epochs: int):
+        from .training import Recipe
+
+        return Recipe(epochs=epochs, eval_every=self.profile.eval_every,
+                      max_steps_per_epoch=self.profile.max_steps_per_epoch)
+
+    def train_trainer(self, architecture: str):
+        """One Trainer candidate trained on the source corpus (cached). Returns a TrainResult."""
+        from .training import train
+
+        src = self.source
+        tr = src.select_split(*[s for s in src.splits if s.lower().startswith("train")])
+        va = src.select_split(*[s for s in src.splits if not s.lower().startswith("train")])
+        recipe = self._recipe(self.profile.trainer_epochs)
+        params = {"role": "trainer", "architecture": architecture, "data": dataset_key(src),
+                  "recipe": recipe.to_dict(), "seed": self.seed}
+        out = self.store.dir("trainer", params)
+        return train(architecture, tr, va, recipe, "no-mask", seed=self.seed, out_dir=out, verbose=self.verbose)
+
+    def trainer_candidates(self) -> pd.DataFrame:
+        """Every candidate's best validation F1 (and when it was reached), best first."""
+        rows = []
+        for arch in self.profile.trainer_candidates:
+            r = self.train_trainer(arch)
+            rows.append({"architecture": arch, "best_f1": r.best_f1, "best_step": r.best_step,
+                         "final_f1": r.final_f1, "steps": r.steps})
+        return pd.DataFrame(rows).sort_values("best_f1", ascending=False, kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def trainer_architecture(self) -> str:
+        """The selected Trainer: the candidate with the best validation macro-F1."""
+        return str(self.trainer_candidates().architecture.iloc[0])
+
+    @cached_property
+    def trainer(self):
+        """TrainResult of the selected Trainer (its `bundle` is the model)."""
+        return self.train_trainer(self.trainer_architecture)
+
+    def trainer_key(self) -> str:
+        return self.trainer.bundle.name + ":" + self.trainer.weights_sha256[:16]
+
+    # ------------------------------------------------------------------ relevance and masks
+    def relevance(self, images: np.ndarray | None = None, method: str | None = None,
+                  split: str = "Training") -> np.ndarray:
+        """Relevance maps of the Trainer's predicted class, resampled to the images' size
+        (sum-conserving). Default images: the target corpus's `split`. (N, H, W) float32, cached."""
+        from .saliency import relevance, to_image_size
+
+        method = method or self.profile.relevance_method
+        if images is None:
+            images = self.target.select_split(split).images
+        params = {"trainer": self.trainer_key(), "method": method, "images": param_key({"x": images})}
+
+        def compute():
+            rel = relevance(self.trainer.bundle, images, method=method)
+            maps = to_image_size(rel.maps, images.shape[1:3])
+            return {"maps": maps.astype(np.float32), "targets": rel.targets, "logits": rel.logits,
+                    "sums": rel.sums}
+
+        return self.store.cached_arrays("relevance", params, compute)["maps"]
+
+    def mask_params(self, mask_type: str, image_px: int = 48) -> dict[str, Any]:
+        """The profile's parameters of one mask type (perceptive: n, sigma, cutoff in pixels)."""
+        from .gaze import kernel_for_image
+
+        if mask_type == "negative":
+            return {"fraction": self.profile.negative_fraction}
+        if mask_type == "mean":
+            return {}
+        if mask_type == "perceptive":
+            k = kernel_for_image(image_px)
+            return {"n": self.perceptive_n(), "sigma": float(k.sigma), "cutoff": float(k.cutoff)}
+        raise ValueError(f"mask_type: expected negative, mean or perceptive, got {mask_type!r}")
+
+    def masks(self, mask_type: str, split: str = "Training", method: str | None = None,
+              **overrides: Any) -> np.ndarray:
+        """(N, H, W) bool masks (True = kept) of the target corpus's `split` (cached)."""
+        from .masking import build_masks
+
+        method = method or self.profile.relevance_method
+        images = self.target.select_split(split).images
+        maps = self.relevance(images, method)
+        params = {**self.mask_params(mask_type, images.shape[1]), **overrides}
+        key = {"trainer": self.trainer_key(), "method": method, "images": param_key({"x": images})}
+        return build_masks(self.store, key, maps, mask_type, progress=False, **params)
+
+    # ------------------------------------------------------------------ the Trainee
+    def train_trainee(self, variant: str, seed: int):
+        """One Trainee variant and seed on the target corpus (cached); validated on PublicTest, unmasked."""
+        from .training import preset, train
+
+        tgt = self.target
+        tr, va = tgt.select_split("Training"), tgt.select_split("PublicTest")
+        v = preset(variant, switch_epoch=self.profile.switch_epoch)
+        masks = self.masks(v.mask_type) if v.mask_type else None
+        recipe = self._recipe(self.profile.trainee_epochs)
+        params = {"role": "trainee", "architecture": self.profile.trainee, "data": dataset_key(tgt),
+                  "variant": asdict(v), "recipe": recipe.to_dict(), "seed": int(seed),
+                  "masks": None if masks is None else param_key({"m": masks})}
+        out = self.store.dir("trainee", params)
+        return train(self.profile.trainee, tr, va, recipe, v, masks=masks, seed=int(seed), out_dir=out,
+                     verbose=self.verbose)
+
+    def trainee_runs(self, variants: Sequence[str] = VARIANTS, seeds: Sequence[int] | None = None) -> list:
+        """TrainResults for every variant and seed, in that order."""
+        seeds = self.profile.seeds if seeds is None else tuple(seeds)
+        return [self.train_trainee(v, s) for v in variants for s in seeds]
+
+
+def steps_to_reach(curves: pd.DataFrame, threshold: float, metric: str = "f1") -> pd.DataFrame:
+    """First step at which each (variant, seed) curve reaches `threshold` on the validation
+    `metric` (NaN when it never does). Columns: variant, seed, step."""
+    v = curves[(curves.split == "validation") & (curves.metric == metric)]
+    rows = []
+    for (var, seed), g in v.groupby(["variant", "seed"], sort=False):
+        g = g.sort_values("step")
+        hit = g[g.value >= threshold]
+        rows.append({"variant": var, "seed": seed, "step": float(hit.step.iloc[0]) if len(hit) else np.nan})
+    return pd.DataFrame(rows)

@@ -1,0 +1,566 @@
+"""Plotly figures for the book: stable ids, offline HTML, small notebooks.
+
+`show(fig, name)` displays a figure as a `text/html` bundle, a `<div id="rbdm-fig-<name>">` plus a
+`<script>` that calls `Plotly.newPlot` with the JSON of `fig.to_json()`. myst-nb (the book) drops
+plotly's own mime type, so the HTML is what the book renders; plotly.js itself is NOT inlined: the
+book loads it once per page from its own static files (`book/_config.yml`, `html_js_files`). The id
+comes from `name`, so re-executing a notebook gives byte-identical output (nbval compares it).
+
+Live notebooks: JupyterLab has no global `Plotly`, so by default the bundle also carries
+`application/vnd.plotly.v1+json`, which JupyterLab/VS Code render natively. Book and regression
+runs (`rbdm run`, `rbdm book`, `scripts/test.sh`) set `RBDM_FIGURE_MIME=html`, which leaves it
+out: the committed notebooks stay small and nbval compares one rendering, not two.
+
+Helpers used by all chapters: `image_grid`, `line_band`, `confusion`, `table`, and the mask
+explorer (`explorer`: precomputed states in one plotly figure that works in static HTML;
+`live_explorer`: an ipywidgets control for a live kernel).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import re
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+#: env var: "html" (book, nbval) or "html+json" (default: also plotly's mime type for live use)
+FIGURE_MIME_ENV = "RBDM_FIGURE_MIME"
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+#: A slim layout template (plotly's default template adds ~6 kB of JSON to every figure).
+TEMPLATE: dict[str, Any] = {
+    "layout": {
+        "font": {"family": "Helvetica, Arial, sans-serif", "size": 12, "color": "#2a3f5f"},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "colorway": ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"],
+        "xaxis": {"gridcolor": "#e5e5e5", "zerolinecolor": "#cccccc", "linecolor": "#444", "ticks": "outside"},
+        "yaxis": {"gridcolor": "#e5e5e5", "zerolinecolor": "#cccccc", "linecolor": "#444", "ticks": "outside"},
+        "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
+        "hovermode": "closest",
+    }
+}
+
+_CONFIG = {"responsive": True, "displaylogo": False}
+
+
+def _go():
+    import plotly.graph_objects as go
+
+    return go
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(
+            f"viz: figure name {name!r} must be 1-64 characters from [A-Za-z0-9_-], starting with a "
+            "letter or digit (it becomes the stable HTML id rbdm-fig-<name>)"
+        )
+    return name
+
+
+def _figure_json(fig) -> str:
+    """Deterministic JSON of a figure with the slim template (the figure is not modified)."""
+    go = _go()
+    fig = go.Figure(fig)
+    fig.layout.template = go.layout.Template(TEMPLATE)  # replaces (update_layout would merge)
+    return fig.to_json(validate=False, pretty=False)
+
+
+def figure_html(fig, name: str, height: int | None = None) -> str:
+    """The `text/html` rendering of `fig`: a div `rbdm-fig-<name>` and a script drawing it.
+
+    Waits for `window.Plotly` (loaded once per page by the book); the JSON's `</` is escaped so the
+    payload cannot close the script tag. `height` in px defaults to the layout's height or 450.
+    """
+    name = _check_name(name)
+    spec = _figure_json(fig)
+    if height is None:
+        height = fig.layout.height if getattr(fig, "layout", None) is not None and fig.layout.height else 450
+    spec = spec.replace("</", "<\\/")
+    div_id = f"rbdm-fig-{name}"
+    return (
+        f'<div id="{div_id}" class="rbdm-figure" style="width:100%;height:{int(height)}px;"></div>\n'
+        '<script type="text/javascript">\n'
+        "(function () {\n"
+        f'  var id = "{div_id}", spec = {spec};\n'
+        f"  var config = {json.dumps(_CONFIG, sort_keys=True)};\n"
+        "  function draw() { Plotly.newPlot(id, spec.data, spec.layout || {}, config); }\n"
+        "  if (window.Plotly) { draw(); }\n"
+        "  else { window.addEventListener('load', function () {\n"
+        "    if (window.Plotly) { draw(); }\n"
+        "    else { document.getElementById(id).textContent = 'plotly.js is not loaded on this page'; }\n"
+        "  }); }\n"
+        "})();\n"
+        "</script>"
+    )
+
+
+def bundle(fig, name: str, height: int | None = None, mime: str | None = None) -> dict[str, Any]:
+    """The mime bundle `show` displays: `text/html`, `text/plain`, and unless
+    `mime`/`$RBDM_FIGURE_MIME` is "html", plotly's own JSON for live notebooks."""
+    mime = mime or os.environ.get(FIGURE_MIME_ENV, "html+json")
+    if mime not in ("html", "html+json"):
+        raise ValueError(f"viz: {FIGURE_MIME_ENV} must be 'html' or 'html+json', got {mime!r}")
+    title = getattr(getattr(getattr(fig, "layout", None), "title", None), "text", None)
+    out: dict[str, Any] = {
+        "text/html": figure_html(fig, name, height),
+        "text/plain": f"<plotly figure rbdm-fig-{name}{': ' + title if title else ''}>",
+    }
+    if mime == "html+json":
+        out[PLOTLY_MIME] = json.loads(_figure_json(fig))
+    return out
+
+
+def show(fig, name: str, height: int | None = None) -> None:
+    """Display `fig` in the notebook (and hence the book) under the stable id `rbdm-fig-<name>`.
+
+    Names must be unique within a chapter. Returns None (so a trailing call shows it once)."""
+    from IPython.display import display
+
+    display(bundle(fig, name, height), raw=True)
+
+
+# --------------------------------------------------------------------------- images
+def png_data_uri(image: np.ndarray) -> str:
+    """PNG data URI of one image: (H, W) or (H, W, 1|3|4) uint8, or (H, W) bool (white = True)."""
+    from PIL import Image
+
+    a = np.asarray(image)
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    if a.dtype != np.uint8:
+        raise ValueError(f"png_data_uri: expected uint8 or bool pixels, got {a.dtype}")
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)):
+        raise ValueError(f"png_data_uri: expected (H, W) or (H, W, 1|3|4), got shape {a.shape}")
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG", optimize=False, compress_level=9)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def overlay_rgba(region: np.ndarray, color=(230, 25, 75), opacity: float = 0.45, outline: bool = True) -> np.ndarray:
+    """(H, W) bool region -> (H, W, 4) uint8 RGBA: the region tinted, its border opaque."""
+    r = np.asarray(region, dtype=bool)
+    if r.ndim != 2:
+        raise ValueError(f"overlay_rgba: region must be (H, W) bool, got shape {r.shape}")
+    out = np.zeros(r.shape + (4,), np.uint8)
+    out[..., :3] = np.asarray(color, np.uint8)
+    out[..., 3] = np.where(r, int(round(255 * opacity)), 0)
+    if outline:
+        pad = np.pad(r, 1, mode="constant")
+        inner = pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:]
+        out[..., 3] = np.where(r & ~inner, 255, out[..., 3])
+    return out
+
+
+def _as_display_image(img: np.ndarray) -> np.ndarray:
+    a = np.asarray(img)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    return a
+
+
+def image_grid(
+    images: np.ndarray | Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    *,
+    overlays: np.ndarray | None = None,
+    cols: int | None = None,
+    title: str | None = None,
+    colorscale: str = "RdBu_r",
+    symmetric: bool = True,
+    cell_px: int = 150,
+    overlay_color=(230, 25, 75),
+    overlay_opacity: float = 0.45,
+):
+    """A grid of images in plotly subplots.
+
+    images:   (N, H, W[, C]) uint8 pictures (drawn as PNG image traces), or (N, H, W) float maps
+              (drawn as heatmaps with `colorscale`, centred on 0 when `symmetric`).
+    titles:   N subplot titles; overlays: optional (N, H, W) bool regions tinted over the images.
+    Returns a plotly Figure; display it with `show(fig, name)`.
+    """
+    go = _go()
+    from plotly.subplots import make_subplots
+
+    imgs = [np.asarray(i) for i in images]
+    n = len(imgs)
+    if n == 0:
+        raise ValueError("image_grid: no images")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"image_grid: {n} images but {len(titles)} titles")
+    if overlays is not None and len(overlays) != n:
+        raise ValueError(f"image_grid: {n} images but {len(overlays)} overlays")
+    cols = int(cols or min(n, 6))
+    rows = -(-n // cols)
+    # size for the book's ~760 px content column: square cells, room for (multi-line) titles
+    cell = min(float(cell_px), 760.0 / cols)
+    lines = 1 + max((t.count("<br>") for t in titles), default=0) if titles else 0
+    title_h = 16 * lines + 6 if titles else 4
+    top = (55 if title else 10) + title_h
+    height = int(rows * cell + (rows - 1) * title_h + top + 10)
+    plot_h = height - top - 10
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles) if titles else None,
+                        horizontal_spacing=0.02,
+                        vertical_spacing=min(title_h / plot_h, 0.9 / max(rows - 1, 1)) if rows > 1 else 0.0)
+    is_float = np.issubdtype(imgs[0].dtype, np.floating)
+    for k, img in enumerate(imgs):
+        r, c = k // cols + 1, k % cols + 1
+        if is_float:
+            z = _as_display_image(img).astype(np.float64)
+            m = float(np.abs(z).max()) or 1.0
+            fig.add_trace(go.Heatmap(z=z, colorscale=colorscale, zmin=-m if symmetric else None,
+                                     zmax=m if symmetric else None, zmid=0 if symmetric else None,
+                                     showscale=False, hovertemplate="x=%{x} y=%{y}<br>%{z:.3g}<extra></extra>"),
+                          row=r, col=c)
+            fig.update_yaxes(autorange="reversed", row=r, col=c)
+        else:
+            fig.add_trace(go.Image(source=png_data_uri(_as_display_image(img)), hoverinfo="skip"), row=r, col=c)
+            if overlays is not None:
+                fig.add_trace(go.Image(source=png_data_uri(overlay_rgba(overlays[k], overlay_color, overlay_opacity)),
+                                       hoverinfo="skip"), row=r, col=c)
+    fig.update_xaxes(visible=False, scaleanchor=None)
+    fig.update_yaxes(visible=False)
+    for k in range(n):
+        ax = "x" if k == 0 else f"x{k + 1}"
+        fig.update_layout({("yaxis" if k == 0 else f"yaxis{k + 1}"): {"scaleanchor": ax}})
+    fig.update_layout(height=height, title=title, margin={"l": 10, "r": 10, "t": top, "b": 10},
+                      showlegend=False)
+    if titles:
+        fig.update_annotations(font_size=11)
+    return fig
+
+
+# --------------------------------------------------------------------------- curves, matrices, tables
+def mean_band(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of a sample: Student-t confidence interval of the mean at `level`
+    (low = high = mean for a single value)."""
+    from scipy import stats
+
+    v = np.asarray(values, np.float64)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return (np.nan, np.nan, np.nan)
+    m = float(v.mean())
+    if v.size < 2:
+        return (m, m, m)
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return (m, m - half, m + half)
+
+
+def band_table(df: pd.DataFrame, x: str, y: str, group: str | None = None, level: float = 0.95) -> pd.DataFrame:
+    """Per (group, x): n, mean, low, high of column `y` (the numbers `line_band` draws)."""
+    keys = [group, x] if group else [x]
+    for col in keys + [y]:
+        if col not in df.columns:
+            raise ValueError(f"band_table: column {col!r} not in the table (columns: {list(df.columns)})")
+    rows = []
+    for key, sub in df.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        m, lo, hi = mean_band(sub[y].to_numpy(), level)
+        rows.append((*key, int(sub[y].notna().sum()), m, lo, hi))
+    return pd.DataFrame(rows, columns=keys + ["n", "mean", "low", "high"])
+
+
+def line_band(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    group: str | None = None,
+    *,
+    level: float = 0.95,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    order: Sequence[str] | None = None,
+):
+    """Mean curve of `y` over `x` per `group` with a `level` Student-t confidence band of the mean
+    over the repeated rows (e.g. seeds) at each x. df: a tidy table. Returns a plotly Figure."""
+    go = _go()
+    tab = band_table(df, x, y, group, level)
+    groups = [None] if group is None else (list(order) if order is not None else list(pd.unique(tab[group])))
+    colors = TEMPLATE["layout"]["colorway"]
+    fig = go.Figure()
+    for k, g in enumerate(groups):
+        sub = tab if g is None else tab[tab[group] == g]
+        if sub.empty:
+            raise ValueError(f"line_band: no rows for {group} = {g!r}")
+        col = colors[k % len(colors)]
+        rgb = tuple(int(col[i:i + 2], 16) for i in (1, 3, 5))
+        xs = sub[x].to_numpy()
+        if (sub["n"] > 1).any():
+            fig.add_trace(go.Scatter(
+                x=np.concatenate([xs, xs[::-1]]), y=np.concatenate([sub["high"].to_numpy(), sub["low"].to_numpy()[::-1]]),
+                fill="toself", fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.18)", line={"width": 0},
+                hoverinfo="skip", showlegend=False, legendgroup=str(g)))
+        fig.add_trace(go.Scatter(x=xs, y=sub["mean"].to_numpy(), mode="lines", line={"color": col, "width": 2},
+                                 name=str(g) if g is not None else y, legendgroup=str(g)))
+    fig.update_layout(title=title, xaxis_title=xlabel or x, yaxis_title=ylabel or y, height=420)
+    return fig
+
+
+def confusion(matrix: np.ndarray, class_names: Sequence[str], *, normalize: bool = True, title: str | None = None):
+    """Confusion matrix heatmap: rows = true class, columns = predicted class.
+
+    matrix: (K, K) counts. With `normalize`, colour and the first number are row shares (recall per
+    class); every cell's text also gives the count. Returns a plotly Figure."""
+    go = _go()
+    m = np.asarray(matrix, dtype=np.float64)
+    k = len(class_names)
+    if m.shape != (k, k):
+        raise ValueError(f"confusion: matrix shape {m.shape} does not match {k} class names")
+    rows = m.sum(axis=1, keepdims=True)
+    share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+    z = share if normalize else m
+    text = [[(f"{share[i, j]:.2f}<br>({int(m[i, j])})" if normalize else f"{int(m[i, j])}") for j in range(k)]
+            for i in range(k)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(class_names), y=list(class_names), text=text, texttemplate="%{text}",
+        colorscale="Blues", zmin=0, zmax=1 if normalize else None, showscale=True,
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true", height=120 + 45 * k,
+                      yaxis={"autorange": "reversed"})
+    return fig
+
+
+class Table:
+    """A DataFrame shown as a stable HTML table (`text/html`) and plain text (`text/plain`)."""
+
+    def __init__(self, df: pd.DataFrame, float_format: str = "{:.4g}", caption: str | None = None, index: bool = False):
+        self.df = df
+        self.float_format = float_format
+        self.caption = caption
+        self.index = index
+
+    def _fmt(self, v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "" if np.isnan(v) else self.float_format.format(float(v))
+        return str(v)
+
+    def _repr_html_(self) -> str:
+        df = self.df
+        head = ([html.escape(str(df.index.name or ""))] if self.index else []) + [html.escape(str(c)) for c in df.columns]
+        out = ['<table class="rbdm-table">']
+        if self.caption:
+            out.append(f"<caption>{html.escape(self.caption)}</caption>")
+        out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
+        for idx, row in zip(df.index, df.itertuples(index=False)):
+            cells = ([self._fmt(idx)] if self.index else []) + [self._fmt(v) for v in row]
+            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        out.append("</tbody></table>")
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        df = self.df.copy()
+        for c in df.columns:
+            if pd.api.types.is_float_dtype(df[c]):
+                df[c] = [self._fmt(v) for v in df[c]]
+        return (self.caption + "\n" if self.caption else "") + df.to_string(index=self.index)
+
+
+def table(df: pd.DataFrame, float_format: str = "{:.4g}", caption: str | None = None, index: bool = False) -> Table:
+    """Wrap a DataFrame for display (last expression of a cell, or `display(table(df))`)."""
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"table: expected a pandas DataFrame, got {type(df).__name__}")
+    return Table(df, float_format=float_format, caption=caption, index=index)
+
+
+# --------------------------------------------------------------------------- mask explorer
+def _label(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):g}"
+    return str(v)
+
+
+def masked_images(images: np.ndarray, masks: np.ndarray, fill: int = 0) -> np.ndarray:
+    """images (N, H, W, C) uint8 with masks (N, H, W) bool (True = kept) -> masked (N, H, W, C) uint8."""
+    im = np.asarray(images)
+    mk = np.asarray(masks, dtype=bool)
+    if im.ndim == 3:
+        im = im[..., None]
+    if mk.shape != im.shape[:3]:
+        raise ValueError(f"masked_images: masks shape {mk.shape} does not match images {im.shape[:3]}")
+    return np.where(mk[..., None], im, np.uint8(fill)).astype(np.uint8)
+
+
+def drop_overlay(mask: np.ndarray, fill: int = 0) -> np.ndarray:
+    """(H, W) bool mask (True = kept) -> (H, W, 4) uint8 RGBA, opaque grey `fill` where dropped."""
+    m = np.asarray(mask, dtype=bool)
+    out = np.zeros(m.shape + (4,), np.uint8)
+    out[..., :3] = np.uint8(fill)
+    out[..., 3] = np.where(m, 0, 255)
+    return out
+
+
+def explorer(
+    images: np.ndarray,
+    states: Mapping[tuple, np.ndarray],
+    controls: Sequence[str] | None = None,
+    *,
+    titles: Sequence[str] | None = None,
+    title: str | None = None,
+    cell_px: int = 130,
+    fill: int = 0,
+):
+    """A mask explorer precomputed into ONE plotly figure that works in static HTML.
+
+    images: (N, H, W[, C]) uint8, shown as columns: the image, its mask (white = kept) and the
+            masked image.
+    states: {key tuple -> (N, H, W) bool masks}; all keys have the same length L. The last key
+            component is the slider (e.g. the fraction or n); the first L-1 components are combined
+            into one dropdown (e.g. "deep_taylor / negative"); choosing an entry swaps in that
+            entry's slider. Keys with L = 1 give a slider only.
+    controls: names of the L key components (labels of the dropdown and the slider).
+    Returns a plotly Figure (show it with `show(fig, name)`); everything is PNG data URIs, so keep
+    it small (e.g. 6 images x 15 states of 48 x 48 is ~0.3 MB).
+    """
+    go = _go()
+    from plotly.subplots import make_subplots
+
+    imgs = np.asarray(images)
+    if imgs.ndim == 3:
+        imgs = imgs[..., None]
+    if imgs.ndim != 4 or imgs.dtype != np.uint8:
+        raise ValueError(f"explorer: images must be (N, H, W[, C]) uint8, got {imgs.shape} {imgs.dtype}")
+    if not states:
+        raise ValueError("explorer: no states given")
+    keys = [k if isinstance(k, tuple) else (k,) for k in states]
+    lens = {len(k) for k in keys}
+    if len(lens) != 1:
+        raise ValueError(f"explorer: state keys must all have the same length, got lengths {sorted(lens)}")
+    depth = lens.pop()
+    controls = list(controls) if controls is not None else [f"key{i}" for i in range(depth)]
+    if len(controls) != depth:
+        raise ValueError(f"explorer: {len(controls)} control names for keys of length {depth}")
+    n = len(imgs)
+    norm = {}
+    for key, masks in zip(keys, states.values()):
+        m = np.asarray(masks, dtype=bool)
+        if m.shape != imgs.shape[:3]:
+            raise ValueError(f"explorer: masks for state {key} have shape {m.shape}, expected {imgs.shape[:3]}")
+        norm[key] = m
+    combos: list[tuple] = list(dict.fromkeys(k[:-1] for k in keys))
+    slider_vals = {c: [k[-1] for k in keys if k[:-1] == c] for c in combos}
+
+    fig = make_subplots(rows=3, cols=n, horizontal_spacing=0.01, vertical_spacing=0.03,
+                        subplot_titles=list(titles) if titles else None)
+    for i in range(n):
+        fig.add_trace(go.Image(source=png_data_uri(_as_display_image(imgs[i])), hoverinfo="skip"), row=1, col=i + 1)
+    mask_idx = list(range(n, 2 * n))
+    masked_idx = list(range(3 * n, 4 * n))  # overlays over the row-3 originals
+    first = keys[0]
+
+    def sources(key):
+        # mask: white = kept; the masked image is the original under an overlay that is opaque
+        # `fill` where the mask drops a pixel: both are two-level PNGs of a few hundred bytes
+        m = norm[key]
+        return [png_data_uri(m[i]) for i in range(n)], [png_data_uri(drop_overlay(m[i], fill)) for i in range(n)]
+
+    cache = {k: sources(k) for k in keys}
+    for i in range(n):
+        fig.add_trace(go.Image(source=cache[first][0][i], hoverinfo="skip"), row=2, col=i + 1)
+    for i in range(n):
+        fig.add_trace(go.Image(source=png_data_uri(_as_display_image(imgs[i])), hoverinfo="skip"), row=3, col=i + 1)
+    for i in range(n):
+        fig.add_trace(go.Image(source=cache[first][1][i], hoverinfo="skip"), row=3, col=i + 1)
+
+    def slider_for(combo):
+        vals = slider_vals[combo]
+        steps = []
+        for v in vals:
+            ms, mi = cache[combo + (v,)]
+            steps.append({"label": _label(v), "method": "restyle",
+                          "args": [{"source": ms + mi}, mask_idx + masked_idx]})
+        return {"active": 0, "steps": steps, "currentvalue": {"prefix": f"{controls[-1]}: "},
+                "pad": {"t": 30}, "len": 0.9, "x": 0.05}
+
+    layout: dict[str, Any] = {"sliders": [slider_for(combos[0])]}
+    if depth > 1:
+        buttons = []
+        for combo in combos:
+            v0 = slider_vals[combo][0]
+            ms, mi = cache[combo + (v0,)]
+            buttons.append({"label": " / ".join(_label(c) for c in combo), "method": "update",
+                            "args": [{"source": ms + mi}, {"sliders": [slider_for(combo)]}, mask_idx + masked_idx]})
+        layout["updatemenus"] = [{"buttons": buttons, "direction": "down", "active": 0, "showactive": True,
+                                  "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+                                  "pad": {"b": 8}}]
+        layout["annotations"] = list(fig.layout.annotations) + [{
+            "text": " / ".join(controls[:-1]), "showarrow": False, "xref": "paper", "yref": "paper",
+            "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom", "yshift": 12}]
+    fig.update_layout(**layout)
+    frame = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False,
+             "showline": True, "mirror": True, "linecolor": "#999999"}
+    fig.update_xaxes(**frame)  # a frame, so a white (kept) mask border is visible on white paper
+    fig.update_yaxes(**frame)
+    top = 90 if depth > 1 or title else 40
+    cell = min(float(cell_px), 760.0 / n)  # square cells in the book's ~760 px column
+    fig.update_layout(height=int(3 * cell + top + 110), title=title,
+                      margin={"l": 10, "r": 10, "t": top, "b": 10}, showlegend=False)
+    return fig
+
+
+def live_explorer(
+    images: np.ndarray,
+    compute: Callable[..., np.ndarray],
+    controls: Mapping[str, Sequence[Any]],
+    *,
+    fill: int = 0,
+    scale: int = 3,
+):
+    """An ipywidgets mask explorer for a live kernel (its output is not saved into the book).
+
+    compute(**{control: value}) -> (N, H, W) bool masks; controls: {name: options} (numbers give a
+    selection slider, anything else a dropdown). Shows per image the mask and the masked image.
+    Tag its cell `nbval-ignore-output`. Returns the ipywidgets VBox."""
+    import ipywidgets as widgets
+
+    imgs = np.asarray(images)
+    if imgs.ndim == 3:
+        imgs = imgs[..., None]
+    if not controls:
+        raise ValueError("live_explorer: no controls given")
+    ctl = {}
+    for name, opts in controls.items():
+        opts = list(opts)
+        if not opts:
+            raise ValueError(f"live_explorer: control {name!r} has no options")
+        if all(isinstance(o, (int, float, np.number)) for o in opts):
+            ctl[name] = widgets.SelectionSlider(options=opts, value=opts[0], description=name, continuous_update=False)
+        else:
+            ctl[name] = widgets.Dropdown(options=opts, value=opts[0], description=name)
+    h, w = imgs.shape[1:3]
+
+    def png(a):
+        return base64.b64decode(png_data_uri(a).split(",", 1)[1])
+
+    mask_w = [widgets.Image(format="png", width=w * scale, height=h * scale) for _ in imgs]
+    masked_w = [widgets.Image(format="png", width=w * scale, height=h * scale) for _ in imgs]
+    status = widgets.HTML()
+
+    def update(_=None):
+        values = {k: c.value for k, c in ctl.items()}
+        m = np.asarray(compute(**values), dtype=bool)
+        if m.shape != imgs.shape[:3]:
+            status.value = f"<b>compute returned shape {m.shape}, expected {imgs.shape[:3]}</b>"
+            return
+        mi = masked_images(imgs, m, fill)
+        for i in range(len(imgs)):
+            mask_w[i].value = png(m[i])
+            masked_w[i].value = png(_as_display_image(mi[i]))
+        status.value = f"kept {m.mean():.1%} of pixels"
+
+    for c in ctl.values():
+        c.observe(update, names="value")
+    update()
+    return widgets.VBox([widgets.HBox(list(ctl.values())), status, widgets.HBox(mask_w), widgets.HBox(masked_w)])

@@ -1,0 +1,394 @@
+"""The built book: offline assets, and every page opened in headless Chromium.
+
+The book is built with `--no-execute` from the committed, executed notebooks (notebooks/NN_*.ipynb)
+into a temporary copy of book/. The browser check serves the HTML from 127.0.0.1 and fails on a
+JavaScript error, on a request to any other host, and on a chapter page that renders fewer plotly
+figures than its notebook declares. Screenshots go to $RBDM_SCREENSHOTS or ./screenshots.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import nbformat
+import numpy as np
+import pytest
+
+from rbdm_core import notebook_run as nr
+from rbdm_core import viz
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+EXTERNAL_ASSET_RE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//[^"']+\.(?:js|css)(?:[?#][^"']*)?["']""", re.I)
+FIG_ID_RE = re.compile(r'<div id="(rbdm-fig-[A-Za-z0-9_-]+)"')
+
+
+def copy_book(dest: Path) -> Path:
+    """book/ without build outputs, with its vendored JavaScript linked in."""
+    src = nr.BOOK_DIR
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("_build", "_chapters", "_vendor", "node_modules"))
+    if (src / "_vendor").exists():
+        (dest / "_vendor").symlink_to(src / "_vendor", target_is_directory=True)
+    return dest
+
+
+def declared_figures(nb_path: Path) -> list[str]:
+    """Ids of the figures a notebook's outputs declare (viz.show's `rbdm-fig-<name>` divs)."""
+    nb = nbformat.read(nb_path, as_version=4)
+    ids = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            ids += FIG_ID_RE.findall(str(out.get("data", {}).get("text/html", "")))
+    return ids
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory):
+    chapters = nr.list_chapters()
+    missing = [c.with_suffix(".ipynb").name for c in chapters if not c.with_suffix(".ipynb").exists()]
+    if not chapters or missing:
+        pytest.fail(f"no committed executed chapters to build from (missing: {missing or 'all'}); "
+                    "run `rbdm book --update-references`")
+    book = copy_book(tmp_path_factory.mktemp("book") / "book")
+    html, _ = nr.run_book(execute=False, book_dir=book, progress=False, log=lambda m: None)
+    return html, chapters
+
+
+def test_book_builds_every_chapter_and_no_page_loads_remote_assets(built_book):
+    html, chapters = built_book
+    pages = sorted(html.rglob("*.html"))
+    for ch in chapters:
+        page = html / "_chapters" / f"{ch.stem}.html"
+        assert page.exists(), f"chapter page {page.name} missing from the build"
+    offenders = {}
+    for page in pages:
+        hits = EXTERNAL_ASSET_RE.findall(page.read_text(errors="replace"))
+        if hits:
+            offenders[str(page.relative_to(html))] = hits[:3]
+    assert not offenders, f"pages load remote scripts/styles: {offenders}"
+    # the vendored files the pages point at exist in the build
+    assert (html / "_static" / "vendor" / "plotly.min.js").stat().st_size > 1_000_000
+    assert (html / "_static" / "vendor" / "mathjax" / "tex-mml-chtml.js").exists()
+    # every declared figure id is in its page, exactly once
+    for ch in chapters:
+        text = (html / "_chapters" / f"{ch.stem}.html").read_text()
+        for fid in declared_figures(ch.with_suffix(".ipynb")):
+            assert text.count(f'<div id="{fid}"') == 1, f"{ch.stem}: figure {fid} not exactly once in the page"
+
+
+def test_committed_notebooks_are_small_sanitised_pairs():
+    import jupytext
+
+    for ch in nr.list_chapters():
+        ipynb = ch.with_suffix(".ipynb")
+        assert ipynb.exists(), f"{ipynb.name} missing (rbdm book --update-references)"
+        assert ipynb.stat().st_size < nr.MAX_NOTEBOOK_BYTES, f"{ipynb.name} is {ipynb.stat().st_size} bytes"
+        text = ipynb.read_text()
+        assert "plotly.js v" not in text and "cdn.plot.ly" not in text, f"{ipynb.name} inlines plotly.js"
+        assert "papermill" not in json.loads(text)["metadata"]
+        assert "injected-parameters" not in text
+        assert str(nr.REPO_ROOT) not in text, f"{ipynb.name} holds an absolute repository path"
+        # the .ipynb is the jupytext pair of the .py: same cells, same sources
+        src = jupytext.read(ch, fmt="py:percent")
+        ref = nbformat.read(ipynb, as_version=4)
+        assert [(c.cell_type, c.source) for c in src.cells] == [(c.cell_type, c.source) for c in ref.cells]
+
+
+# --------------------------------------------------------------------------- browser
+def _chromium_or_skip() -> None:
+    if not Path(CHROMIUM).exists():
+        msg = f"{CHROMIUM} not installed (RBDM_WITH_BROWSER=1 bash scripts/setup.sh installs it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg + " and CI=true: the browser check is required in CI")
+        pytest.skip(msg)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A static file server on 127.0.0.1 serving a directory set via `server.root`."""
+
+    class State:
+        root = Path(".")
+
+    state = State()
+
+    class Handler(_QuietHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(state.root), **kw)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str, problems: list[str]):
+    """A page that records JS errors, console errors and requests leaving 127.0.0.1 (aborted)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: problems.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+
+    def route(r):
+        host = urlparse(r.request.url).hostname
+        if r.request.url.startswith("data:") or host == "127.0.0.1":
+            r.continue_()
+        else:
+            problems.append(f"request outside the book: {r.request.url}")
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+@pytest.mark.browser
+def test_every_page_renders_in_chromium_without_errors(built_book, server, browser):
+    html, chapters = built_book
+    server.root = html
+    shots = Path(os.environ.get("RBDM_SCREENSHOTS", nr.REPO_ROOT / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    declared = {f"_chapters/{c.stem}.html": declared_figures(c.with_suffix(".ipynb")) for c in chapters}
+    pages = [p.relative_to(html).as_posix() for p in sorted(html.rglob("*.html"))
+             if not p.relative_to(html).as_posix().startswith(("_static/", "_sources/"))]
+    failures = {}
+    for rel in pages:
+        problems: list[str] = []
+        page = _open(browser, f"{server.url}/{rel}", problems)
+        want = declared.get(rel, [])
+        if want:
+            page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}",
+                                   timeout=20_000)
+        rendered = page.eval_on_selector_all(".js-plotly-plot", "els => els.map(e => e.id)")
+        lost = sorted(set(want) - set(rendered))
+        if lost:
+            problems.append(f"figures declared but not rendered: {lost}")
+        page.screenshot(path=str(shots / (rel.replace("/", "__").replace(".html", ".png"))), full_page=True)
+        page.close()
+        if problems:
+            failures[rel] = problems
+    assert not failures, json.dumps(failures, indent=1)
+
+
+def _explorer_case():
+    """A small explorer with hand-made masks whose state we can predict per control position."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 12, 12, 1), dtype=np.uint8)
+    states = {}
+    for m_i, mask in enumerate(("negative", "mean")):
+        for t_i, frac in enumerate((0.25, 0.5, 0.75)):
+            masks = np.zeros((3, 12, 12), bool)
+            masks[:, : 3 * (t_i + 1) + m_i, :] = True  # a different band for every state
+            states[("deep_taylor", mask, frac)] = masks
+    return images, states
+
+
+@pytest.mark.browser
+def test_explorer_controls_switch_states_in_static_html(tmp_path, server, browser):
+    images, states = _explorer_case()
+    fig = viz.explorer(images, states, ("method", "mask", "fraction"))
+    root = tmp_path / "site"
+    root.mkdir()
+    import plotly
+
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", root / "plotly.min.js")
+    (root / "index.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><script src="plotly.min.js"></script></head><body>'
+        + viz.figure_html(fig, "explorer", height=700) + "</body></html>")
+    server.root = root
+    problems: list[str] = []
+    page = _open(browser, f"{server.url}/index.html", problems)
+    page.wait_for_selector("#rbdm-fig-explorer.js-plotly-plot")
+    n = len(images)
+
+    def shown_masks():
+        return page.evaluate(f"""() => {{
+            const gd = document.getElementById('rbdm-fig-explorer');
+            return gd.data.slice({n}, {2 * n}).map(t => t.source); }}""")
+
+    def expected(key):
+        return [viz.png_data_uri(states[key][i]) for i in range(n)]
+
+    assert shown_masks() == expected(("deep_taylor", "negative", 0.25))
+    # move the slider to its last step: click the right end of the rail
+    rail = page.locator("#rbdm-fig-explorer .slider-rail-touch-rect").first.bounding_box()
+    page.mouse.click(rail["x"] + rail["width"] - 2, rail["y"] + rail["height"] / 2)
+    page.wait_for_timeout(300)
+    assert shown_masks() == expected(("deep_taylor", "negative", 0.75))
+    # choose the second dropdown entry: the mask switches to that combo, its slider back to step 0
+    page.locator("#rbdm-fig-explorer .updatemenu-header-group").first.click()
+    page.locator("#rbdm-fig-explorer .updatemenu-dropdown-button").nth(1).click()
+    page.wait_for_timeout(300)
+    assert shown_masks() == expected(("deep_taylor", "mean", 0.25))
+    page.mouse.click(rail["x"] + rail["width"] / 2, rail["y"] + rail["height"] / 2)
+    page.wait_for_timeout(300)
+    assert shown_masks() == expected(("deep_taylor", "mean", 0.5))
+    page.close()
+    assert not problems, problems
+
+
+# --------------------------------------------------------------------------- viz (no browser)
+def test_figure_html_is_deterministic_named_and_script_safe():
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2], name="</script><script>alert(1)</script>"))
+    a = viz.figure_html(fig, "bars")
+    b = viz.figure_html(go.Figure(fig), "bars")
+    assert a == b
+    assert a.startswith('<div id="rbdm-fig-bars" class="rbdm-figure" style="width:100%;height:450px;"></div>')
+    assert a.count("</script>") == 1  # the payload cannot close the script tag
+    spec = json.loads(re.search(r"spec = (\{.*\});\n", a).group(1).replace("<\\/", "</"))
+    assert spec["data"][0]["name"] == "</script><script>alert(1)</script>"
+    assert spec["layout"]["template"] == viz.TEMPLATE  # slim template, not plotly's 6 kB default
+    assert "plotly.js v" not in a and "cdn" not in a and len(a) < 3000  # plotly.js itself not inlined
+    with pytest.raises(ValueError, match="figure name 'two words'"):
+        viz.figure_html(fig, "two words")
+
+
+def test_bundle_mime_modes(monkeypatch):
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(y=[1, 3]), layout={"title": {"text": "T"}})
+    monkeypatch.setenv(viz.FIGURE_MIME_ENV, "html")
+    assert sorted(viz.bundle(fig, "s")) == ["text/html", "text/plain"]
+    assert viz.bundle(fig, "s")["text/plain"] == "<plotly figure rbdm-fig-s: T>"
+    monkeypatch.delenv(viz.FIGURE_MIME_ENV)
+    live = viz.bundle(fig, "s")
+    assert sorted(live) == [viz.PLOTLY_MIME, "text/html", "text/plain"]
+    assert live[viz.PLOTLY_MIME]["data"][0]["type"] == "scatter"
+    with pytest.raises(ValueError, match="must be 'html' or 'html\\+json'"):
+        viz.bundle(fig, "s", mime="png")
+
+
+def test_png_data_uri_round_trips_pixels():
+    import base64
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for img in (rng.integers(0, 256, (5, 7), dtype=np.uint8), rng.integers(0, 256, (5, 7, 3), dtype=np.uint8),
+                rng.random((5, 7)) > 0.5):
+        uri = viz.png_data_uri(img)
+        back = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+        want = img.astype(np.uint8) * 255 if img.dtype == bool else img
+        np.testing.assert_array_equal(back, want)
+    with pytest.raises(ValueError, match="expected uint8 or bool"):
+        viz.png_data_uri(np.zeros((3, 3)))
+
+
+def test_band_table_is_the_student_t_interval_of_the_mean():
+    import pandas as pd
+
+    df = pd.DataFrame({"variant": ["a"] * 4 + ["b"], "step": [1, 1, 1, 2, 1], "f1": [1.0, 2.0, 3.0, 5.0, 4.0]})
+    t = viz.band_table(df, "step", "f1", "variant")
+    a1 = t[(t.variant == "a") & (t.step == 1)].iloc[0]
+    half = 4.302652729911275 * 1.0 / np.sqrt(3)  # t(0.975, 2) * sd / sqrt(n), sd of 1, 2, 3 is 1
+    assert a1["n"] == 3 and a1["mean"] == pytest.approx(2.0)
+    assert (a1["low"], a1["high"]) == pytest.approx((2.0 - half, 2.0 + half))
+    single = t[(t.variant == "a") & (t.step == 2)].iloc[0]
+    assert single["low"] == single["mean"] == single["high"] == 5.0
+    fig = viz.line_band(df, "step", "f1", "variant")
+    # one band (group a has a repeated x) + two mean lines
+    assert [tr.fill for tr in fig.data] == ["toself", None, None]
+    with pytest.raises(ValueError, match="column 'loss' not in the table"):
+        viz.band_table(df, "step", "loss")
+
+
+def test_confusion_rows_are_shares_of_the_true_class():
+    m = np.array([[8, 2], [1, 3]])
+    fig = viz.confusion(m, ["x", "y"])
+    z = np.asarray(fig.data[0].z)
+    np.testing.assert_allclose(z, [[0.8, 0.2], [0.25, 0.75]])
+    assert fig.data[0].text[1][0] == "0.25<br>(1)"
+    with pytest.raises(ValueError, match="does not match 3 class names"):
+        viz.confusion(m, ["x", "y", "z"])
+
+
+def test_table_html_is_escaped_and_formatted():
+    import pandas as pd
+
+    t = viz.table(pd.DataFrame({"name": ["<b>", "ok"], "v": [0.123456, np.nan]}), caption="C & D")
+    html = t._repr_html_()
+    assert "<caption>C &amp; D</caption>" in html
+    assert "<td>&lt;b&gt;</td><td>0.1235</td>" in html
+    assert "<td>ok</td><td></td>" in html
+    assert repr(t).splitlines()[0] == "C & D"
+    with pytest.raises(ValueError, match="expected a pandas DataFrame"):
+        viz.table([1, 2])
+
+
+def test_explorer_precomputes_every_state():
+    images, states = _explorer_case()
+    fig = viz.explorer(images, states, ("method", "mask", "fraction"))
+    n = len(images)
+    assert len(fig.data) == 4 * n  # originals, masks, originals under the overlays, overlays
+    menu = fig.layout.updatemenus[0]
+    assert [b.label for b in menu.buttons] == ["deep_taylor / negative", "deep_taylor / mean"]
+    for b, mask in zip(menu.buttons, ("negative", "mean")):
+        slider = b.args[1]["sliders"][0]
+        assert [s["label"] for s in slider["steps"]] == ["0.25", "0.5", "0.75"]
+        for step, frac in zip(slider["steps"], (0.25, 0.5, 0.75)):
+            m = states[("deep_taylor", mask, frac)]
+            sources, traces = step["args"]
+            assert traces == list(range(n, 2 * n)) + list(range(3 * n, 4 * n))
+            assert sources["source"][:n] == [viz.png_data_uri(m[i]) for i in range(n)]
+            assert sources["source"][n:] == [viz.png_data_uri(viz.drop_overlay(m[i])) for i in range(n)]
+    ov = viz.drop_overlay(np.array([[True, False]]), fill=7)
+    assert ov.tolist() == [[[7, 7, 7, 0], [7, 7, 7, 255]]]
+    with pytest.raises(ValueError, match="same length"):
+        viz.explorer(images, {("a", 1): states[("deep_taylor", "mean", 0.5)], ("b",): states[("deep_taylor", "mean", 0.5)]})
+    with pytest.raises(ValueError, match=r"masks for state \('a',\) have shape \(2, 12, 12\)"):
+        viz.explorer(images, {("a",): np.zeros((2, 12, 12), bool)})
+
+
+def test_live_explorer_recomputes_masks_when_a_control_moves():
+    import base64
+
+    images, _ = _explorer_case()
+    calls = []
+
+    def compute(fraction, mask):
+        calls.append((fraction, mask))
+        m = np.zeros(images.shape[:3], bool)
+        m[:, : int(12 * fraction), :] = True
+        return m
+
+    box = viz.live_explorer(images, compute, {"fraction": [0.25, 0.5], "mask": ["negative", "mean"]})
+    sliders = box.children[0].children
+    mask_images = box.children[2].children
+    assert calls == [(0.25, "negative")]
+    first = base64.b64encode(mask_images[0].value).decode()
+    assert viz.png_data_uri(compute(0.25, "negative")[0]).endswith(first)
+    sliders[0].value = 0.5
+    assert calls[-1] == (0.5, "negative")  # the widget recomputed with the new slider value
+    assert base64.b64encode(mask_images[0].value).decode() == viz.png_data_uri(compute(0.5, "negative")[0]).split(",")[1]
+    assert box.children[1].value == "kept 50.0% of pixels"
