@@ -1,0 +1,199 @@
+"""`rbdm train`: train a variant over several seeds and print the final and best validation F1.
+
+Data sources (--data):
+  synthetic:DOMAIN   the embedded generator (rbdm_core.data.synthetic.make_domain), e.g.
+                     synthetic:ferplus_like (with --n, --data-seed)
+  ferplus:ROOT       ROOT/fer2013.csv + ROOT/fer2013new.csv (rbdm_core.data.ferplus.read_ferplus)
+  affectnet:ROOT     rbdm_core.data.affectnet.read_affectnet (with --size)
+  npz:FILE           arrays images (N,H,W,C) uint8, labels (N,), split (N,) str [, class_names]
+Splits: --train-split / --val-split (default Training/PublicTest, or training/validation).
+Masks for masked variants (--masks): FILE.npz with an array `masks` (N_train, H, W) bool, or
+`regions` for the synthetic data's ground-truth regions.
+A --config YAML/JSON file may hold any of the long option names (architecture, data, variant,
+seeds, epochs, profile, out, switch_epoch, masks, ..., and `recipe: {lr: ..., eval_every: ...}`);
+flags given on the command line win. Output: OUT/<variant>/seed-<s>/{checkpoint.npz, curves.csv,
+result.json, model/} and OUT/summary.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+KEYS = ("architecture", "data", "variant", "seeds", "epochs", "profile", "out", "switch_epoch", "masks",
+        "train_split", "val_split", "n", "data_seed", "size", "input_size", "eval_every", "batch_size",
+        "max_steps_per_epoch", "recipe")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("train", help="train a model variant over seeds", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="YAML or JSON file with any of the options below")
+    p.add_argument("--profile", choices=("quick", "paper"), help="defaults for architecture, epochs, sizes "
+                   "(default quick)")
+    p.add_argument("--architecture", help="xception, inception_v3, mobilenet_v2, vgg_face, mobilenet_v2_small, "
+                   "small_cnn (default: the profile's)")
+    p.add_argument("--data", help="synthetic:DOMAIN | ferplus:ROOT | affectnet:ROOT | npz:FILE "
+                   "(default synthetic:ferplus_like)")
+    p.add_argument("--variant", help="no-mask, negative, mean, perceptive, *-then-unmasked (default no-mask)")
+    p.add_argument("--switch-epoch", dest="switch_epoch", type=int, help="epoch of the switch to unmasked data")
+    p.add_argument("--masks", help="FILE.npz (array masks) or 'regions' (synthetic ground truth)")
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0)")
+    p.add_argument("--epochs", type=int, help="epochs (default: the profile's)")
+    p.add_argument("--eval-every", dest="eval_every", type=int, help="evaluate every K steps")
+    p.add_argument("--batch-size", dest="batch_size", type=int, help="batch size (default 32)")
+    p.add_argument("--max-steps-per-epoch", dest="max_steps_per_epoch", type=int)
+    p.add_argument("--input-size", dest="input_size", help="model input side: int, 'min' or 'paper'")
+    p.add_argument("--train-split", dest="train_split")
+    p.add_argument("--val-split", dest="val_split")
+    p.add_argument("--n", type=int, help="synthetic: number of images")
+    p.add_argument("--data-seed", dest="data_seed", type=int, help="synthetic: generator seed (default 0)")
+    p.add_argument("--size", type=int, help="affectnet: image side (default 96)")
+    p.add_argument("--out", help="output folder (default $RBDM_RUN_DIR/train/<key of the settings>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _read_config(path: str) -> dict:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"--config {p}: no such file")
+    text = p.read_text()
+    try:
+        if p.suffix.lower() == ".json":
+            cfg = json.loads(text)
+        else:
+            import yaml
+
+            cfg = yaml.safe_load(text)
+    except Exception as exc:  # yaml.YAMLError / json.JSONDecodeError
+        raise ValueError(f"--config {p}: could not be parsed ({exc})") from None
+    if not isinstance(cfg, dict):
+        raise ValueError(f"--config {p}: expected a mapping of option names to values")
+    unknown = sorted(set(k.replace("-", "_") for k in cfg) - set(KEYS))
+    if unknown:
+        raise ValueError(f"--config {p}: unknown key(s) {unknown}; expected some of {list(KEYS)}")
+    return {k.replace("-", "_"): v for k, v in cfg.items()}
+
+
+def settings(args: argparse.Namespace) -> dict:
+    """Profile defaults < config file < command-line flags."""
+    cfg = _read_config(args.config) if args.config else {}
+    cli = {k: getattr(args, k) for k in KEYS if getattr(args, k, None) is not None}
+    merged = {**cfg, **cli}
+    from rbdm_core.training import profile_defaults
+
+    prof = profile_defaults(merged.get("profile", "quick"))
+    s = {"profile": merged.get("profile", "quick"), "architecture": prof["architecture"],
+         "data": "synthetic:ferplus_like", "variant": "no-mask", "seeds": [0], "switch_epoch": prof["switch_epoch"],
+         "input_size": prof["input_size"], "masks": None, "train_split": None, "val_split": None, "n": None,
+         "data_seed": 0, "size": 96, "out": None}
+    recipe = dict(prof["recipe"])
+    recipe.update(merged.pop("recipe", None) or {})
+    for k in ("epochs", "eval_every", "batch_size", "max_steps_per_epoch"):
+        if k in merged:
+            recipe[k] = merged.pop(k)
+    s.update(merged)
+    s["recipe"] = recipe
+    if isinstance(s["seeds"], int):
+        s["seeds"] = [s["seeds"]]
+    if isinstance(s["input_size"], str) and s["input_size"].isdigit():
+        s["input_size"] = int(s["input_size"])
+    return s
+
+
+def load_data(spec: str, s: dict):
+    """The Dataset named by --data."""
+    kind, _, arg = str(spec).partition(":")
+    if not arg:
+        raise ValueError(f"--data {spec!r}: expected synthetic:DOMAIN, ferplus:ROOT, affectnet:ROOT or npz:FILE")
+    if kind == "synthetic":
+        from rbdm_core.data.synthetic import make_domain
+
+        return make_domain(arg, n=s.get("n"), seed=int(s.get("data_seed") or 0))
+    if kind == "ferplus":
+        from rbdm_core.data.ferplus import read_ferplus
+
+        root = Path(arg)
+        return read_ferplus(root / "fer2013.csv", root / "fer2013new.csv", progress=not s.get("quiet"))
+    if kind == "affectnet":
+        from rbdm_core.data.affectnet import read_affectnet
+
+        return read_affectnet(arg, size=int(s.get("size") or 96))
+    if kind == "npz":
+        from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
+
+        p = Path(arg)
+        if not p.exists():
+            raise FileNotFoundError(f"--data npz:{p}: no such file")
+        with np.load(p, allow_pickle=False) as z:
+            missing = [k for k in ("images", "labels", "split") if k not in z.files]
+            if missing:
+                raise ValueError(f"--data npz:{p}: missing array(s) {missing} (expected images, labels, split)")
+            names = tuple(str(c) for c in z["class_names"]) if "class_names" in z.files else FERPLUS_CLASSES
+            return Dataset(images=z["images"], labels=z["labels"], split=z["split"].astype(object),
+                           class_names=names, provenance={"synthetic": False, "source": str(p)})
+    raise ValueError(f"--data {spec!r}: unknown source {kind!r}; expected synthetic, ferplus, affectnet or npz")
+
+
+def pick_splits(ds, train_split, val_split):
+    if train_split is None or val_split is None:
+        for a, b in (("Training", "PublicTest"), ("training", "validation")):
+            if a in ds.splits and b in ds.splits:
+                train_split, val_split = train_split or a, val_split or b
+                break
+        else:
+            raise ValueError(f"--train-split/--val-split: the data have splits {ds.splits}; name the two to use")
+    return ds.select_split(train_split), ds.select_split(val_split)
+
+
+def load_masks(spec, train):
+    if spec is None:
+        return None
+    if spec == "regions":
+        if train.regions is None:
+            raise ValueError("--masks regions: these data have no ground-truth regions (synthetic data only)")
+        return train.regions
+    p = Path(spec)
+    if not p.exists():
+        raise FileNotFoundError(f"--masks {p}: no such file")
+    with np.load(p, allow_pickle=False) as z:
+        if "masks" not in z.files:
+            raise ValueError(f"--masks {p}: expected an array named 'masks', found {z.files}")
+        return z["masks"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from rbdm_core.artifacts import default_run_dir, param_key
+    from rbdm_core.training import Recipe, all_curves, preset, train_seeds
+
+    s = settings(args)
+    recipe = Recipe.from_dict(s["recipe"])
+    variant = preset(s["variant"], switch_epoch=int(s["switch_epoch"]))
+    ds = load_data(s["data"], {**s, "quiet": args.quiet})
+    tr, va = pick_splits(ds, s["train_split"], s["val_split"])
+    masks = load_masks(s["masks"], tr) if variant.masked else None
+    out = Path(s["out"]) if s["out"] else default_run_dir() / "train" / param_key(
+        {k: v for k, v in s.items() if k not in ("out", "seeds", "variant")})
+    print(f"rbdm train: {s['architecture']} on {s['data']} ({len(tr)} train / {len(va)} val images), "
+          f"variant {variant.name}, seeds {s['seeds']}, {recipe.epochs} epochs -> {out}", flush=True)
+    results = train_seeds(s["architecture"], tr, va, recipe, variant, masks, seeds=s["seeds"],
+                          out_dir=out / variant.name, input_size=s["input_size"], verbose=0 if args.quiet else 1)
+    from rbdm_core.artifacts import atomic_write_text
+    import pandas as pd
+
+    table = pd.DataFrame([r.summary() for r in results])[["variant", "seed", "steps", "best_f1", "best_step",
+                                                           "final_f1", "weights_sha256"]]
+    atomic_write_text(out / "summary.csv", table.to_csv(index=False))
+    atomic_write_text(out / variant.name / "curves.csv", all_curves(results).to_csv(index=False))
+    print("\nvariant,seed,best_f1,best_step,final_f1")
+    for r in results:
+        print(f"{r.variant.name},{r.seed},{r.best_f1:.4f},{r.best_step},{r.final_f1:.4f}")
+    if len(results) > 1:
+        print(f"mean over {len(results)} seeds: best F1 {table.best_f1.mean():.4f}, "
+              f"final F1 {table.final_f1.mean():.4f}")
+    return 0
