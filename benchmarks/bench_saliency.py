@@ -1,11 +1,14 @@
 """Relevance: analyzer build time and throughput per architecture, deep Taylor vs gradient.
 
 Each architecture runs in one worker process (graph mode): the prepared model is analysed with
-deep Taylor and iNNvestigate's gradient, each analyzer built once; "build" = analyzer graph
-construction plus the first batch, "throughput" = images per second over the later batches.
-The ratio deep Taylor / gradient throughput is measured on the same model and batches.
-"Before the build fix": the same on a small residual network (conv, BN, ReLU, Add; 36 layers)
-with Keras's `_UNSAFE_GRAPH_OP_LAYER_CREATION` left off, against on.
+deep Taylor (the worker's fast z+/z^B rules), the same rules through iNNvestigate's generic
+classes (`deep_taylor_generic`, the implementation before the fast rules: "before") and
+iNNvestigate's gradient, each analyzer built once, on the same batches. "build" = analyzer
+construction plus the first batch; throughput = batch size / median seconds per batch over the
+later batches (the median resists other load on the machine). The ratios deep Taylor / gradient
+throughput (before and after) are measured in the same process on the same batches.
+"Build fix": the same on a small residual network (conv, BN, ReLU, Add; 36 layers) with Keras's
+`_UNSAFE_GRAPH_OP_LAYER_CREATION` left off, against on.
 Set RBDM_BENCH_FULL=1 to add the full keras.applications networks at small input sizes.
 """
 
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-N_IMAGES = 64
+N_IMAGES = 96
 BATCH = 16
 
 
@@ -71,20 +74,27 @@ def _worker(prepared, x, methods, fast_build=True) -> dict:
         return json.loads((tmp / "out" / "timings.json").read_text())
 
 
+def _throughput(d) -> float:
+    """Images per second from the median time of the batches after the first."""
+    later = d["batch_s"][1:]
+    return d["batch_size"] / float(np.median(later)) if later else float("nan")
+
+
 def _row(name, t):
-    dt, gr = t["deep_taylor"], t["gradient"]
-    n_rest = dt["n"] - dt["batch_size"]
-    tp = lambda d: n_rest / d["analyze_s"] if d["analyze_s"] > 0 else float("nan")  # noqa: E731
-    print(f"{name:28s} build dt {dt['build_s'] + dt['first_batch_s']:6.1f} s  grad "
-          f"{gr['build_s'] + gr['first_batch_s']:6.1f} s | throughput dt {tp(dt):7.1f} img/s  grad {tp(gr):7.1f} "
-          f"img/s  ratio dt/grad {tp(dt) / tp(gr):5.2f}", flush=True)
+    dt, gen, gr = t["deep_taylor"], t["deep_taylor_generic"], t["gradient"]
+    build = lambda d: d["build_s"] + d["first_batch_s"]  # noqa: E731
+    tp_dt, tp_gen, tp_gr = _throughput(dt), _throughput(gen), _throughput(gr)
+    print(f"{name:28s} build dt {build(dt):5.1f} s (generic {build(gen):5.1f} s, grad {build(gr):5.1f} s) | "
+          f"img/s dt {tp_dt:6.1f}  generic {tp_gen:6.1f}  grad {tp_gr:6.1f} | ratio dt/grad before "
+          f"{tp_gen / tp_gr:4.2f} after {tp_dt / tp_gr:4.2f}", flush=True)
 
 
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from rbdm_core.saliency_prepare import prepare_model
 
-    print(f"{N_IMAGES} images, batch {BATCH}; build = analyzer construction + first batch")
+    print(f"{N_IMAGES} images, batch {BATCH}; build = analyzer construction + first batch; before = "
+          f"deep_taylor_generic (iNNvestigate's rule classes), after = deep_taylor (fast rules)")
     rng = np.random.default_rng(0)
     for name, bundle in _bundles(os.environ.get("RBDM_BENCH_FULL") == "1"):
         t0 = time.perf_counter()
@@ -93,7 +103,7 @@ def main() -> None:
         h, w = bundle.preprocess.size
         x = bundle.preprocess(rng.integers(0, 256, (N_IMAGES, h, w, bundle.preprocess.channels), dtype=np.uint8))
         print(f"{name}: prepare_model {t_prep:.1f} s", flush=True)
-        _row(name, _worker(prepared, x, ["deep_taylor", "gradient"]))
+        _row(name, _worker(prepared, x, ["deep_taylor", "deep_taylor_generic", "gradient"]))
 
     print("build fix on a small residual network (36 layers), deep Taylor + gradient:")
     prepared = prepare_model(_residual_net())

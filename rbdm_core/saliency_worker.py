@@ -7,7 +7,9 @@ worker: `python -m rbdm_core.saliency_worker JOB.json`. The job names a prepared
 target classes `(N,) int64` (.npy), the methods, the input bounds and the batch size. The worker
 disables eager execution, loads the model, builds each analyzer ONCE, analyses all batches with
 it and writes `<out_dir>/<method>.npy` ((N, h, w, c) float32, relevance per input value) atomically,
-plus `timings.json` (seconds: build = first batch including the graph build, analyze = the rest).
+plus `timings.json` (seconds: build_s, first_batch_s, analyze_s = the later batches, batch_s = per
+batch; all analyzers are built first and the methods alternate within each batch, so their
+per-batch times see the same machine load).
 
 Rules (all variants ignore biases, so that relevance is conserved layer by layer):
 - `deep_taylor`: z+ rule on every kernel layer, z^B (bounded) rule on the first kernel layer with
@@ -18,6 +20,15 @@ Rules (all variants ignore biases, so that relevance is conserved layer by layer
 - `lrp_epsilon`: epsilon rule (epsilon 1e-3, bias ignored) everywhere.
 - `lrp_alpha_beta`: alpha 2, beta 1 rule (bias ignored).
 - `gradient`: iNNvestigate's Gradient (for checks; `rbdm_core.saliency` computes gradients in eager).
+- `deep_taylor_generic`: the deep Taylor rules above through iNNvestigate's generic rule classes
+  (Alpha1Beta0IgnoreBiasRule, BoundedRule): the reference for tests and the benchmark's "before".
+
+Deep Taylor speed: `deep_taylor` uses `_fast_rules` (same maps within float rounding): fixed W+/W-
+copies, one forward and one backward product per layer whose input the graph shows to be >= 0
+(`is_nonnegative`: ReLU/ReLU6 outputs and pooling, padding, reshapes, concatenations, sums of
+them), and a z^B rule with two backward and one full-batch forward product instead of three each.
+A layer whose input can be negative (a pointwise conv after the depthwise half of a split
+SeparableConv2D, a conv after a linear residual Add) still needs both halves, W+ x+ + W- x-.
 
 Build speed: Keras's `_create_keras_history_helper` evaluates the constant inputs of raw
 TensorFlow ops applied to symbolic Keras tensors through a session call; each call re-extends
@@ -38,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-WORKER_METHODS = ("deep_taylor", "lrp_epsilon", "lrp_alpha_beta", "gradient")
+WORKER_METHODS = ("deep_taylor", "lrp_epsilon", "lrp_alpha_beta", "gradient", "deep_taylor_generic")
 LRP_EPSILON = 1e-3
 
 
@@ -55,12 +66,141 @@ def fast_graph_build(enabled: bool = True):
         blu._UNSAFE_GRAPH_OP_LAYER_CREATION = old
 
 
-def _classes():
+
+# --------------------------------------------------------------------------- fast deep Taylor rules
+
+# TF ops whose output is >= 0 whatever their input, and ops that keep (the first input's) sign
+_NONNEG_OPS = {"Relu", "Relu6"}
+_SIGN_KEEPING_OPS = {"Identity", "MaxPool", "MaxPoolV2", "AvgPool", "Mean", "Max", "Reshape", "Squeeze",
+                     "ExpandDims", "Transpose", "Pad", "StridedSlice", "Slice"}
+
+
+def is_nonnegative(tensor, _depth: int = 0) -> bool:
+    """True if graph tensor `tensor` is >= 0 by construction (a ReLU/ReLU6 output, or pooling,
+    zero padding, reshaping, concatenation or sums of such); False when unsure."""
+    if _depth > 64:
+        return False
+    op = tensor.op
+    kind = op.type
+    if kind in _NONNEG_OPS:
+        return True
+    if kind == "Const":
+        import tensorflow as tf
+
+        return bool((tf.make_ndarray(op.get_attr("value")) >= 0).all())
+    if kind in _SIGN_KEEPING_OPS:
+        return is_nonnegative(op.inputs[0], _depth + 1)
+    if kind == "ConcatV2":
+        return all(is_nonnegative(t, _depth + 1) for t in list(op.inputs)[:-1])
+    if kind in ("AddV2", "Add", "AddN", "Minimum"):
+        return all(is_nonnegative(t, _depth + 1) for t in op.inputs)
+    if kind == "Maximum":
+        return any(is_nonnegative(t, _depth + 1) for t in op.inputs)
+    return False
+
+
+def _kernel_weights(layer, values: dict) -> list:
+    """The layer's weights without its bias, as numpy arrays (iNNvestigate's convention);
+    `values` maps id(layer) to its get_weights(), read beforehand in one session call."""
+    weights = values[id(layer)] if id(layer) in values else layer.get_weights()
+    if getattr(layer, "use_bias", False):
+        weights = weights[:-1]
+    return weights
+
+
+def model_weight_values(model) -> dict:
+    """{id(layer): layer.get_weights()} for every layer of `model`, in one session call (a
+    get_weights per layer during the analyzer build would each re-send the growing graph)."""
+    import tensorflow as tf
+
+    layers = [l for l in model.layers if l.weights]
+    flat = tf.keras.backend.batch_get_value([w for l in layers for w in l.weights])
+    out, i = {}, 0
+    for l in layers:
+        out[id(l)] = flat[i:i + len(l.weights)]
+        i += len(l.weights)
+    return out
+
+
+def _fast_rules(values: dict | None = None):
+    """(FastZPlusRule, FastBoundedRule): the z+ and z^B rules with one forward and one backward
+    linear op per layer where the input is known to be >= 0.
+
+    iNNvestigate's Alpha1Beta0IgnoreBiasRule computes z = W+ x+ + W- x- and its two backward
+    passes for every layer, with W+/W- recomputed from the weight variables at every run, and its
+    BoundedRule three forward and three backward passes. Here W+ and W- are fixed copies taken at
+    build time; for an input known to be >= 0 (`is_nonnegative`) x- = 0, so z = W+ x and the
+    relevance is x * (W+^T (R / z)); otherwise both halves are computed as before. In z^B,
+    z = W x - W+ l - W- h with constant l, h is W x minus a constant map (computed on one image),
+    and l * W+^T s + h * W-^T s = (l W+ + h W-)^T s is one backward op. Division by zero as in
+    iNNvestigate (`safe_divide`: a zero z is replaced by 1e-7).
+    """
+    import tensorflow as tf
+    import innvestigate.backend as ibackend
+    import innvestigate.backend.graph as igraph
+
+    values = {} if values is None else values
+
+    def copy(layer, weights, tag):
+        # graph constants: no session call to set them, fixed operands for the conv kernels
+        return igraph.copy_layer_wo_activation(layer, keep_bias=False, weights=[tf.constant(w) for w in weights],
+                                               name_template=f"rbdm_{tag}_%s")
+
+    def backward(x, layer, s):
+        """(W^T s) for the linear `layer`, as the gradient of layer(x) with respect to x."""
+        z = layer(x)
+        return tf.gradients(z, x, grad_ys=s)[0]
+
+    class FastZPlusRule(igraph.ReverseMappingBase):
+        def __init__(self, layer, _state):
+            w = _kernel_weights(layer, values)
+            self._pos = copy(layer, [a * (a > 0) for a in w], "pos")
+            self._neg_weights = [a * (a < 0) for a in w]
+            self._layer = layer
+            self._neg = None
+
+        def apply(self, Xs, _Ys, Rs, _reverse_state):
+            x, r = Xs[0], Rs[0]
+            if is_nonnegative(x):
+                z = self._pos(x)
+                s = ibackend.safe_divide(r, z)
+                return [x * tf.gradients(z, x, grad_ys=s)[0]]
+            if self._neg is None:
+                self._neg = copy(self._layer, self._neg_weights, "neg")
+            xp, xn = tf.nn.relu(x), tf.minimum(x, 0.0)
+            zp, zn = self._pos(xp), self._neg(xn)
+            s = ibackend.safe_divide(r, zp + zn)
+            gp, gn = tf.gradients([zp, zn], [xp, xn], grad_ys=[s, s], stop_gradients=[xp, xn])
+            return [xp * gp + xn * gn]
+
+    class FastBoundedRule(igraph.ReverseMappingBase):
+        def __init__(self, layer, _state, low=-1.0, high=1.0):
+            w = _kernel_weights(layer, values)
+            self._low, self._high = float(low), float(high)
+            self._plain = copy(layer, w, "plain")
+            # l W+ + h W-: the bound term of z^B as one linear map of a constant image of ones
+            self._bound = copy(layer, [self._low * (a * (a > 0)) + self._high * (a * (a < 0)) for a in w], "bound")
+
+        def apply(self, Xs, _Ys, Rs, _reverse_state):
+            x, r = Xs[0], Rs[0]
+            ones = tf.stop_gradient(tf.ones_like(x[:1]))
+            z = self._plain(x) - self._bound(ones)  # (N, ...) - (1, ...): broadcast over the batch
+            s = ibackend.safe_divide(r, z)
+            ga = tf.gradients(z, x, grad_ys=s)[0]
+            gb = backward(tf.zeros_like(x), self._bound, s)
+            return [x * ga - gb]
+
+    return FastZPlusRule, FastBoundedRule
+
+
+def _classes(values: dict | None = None):
     import tensorflow.keras.layers as klayers
     import innvestigate.analyzer as ia
     import innvestigate.analyzer.relevance_based.relevance_analyzer as ra
     import innvestigate.analyzer.relevance_based.relevance_rule as rr
     import innvestigate.backend.checks as ichecks
+
+    FastZPlusRule, FastBoundedRule = _fast_rules(values)
 
     def passthrough(_Xs, _Ys, reversed_Ys, _state):
         return reversed_Ys
@@ -80,6 +220,24 @@ def _classes():
         """Deep Taylor: z^B on the first layer, z+ on the others, conserving Add/pooling rules."""
 
         def _create_analysis(self, *args, **kwargs):
+            low, high = self._bounds_low, self._bounds_high
+
+            class Bounded(FastBoundedRule):
+                def __init__(self, layer, state):
+                    super().__init__(layer, state, low=low, high=high)
+
+            self._add_conditional_reverse_mapping(
+                lambda l: ichecks.is_input_layer(l) and ichecks.contains_kernel(l), Bounded,
+                name="rbdm_first_layer_bounded", priority=11)  # before iNNvestigate's own (10)
+            self._add_conditional_reverse_mapping(ichecks.contains_kernel, FastZPlusRule,
+                                                  name="rbdm_zplus", priority=5)
+            add_common(self)
+            return super()._create_analysis(*args, **kwargs)
+
+    class SlowDeepTaylorZPlus(ia.BoundedDeepTaylor):
+        """The same rules through iNNvestigate's generic classes (reference for tests/benchmark)."""
+
+        def _create_analysis(self, *args, **kwargs):
             self._add_conditional_reverse_mapping(ichecks.contains_kernel, rr.Alpha1Beta0IgnoreBiasRule,
                                                   name="rbdm_zplus", priority=5)
             add_common(self)
@@ -95,14 +253,18 @@ def _classes():
             add_common(self)
             return super()._create_analysis(*args, **kwargs)
 
-    return DeepTaylorZPlus, Epsilon, AlphaBeta, ia.Gradient
+    return DeepTaylorZPlus, Epsilon, AlphaBeta, ia.Gradient, SlowDeepTaylorZPlus
 
 
 def build_analyzer(model, method: str, bounds: tuple[float, float]):
     """iNNvestigate analyzer for `method` on a prepared graph-mode model (neuron selection by index)."""
-    DeepTaylorZPlus, Epsilon, AlphaBeta, Gradient = _classes()
+    DeepTaylorZPlus, Epsilon, AlphaBeta, Gradient, SlowDeepTaylorZPlus = _classes(
+        model_weight_values(model) if method == "deep_taylor" else None)
     if method == "deep_taylor":
         return DeepTaylorZPlus(model, low=float(bounds[0]), high=float(bounds[1]), neuron_selection_mode="index")
+    if method == "deep_taylor_generic":
+        return SlowDeepTaylorZPlus(model, low=float(bounds[0]), high=float(bounds[1]),
+                                   neuron_selection_mode="index")
     if method == "lrp_epsilon":
         # disable_model_checks: iNNvestigate 2.1.2 raises NotImplementedError after its own
         # "LRP is only tested for convolutional neural networks" *warning* (DepthwiseConv2D)
@@ -119,8 +281,9 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
                    fast_build: bool = True, progress: bool = True) -> tuple[dict, dict]:
     """Relevance `(N, h, w, c) float32` per method, in graph mode (eager must be off).
 
-    Returns ({method: relevance}, {method: {"build_s": first batch incl. build, "analyze_s": rest,
-    "n": images}}).
+    Returns ({method: relevance}, {method: {"build_s": analyzer construction, "first_batch_s": the
+    first batch (graph set-up), "analyze_s": the other batches, "batch_s": [seconds per batch],
+    "n": images, "batch_size"}}).
     """
     import tensorflow as tf
 
@@ -131,25 +294,29 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
 
     out, timings = {}, {}
     n = len(x)
-    for method in methods:
+    analyzers = {}
+    for method in methods:  # build every analyzer first, then analyse batch by batch
         t0 = time.perf_counter()
         with fast_graph_build(fast_build):
-            analyzer = build_analyzer(model, method, bounds)
-            analyzer.create_analyzer_model()
-        t_build = time.perf_counter() - t0
-        parts = []
-        t_first = None
-        t1 = time.perf_counter()
-        for s in tqdm(range(0, n, batch_size), desc=f"relevance {method}", disable=not progress,
-                      file=sys.stderr, leave=False):
-            parts.append(np.asarray(analyzer.analyze(x[s:s + batch_size], neuron_selection=targets[s:s + batch_size]),
-                                    dtype=np.float32))
-            if t_first is None:
-                t_first = time.perf_counter() - t1
-        total = time.perf_counter() - t1
-        out[method] = np.concatenate(parts) if parts else np.zeros_like(x)
-        timings[method] = {"build_s": t_build, "first_batch_s": t_first or 0.0,
-                           "analyze_s": total - (t_first or 0.0), "n": int(n), "batch_size": int(batch_size)}
+            analyzers[method] = build_analyzer(model, method, bounds)
+            analyzers[method].create_analyzer_model()
+        timings[method] = {"build_s": time.perf_counter() - t0, "n": int(n), "batch_size": int(batch_size)}
+    parts = {m: [] for m in methods}
+    batch_s = {m: [] for m in methods}
+    # methods alternate within each batch, so that their per-batch times see the same machine load
+    for s in tqdm(range(0, n, batch_size), desc=f"relevance {'+'.join(methods)}", disable=not progress,
+                  file=sys.stderr, leave=False):
+        for method in methods:
+            t1 = time.perf_counter()
+            parts[method].append(np.asarray(
+                analyzers[method].analyze(x[s:s + batch_size], neuron_selection=targets[s:s + batch_size]),
+                dtype=np.float32))
+            batch_s[method].append(time.perf_counter() - t1)
+    for method in methods:
+        out[method] = np.concatenate(parts[method]) if parts[method] else np.zeros_like(x)
+        bs = batch_s[method]
+        timings[method].update({"first_batch_s": bs[0] if bs else 0.0, "analyze_s": float(sum(bs[1:])),
+                                "batch_s": bs})
     return out, timings
 
 

@@ -342,3 +342,106 @@ def test_worker_mobilenet_v2_residual_adds_conserve():
     assert (rel.logits > 0).all()  # deep Taylor explains max(logit, 0)
     # measured 0.95: z+ drops the relevance of units that only a negative input activates
     assert np.all((rel.conservation > 0.8) & (rel.conservation < 1.1)), rel.conservation
+
+
+# --------------------------------------------------------------------------- fast deep Taylor rules
+
+def test_is_nonnegative_reads_the_graph():
+    """The sign check behind the fast z+ path: True only where the graph guarantees x >= 0."""
+    from rbdm_core.saliency_worker import is_nonnegative
+
+    with tf.Graph().as_default():
+        x = tf.compat.v1.placeholder(tf.float32, (None, 4, 4, 2))
+        r = tf.nn.relu(x)
+        yes = [r, tf.nn.relu6(x), tf.nn.max_pool2d(r, 2, 2, "VALID"), tf.reshape(r, (-1, 32)),
+               tf.pad(r, [[0, 0], [1, 1], [1, 1], [0, 0]]), tf.concat([r, tf.nn.relu6(x)], -1), r + r,
+               tf.reduce_mean(r, axis=(1, 2)), tf.minimum(r, 6.0), tf.maximum(x, 0.0)]
+        no = [x, r - 1.0, tf.concat([r, x], -1), r + x, tf.minimum(x, 6.0), -r, tf.nn.tanh(x),
+              tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])]
+        assert [is_nonnegative(t) for t in yes] == [True] * len(yes)
+        assert [is_nonnegative(t) for t in no] == [False] * len(no)
+
+
+def _conv_matrix(k: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """A 'valid', stride-1 conv kernel (kh, kw, cin, cout) on (h, w, cin) as a dense
+    (h*w*cin, h'*w'*cout) matrix, built entry by entry."""
+    kh, kw, cin, cout = k.shape
+    h, w = hw
+    ho, wo = h - kh + 1, w - kw + 1
+    m = np.zeros((h, w, cin, ho, wo, cout))
+    for y in range(ho):
+        for x in range(wo):
+            m[y:y + kh, x:x + kw, :, y, x, :] = k
+    return m.reshape(h * w * cin, ho * wo * cout)
+
+
+def _numpy_deep_taylor(model, x: np.ndarray, t: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Deep Taylor of Conv(linear) -> Conv(ReLU) -> Flatten -> Dense in float64 numpy, from the
+    rule definitions: z^B on the first layer, z+ (x+ W+ and x- W-, biases ignored) on the others,
+    relevance max(logit, 0) at the target."""
+    (k1, b1), (k2, b2), (w3, b3) = [l.get_weights() for l in model.layers if l.get_weights()]
+    m1, m2 = _conv_matrix(k1.astype(np.float64), x.shape[1:3]), None
+    n = len(x)
+    a0 = x.reshape(n, -1).astype(np.float64)
+    a1 = a0 @ m1 + np.tile(b1, m1.shape[1] // len(b1))
+    hw1 = (x.shape[1] - k1.shape[0] + 1, x.shape[2] - k1.shape[1] + 1)
+    m2 = _conv_matrix(k2.astype(np.float64), hw1)
+    a2 = np.maximum(a1 @ m2 + np.tile(b2, m2.shape[1] // len(b2)), 0)
+    logits = a2 @ w3 + b3
+    r = np.zeros_like(logits)
+    r[np.arange(n), t] = np.maximum(logits[np.arange(n), t], 0)
+
+    def div(a, b):
+        return a / np.where(b == 0, 1e-7, b)
+
+    def zplus(a, m, r):
+        ap, an, mp, mn = np.maximum(a, 0), np.minimum(a, 0), np.maximum(m, 0), np.minimum(m, 0)
+        s = div(r, ap @ mp + an @ mn)
+        return ap * (s @ mp.T) + an * (s @ mn.T)
+
+    r2 = zplus(a2, w3.astype(np.float64), r)   # Dense (input >= 0)
+    r1 = zplus(a1, m2, r2)                     # Conv(ReLU) on a mixed-sign input
+    mp, mn = np.maximum(m1, 0), np.minimum(m1, 0)
+    s = div(r1, a0 @ m1 - low * mp.sum(0) - high * mn.sum(0))  # z^B, l and h constant images
+    r0 = a0 * (s @ m1.T) - low * (s @ mp.T) - high * (s @ mn.T)
+    return r0.reshape(x.shape)
+
+
+@pytest.mark.slow
+def test_worker_fast_deep_taylor_matches_numpy_and_generic_rules():
+    """The worker's fast z+/z^B rules, iNNvestigate's generic rule classes (the previous
+    implementation) and a numpy implementation of the rule definitions give the same maps; the
+    network has a mixed-sign input to a hidden conv (general z+ path), a ReLU input to the Dense
+    (fast path) and a first layer with negative and positive bounds."""
+    tf.keras.utils.set_random_seed(3)
+    m = keras.Sequential([L.Input((7, 7, 2)), L.Conv2D(4, 3), L.Conv2D(3, 3, activation="relu"), L.Flatten(),
+                          L.Dense(3, activation="softmax")])
+    x = np.random.default_rng(0).uniform(-1, 1, (5, 7, 7, 2)).astype(np.float32)
+    model, pre = S._load(m)
+    job = S._inputs(model, pre, x)
+    assert job.bounds[0] < 0 < job.bounds[1]
+    p = prepare_model(m)
+    logits = p(job.x).numpy()
+    t = logits.argmax(1)
+    raw = S._run_worker(p, job, t, ["deep_taylor", "deep_taylor_generic"], batch_size=2)
+    want = _numpy_deep_taylor(m, x, t, *job.bounds)
+    scale = np.abs(want).max()
+    assert scale > 0
+    np.testing.assert_allclose(raw["deep_taylor"], want, rtol=1e-4, atol=1e-5 * scale)
+    np.testing.assert_allclose(raw["deep_taylor_generic"], want, rtol=1e-4, atol=1e-5 * scale)
+
+
+@pytest.mark.slow
+def test_worker_fast_deep_taylor_matches_generic_on_bn_residual_model():
+    """Depthwise, pointwise (mixed-sign input after the SeparableConv split), residual Add, GAP:
+    the fast rules reproduce iNNvestigate's generic z+/z^B rule classes."""
+    m = _bn_cnn(seed=4)
+    x = _images(4, (16, 16, 2), seed=2)
+    model, pre = S._load(m)
+    job = S._inputs(model, pre, x)
+    p = prepare_model(m)
+    t = np.array([0, 1, 2, 3])
+    raw = S._run_worker(p, job, t, ["deep_taylor", "deep_taylor_generic"], batch_size=3)
+    a, b = raw["deep_taylor"], raw["deep_taylor_generic"]
+    assert np.abs(b).max() > 0
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
