@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
+from rbdm_core.profiles import PROFILES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 BOOK_DIR = REPO_ROOT / "book"
 KERNEL_NAME = "rbdm"
 KERNELSPEC = {"display_name": "rbdm (Python 3)", "language": "python", "name": KERNEL_NAME}
-PROFILES = ("quick", "paper")
 CELL_TIMEOUT_S = 900
 #: committed notebooks must stay well under this (bytes)
 MAX_NOTEBOOK_BYTES = 1_000_000

@@ -24,94 +24,7 @@ import pandas as pd
 
 from .artifacts import Store, atomic_write_text, default_run_dir, param_key
 from .data.dataset import Dataset
-
-#: The seven Trainee variants of the paper, in the order its figures list them.
-VARIANTS = (
-    "no-mask",
-    "negative",
-    "mean",
-    "perceptive",
-    "negative-then-unmasked",
-    "mean-then-unmasked",
-    "perceptive-then-unmasked",
-)
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Sizes and counts of one run of the whole pipeline.
-
-    synthetic: embedded synthetic corpora (True) or the real corpora from `roots` (False);
-    source_n / target_n / gaze_n: images per synthetic domain (None = the domain's default);
-    source_size: side of the AffectNet(-like) images in pixels;
-    trainer_candidates: architectures compared as Trainer (the best validation F1 is kept);
-    trainer_epochs, trainee_epochs: training epochs; switch_epoch: epoch at which the
-        `*-then-unmasked` variants switch to unmasked images;
-    trainee: the Trainee architecture; seeds: Trainee seeds per variant;
-    eval_every: validation every K training steps; max_steps_per_epoch: cap (None = full epochs);
-    relevance_method: saliency method for the masks (the paper: deep Taylor);
-    negative_fraction: share of pixels the negative mask removes;
-    perceptive_n: pseudo-fixations per image for the perceptive mask (None = the mean number of
-        fixations per image in the gaze study, as in the paper);
-    annotators: simulated annotators in the gaze study.
-    """
-
-    name: str
-    synthetic: bool = True
-    source_n: int | None = 2400
-    source_size: int = 48
-    target_n: int | None = 2400
-    gaze_n: int | None = 120
-    trainer_candidates: tuple[str, ...] = ("small_cnn", "mobilenet_v2_small")
-    trainer_epochs: int = 4
-    trainee: str = "small_cnn"
-    trainee_epochs: int = 4
-    switch_epoch: int = 2
-    seeds: tuple[int, ...] = (0, 1, 2)
-    eval_every: int = 15
-    max_steps_per_epoch: int | None = None
-    relevance_method: str = "deep_taylor"
-    negative_fraction: float = 0.1
-    perceptive_n: int | None = None
-    annotators: int = 2
-
-    def with_(self, **changes: Any) -> "Profile":
-        """A copy with some fields changed (unknown names are an error)."""
-        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"Profile: unknown parameter(s) {unknown}; expected some of {sorted(self.__dataclass_fields__)}")
-        for k in ("trainer_candidates", "seeds"):
-            if k in changes and not isinstance(changes[k], tuple):
-                changes[k] = tuple(changes[k])
-        return replace(self, **changes)
-
-
-PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick"),
-    "paper": Profile(
-        "paper",
-        synthetic=False,
-        source_n=None,
-        source_size=299,
-        target_n=None,
-        gaze_n=None,
-        trainer_candidates=("xception", "mobilenet_v2", "inception_v3", "vgg_face"),
-        trainer_epochs=50,
-        trainee="mobilenet_v2",
-        trainee_epochs=30,
-        switch_epoch=9,
-        seeds=(0, 1, 2),
-        eval_every=100,
-    ),
-}
-
-
-def get_profile(name: str, **overrides: Any) -> Profile:
-    """`PROFILES[name]` with `overrides` applied (None values are ignored)."""
-    if name not in PROFILES:
-        raise ValueError(f"profile: unknown profile {name!r}; expected one of {sorted(PROFILES)}")
-    return PROFILES[name].with_(**{k: v for k, v in overrides.items() if v is not None})
-
+from .profiles import PROFILES, VARIANTS, Profile, get_profile  # noqa: F401  (re-exported)
 
 def dataset_key(ds: Dataset) -> str:
     """Content key of a Dataset (images, labels, splits): what artifacts made from it are keyed by."""
@@ -195,10 +108,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ training
     def _recipe(self, epochs: int):
-        from .training import Recipe
-
-        return Recipe(epochs=epochs, eval_every=self.profile.eval_every,
-                      max_steps_per_epoch=self.profile.max_steps_per_epoch)
+        return self.profile.recipe(epochs)
 
     def train_trainer(self, architecture: str):
         """One Trainer candidate trained on the source corpus (cached). Returns a TrainResult."""
@@ -211,7 +121,8 @@ class Pipeline:
         params = {"role": "trainer", "architecture": architecture, "data": dataset_key(src),
                   "recipe": recipe.to_dict(), "seed": self.seed}
         out = self.store.dir("trainer", params)
-        return train(architecture, tr, va, recipe, "no-mask", seed=self.seed, out_dir=out, verbose=self.verbose)
+        return train(architecture, tr, va, recipe, "no-mask", seed=self.seed, out_dir=out, verbose=self.verbose,
+                     input_size=self.profile.input_size)
 
     def trainer_candidates(self) -> pd.DataFrame:
         """Every candidate's best validation F1 (and when it was reached), best first."""
@@ -295,7 +206,7 @@ class Pipeline:
                   "masks": None if masks is None else param_key({"m": masks})}
         out = self.store.dir("trainee", params)
         return train(self.profile.trainee, tr, va, recipe, v, masks=masks, seed=int(seed), out_dir=out,
-                     verbose=self.verbose)
+                     verbose=self.verbose, input_size=self.profile.input_size)
 
     def trainee_runs(self, variants: Sequence[str] = VARIANTS, seeds: Sequence[int] | None = None) -> list:
         """TrainResults for every variant and seed, in that order."""

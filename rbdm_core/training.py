@@ -528,23 +528,3 @@ def all_curves(results: Sequence[TrainResult]) -> pd.DataFrame:
     """The curves of several results stacked into one tidy table."""
     return pd.concat([r.curves for r in results], ignore_index=True)
 
-
-#: Defaults of the two profiles: the quick one trains the small CNN on the 48x48 synthetic faces in
-#: about half a minute on 2 CPU cores, without augmentation and class weights (with the paper's
-#: recipe the small CNN stays near chance for the first ~6 epochs on the synthetic ferplus_like
-#: data: its rare classes get weights up to ~20 and the augmentation slows learning; measured
-#: macro-F1 after 5 epochs 0.37 without vs 0.11 with); the paper one is the paper's Trainee (MobileNetV2 at 224x224,
-#: switch after 9 epochs; the paper trains far longer than 50 epochs: raise `epochs` at will).
-PROFILES: dict[str, dict[str, Any]] = {
-    "quick": {"architecture": "small_cnn", "input_size": None, "switch_epoch": 1,
-              "recipe": {"epochs": 6, "eval_every": 25, "augment": False, "class_weighted": False}},
-    "paper": {"architecture": "mobilenet_v2", "input_size": "paper", "switch_epoch": PAPER_SWITCH_EPOCH,
-              "recipe": {"epochs": 50, "eval_every": 500}},
-}
-
-
-def profile_defaults(profile: str) -> dict[str, Any]:
-    if profile not in PROFILES:
-        raise ValueError(f"profile {profile!r} is unknown; expected one of {', '.join(PROFILES)}")
-    d = PROFILES[profile]
-    return {**d, "recipe": dict(d["recipe"])}

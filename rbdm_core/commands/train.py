@@ -85,14 +85,15 @@ def settings(args: argparse.Namespace) -> dict:
     cfg = _read_config(args.config) if args.config else {}
     cli = {k: getattr(args, k) for k in KEYS if getattr(args, k, None) is not None}
     merged = {**cfg, **cli}
-    from rbdm_core.training import profile_defaults
+    from rbdm_core.profiles import get_profile
 
-    prof = profile_defaults(merged.get("profile", "quick"))
-    s = {"profile": merged.get("profile", "quick"), "architecture": prof["architecture"],
-         "data": "synthetic:ferplus_like", "variant": "no-mask", "seeds": [0], "switch_epoch": prof["switch_epoch"],
-         "input_size": prof["input_size"], "masks": None, "train_split": None, "val_split": None, "n": None,
+    prof = get_profile(merged.get("profile", "quick"))  # the Trainee's settings of that profile
+    s = {"profile": prof.name, "architecture": prof.trainee,
+         "data": "synthetic:ferplus_like", "variant": "no-mask", "seeds": [0], "switch_epoch": prof.switch_epoch,
+         "input_size": prof.input_size, "masks": None, "train_split": None, "val_split": None, "n": None,
          "data_seed": 0, "size": 96, "out": None}
-    recipe = dict(prof["recipe"])
+    recipe = {"epochs": prof.trainee_epochs, "eval_every": prof.eval_every, "augment": prof.augment,
+              "class_weighted": prof.class_weighted}
     recipe.update(merged.pop("recipe", None) or {})
     for k in ("epochs", "eval_every", "batch_size", "max_steps_per_epoch"):
         if k in merged:
