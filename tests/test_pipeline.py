@@ -1,0 +1,93 @@
+"""Profiles and the cached pipeline: parameters flow into keys, steps run once, bad names fail."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rbdm_core.pipeline import Pipeline, dataset_key, get_profile, steps_to_reach
+from rbdm_core.profiles import PROFILES, VARIANTS
+
+
+def test_profiles_and_overrides():
+    q = get_profile("quick")
+    assert q.synthetic and not PROFILES["paper"].synthetic
+    assert PROFILES["paper"].trainee == "mobilenet_v2" and PROFILES["paper"].switch_epoch == 9
+    assert set(PROFILES["paper"].trainer_candidates) == {"xception", "mobilenet_v2", "inception_v3", "vgg_face"}
+    assert get_profile("quick", seeds=[4, 5]).seeds == (4, 5)
+    assert get_profile("quick", target_n=None).target_n == q.target_n  # None keeps the default
+    with pytest.raises(ValueError, match="unknown profile"):
+        get_profile("fast")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        get_profile("quick", epochz=3)
+    r = PROFILES["paper"].recipe(5)
+    assert (r.epochs, r.lr, r.batch_size, r.augment, r.class_weighted) == (5, 1e-3, 32, True, True)
+    assert len(VARIANTS) == 7 and len(set(VARIANTS)) == 7
+
+
+def test_paper_profile_needs_the_roots(tmp_path):
+    with pytest.raises(ValueError, match="roots"):
+        Pipeline("paper", run_dir=tmp_path, roots={"ferplus": str(tmp_path)})
+
+
+def test_data_are_a_pure_function_of_the_seed(tmp_path):
+    prof = get_profile("quick", source_n=40, target_n=80, gaze_n=8)
+    a = Pipeline(prof, run_dir=tmp_path, seed=0)
+    b = Pipeline(prof, run_dir=tmp_path / "other", seed=0)
+    c = Pipeline(prof, run_dir=tmp_path, seed=1)
+    assert dataset_key(a.target) == dataset_key(b.target)
+    assert dataset_key(a.target) != dataset_key(c.target)
+    assert a.target.images.shape[1:] == (48, 48, 1)
+    assert set(a.target.splits) == {"Training", "PublicTest", "PrivateTest"}
+
+
+def test_mean_fixations_is_the_mean_count_per_image_and_annotator(tmp_path):
+    pipe = Pipeline(get_profile("quick", gaze_n=8), run_dir=tmp_path)
+    fx = pipe.gaze_study.fixations
+    by_hand = np.mean([len(g) for _, g in fx.groupby(["annotator", "image_index"])])
+    assert pipe.mean_fixations() == pytest.approx(by_hand)
+    assert pipe.perceptive_n() == round(by_hand)
+    assert get_profile("quick", perceptive_n=5) and Pipeline(get_profile("quick", perceptive_n=5),
+                                                             run_dir=tmp_path).perceptive_n() == 5
+
+
+def test_mask_params_follow_the_profile(tmp_path):
+    pipe = Pipeline(get_profile("quick", negative_fraction=0.2, perceptive_n=7), run_dir=tmp_path)
+    assert pipe.mask_params("negative") == {"fraction": 0.2}
+    assert pipe.mask_params("mean") == {}
+    p = pipe.mask_params("perceptive")
+    assert p["n"] == 7 and 0 < p["sigma"] < p["cutoff"]
+    with pytest.raises(ValueError, match="mask_type"):
+        pipe.mask_params("positive")
+
+
+def test_steps_to_reach_by_hand():
+    rows = []
+    for seed, values in ((0, [0.1, 0.5, 0.8, 0.9]), (1, [0.1, 0.2, 0.3, 0.4])):
+        for step, v in zip((0, 10, 20, 30), values):
+            rows.append(("no-mask", seed, step, step / 10, "validation", "f1", v))
+            rows.append(("no-mask", seed, step, step / 10, "validation", "loss", 1 - v))
+    curves = pd.DataFrame(rows, columns=["variant", "seed", "step", "epoch", "split", "metric", "value"])
+    out = steps_to_reach(curves, 0.75)
+    assert out.set_index("seed").step.loc[0] == 20  # first value >= 0.75 is 0.8 at step 20
+    assert np.isnan(out.set_index("seed").step.loc[1])  # never reached
+
+
+@pytest.mark.slow
+def test_trainer_and_trainee_are_cached_and_keyed(tmp_path):
+    prof = get_profile("quick", source_n=120, target_n=160, trainer_candidates=("small_cnn",), trainer_epochs=1,
+                       trainee_epochs=1, switch_epoch=1, seeds=(0,), eval_every=50)
+    pipe = Pipeline(prof, run_dir=tmp_path)
+    first = pipe.train_trainer("small_cnn")
+    ckpt = first.checkpoint
+    mtime = ckpt.stat().st_mtime_ns
+    again = Pipeline(prof, run_dir=tmp_path).train_trainer("small_cnn")  # a new process would do the same
+    assert again.weights_sha256 == first.weights_sha256
+    assert ckpt.stat().st_mtime_ns == mtime  # not retrained: the finished checkpoint was reused
+    other = Pipeline(prof.with_(trainer_epochs=2), run_dir=tmp_path).train_trainer("small_cnn")
+    assert other.checkpoint != ckpt and other.steps == 2 * first.steps
+    masks = pipe.masks("negative")
+    n_train = len(pipe.target.select_split("Training"))
+    assert masks.shape == (n_train, 48, 48)
+    np.testing.assert_allclose(masks.reshape(n_train, -1).mean(1), 1 - round(0.1 * 48 * 48) / (48 * 48))
+    r = pipe.train_trainee("negative-then-unmasked", 0)
+    assert set(r.curves.variant) == {"negative-then-unmasked"}
