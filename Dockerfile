@@ -46,5 +46,8 @@ RUN python -m pip install --no-cache-dir --no-deps -e . \
 
 # Mount the corpora read-only at /data (FERPlus, AffectNet, CK+) and a run directory at /runs.
 VOLUME ["/data", "/runs"]
-ENV RBDM_RUN_DIR=/runs
+ENV RBDM_RUN_DIR=/runs \
+    RBDM_FERPLUS_ROOT=/data/ferplus \
+    RBDM_AFFECTNET_ROOT=/data/affectnet \
+    RBDM_CKPLUS_ROOT=/data/ckplus
 CMD ["rbdm", "book", "--profile", "paper"]

@@ -432,11 +432,14 @@ def run_book(
     cell_timeout: int = CELL_TIMEOUT_S,
     progress: bool = True,
     log=print,
+    parameters: Mapping[str, Any] | None = None,
 ) -> tuple[Path, list[tuple[str, float]]]:
     """Execute every chapter in order (one run dir), then build the book.
 
     execute=False builds from the committed `notebooks/NN_name.ipynb` instead. update_references
     (quick profile only) writes the sanitised executed notebooks back as the committed ones.
+    parameters: {name: value} given to every chapter whose parameters cell declares `name` (e.g.
+    `ferplus_root`); a name no chapter declares is an error.
     Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
     if update_references and profile != "quick":
         raise ValueError("--update-references needs --profile quick (the references are the quick profile)")
@@ -446,6 +449,11 @@ def run_book(
     chapters = list_chapters(nbdir)
     if not chapters:
         raise FileNotFoundError(f"{nbdir}: no chapters (NN_name.py)")
+    params = dict(parameters or {})
+    declared = {c: set(chapter_parameters(read_notebook(c))) for c in chapters} if params else {}
+    unused = sorted(set(params) - set().union(*declared.values())) if params else []
+    if unused:
+        raise ValueError(f"parameter(s) {', '.join(unused)}: no chapter declares them")
     root = Path(run_dir).resolve() if run_dir is not None else default_run_dir()
     timings: list[tuple[str, float]] = []
     executed: list[Path] = []
@@ -453,7 +461,8 @@ def run_book(
         for ch in chapters:
             log(f"book: executing {ch.stem} ({profile})")
             t0 = time.perf_counter()
-            out = execute_chapter(ch, profile=profile, run_dir=root, cell_timeout=cell_timeout,
+            mine = {k: v for k, v in params.items() if k in declared.get(ch, ())}
+            out = execute_chapter(ch, mine, profile=profile, run_dir=root, cell_timeout=cell_timeout,
                                   progress=progress, quiet_kernel_progress=update_references,
                                   notebooks_dir=nbdir)
             dt = time.perf_counter() - t0

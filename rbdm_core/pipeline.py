@@ -35,7 +35,9 @@ class Pipeline:
     """Cached steps of one profile in one run directory.
 
     roots (paper profile only): `ferplus` = folder with fer2013.csv and fer2013new.csv,
-    `affectnet` = AffectNet root, `ckplus` = CK+ root; read, never written.
+    `affectnet` = AffectNet root, `ckplus` = CK+ root; read, never written. A root not given is
+    taken from `$RBDM_FERPLUS_ROOT`, `$RBDM_AFFECTNET_ROOT`, `$RBDM_CKPLUS_ROOT` (the Docker image
+    sets them to /data/ferplus, /data/affectnet, /data/ckplus).
     """
 
     def __init__(self, profile: Profile | str = "quick", run_dir: str | os.PathLike | None = None,
@@ -43,7 +45,11 @@ class Pipeline:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.run_dir = Path(run_dir).resolve() if run_dir else default_run_dir()
         self.store = Store(self.run_dir / self.profile.name)
-        self.roots = {k: v for k, v in (roots or {}).items() if v}
+        roots = {k: v for k, v in (roots or {}).items() if v}
+        for k in ("ferplus", "affectnet", "ckplus"):
+            if k not in roots and os.environ.get(f"RBDM_{k.upper()}_ROOT"):
+                roots[k] = os.environ[f"RBDM_{k.upper()}_ROOT"]
+        self.roots = roots
         self.seed = int(seed)
         self.verbose = verbose
         if not self.profile.synthetic:

@@ -268,3 +268,10 @@ def test_run_book_option_errors(tmp_path):
     write_chapter(tmp_path / "nb", "01_alpha", "pass")
     with pytest.raises(FileNotFoundError, match=r"committed executed notebook\(s\) missing: 01_alpha.ipynb"):
         nr.run_book(notebooks_dir=tmp_path / "nb", execute=False)
+
+
+def test_book_parameters_must_be_declared_by_some_chapter(tmp_path):
+    from rbdm_core.notebook_run import run_book
+
+    with pytest.raises(ValueError, match="no chapter declares"):
+        run_book(run_dir=tmp_path, parameters={"no_such_parameter": 1})

@@ -91,3 +91,14 @@ def test_trainer_and_trainee_are_cached_and_keyed(tmp_path):
     np.testing.assert_allclose(masks.reshape(n_train, -1).mean(1), 1 - round(0.1 * 48 * 48) / (48 * 48))
     r = pipe.train_trainee("negative-then-unmasked", 0)
     assert set(r.curves.variant) == {"negative-then-unmasked"}
+
+
+def test_roots_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("RBDM_FERPLUS_ROOT", str(tmp_path / "fer"))
+    monkeypatch.setenv("RBDM_CKPLUS_ROOT", str(tmp_path / "ck"))
+    monkeypatch.delenv("RBDM_AFFECTNET_ROOT", raising=False)
+    with pytest.raises(ValueError, match=r"\['affectnet'\]"):
+        Pipeline("paper", run_dir=tmp_path)
+    pipe = Pipeline("paper", run_dir=tmp_path, roots={"affectnet": str(tmp_path / "an")})
+    assert pipe.roots == {"affectnet": str(tmp_path / "an"), "ferplus": str(tmp_path / "fer"),
+                          "ckplus": str(tmp_path / "ck")}

@@ -1,4 +1,4 @@
-"""`rbdm book [--profile quick|paper] [--run-dir DIR] [--no-execute] [--update-references]`:
+"""`rbdm book [--profile quick|paper] [--run-dir DIR] [-p NAME VALUE]... [--no-execute] [--update-references]`:
 execute every chapter in order, report the time per chapter, build the HTML book."""
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--update-references", action="store_true",
                    help="maintainers: write the sanitised executed notebooks back as the committed "
                    "references for nbval (quick profile only)")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                   help="a parameter for every chapter that declares it, e.g. -p ferplus_root /data/ferplus "
+                   "(repeatable; values are YAML scalars)")
     p.add_argument("--cell-timeout", type=int, default=900, metavar="S", help="seconds allowed per cell (default 900)")
     p.add_argument("--no-progress", action="store_true", help="no per-cell progress bar on stderr")
     return p
@@ -36,7 +39,8 @@ def run(args) -> int:
     try:
         html, timings = nr.run_book(profile=args.profile, run_dir=args.run_dir, execute=not args.no_execute,
                                     update_references=args.update_references, cell_timeout=args.cell_timeout,
-                                    progress=not args.no_progress, log=log)
+                                    progress=not args.no_progress, log=log,
+                                    parameters=nr.parse_parameters(args.parameter))
     except Exception as exc:
         if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError", "RuntimeError"):
             print(f"rbdm book: failed: {exc}", file=sys.stderr)
