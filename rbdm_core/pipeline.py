@@ -186,12 +186,16 @@ class Pipeline:
         raise ValueError(f"mask_type: expected negative, mean or perceptive, got {mask_type!r}")
 
     def masks(self, mask_type: str, split: str = "Training", method: str | None = None,
-              **overrides: Any) -> np.ndarray:
-        """(N, H, W) bool masks (True = kept) of the target corpus's `split` (cached)."""
+              images: np.ndarray | None = None, **overrides: Any) -> np.ndarray:
+        """(N, H, W) bool masks (True = kept) made from the Trainer's relevance maps (cached).
+
+        images: (N, H, W, C) uint8 to mask (default: the target corpus's `split`); overrides:
+        mask parameters replacing the profile's (e.g. fraction=0.2, n=12)."""
         from .masking import build_masks
 
         method = method or self.profile.relevance_method
-        images = self.target.select_split(split).images
+        if images is None:
+            images = self.target.select_split(split).images
         maps = self.relevance(images, method)
         params = {**self.mask_params(mask_type, images.shape[1]), **overrides}
         key = {"trainer": self.trainer_key(), "method": method, "images": param_key({"x": images})}

@@ -135,3 +135,25 @@ def test_train_quick_profile_on_synthetic_data(tmp_path, capsys):
                "--out", str(tmp_path / "o"), "--quiet"])
     assert rc == 0
     assert "no-mask,0," in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_train_masked_variant_with_trainer_masks(files, tmp_path, monkeypatch, capsys):
+    """Default --masks: the profile's Trainer (trained once into the run folder) makes the masks."""
+    from rbdm_core import profiles
+    from rbdm_core.pipeline import Pipeline
+
+    tiny = profiles.PROFILES["quick"].with_(source_n=80, trainer_candidates=("small_cnn",), trainer_epochs=1)
+    monkeypatch.setitem(profiles.PROFILES, "quick", tiny)
+    monkeypatch.setenv("RBDM_RUN_DIR", str(tmp_path / "runs"))
+    rc = main(["train", "--data", f"npz:{files / 'data.npz'}", "--variant", "negative", "--epochs", "1",
+               "--out", str(tmp_path / "o"), "--quiet"])
+    assert rc == 0, capsys.readouterr().err
+    assert "negative masks from the quick profile's Trainer" in capsys.readouterr().out
+    with np.load(files / "data.npz") as z:
+        train_images = z["images"][z["split"] == "Training"]
+    masks = Pipeline("quick").masks("negative", images=train_images)  # cached: the ones the run used
+    removed = round(0.1 * 48 * 48)
+    assert masks.shape == (64, 48, 48)
+    np.testing.assert_array_equal((~masks).reshape(64, -1).sum(1), removed)
+    assert (tmp_path / "o" / "negative" / "seed-0" / "result.json").exists()

@@ -7,8 +7,10 @@ Data sources (--data):
   affectnet:ROOT     rbdm_core.data.affectnet.read_affectnet (with --size)
   npz:FILE           arrays images (N,H,W,C) uint8, labels (N,), split (N,) str [, class_names]
 Splits: --train-split / --val-split (default Training/PublicTest, or training/validation).
-Masks for masked variants (--masks): FILE.npz with an array `masks` (N_train, H, W) bool, or
-`regions` for the synthetic data's ground-truth regions.
+Masks for masked variants (--masks): `trainer` (the default) makes them from the profile's Trainer
+(trained or reused from the run folder, `rbdm_core.pipeline`): its deep Taylor relevance maps of the
+training images, masked with the profile's parameters; FILE.npz with an array `masks` (N_train, H, W)
+bool; or `regions` for the synthetic data's ground-truth regions.
 A --config YAML/JSON file may hold any of the long option names (architecture, data, variant,
 seeds, epochs, profile, out, switch_epoch, masks, ..., and `recipe: {lr: ..., eval_every: ...}`);
 flags given on the command line win. Output: OUT/<variant>/seed-<s>/{checkpoint.npz, curves.csv,
@@ -41,7 +43,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    "(default synthetic:ferplus_like)")
     p.add_argument("--variant", help="no-mask, negative, mean, perceptive, *-then-unmasked (default no-mask)")
     p.add_argument("--switch-epoch", dest="switch_epoch", type=int, help="epoch of the switch to unmasked data")
-    p.add_argument("--masks", help="FILE.npz (array masks) or 'regions' (synthetic ground truth)")
+    p.add_argument("--masks", help="'trainer' (default: from the profile's Trainer via the pipeline), "
+                   "FILE.npz (array masks) or 'regions' (synthetic ground truth)")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0)")
     p.add_argument("--epochs", type=int, help="epochs (default: the profile's)")
     p.add_argument("--eval-every", dest="eval_every", type=int, help="evaluate every K steps")
@@ -152,9 +155,14 @@ def pick_splits(ds, train_split, val_split):
     return ds.select_split(train_split), ds.select_split(val_split)
 
 
-def load_masks(spec, train):
-    if spec is None:
-        return None
+def load_masks(spec, train, mask_type: str | None = None, profile: str = "quick"):
+    """The (N_train, H, W) bool masks named by --masks (None/'trainer': made by the profile's Trainer)."""
+    if spec is None or spec == "trainer":
+        from rbdm_core.pipeline import Pipeline
+
+        print(f"rbdm train: {mask_type} masks from the {profile} profile's Trainer (cached in the run folder)",
+              flush=True)
+        return Pipeline(profile).masks(mask_type, images=train.images)
     if spec == "regions":
         if train.regions is None:
             raise ValueError("--masks regions: these data have no ground-truth regions (synthetic data only)")
@@ -177,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     variant = preset(s["variant"], switch_epoch=int(s["switch_epoch"]))
     ds = load_data(s["data"], {**s, "quiet": args.quiet})
     tr, va = pick_splits(ds, s["train_split"], s["val_split"])
-    masks = load_masks(s["masks"], tr) if variant.masked else None
+    masks = load_masks(s["masks"], tr, variant.mask_type, s["profile"]) if variant.masked else None
     out = Path(s["out"]) if s["out"] else default_run_dir() / "train" / param_key(
         {k: v for k, v in s.items() if k not in ("out", "seeds", "variant")})
     print(f"rbdm train: {s['architecture']} on {s['data']} ({len(tr)} train / {len(va)} val images), "
