@@ -234,9 +234,16 @@ def _run_worker(prepared, job: _Job, t, methods, batch_size) -> dict[str, np.nda
     """Save the prepared model and inputs, run `rbdm_core.saliency_worker` in a subprocess, read maps."""
     with tempfile.TemporaryDirectory(prefix="rbdm-saliency-") as tmp:
         tmp = Path(tmp)
+        import tensorflow as tf
+
+        logger, level = tf.get_logger(), tf.get_logger().level
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            prepared.save(tmp / "model.h5")
+            logger.setLevel("ERROR")  # Keras logs "compiled metrics not built" for every uncompiled model
+            try:
+                prepared.save(tmp / "model.h5")
+            finally:
+                logger.setLevel(level)
         np.save(tmp / "inputs.npy", job.x)
         np.save(tmp / "targets.npy", t)
         spec = {"model": str(tmp / "model.h5"), "inputs": str(tmp / "inputs.npy"),
