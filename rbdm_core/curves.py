@@ -64,3 +64,50 @@ def summarise_curves(curves: pd.DataFrame, z: float = 1.96) -> pd.DataFrame:
     half = z * out["std"].fillna(0.0) / np.sqrt(out["count"])
     out["lo"], out["hi"] = out["mean"] - half, out["mean"] + half
     return out.rename(columns={"count": "n"})[["variant", "step", "epoch", "split", "metric", "mean", "lo", "hi", "n"]]
+
+
+def per_class_table(cm: np.ndarray, class_names) -> pd.DataFrame:
+    """Per-class scores from a (K, K) confusion matrix (rows true, columns predicted).
+
+    Returns one row per class: class, support (true images), predicted (images predicted as the
+    class), precision = TP / (TP + FP), recall = TP / (TP + FN), f1 = 2 TP / (2 TP + FP + FN);
+    NaN where a denominator is 0. A last row "macro" holds the unweighted mean over classes with a
+    finite value (the macro-F1 of `macro_f1`) and the total support.
+    """
+    cm = np.asarray(cm, np.float64)
+    names = list(class_names)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"per_class_table: cm must be a square (K, K) matrix, got shape {cm.shape}")
+    if cm.shape[0] != len(names):
+        raise ValueError(f"per_class_table: cm is {cm.shape[0]}x{cm.shape[0]} but {len(names)} class names given")
+    tp = np.diag(cm)
+    support, predicted = cm.sum(axis=1), cm.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(predicted > 0, tp / np.where(predicted > 0, predicted, 1), np.nan)
+        recall = np.where(support > 0, tp / np.where(support > 0, support, 1), np.nan)
+    f1 = f1_per_class(cm)
+    df = pd.DataFrame({"class": names, "support": support.astype(np.int64), "predicted": predicted.astype(np.int64),
+                       "precision": precision, "recall": recall, "f1": f1})
+
+    def _mean(v):
+        return float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
+
+    macro = pd.DataFrame({"class": ["macro"], "support": [int(support.sum())], "predicted": [int(predicted.sum())],
+                          "precision": [_mean(precision)], "recall": [_mean(recall)], "f1": [_mean(f1)]})
+    return pd.concat([df, macro], ignore_index=True)
+
+
+def relabel(labels: np.ndarray, from_names, to_names) -> np.ndarray:
+    """Map class indices into `from_names` to indices into `to_names` by class name.
+
+    labels: (N,) ints in 0..len(from_names)-1. Returns (N,) int64; -1 where the class name does not
+    occur in `to_names` (e.g. FERPlus's contempt for a 7-class FER2013 model)."""
+    labels = np.asarray(labels)
+    src, dst = list(from_names), list(to_names)
+    if labels.ndim != 1 or (labels.size and not np.issubdtype(labels.dtype, np.integer)):
+        raise ValueError(f"relabel: labels must be (N,) ints, got shape {labels.shape} dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= len(src)):
+        raise ValueError(f"relabel: labels must lie in 0..{len(src) - 1} (indices into from_names), "
+                         f"got {int(labels.min())}..{int(labels.max())}")
+    table = np.array([dst.index(n) if n in dst else -1 for n in src], np.int64)
+    return table[labels.astype(np.int64)] if labels.size else np.zeros(0, np.int64)
