@@ -15,6 +15,8 @@ Relevance maps must be finite: NaN or inf raise a ValueError naming the image.
 
 from __future__ import annotations
 
+from rbdm_core.progress import disabled
+
 import json
 import math
 from typing import Any, Callable, Mapping, Sequence
@@ -424,7 +426,8 @@ def build_masks(
         if progress and todo:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(todo), desc=f"{mask_type} masks", unit="chunk", leave=False)
+            bar = tqdm(total=len(todo), desc=f"{mask_type} masks", unit="chunk", leave=False,
+                       disable=disabled())
         try:
             for i in todo:
                 a, b = i * chunk, min(total, (i + 1) * chunk)

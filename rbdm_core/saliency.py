@@ -27,6 +27,8 @@ logit; relevance given to biases is not passed on (see `Relevance.conservation`)
 
 from __future__ import annotations
 
+from rbdm_core.progress import disabled
+
 import json
 import os
 import subprocess
@@ -192,7 +194,7 @@ def _batched(fn, x, t, batch_size, desc):
 
     out = [fn(x[s:s + batch_size], t[s:s + batch_size], s)
            for s in tqdm(range(0, len(x), batch_size), desc=desc, file=sys.stderr, leave=False,
-                         disable=len(x) <= batch_size)]
+                         disable=disabled(len(x) <= batch_size))]
     return np.concatenate(out)
 
 

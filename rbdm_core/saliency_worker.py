@@ -17,7 +17,8 @@ Rules (all variants ignore biases, so that relevance is conserved layer by layer
   `deep_taylor` sends the full relevance down *each* branch of an Add, which doubles it per
   residual block, and uses the w^2 rule on kernel layers without a fused ReLU); relevance passes
   through activation layers (ReLU, ReLU6) unchanged; the output relevance is max(logit, 0).
-- `lrp_epsilon`: epsilon rule (epsilon 1e-3, bias ignored) everywhere.
+- `lrp_epsilon`: epsilon rule (epsilon 1e-3) everywhere, biases included in the denominator: the
+  relevance biases absorb is not passed on, so map sums fall below the logit where biases are large.
 - `lrp_alpha_beta`: alpha 2, beta 1 rule (bias ignored).
 - `gradient`: iNNvestigate's Gradient (for checks; `rbdm_core.saliency` computes gradients in eager).
 - `deep_taylor_generic`: the deep Taylor rules above through iNNvestigate's generic rule classes
@@ -39,6 +40,8 @@ here, and no method run here draws random numbers), and restores it after.
 """
 
 from __future__ import annotations
+
+from rbdm_core.progress import disabled
 
 import contextlib
 import json
@@ -304,7 +307,7 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
     parts = {m: [] for m in methods}
     batch_s = {m: [] for m in methods}
     # methods alternate within each batch, so that their per-batch times see the same machine load
-    for s in tqdm(range(0, n, batch_size), desc=f"relevance {'+'.join(methods)}", disable=not progress,
+    for s in tqdm(range(0, n, batch_size), desc=f"relevance {'+'.join(methods)}", disable=disabled(not progress),
                   file=sys.stderr, leave=False):
         for method in methods:
             t1 = time.perf_counter()

@@ -310,12 +310,12 @@ class _Loop:
             opt.apply_gradients(zip(grads, model.trainable_variables))
             return loss
 
-        @tf.function
+        @tf.function(reduce_retracing=True)  # the last batch of an epoch may be smaller
         def train_step(x, y, seed):
             per = strategy.run(replica_step, args=(x, y, seed))
             return strategy.reduce(tf.distribute.ReduceOp.SUM, per, axis=None)
 
-        @tf.function
+        @tf.function(reduce_retracing=True)  # the last evaluation batch is smaller
         def predict(x):
             return model(pre.apply_tf(x), training=False)
 

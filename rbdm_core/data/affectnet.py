@@ -25,6 +25,8 @@ images one at a time.
 
 from __future__ import annotations
 
+from rbdm_core.progress import disabled
+
 import json
 import os
 import sys
@@ -65,7 +67,7 @@ def _line(i: int) -> str:
 def _progress(total: int, enabled: bool, desc: str, initial: int = 0, unit: str = "image"):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, disable=not enabled, desc=desc, unit=unit,
+    return tqdm(total=total, initial=initial, disable=disabled(not enabled), desc=desc, unit=unit,
                 file=sys.stderr, leave=False)
 
 

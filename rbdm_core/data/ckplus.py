@@ -11,6 +11,8 @@ the last frame is still used and the case is counted in provenance["label_frame_
 
 from __future__ import annotations
 
+from rbdm_core.progress import disabled
+
 import sys
 from pathlib import Path
 
@@ -102,7 +104,7 @@ def read_ckplus(
     labels = np.zeros(n, np.int64)
     ids, split, not_last = [], [], 0
     for i, (subj, seq, efile) in enumerate(tqdm(seqs, desc="reading CK+", unit="sequence",
-                                                 file=sys.stderr, disable=not progress, leave=False)):
+                                                 file=sys.stderr, disable=disabled(not progress), leave=False)):
         code = read_emotion_file(efile)
         fdir = root / IMAGE_DIR / subj / seq
         if not fdir.is_dir():

@@ -9,6 +9,8 @@ here. A label comes from the votes by one of two rules (see `label_votes`).
 
 from __future__ import annotations
 
+from rbdm_core.progress import disabled
+
 import csv
 import itertools
 import sys
@@ -299,4 +301,4 @@ def _check_emotion(col: pd.Series, first_row: int, path: Path) -> None:
 def _progress(total: int, enabled: bool, desc: str):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="row", file=sys.stderr, leave=False)
+    return tqdm(total=total, disable=disabled(not enabled), desc=desc, unit="row", file=sys.stderr, leave=False)
