@@ -329,8 +329,24 @@ MIRRORED = textwrap.dedent("""
     two = train("small_cnn", tr, va, rec, seed=0, strategy=s, verbose=0)
     one = train("small_cnn", tr, va, rec, seed=0, verbose=0)
     assert len(two.curves) == len(one.curves) == 2 + 4 * 3  # step 0: val loss, f1; steps 1..4: + train loss
-    diff = np.abs(two.curves.value.values - one.curves.value.values).max()
-    assert diff < 1e-4, diff
+    # small_cnn's BatchNorm normalises each replica's half batch by its own statistics (Keras's
+    # default), so the two runs legitimately differ; they must still run and give finite curves
+    assert np.isfinite(two.curves.value.values).all()
+    # without BatchNorm the two agree to float rounding of the summed gradients
+    inp = tf.keras.Input((32, 32, 1))
+    h = tf.keras.layers.Conv2D(8, 3, activation="relu")(inp)
+    h = tf.keras.layers.Flatten()(tf.keras.layers.MaxPooling2D(4)(h))
+    out = tf.keras.layers.Activation("softmax")(tf.keras.layers.Dense(4, name="logits")(h))
+    from rbdm_core.models import ModelBundle, Preprocess
+    def plain():
+        tf.keras.utils.set_random_seed(0)
+        return ModelBundle(tf.keras.Model(inp, out), Preprocess((32, 32), 1), tr.class_names, "plain")
+    base = plain()
+    with s.scope():
+        two = train(base, tr, va, rec, seed=0, strategy=s, verbose=0)
+    one = train(base, tr, va, rec, seed=0, verbose=0)
+    diff2 = np.abs(two.curves.value.values - one.curves.value.values).max()
+    assert diff2 < 1e-4, diff2
     print("OK", diff)
 """)
 
