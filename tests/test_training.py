@@ -347,7 +347,7 @@ MIRRORED = textwrap.dedent("""
     one = train(base, tr, va, rec, seed=0, verbose=0)
     diff2 = np.abs(two.curves.value.values - one.curves.value.values).max()
     assert diff2 < 1e-4, diff2
-    print("OK", diff)
+    print("OK", diff2)
 """)
 
 
