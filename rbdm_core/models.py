@@ -20,6 +20,7 @@ Architectures (all end in `Dense(K, name="logits")` followed by a separate
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -412,3 +413,19 @@ def weights_sha256(model) -> str:
     for w in model.get_weights():
         h.update(np.ascontiguousarray(w).tobytes())
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def fingerprint(architecture: str, num_classes: int, data_shape: tuple[int, int, int],
+                input_size: int | str | None = None, seed: int = 0) -> str:
+    """16-hex key of what `build_model` makes: layer configuration + initial weights + preprocess.
+
+    Artifacts made by training an architecture are keyed by it, so a change to an architecture's
+    code never reuses a model trained with the old code."""
+    import hashlib
+
+    b = build_model(architecture, int(num_classes), tuple(data_shape), seed=int(seed), input_size=input_size)
+    h = hashlib.sha256(b.model.to_json().encode())
+    h.update(weights_sha256(b.model).encode())
+    h.update(json.dumps(b.preprocess.to_dict(), sort_keys=True).encode())
+    return h.hexdigest()[:16]

@@ -116,6 +116,13 @@ class Pipeline:
     def _recipe(self, epochs: int):
         return self.profile.recipe(epochs)
 
+    def _model_key(self, architecture: str, data: Dataset, seed: int | None = None) -> str:
+        """Fingerprint of the untrained model (code + initial weights): keys every trained artifact."""
+        from .models import fingerprint
+
+        return fingerprint(architecture, len(data.class_names), data.shape, self.profile.input_size,
+                           self.seed if seed is None else seed)
+
     def train_trainer(self, architecture: str):
         """One Trainer candidate trained on the source corpus (cached). Returns a TrainResult."""
         from .training import train
@@ -125,7 +132,8 @@ class Pipeline:
         va = src.select_split(*[s for s in src.splits if not s.lower().startswith("train")])
         recipe = self._recipe(self.profile.trainer_epochs)
         params = {"role": "trainer", "architecture": architecture, "data": dataset_key(src),
-                  "recipe": recipe.to_dict(), "seed": self.seed}
+                  "recipe": recipe.to_dict(), "seed": self.seed,
+                  "model": self._model_key(architecture, src)}
         out = self.store.dir("trainer", params)
         return train(architecture, tr, va, recipe, "no-mask", seed=self.seed, out_dir=out, verbose=self.verbose,
                      input_size=self.profile.input_size)
@@ -212,6 +220,7 @@ class Pipeline:
         masks = self.masks(v.mask_type) if v.mask_type else None
         recipe = self._recipe(self.profile.trainee_epochs)
         params = {"role": "trainee", "architecture": self.profile.trainee, "data": dataset_key(tgt),
+                  "model": self._model_key(self.profile.trainee, tgt, int(seed)),
                   "variant": asdict(v), "recipe": recipe.to_dict(), "seed": int(seed),
                   "masks": None if masks is None else param_key({"m": masks})}
         out = self.store.dir("trainee", params)

@@ -260,7 +260,10 @@ def _make_bundle(architecture_or_bundle, train: Dataset, seed: int, input_size):
     if isinstance(architecture_or_bundle, str):
         b = build_model(architecture_or_bundle, len(train.class_names), train.shape, seed=seed,
                         input_size=input_size, class_names=train.class_names)
-        return b, {"architecture": architecture_or_bundle, "input_size": input_size}
+        # the initial weights change whenever the architecture's code does: a checkpoint made by
+        # older code is then refused instead of loaded into a different network
+        return b, {"architecture": architecture_or_bundle, "input_size": input_size,
+                   "initial_weights": weights_sha256(b.model), "config": param_key({"json": b.model.to_json()})}
     if isinstance(architecture_or_bundle, ModelBundle):
         src = architecture_or_bundle
         tf.keras.utils.set_random_seed(int(seed))

@@ -102,3 +102,25 @@ def test_roots_come_from_the_environment(tmp_path, monkeypatch):
     pipe = Pipeline("paper", run_dir=tmp_path, roots={"affectnet": str(tmp_path / "an")})
     assert pipe.roots == {"affectnet": str(tmp_path / "an"), "ferplus": str(tmp_path / "fer"),
                           "ckplus": str(tmp_path / "ck")}
+
+
+def test_model_fingerprint_follows_the_architecture_code(monkeypatch):
+    import tensorflow as tf
+
+    from rbdm_core import models
+
+    a = models.fingerprint("small_cnn", 8, (48, 48, 1))
+    assert a == models.fingerprint("small_cnn", 8, (48, 48, 1))
+    assert a != models.fingerprint("small_cnn", 8, (48, 48, 3))
+    assert a != models.fingerprint("small_cnn", 8, (48, 48, 1), seed=1)
+    orig = models._build_keras
+
+    def changed(arch, k, shape):  # the same architecture name, other code
+        m = orig(arch, k, shape)
+        x = tf.keras.layers.Dense(k, name="extra")(m.layers[-3].output)
+        return tf.keras.Model(m.input, tf.keras.layers.Activation("softmax", name="probs2")(x))
+
+    models.fingerprint.cache_clear()
+    monkeypatch.setattr(models, "_build_keras", changed)
+    assert models.fingerprint("small_cnn", 8, (48, 48, 1)) != a
+    models.fingerprint.cache_clear()
