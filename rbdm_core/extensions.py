@@ -192,27 +192,9 @@ def curve_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
 # --------------------------------------------------------------------------- several Trainers
 def relevance_of(pipe, architecture: str, images: np.ndarray | None = None, method: str | None = None,
                  split: str = "Training") -> np.ndarray:
-    """Relevance maps of the Trainer candidate `architecture` (`pipe.train_trainer`, cached),
-    resampled to the images' size. (N, H, W) float32, cached under the same key layout as
-    `Pipeline.relevance`, so the selected Trainer's maps are shared with the other chapters."""
-    from .saliency import relevance, to_image_size
-
-    if architecture not in pipe.profile.trainer_candidates:
-        raise ValueError(f"architecture: {architecture!r} is not a Trainer candidate of profile "
-                         f"{pipe.profile.name!r}; expected one of {list(pipe.profile.trainer_candidates)}")
-    result = pipe.train_trainer(architecture)
-    method = method or pipe.profile.relevance_method
-    if images is None:
-        images = pipe.target.select_split(split).images
-    key = result.bundle.name + ":" + result.weights_sha256[:16]
-    params = {"trainer": key, "method": method, "images": param_key({"x": images})}
-
-    def compute():
-        rel = relevance(result.bundle, images, method=method)
-        maps = to_image_size(rel.maps, images.shape[1:3])
-        return {"maps": maps.astype(np.float32), "targets": rel.targets, "logits": rel.logits, "sums": rel.sums}
-
-    return pipe.store.cached_arrays("relevance", params, compute)["maps"]
+    """Relevance maps of the Trainer candidate `architecture` (trained and cached by the pipeline),
+    resampled to the images' size: `Pipeline.relevance(..., architecture=...)`. (N, H, W) float32."""
+    return pipe.relevance(images, method, split, architecture=architecture)
 
 
 def _maps(maps: Any, name: str = "maps") -> np.ndarray:

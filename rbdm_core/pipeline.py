@@ -157,23 +157,30 @@ class Pipeline:
         """TrainResult of the selected Trainer (its `bundle` is the model)."""
         return self.train_trainer(self.trainer_architecture)
 
-    def trainer_key(self) -> str:
-        return self.trainer.bundle.name + ":" + self.trainer.weights_sha256[:16]
+    def trainer_key(self, architecture: str | None = None) -> str:
+        """Identity of a trained Trainer (default: the selected one): its name and weights hash."""
+        r = self.trainer if architecture is None else self.train_trainer(architecture)
+        return r.bundle.name + ":" + r.weights_sha256[:16]
 
     # ------------------------------------------------------------------ relevance and masks
     def relevance(self, images: np.ndarray | None = None, method: str | None = None,
-                  split: str = "Training") -> np.ndarray:
-        """Relevance maps of the Trainer's predicted class, resampled to the images' size
-        (sum-conserving). Default images: the target corpus's `split`. (N, H, W) float32, cached."""
+                  split: str = "Training", architecture: str | None = None) -> np.ndarray:
+        """Relevance maps of a Trainer's predicted class, resampled to the images' size
+        (sum-conserving). Default images: the target corpus's `split`; default Trainer: the selected
+        one (`architecture` names another candidate). (N, H, W) float32, cached."""
         from .saliency import relevance, to_image_size
 
         method = method or self.profile.relevance_method
+        if architecture is not None and architecture not in self.profile.trainer_candidates:
+            raise ValueError(f"architecture: {architecture!r} is not a Trainer candidate of profile "
+                             f"{self.profile.name!r}; expected one of {list(self.profile.trainer_candidates)}")
+        bundle = (self.trainer if architecture is None else self.train_trainer(architecture)).bundle
         if images is None:
             images = self.target.select_split(split).images
-        params = {"trainer": self.trainer_key(), "method": method, "images": param_key({"x": images})}
+        params = {"trainer": self.trainer_key(architecture), "method": method, "images": param_key({"x": images})}
 
         def compute():
-            rel = relevance(self.trainer.bundle, images, method=method)
+            rel = relevance(bundle, images, method=method)
             maps = to_image_size(rel.maps, images.shape[1:3])
             return {"maps": maps.astype(np.float32), "targets": rel.targets, "logits": rel.logits,
                     "sums": rel.sums}

@@ -276,12 +276,22 @@ def _make_bundle(architecture_or_bundle, train: Dataset, seed: int, input_size):
                      f"got {type(architecture_or_bundle).__name__}")
 
 
+def _retracing_notice(record) -> bool:
+    """Logging filter: drop TensorFlow's "N out of the last M calls ... triggered tf.function
+    retracing" notice, which every `train` after the fifth in one process would print (each run
+    makes its own tf.functions, on purpose: a run owns its model and optimizer)."""
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
 class _Loop:
     """Holds the tf.functions of one run (train step, evaluation)."""
 
     def __init__(self, bundle, recipe: Recipe, weights: np.ndarray, strategy):
         import tensorflow as tf
 
+        logger = tf.get_logger()
+        if _retracing_notice not in logger.filters:
+            logger.addFilter(_retracing_notice)
         from . import augment as aug
 
         self.model = bundle.model

@@ -359,3 +359,27 @@ def test_mirrored_strategy_two_logical_cpus_matches_one_device():
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "OK" in proc.stdout
+
+
+def test_many_runs_in_one_process_print_no_retracing_notice():
+    import logging
+
+    import tensorflow as tf
+
+    seen = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Collect()
+    tf.get_logger().addHandler(handler)
+    try:
+        for s in range(7):
+            _run(seed=s % 2)
+        tf.get_logger().warning("5 out of the last 5 calls to <f> triggered tf.function retracing.")
+        tf.get_logger().warning("some other notice")
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [m for m in seen if "retracing" in m]
+    assert "some other notice" in seen
