@@ -55,12 +55,12 @@ class Profile:
     target_n: int | None = 2400
     gaze_n: int | None = 120
     trainer_candidates: tuple[str, ...] = ("small_cnn", "mobilenet_v2_small")
-    trainer_epochs: int = 5
+    trainer_epochs: int = 4
     trainee: str = "small_cnn"
-    trainee_epochs: int = 6
-    switch_epoch: int = 3
+    trainee_epochs: int = 4
+    switch_epoch: int = 2
     seeds: tuple[int, ...] = (0, 1, 2)
-    eval_every: int = 15
+    eval_every: int = 20
     max_steps_per_epoch: int | None = None
     relevance_method: str = "deep_taylor"
     negative_fraction: float = 0.1
