@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: rbdm (Python 3)
 #     language: python
@@ -39,12 +40,9 @@ affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
 # %%
-import logging
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import tensorflow as tf
 from plotly.subplots import make_subplots
 
 from rbdm_core import viz
@@ -54,7 +52,6 @@ from rbdm_core.data import synthetic
 from rbdm_core.models import build_model, load_bundle
 from rbdm_core.pipeline import Pipeline, get_profile
 
-tf.get_logger().setLevel(logging.ERROR)  # no TensorFlow notes (retracing, metrics) in the output
 prof = get_profile(profile)
 pipe = Pipeline(prof, run_dir=run_dir, seed=seed,
                 roots={"ferplus": ferplus_root, "affectnet": affectnet_root, "ckplus": ckplus_root})

@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: rbdm (Python 3)
 #     language: python
@@ -42,13 +43,11 @@ affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
 # %%
-import logging
 import warnings
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import tensorflow as tf
 from plotly.subplots import make_subplots
 
 from rbdm_core import viz
@@ -56,7 +55,6 @@ from rbdm_core.pipeline import Pipeline, get_profile
 from rbdm_core.regions import by_class, relevance_in_regions
 from rbdm_core.saliency import METHODS, relevance_many, to_image_size
 
-tf.get_logger().setLevel(logging.ERROR)  # no TensorFlow notes (retracing, metrics) in the output
 warnings.filterwarnings("ignore", message="relevance: .* constant map")  # counted in the tables below
 
 prof = get_profile(profile)

@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: rbdm (Python 3)
 #     language: python
@@ -47,8 +48,6 @@ affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
 # %%
-import logging
-
 import numpy as np
 import pandas as pd
 
@@ -61,9 +60,7 @@ prof = get_profile(profile, seeds=seeds, trainee_epochs=epochs, switch_epoch=swi
 pipe = Pipeline(prof, run_dir=run_dir, roots={"ferplus": ferplus_root, "affectnet": affectnet_root,
                                               "ckplus": ckplus_root}, seed=seed)
 data_kind = "SYNTHETIC" if pipe.target.is_synthetic else "real"
-import tensorflow as tf  # noqa: E402  (for its logger only)
 
-tf.get_logger().setLevel(logging.ERROR)  # no retracing notices in the output
 print(f"Trainee {prof.trainee} on the {data_kind} target corpus\n"
       f"{prof.trainee_epochs} epochs, switch after epoch {prof.switch_epoch}, seeds {list(prof.seeds)}\n"
       f"Trainer: {pipe.trainer_architecture}")
