@@ -15,8 +15,6 @@ Relevance maps must be finite: NaN or inf raise a ValueError naming the image.
 
 from __future__ import annotations
 
-from rbdm_core.progress import disabled
-
 import json
 import math
 from typing import Any, Callable, Mapping, Sequence
@@ -26,6 +24,7 @@ import pandas as pd
 
 from rbdm_core import gaze
 from rbdm_core.artifacts import atomic_path, atomic_write_text
+from rbdm_core.progress import disabled
 
 MASK_TYPES = ("negative", "mean", "perceptive", "top_fraction", "random_fraction")
 

@@ -12,9 +12,8 @@ reuses a stale artifact.
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .artifacts import Store, atomic_write_text, default_run_dir, param_key
+from .artifacts import Store, default_run_dir, param_key
 from .data.dataset import Dataset
 from .profiles import PROFILES, VARIANTS, Profile, get_profile  # noqa: F401  (re-exported)
 

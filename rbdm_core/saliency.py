@@ -27,8 +27,6 @@ logit; relevance given to biases is not passed on (see `Relevance.conservation`)
 
 from __future__ import annotations
 
-from rbdm_core.progress import disabled
-
 import json
 import os
 import subprocess
@@ -40,6 +38,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from rbdm_core.progress import disabled
 
 METHODS = ("deep_taylor", "lrp_epsilon", "lrp_alpha_beta", "gradient", "integrated_gradients", "smoothgrad")
 WORKER_METHODS = ("deep_taylor", "lrp_epsilon", "lrp_alpha_beta")

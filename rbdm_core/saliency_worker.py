@@ -41,8 +41,6 @@ here, and no method run here draws random numbers), and restores it after.
 
 from __future__ import annotations
 
-from rbdm_core.progress import disabled
-
 import contextlib
 import json
 import os
@@ -51,6 +49,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from rbdm_core.progress import disabled
 
 WORKER_METHODS = ("deep_taylor", "lrp_epsilon", "lrp_alpha_beta", "gradient", "deep_taylor_generic")
 LRP_EPSILON = 1e-3

@@ -26,8 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 

@@ -8,7 +8,6 @@ figures than its notebook declares. Screenshots go to $RBDM_SCREENSHOTS or ./scr
 
 from __future__ import annotations
 
-import functools
 import http.server
 import json
 import os

@@ -46,8 +46,7 @@ def test_mean_fixations_is_the_mean_count_per_image_and_annotator(tmp_path):
     by_hand = np.mean([len(g) for _, g in fx.groupby(["annotator", "image_index"])])
     assert pipe.mean_fixations() == pytest.approx(by_hand)
     assert pipe.perceptive_n() == round(by_hand)
-    assert get_profile("quick", perceptive_n=5) and Pipeline(get_profile("quick", perceptive_n=5),
-                                                             run_dir=tmp_path).perceptive_n() == 5
+    assert Pipeline(get_profile("quick", perceptive_n=5), run_dir=tmp_path).perceptive_n() == 5
 
 
 def test_mask_params_follow_the_profile(tmp_path):

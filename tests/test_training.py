@@ -15,7 +15,7 @@ from rbdm_core.augment import AugmentConfig, apply_params, augment, augment_prev
 from rbdm_core.curves import confusion_matrix, macro_f1, summarise_curves
 from rbdm_core.data.dataset import Dataset
 from rbdm_core.training import (
-    PRESETS, Recipe, Variant, class_weights, epoch_order, preset, steps_per_epoch, train, train_seeds,
+    PRESETS, Recipe, class_weights, epoch_order, preset, steps_per_epoch, train, train_seeds,
 )
 
 CLASSES = ("a", "b", "c", "d")

@@ -25,8 +25,6 @@ images one at a time.
 
 from __future__ import annotations
 
-from rbdm_core.progress import disabled
-
 import json
 import os
 import sys
@@ -39,6 +37,7 @@ import pandas as pd
 from rbdm_core.artifacts import atomic_path, atomic_write_text, default_cache_dir, param_key
 from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
 from rbdm_core.data.images import _check_channels, _check_size, crop_box, file_sha1, open_image, resize
+from rbdm_core.progress import disabled
 
 #: AffectNet's expression codes 0..10.
 AFFECTNET_EXPRESSIONS: tuple[str, ...] = (

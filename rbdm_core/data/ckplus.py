@@ -11,8 +11,6 @@ the last frame is still used and the case is counted in provenance["label_frame_
 
 from __future__ import annotations
 
-from rbdm_core.progress import disabled
-
 import sys
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 
 from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
 from rbdm_core.data.images import _check_channels, _check_size, center_square, open_image, resize
+from rbdm_core.progress import disabled
 
 #: CK+ emotion code 0..7 -> FERPlus class name.
 CKPLUS_TO_FERPLUS: tuple[str, ...] = (

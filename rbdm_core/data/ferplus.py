@@ -9,8 +9,6 @@ here. A label comes from the votes by one of two rules (see `label_votes`).
 
 from __future__ import annotations
 
-from rbdm_core.progress import disabled
-
 import csv
 import itertools
 import sys
@@ -21,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rbdm_core.data.dataset import FERPLUS_CLASSES, FERPLUS_SPLITS, Dataset
+from rbdm_core.progress import disabled
 
 #: Vote columns of fer2013new.csv, in file order: the 8 FERPlus classes, then unknown and NF.
 VOTE_COLUMNS: tuple[str, ...] = FERPLUS_CLASSES + ("unknown", "NF")
