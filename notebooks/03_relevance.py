@@ -137,12 +137,56 @@ fig.update_layout(height=420, showlegend=False, margin={"t": 100},
 viz.show(fig, "decomposition")
 
 # %% [markdown]
-# `rbdm_core.saliency` exposes only the input layer's relevance, not the intermediate layers', so
-# the layer-by-layer flow is not drawn here; what the figure does show is its end result: the
-# relevance arriving at the pixels adds up to the explained output (the conservation ratio in the
-# title). Deep Taylor's first layer uses a rule bounded by the input range, which can hand negative
-# relevance to some pixels; the layers above it only pass on positive contributions.
+# The budget shows the end of the flow: what reaches the pixels adds up to the explained output
+# (the conservation ratio in the title). Deep Taylor's first layer uses a rule bounded by the input
+# range, which can hand negative relevance to some pixels; the layers above it only pass on
+# positive contributions.
 #
+# ## Layer by layer
+#
+# `rbdm_core.saliency.layer_relevance` keeps the relevance at the output of every layer of the
+# analysed model (the Trainer after `prepare_model`: BatchNorm folded into the convolutions, the
+# softmax removed). Left: its sum at each layer, from the logits down to the input, beside
+# max(logit, 0), the amount deep Taylor starts from; in a chain of layers every bar has that
+# length. Right: the relevance at the output of some image-shaped layers, channels summed, each on
+# its own scale (red positive, blue negative): coarse near the output, refined at every layer on
+# its way down to the pixels.
+
+# %%
+from rbdm_core.saliency import layer_relevance
+
+lr = layer_relevance(bundle, src_imgs[example_index:example_index + 1])
+start = max(float(lr.logits[0]), 0.0)
+order = list(range(len(lr.layers)))[::-1]  # output first
+image_layers = [i for i in order if lr.arrays[i].ndim == 3 and lr.kinds[i] in ("Input", "Conv2D", "MaxPooling2D")]
+show = image_layers[:: max(1, len(image_layers) // 5)][:5]
+if image_layers[-1] not in show:
+    show[-1] = image_layers[-1]  # always end at the input
+fig = make_subplots(rows=1, cols=1 + len(show), column_widths=[0.3] + [0.7 / len(show)] * len(show),
+                    subplot_titles=["sum of relevance per layer"] + [f"{lr.layers[i]} {lr.arrays[i].shape[1]}x{lr.arrays[i].shape[2]}" for i in show],
+                    horizontal_spacing=0.025)
+fig.add_trace(go.Bar(y=[lr.layers[i] for i in order], x=[float(lr.sums[i, 0]) for i in order],
+                     orientation="h", marker_color="#2ca02c", hovertext=[lr.kinds[i] for i in order]), row=1, col=1)
+fig.add_vline(x=start, line_dash="dash", line_color="#1f77b4", row=1, col=1,
+              annotation_text="max(logit, 0)", annotation_position="top right")
+fig.update_yaxes(autorange="reversed", automargin=True, tickfont={"size": 10}, row=1, col=1)
+for j, i in enumerate(show):
+    a = lr.arrays[i][0]
+    lim = float(np.abs(a).max()) or 1.0
+    fig.add_trace(go.Heatmap(z=np.round(100 * a / lim).astype(np.int8), colorscale="RdBu_r", zmin=-100, zmax=100,
+                             showscale=False), row=1, col=2 + j)
+    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor=f"x{2 + j}", row=1, col=2 + j)
+    fig.update_xaxes(visible=False, row=1, col=2 + j)
+fig.update_layout(height=380, showlegend=False, margin={"t": 90, "l": 10},
+                  title=f"Relevance of {pred} layer by layer ({src_kind} image; {pipe.trainer_architecture})")
+viz.show(fig, "layers")
+
+# %%
+kept = np.abs(lr.sums[:, 0] / start - 1) if start > 0 else np.zeros(len(lr.layers))
+print(f"{len(lr.layers)} layers; the sum of relevance stays within {100 * kept.max():.2f} % of max(logit, 0) = "
+      f"{start:.4g} at every layer" if start > 0 else "negative logit: nothing to explain, every layer holds 0")
+
+# %% [markdown]
 # ## Deep Taylor maps per class (the paper's Figure 5)
 #
 # One validation image per class of the source corpus (the Trainer's own domain, like the paper's

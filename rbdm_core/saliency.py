@@ -2,6 +2,7 @@
 
     rel = relevance(bundle, images, method="deep_taylor")      # images (N, H, W, C) uint8
     rel.maps                                                   # (N, h, w) float32, model input size
+    layers = layer_relevance(bundle, images)                   # relevance at every layer (LRP rules)
 
 Methods (`METHODS`):
 - `deep_taylor` (default, the paper's), `lrp_epsilon`, `lrp_alpha_beta`: iNNvestigate 2.1.2 with
@@ -232,8 +233,18 @@ def _gradient_methods(method, prepared, job: _Job, t, batch_size, seed) -> np.nd
 
 # --------------------------------------------------------------------------- worker
 
-def _run_worker(prepared, job: _Job, t, methods, batch_size) -> dict[str, np.ndarray]:
-    """Save the prepared model and inputs, run `rbdm_core.saliency_worker` in a subprocess, read maps."""
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _run_worker(prepared, job: _Job, t, methods, batch_size, layers: Sequence[str] = ()):
+    """Save the prepared model and inputs, run `rbdm_core.saliency_worker` in a subprocess, read maps.
+
+    Returns {method: (N, h, w, c) float32}, or with `layers` ({...}, {method: per-layer dict as
+    `saliency_worker.analyze_arrays` returns it})."""
     with tempfile.TemporaryDirectory(prefix="rbdm-saliency-") as tmp:
         tmp = Path(tmp)
         import tensorflow as tf
@@ -250,7 +261,10 @@ def _run_worker(prepared, job: _Job, t, methods, batch_size) -> dict[str, np.nda
         np.save(tmp / "targets.npy", t)
         spec = {"model": str(tmp / "model.h5"), "inputs": str(tmp / "inputs.npy"),
                 "targets": str(tmp / "targets.npy"), "out_dir": str(tmp / "out"), "methods": list(methods),
-                "bounds": list(job.bounds), "batch_size": int(batch_size)}
+                "bounds": list(job.bounds), "batch_size": int(batch_size), "layers": list(layers),
+                # the worker's bar goes to this process's file descriptor 2: only to a terminal (in a
+                # notebook kernel it would land on the terminal that started the kernel)
+                "progress": _stderr_is_terminal() and not disabled(len(job.x) <= batch_size)}
         (tmp / "job.json").write_text(json.dumps(spec))
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parent.parent)
@@ -263,7 +277,15 @@ def _run_worker(prepared, job: _Job, t, methods, batch_size) -> dict[str, np.nda
         if proc.returncode != 0 or err.exists():
             msg = err.read_text() if err.exists() else f"exit status {proc.returncode}"
             raise RuntimeError(f"relevance: the analysis worker failed for methods {list(methods)}: {msg}")
-        return {m: np.load(tmp / "out" / f"{m}.npy") for m in methods}
+        maps = {m: np.load(tmp / "out" / f"{m}.npy") for m in methods}
+        if not layers:
+            return maps
+        kept = {}
+        for m in layers:
+            with np.load(tmp / "out" / f"{m}.layers.npz") as z:
+                names = [str(v) for v in z["names"]]
+                kept[m] = {"names": names, "sums": z["sums"], "arrays": [z[f"layer{i}"] for i in range(len(names))]}
+        return maps, kept
 
 
 # --------------------------------------------------------------------------- public
@@ -293,7 +315,7 @@ def relevance_many(bundle_or_path, images: np.ndarray, methods: Sequence[str] = 
         if in_process:
             from rbdm_core.saliency_worker import analyze_arrays
 
-            raw.update(analyze_arrays(prepared, job.x, t, inn, job.bounds, batch_size)[0])
+            raw.update(analyze_arrays(prepared, job.x, t, inn, job.bounds, batch_size, progress=False)[0])
         else:
             raw.update(_run_worker(prepared, job, t, inn, batch_size))
     for m in methods:
@@ -317,6 +339,59 @@ def relevance(bundle_or_path, images: np.ndarray, method: str = "deep_taylor", t
     """
     return relevance_many(bundle_or_path, images, [method], target, batch_size, in_process=in_process,
                           seed=seed)[method]
+
+
+@dataclass
+class LayerRelevance:
+    """Relevance at the input and at every layer's output of the prepared model, for one method.
+
+    layers: names, forward order: "input", then the layers of `saliency_prepare.prepare_model`'s
+            model without its "rbdm<i>_" prefix (BatchNorm folded, SeparableConv2D split, softmax gone)
+    kinds:  the layer classes ("Input" first)
+    sums:   (L, N) float64, relevance summed over each layer's output. Deep Taylor conserves: in
+            a chain of layers every row is max(logit, 0), less what units without any positive
+            input contribution drop; in a network with branches (residual Add, Concatenate) the
+            relevance of a block splits among its branches, so a layer inside one holds its share
+    arrays: per layer, (N, h, w) float32 for image-shaped outputs (channels summed), else the
+            relevance per unit, e.g. (N, units)
+    targets, logits: as in `Relevance`
+    """
+
+    method: str
+    layers: list[str]
+    kinds: list[str]
+    sums: np.ndarray
+    arrays: list[np.ndarray]
+    targets: np.ndarray
+    logits: np.ndarray
+
+
+def layer_relevance(bundle_or_path, images: np.ndarray, method: str = "deep_taylor", target="predicted",
+                    batch_size: int = 32) -> LayerRelevance:
+    """Relevance of `images` (N, H, W, C) uint8 at every layer (the paper's Figure 4, computed).
+
+    method: one of the LRP methods run by the worker (`WORKER_METHODS`); the gradient methods have
+    no layer-wise relevance. Arguments otherwise as in `relevance`; runs in the worker process.
+    """
+    if method not in WORKER_METHODS:
+        raise ValueError(f"layer_relevance: method must be one of {', '.join(WORKER_METHODS)} (layer-wise "
+                         f"relevance exists for the LRP rules only), got {method!r}")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"layer_relevance: batch_size must be a positive int, got {batch_size!r}")
+    from rbdm_core.saliency_prepare import prepare_model
+
+    model, preprocess = _load(bundle_or_path)
+    job = _inputs(model, preprocess, images)
+    prepared = prepare_model(model)
+    logits_all = np.asarray(prepared.predict(job.x, batch_size=batch_size, verbose=0), np.float32)
+    t = _targets(target, logits_all)
+    _, kept = _run_worker(prepared, job, t, [method], batch_size, layers=[method])
+    d = kept[method]
+    kinds = {layer.name: type(layer).__name__ for layer in prepared.layers}
+    names = [n if n == "input" else n.split("_", 1)[1] for n in d["names"]]
+    return LayerRelevance(method=method, layers=names, kinds=["Input" if n == "input" else kinds[n] for n in d["names"]],
+                          sums=np.asarray(d["sums"], np.float64), arrays=list(d["arrays"]),
+                          targets=t, logits=logits_all[np.arange(len(t)), t])
 
 
 def _finish(raw: np.ndarray, t, logit, method) -> Relevance:

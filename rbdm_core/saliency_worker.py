@@ -10,6 +10,10 @@ it and writes `<out_dir>/<method>.npy` ((N, h, w, c) float32, relevance per inpu
 plus `timings.json` (seconds: build_s, first_batch_s, analyze_s = the later batches, batch_s = per
 batch; all analyzers are built first and the methods alternate within each batch, so their
 per-batch times see the same machine load).
+With `"layers": [methods]` in the job, it also writes `<out_dir>/<method>.layers.npz`: `names`
+("input", then the layers in forward order), `sums` ((L, N) float64, relevance summed over each
+layer's output) and `layer<i>` (relevance at that output, channels summed for image tensors),
+from iNNvestigate's `reverse_keep_tensors` (matched to the layers by tensor, see `KeepLayers`).
 
 Rules (all variants ignore biases, so that relevance is conserved layer by layer):
 - `deep_taylor`: z+ rule on every kernel layer, z^B (bounded) rule on the first kernel layer with
@@ -226,7 +230,24 @@ def _classes(values: dict | None = None):
         analyzer._add_conditional_reverse_mapping(ichecks.is_average_pooling, ra.AveragePoolingReverseLayer,
                                                   name="rbdm_avg_pool", priority=5)
 
-    class DeepTaylorZPlus(ia.BoundedDeepTaylor):
+    class KeepLayers:
+        """With `reverse_keep_tensors=True`, `_kept` after each `analyze` is a list of (id of the
+        forward tensor, relevance array) pairs: iNNvestigate 2.1.2 labels its kept tensors with
+        the node that first sent relevance to them (not the layer that made them) and sorts the
+        pairs, which fails on the arrays when two labels tie."""
+
+        def _reverse_model(self, model, stop_analysis_at_tensors=None, return_all_reversed_tensors=False):
+            ins, reversed_tensors = super()._reverse_model(model, stop_analysis_at_tensors,
+                                                           return_all_reversed_tensors)
+            if reversed_tensors is not None:  # same order as the kept debug outputs
+                self._kept_ids = list(reversed_tensors)  # keyed by id(forward tensor)
+            return ins, reversed_tensors
+
+        def _handle_debug_output(self, debug_values):
+            i0, i1 = self._debug_tensors_indices["keep"]
+            self._kept = list(zip(self._kept_ids, debug_values[i0:i1]))
+
+    class DeepTaylorZPlus(KeepLayers, ia.BoundedDeepTaylor):
         """Deep Taylor: z^B on the first layer, z+ on the others, conserving Add/pooling rules."""
 
         def _create_analysis(self, *args, **kwargs):
@@ -244,7 +265,7 @@ def _classes(values: dict | None = None):
             add_common(self)
             return super()._create_analysis(*args, **kwargs)
 
-    class SlowDeepTaylorZPlus(ia.BoundedDeepTaylor):
+    class SlowDeepTaylorZPlus(KeepLayers, ia.BoundedDeepTaylor):
         """The same rules through iNNvestigate's generic classes (reference for tests/benchmark)."""
 
         def _create_analysis(self, *args, **kwargs):
@@ -253,12 +274,12 @@ def _classes(values: dict | None = None):
             add_common(self)
             return super()._create_analysis(*args, **kwargs)
 
-    class Epsilon(ia.LRPEpsilon):
+    class Epsilon(KeepLayers, ia.LRPEpsilon):
         def _create_analysis(self, *args, **kwargs):
             add_common(self)
             return super()._create_analysis(*args, **kwargs)
 
-    class AlphaBeta(ia.LRPAlpha2Beta1IgnoreBias):
+    class AlphaBeta(KeepLayers, ia.LRPAlpha2Beta1IgnoreBias):
         def _create_analysis(self, *args, **kwargs):
             add_common(self)
             return super()._create_analysis(*args, **kwargs)
@@ -266,34 +287,67 @@ def _classes(values: dict | None = None):
     return DeepTaylorZPlus, Epsilon, AlphaBeta, ia.Gradient, SlowDeepTaylorZPlus
 
 
-def build_analyzer(model, method: str, bounds: tuple[float, float]):
-    """iNNvestigate analyzer for `method` on a prepared graph-mode model (neuron selection by index)."""
+def build_analyzer(model, method: str, bounds: tuple[float, float], keep_layers: bool = False):
+    """iNNvestigate analyzer for `method` on a prepared graph-mode model (neuron selection by index);
+    `keep_layers`: also return the relevance at every layer's output (see `layer_arrays`)."""
     DeepTaylorZPlus, Epsilon, AlphaBeta, Gradient, SlowDeepTaylorZPlus = _classes(
         model_weight_values(model) if method == "deep_taylor" else None)
+    if keep_layers and method == "gradient":
+        raise ValueError("saliency worker: per-layer relevance is kept for the LRP methods only, not 'gradient'")
+    keep = {"reverse_keep_tensors": True} if keep_layers else {}
     if method == "deep_taylor":
-        return DeepTaylorZPlus(model, low=float(bounds[0]), high=float(bounds[1]), neuron_selection_mode="index")
+        return DeepTaylorZPlus(model, low=float(bounds[0]), high=float(bounds[1]), neuron_selection_mode="index",
+                               **keep)
     if method == "deep_taylor_generic":
         return SlowDeepTaylorZPlus(model, low=float(bounds[0]), high=float(bounds[1]),
-                                   neuron_selection_mode="index")
+                                   neuron_selection_mode="index", **keep)
     if method == "lrp_epsilon":
         # disable_model_checks: iNNvestigate 2.1.2 raises NotImplementedError after its own
         # "LRP is only tested for convolutional neural networks" *warning* (DepthwiseConv2D)
         return Epsilon(model, epsilon=LRP_EPSILON, bias=True, neuron_selection_mode="index",
-                       disable_model_checks=True)
+                       disable_model_checks=True, **keep)
     if method == "lrp_alpha_beta":
-        return AlphaBeta(model, neuron_selection_mode="index", disable_model_checks=True)
+        return AlphaBeta(model, neuron_selection_mode="index", disable_model_checks=True, **keep)
     if method == "gradient":
-        return Gradient(model, neuron_selection_mode="index")
+        return Gradient(model, neuron_selection_mode="index", **keep)
     raise ValueError(f"saliency worker: unknown method {method!r}; expected one of {WORKER_METHODS}")
 
 
+def layer_outputs(model) -> dict[int, str]:
+    """{id(tensor): "input" or the name of the layer whose output it is} for `model`."""
+    out = {id(model.inputs[0]): "input"}
+    for layer in model.layers:
+        if type(layer).__name__ != "InputLayer":
+            out[id(layer.get_output_at(0))] = layer.name
+    return out
+
+
+def layer_arrays(model, producers: dict[int, str], kept, n: int) -> dict[str, np.ndarray]:
+    """{"input" or layer name: relevance at that tensor (n, ...) float32} from an analyzer's
+    `_kept` pairs; tensors that are not a layer output of `model` (iNNvestigate's neuron selection)
+    are dropped, and so is an entry whose shape does not match the tensor's (never trusted blindly)."""
+    out = {}
+    for tensor_id, v in kept:
+        name = producers.get(tensor_id)
+        if name is None:
+            continue
+        v = np.asarray(v, np.float32)
+        want = model.input_shape[1:] if name == "input" else model.get_layer(name).output_shape[1:]
+        if v.shape == (n,) + tuple(want):
+            out[name] = v
+    return out
+
+
 def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, batch_size: int = 32,
-                   fast_build: bool = True, progress: bool = True) -> tuple[dict, dict]:
+                   fast_build: bool = True, progress: bool = True,
+                   keep_layers=()) -> tuple[dict, dict, dict]:
     """Relevance `(N, h, w, c) float32` per method, in graph mode (eager must be off).
 
     Returns ({method: relevance}, {method: {"build_s": analyzer construction, "first_batch_s": the
     first batch (graph set-up), "analyze_s": the other batches, "batch_s": [seconds per batch],
-    "n": images, "batch_size"}}).
+    "n": images, "batch_size"}}, {method in keep_layers: {"names": ["input", layer names in forward
+    order], "sums": (L, N) float64 relevance summed over each tensor, "arrays": [(N, h, w) float32
+    channels summed for image tensors, (N, ...) as they are otherwise]}}).
     """
     import tensorflow as tf
 
@@ -302,16 +356,23 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
                          "(tf.compat.v1.disable_eager_execution()); use in_process=False")
     from tqdm import tqdm
 
+    keep_layers = list(keep_layers)
+    for method in keep_layers:
+        if method not in methods:
+            raise ValueError(f"saliency: keep_layers names {method!r}, which is not among the methods {list(methods)}")
     out, timings = {}, {}
     n = len(x)
     analyzers = {}
     for method in methods:  # build every analyzer first, then analyse batch by batch
         t0 = time.perf_counter()
         with fast_graph_build(fast_build):
-            analyzers[method] = build_analyzer(model, method, bounds)
+            analyzers[method] = build_analyzer(model, method, bounds, keep_layers=method in keep_layers)
             analyzers[method].create_analyzer_model()
         timings[method] = {"build_s": time.perf_counter() - t0, "n": int(n), "batch_size": int(batch_size)}
+    producers = layer_outputs(model) if keep_layers else {}
+    names = [layer.name for layer in model.layers if layer.name in producers.values()]
     parts = {m: [] for m in methods}
+    layer_parts = {m: [] for m in keep_layers}
     batch_s = {m: [] for m in methods}
     # methods alternate within each batch, so that their per-batch times see the same machine load
     for s in tqdm(range(0, n, batch_size), desc=f"relevance {'+'.join(methods)}", disable=disabled(not progress),
@@ -322,12 +383,24 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
                 analyzers[method].analyze(x[s:s + batch_size], neuron_selection=targets[s:s + batch_size]),
                 dtype=np.float32))
             batch_s[method].append(time.perf_counter() - t1)
+            if method in layer_parts:
+                layer_parts[method].append(layer_arrays(model, producers, analyzers[method]._kept,
+                                                        len(parts[method][-1])))
     for method in methods:
         out[method] = np.concatenate(parts[method]) if parts[method] else np.zeros_like(x)
         bs = batch_s[method]
         timings[method].update({"first_batch_s": bs[0] if bs else 0.0, "analyze_s": float(sum(bs[1:])),
                                 "batch_s": bs})
-    return out, timings
+    layers = {}
+    for method, batches in layer_parts.items():
+        keys = [k for k in ["input"] + names if batches and all(k in b for b in batches)]  # forward order
+        full = [np.concatenate([b[k] for b in batches]) for k in keys]
+        layers[method] = {
+            "names": keys,
+            "sums": np.stack([a.reshape(len(a), -1).sum(1, dtype=np.float64) for a in full]),
+            "arrays": [a.sum(-1) if a.ndim == 4 else a for a in full],
+        }
+    return out, timings, layers
 
 
 def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
@@ -336,6 +409,14 @@ def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, arr)
+
+
+def _atomic_save_npz(path: Path, **arrays) -> None:
+    from rbdm_core.artifacts import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
 
 
 def run_job(job_path: str) -> int:
@@ -351,11 +432,14 @@ def run_job(job_path: str) -> int:
     x = np.load(job["inputs"])
     targets = np.load(job["targets"])
     out_dir = Path(job["out_dir"])
-    maps, timings = analyze_arrays(model, x, targets, job["methods"], tuple(job["bounds"]),
-                                   int(job.get("batch_size", 32)), fast_build=job.get("fast_build", True),
-                                   progress=job.get("progress", True))
+    maps, timings, layers = analyze_arrays(model, x, targets, job["methods"], tuple(job["bounds"]),
+                                           int(job.get("batch_size", 32)), fast_build=job.get("fast_build", True),
+                                           progress=job.get("progress", True), keep_layers=job.get("layers", ()))
     for method, arr in maps.items():
         _atomic_save_npy(out_dir / f"{method}.npy", arr)
+    for method, d in layers.items():
+        _atomic_save_npz(out_dir / f"{method}.layers.npz", names=np.array(d["names"]), sums=d["sums"],
+                         **{f"layer{i}": a for i, a in enumerate(d["arrays"])})
     from rbdm_core.artifacts import atomic_write_text
 
     atomic_write_text(out_dir / "timings.json", json.dumps(timings))

@@ -220,6 +220,179 @@ def test_idt_all_lost_and_bad_times():
         gaze.detect_fixations_idt([0, 20], [1, 1, 1], [1, 1, 1])
 
 
+# --- I-DT against pymovements (independent reference) -----------------------------------------
+#
+# pymovements.events.idt (0.28.0) uses the same dispersion, D = (max x - min x) + (max y - min y),
+# but differs from detect_fixations_idt in ways that these tests pin down:
+# * Minimum duration: pymovements counts samples, `minimum_duration / dt` of them (it needs
+#   integer times on a constant grid); rbdm needs t_last - t_first >= min_duration_ms, i.e.
+#   min_duration_ms / dt + 1 samples. Same window: minimum_duration = min_duration_ms + dt.
+# * Breaking sample: pymovements grows the window until D >= threshold and records the window
+#   INCLUDING the sample that broke it (offset = that sample's time; its own event measures treat
+#   offsets as inclusive), then restarts after it. rbdm records the window without that sample
+#   and restarts at it. Where the break ends a NaN-free window before the end of the trace:
+#   pm offset = rbdm last sample + dt. At the end of the trace, or when the window held a NaN
+#   (pymovements then splits it at the NaNs and drops the breaking sample), the offsets agree.
+# * Growth stops at D >= threshold in pymovements, at D > threshold in rbdm (ties differ).
+# * pymovements takes nanmin/nanmax over a window that spans lost tracking; rbdm cuts the trace
+#   at NaN and treats each run of valid samples on its own.
+# The synthetic traces keep jitter far below the threshold and make every break a sample far
+# from the next fixation (saccade or noise spike), where the two agree up to the offset mapping.
+
+_DT_MS = 4  # 250 Hz
+_MIN_MS = 100  # -> 26 samples
+_THR_PX = 10.0
+
+
+@pytest.fixture(scope="module")
+def pm():
+    import pymovements
+
+    return pymovements
+
+
+def _pm_idt(pm, t, x, y, dispersion_px, min_duration_ms):
+    """pymovements' I-DT with rbdm's parameters mapped (see above): (onsets, offsets)."""
+    dt = int(t[1] - t[0])
+    assert min_duration_ms % dt == 0
+    ev = pm.events.idt(
+        np.column_stack([x, y]),
+        np.asarray(t, dtype=np.int64),
+        minimum_duration=int(min_duration_ms) + dt,
+        dispersion_threshold=float(dispersion_px),
+    ).frame
+    return ev["onset"].to_numpy(), ev["offset"].to_numpy()
+
+
+def _synthetic_trace(seed, end_in_fixation):
+    """Fixations (uniform jitter +-2 px: D <= 8 px) separated by 2-6 saccade samples between
+    centres >= 150 px apart (L1); 30 % of fixations carry one noise spike 40-200 px off in x and y
+    that splits them. Returns t (ms), x, y and the true fixations: (first, last) sample indices of
+    every piece with >= 26 samples (100 ms at 250 Hz)."""
+    rng = np.random.default_rng(seed)
+    need = _MIN_MS // _DT_MS + 1
+    pos, truth = [], []
+    centre = rng.uniform([100, 100], [2460, 1340])
+    for _ in range(int(rng.integers(6, 10))):
+        n = int(rng.integers(15, 90))
+        p = centre + rng.uniform(-2, 2, size=(n, 2))
+        pieces = [(0, n)]
+        if rng.random() < 0.3:
+            s = int(rng.integers(1, n - 1))
+            p[s] += rng.choice([-1, 1], size=2) * rng.uniform(40, 200, size=2)
+            pieces = [(0, s), (s + 1, n)]
+        truth += [(len(pos) + a, len(pos) + b - 1) for a, b in pieces if b - a >= need]
+        pos.extend(p)
+        while True:
+            nxt = rng.uniform([100, 100], [2460, 1340])
+            if np.abs(nxt - centre).sum() >= 150:
+                break
+        m = int(rng.integers(2, 7))
+        frac = np.arange(1, m + 1)[:, None] / (m + 1)
+        pos.extend(centre + frac * (nxt - centre) + rng.normal(0, 0.5, size=(m, 2)))
+        centre = nxt
+    pos = np.array(pos)
+    if end_in_fixation:
+        pos = pos[: truth[-1][1] + 1]
+    t = np.arange(len(pos), dtype=np.int64) * _DT_MS
+    return t, pos[:, 0], pos[:, 1], truth
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_idt_matches_pymovements_on_synthetic_traces(pm, seed):
+    end_in_fixation = seed % 2 == 1
+    t, x, y, truth = _synthetic_trace(seed, end_in_fixation)
+    f = gaze.detect_fixations_idt(t, x, y, dispersion_px=_THR_PX, min_duration_ms=_MIN_MS)
+    first, last = np.array(truth).T
+    # rbdm finds exactly the generated fixations, centroids included
+    np.testing.assert_array_equal(f.start_ms, t[first])
+    np.testing.assert_array_equal(f.start_ms + f.duration_ms, t[last])
+    np.testing.assert_array_equal(f.n_samples, last - first + 1)
+    np.testing.assert_allclose(f.x, [x[a : b + 1].mean() for a, b in truth], rtol=0, atol=1e-9)
+    # pymovements: same fixations, same onsets; offsets at the breaking sample except at the end
+    on, off = _pm_idt(pm, t, x, y, _THR_PX, _MIN_MS)
+    assert len(on) == len(f) >= 3
+    np.testing.assert_array_equal(on, f.start_ms)
+    end = f.start_ms + f.duration_ms
+    np.testing.assert_array_equal(off, np.where(end < t[-1], end + _DT_MS, end))
+    assert (end[-1] == t[-1]) == end_in_fixation
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_idt_centroids_and_dispersion_match_pymovements_measures(pm, seed):
+    t, x, y, _ = _synthetic_trace(seed, end_in_fixation=False)
+    f = gaze.detect_fixations_idt(t, x, y, dispersion_px=_THR_PX, min_duration_ms=_MIN_MS)
+    # rbdm's fixations as pymovements events (inclusive offsets): pymovements' location (mean
+    # position) and dispersion measures over those samples
+    g = pm.gaze.from_numpy(position=np.vstack([x, y]), time=t)
+    g.events = pm.Events(onsets=f.start_ms.astype(np.int64), offsets=(f.start_ms + f.duration_ms).astype(np.int64))
+    g.compute_event_properties(["location", "dispersion"])
+    ev = g.events.frame.sort("onset")
+    np.testing.assert_array_equal(ev["onset"].to_numpy(), f.start_ms)
+    np.testing.assert_allclose(np.array(ev["location"].to_list()), f.xy, rtol=0, atol=1e-9)
+    assert (ev["dispersion"].to_numpy() <= _THR_PX).all()
+    # pymovements' own detections include the breaking (saccade / spike) sample: their
+    # dispersion by pymovements' own measure exceeds the threshold
+    g2 = pm.gaze.from_numpy(position=np.vstack([x, y]), time=t)
+    g2.detect("idt", minimum_duration=_MIN_MS + _DT_MS, dispersion_threshold=_THR_PX)
+    g2.compute_event_properties("dispersion")
+    assert (g2.events.frame["dispersion"].to_numpy() > _THR_PX).all()
+
+
+def test_idt_pymovements_difference_breaking_sample(pm):
+    # three plateaus of 10 samples, instant jumps, dt 10 ms: rbdm returns the plateaus;
+    # pymovements ends each fixation ON the first sample of the next plateau (D = 50 > 5) and
+    # so starts the next one a sample late.
+    x = np.repeat([0.0, 50.0, 100.0], 10)
+    y = np.zeros(30)
+    t = np.arange(30) * 10
+    f = gaze.detect_fixations_idt(t, x, y, dispersion_px=5, min_duration_ms=40)
+    np.testing.assert_array_equal(f.start_ms, [0, 100, 200])
+    np.testing.assert_array_equal(f.start_ms + f.duration_ms, [90, 190, 290])
+    np.testing.assert_array_equal(f.x, [0, 50, 100])
+    on, off = _pm_idt(pm, t, x, y, 5, 40)
+    np.testing.assert_array_equal(on, [0, 110, 210])
+    np.testing.assert_array_equal(off, [100, 200, 290])
+
+
+def test_idt_pymovements_difference_lost_tracking(pm):
+    # Hand-worked trace above: pymovements agrees on both onsets; the first offset is the saccade
+    # sample (t 100, pm's breaking-sample rule), the second (a window that held the NaN) is the
+    # last fixation sample, t 240, as in rbdm.
+    t, x, y = map(np.array, zip(*_TRACE))
+    on, off = _pm_idt(pm, t, x, y, 10, 60)
+    np.testing.assert_array_equal(on, [0, 180])
+    np.testing.assert_array_equal(off, [100, 240])
+    # Dispersion across a gap: 6 samples at x = 0, NaN, 6 at x = 8, 6 at x = 15 (dt 10 ms,
+    # threshold 10). rbdm: the run after the gap has D = 7 -> one fixation t 70..180.
+    # pymovements measures D across the gap (0..15 > 10), cuts at the first x = 15 sample
+    # (t 130, then dropped) and returns 70..120 and 140..180.
+    x = np.array([0.0] * 6 + [np.nan] + [8.0] * 6 + [15.0] * 6)
+    y = np.where(np.isnan(x), np.nan, 0.0)
+    t = np.arange(len(x)) * 10
+    f = gaze.detect_fixations_idt(t, x, y, dispersion_px=10, min_duration_ms=30)
+    np.testing.assert_array_equal(f.start_ms, [0, 70])
+    np.testing.assert_array_equal(f.start_ms + f.duration_ms, [50, 180])
+    on, off = _pm_idt(pm, t, x, y, 10, 30)
+    np.testing.assert_array_equal(on, [0, 70, 140])
+    np.testing.assert_array_equal(off, [50, 120, 180])
+
+
+def test_idt_pymovements_difference_dispersion_equal_to_threshold(pm):
+    # x = 0 x5, then 10, 0 alternating x4 (D = 10 = threshold), then a saccade, dt 10 ms.
+    # rbdm keeps D <= threshold: one fixation over samples 0..12. pymovements stops growing at
+    # D >= threshold: 0..5 (incl. the first x = 10), then 6..9 (D = 10 at once), and loses 10..12.
+    x = np.array([0.0] * 5 + [10.0, 0.0] * 4 + [300.0])
+    y = np.zeros_like(x)
+    t = np.arange(len(x)) * 10
+    f = gaze.detect_fixations_idt(t, x, y, dispersion_px=10, min_duration_ms=30)
+    np.testing.assert_array_equal(f.start_ms, [0])
+    np.testing.assert_array_equal(f.n_samples, [13])
+    on, off = _pm_idt(pm, t, x, y, 10, 30)
+    np.testing.assert_array_equal(on, [0, 60])
+    np.testing.assert_array_equal(off, [50, 90])
+
+
 # --- heatmaps from a fixation table -----------------------------------------------------------
 
 

@@ -445,3 +445,62 @@ def test_worker_fast_deep_taylor_matches_generic_on_bn_residual_model():
     a, b = raw["deep_taylor"], raw["deep_taylor_generic"]
     assert np.abs(b).max() > 0
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
+
+
+# --------------------------------------------------------------------------- layer-wise relevance
+
+@pytest.mark.slow
+def test_layer_relevance_conserves_in_a_chain_and_ends_in_the_input_map():
+    """Bias-free ReLU chain: deep Taylor hands every layer exactly max(logit, 0) (conservation, a
+    property of the rules), the input row is the map `relevance` returns (a second code path), and
+    the arrays have each layer's output shape with the channels summed."""
+    m = _plain_cnn(seed=5)
+    x = _images(6, (12, 12, 1), seed=4)
+    lr = S.layer_relevance(m, x, target=0)
+    rel = S.relevance(m, x, target=0)
+    p = prepare_model(m)
+    want_names = ["input"] + [l.name.split("_", 1)[1] for l in p.layers[1:]]
+    assert lr.layers == want_names  # every layer, the logits (Dense, softmax stripped) last
+    assert lr.kinds == ["Input", "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense"]
+    # the logits layer holds max(logit, 0) at the explained class and nothing elsewhere
+    head = np.zeros((6, 3))
+    head[:, 0] = np.maximum(lr.logits, 0)
+    np.testing.assert_allclose(lr.arrays[-1], head, rtol=1e-6)
+    np.testing.assert_array_equal(lr.arrays[0], rel.maps)
+    np.testing.assert_array_equal(lr.targets, rel.targets)
+    pos = lr.logits > 0
+    assert pos.any()
+    want = np.maximum(lr.logits, 0).astype(np.float64)
+    np.testing.assert_allclose(lr.sums[:, pos], np.broadcast_to(want[pos], lr.sums[:, pos].shape), rtol=1e-4)
+    assert (lr.sums[:, ~pos] == 0).all()
+    for name, arr in zip(lr.layers[1:], lr.arrays[1:]):
+        layer = next(l for l in p.layers if l.name.endswith("_" + name))
+        shape = layer.output_shape[1:]
+        assert arr.shape == (6,) + (tuple(shape[:-1]) if len(shape) == 3 else tuple(shape)), name
+    # an image-shaped layer's array sums to that layer's row of `sums`
+    np.testing.assert_allclose(lr.arrays[1].reshape(6, -1).sum(1), lr.sums[1], rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_layer_relevance_splits_at_a_residual_add():
+    """x -> conv a (ReLU) -> conv b (ReLU) -> Add(a, b) -> Dense: the relevance at the Add's output
+    reaches a's output in full (through the skip and through b), while b's output holds a share."""
+    tf.keras.utils.set_random_seed(2)
+    inp = L.Input((10, 10, 1))
+    a = L.Conv2D(4, 3, activation="relu", use_bias=False, name="a")(inp)
+    b = L.Conv2D(4, 3, padding="same", activation="relu", use_bias=False, name="b")(a)
+    s = L.Add(name="sum")([a, b])
+    out = L.Dense(3, use_bias=False, name="head")(L.Flatten(name="flat")(s))
+    m = keras.Model(inp, out)
+    x = _images(4, (10, 10, 1), seed=1)
+    lr = S.layer_relevance(m, x)
+    row = dict(zip(lr.layers, lr.sums))
+    assert lr.layers == ["input", "a", "b", "sum", "flat", "head"]
+    np.testing.assert_allclose(row["a"], row["sum"], rtol=1e-4)
+    np.testing.assert_allclose(row["input"], row["sum"], rtol=1e-4)
+    assert (row["b"] > 0).all() and (row["b"] < row["sum"]).all()
+
+
+def test_layer_relevance_rejects_gradient_methods():
+    with pytest.raises(ValueError, match="LRP rules only"):
+        S.layer_relevance(_plain_cnn(), _images(1, (12, 12, 1)), method="gradient")
