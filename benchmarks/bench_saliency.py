@@ -9,6 +9,10 @@ later batches (the median resists other load on the machine). The ratios deep Ta
 throughput (before and after) are measured in the same process on the same batches.
 "Build fix": the same on a small residual network (conv, BN, ReLU, Add; 36 layers) with Keras's
 `_UNSAFE_GRAPH_OP_LAYER_CREATION` left off, against on.
+"signed-input MACs": the share of the kernel layers' multiply-adds whose input can be negative,
+where the z+ rule needs two forward and two backward products; "MAC-count ratio": the deep
+Taylor / gradient ratio if time were proportional to multiply-adds (see `_expected_ratio`), the
+ceiling the measured ratio sits near when convolutions dominate the time.
 Set RBDM_BENCH_FULL=1 to add the full keras.applications networks at small input sizes.
 """
 
@@ -25,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-N_IMAGES = 96
+N_IMAGES = 160  # 10 batches: the median of 9 later batches per method
 BATCH = 16
 
 
@@ -80,13 +84,28 @@ def _throughput(d) -> float:
     return d["batch_size"] / float(np.median(later)) if later else float("nan")
 
 
+def _expected_ratio(macs: dict) -> tuple[float, float]:
+    """(share of the kernel layers' multiply-adds whose input can be negative, the deep Taylor /
+    gradient throughput ratio if time were proportional to multiply-adds). A gradient costs the
+    forward pass M plus one backward product per layer (2M); deep Taylor costs the forward pass
+    plus, per layer, one forward and one backward product (input >= 0), two of each (input of
+    either sign) or one forward and two backward products (the first layer's z^B rule)."""
+    nonneg, signed, first = (float(macs.get(k, 0)) for k in ("input >= 0", "either sign", "bounded"))
+    total = nonneg + signed + first
+    if total == 0:
+        return float("nan"), float("nan")
+    return signed / total, 2 * total / (total + 2 * nonneg + 4 * signed + 3 * first)
+
+
 def _row(name, t):
     dt, gen, gr = t["deep_taylor"], t["deep_taylor_generic"], t["gradient"]
     build = lambda d: d["build_s"] + d["first_batch_s"]  # noqa: E731
     tp_dt, tp_gen, tp_gr = _throughput(dt), _throughput(gen), _throughput(gr)
+    signed, expected = _expected_ratio(dt.get("macs_by_rule", {}))
     print(f"{name:28s} build dt {build(dt):5.1f} s (generic {build(gen):5.1f} s, grad {build(gr):5.1f} s) | "
           f"img/s dt {tp_dt:6.1f}  generic {tp_gen:6.1f}  grad {tp_gr:6.1f} | ratio dt/grad before "
-          f"{tp_gen / tp_gr:4.2f} after {tp_dt / tp_gr:4.2f}", flush=True)
+          f"{tp_gen / tp_gr:4.2f} after {tp_dt / tp_gr:4.2f} | signed-input MACs {100 * signed:3.0f} %, "
+          f"MAC-count ratio {expected:4.2f}", flush=True)
 
 
 def main() -> None:

@@ -8,8 +8,9 @@ target classes `(N,) int64` (.npy), the methods, the input bounds and the batch 
 disables eager execution, loads the model, builds each analyzer ONCE, analyses all batches with
 it and writes `<out_dir>/<method>.npy` ((N, h, w, c) float32, relevance per input value) atomically,
 plus `timings.json` (seconds: build_s, first_batch_s, analyze_s = the later batches, batch_s = per
-batch; all analyzers are built first and the methods alternate within each batch, so their
-per-batch times see the same machine load).
+batch; for deep_taylor also macs_by_rule, the kernel layers' multiply-adds per image by the z+
+path they take ("input >= 0", "either sign") and "bounded"; all analyzers are built first and the
+methods alternate within each batch, so their per-batch times see the same machine load).
 With `"layers": [methods]` in the job, it also writes `<out_dir>/<method>.layers.npz`: `names`
 ("input", then the layers in forward order), `sums` ((L, N) float64, relevance summed over each
 layer's output) and `layer<i>` (relevance at that output, channels summed for image tensors),
@@ -135,7 +136,21 @@ def model_weight_values(model) -> dict:
     return out
 
 
-def _fast_rules(values: dict | None = None):
+def layer_macs(layer) -> int:
+    """Multiply-adds per image of a Conv2D / DepthwiseConv2D / Dense forward pass (0 for others)."""
+    out = layer.output_shape
+    if not isinstance(out, tuple):
+        return 0
+    n_out = int(np.prod([d for d in out[1:] if d is not None]))
+    if hasattr(layer, "depthwise_kernel"):
+        kh, kw = layer.depthwise_kernel.shape[:2]
+        return n_out * int(kh) * int(kw)
+    if hasattr(layer, "kernel"):
+        return n_out * int(np.prod(layer.kernel.shape[:-1]))
+    return 0
+
+
+def _fast_rules(values: dict | None = None, macs: dict | None = None):
     """(FastZPlusRule, FastBoundedRule): the z+ and z^B rules with one forward and one backward
     linear op per layer where the input is known to be >= 0.
 
@@ -154,6 +169,10 @@ def _fast_rules(values: dict | None = None):
     import innvestigate.backend.graph as igraph
 
     values = {} if values is None else values
+    macs = {} if macs is None else macs  # filled: multiply-adds per image by the rule path taken
+
+    def count(path, layer):
+        macs[path] = macs.get(path, 0) + layer_macs(layer)
 
     def copy(layer, weights, tag):
         # graph constants: no session call to set them, fixed operands for the conv kernels
@@ -175,6 +194,7 @@ def _fast_rules(values: dict | None = None):
 
         def apply(self, Xs, _Ys, Rs, _reverse_state):
             x, r = Xs[0], Rs[0]
+            count("input >= 0" if is_nonnegative(x) else "either sign", self._layer)
             if is_nonnegative(x):
                 z = self._pos(x)
                 s = tf.math.divide_no_nan(r, z)
@@ -192,11 +212,13 @@ def _fast_rules(values: dict | None = None):
             w = _kernel_weights(layer, values)
             self._low, self._high = float(low), float(high)
             self._plain = copy(layer, w, "plain")
+            self._layer = layer
             # l W+ + h W-: the bound term of z^B as one linear map of a constant image of ones
             self._bound = copy(layer, [self._low * (a * (a > 0)) + self._high * (a * (a < 0)) for a in w], "bound")
 
         def apply(self, Xs, _Ys, Rs, _reverse_state):
             x, r = Xs[0], Rs[0]
+            count("bounded", self._layer)
             ones = tf.stop_gradient(tf.ones_like(x[:1]))
             z = self._plain(x) - self._bound(ones)  # (N, ...) - (1, ...): broadcast over the batch
             s = tf.math.divide_no_nan(r, z)
@@ -207,14 +229,14 @@ def _fast_rules(values: dict | None = None):
     return FastZPlusRule, FastBoundedRule
 
 
-def _classes(values: dict | None = None):
+def _classes(values: dict | None = None, macs: dict | None = None):
     import tensorflow.keras.layers as klayers
     import innvestigate.analyzer as ia
     import innvestigate.analyzer.relevance_based.relevance_analyzer as ra
     import innvestigate.analyzer.relevance_based.relevance_rule as rr
     import innvestigate.backend.checks as ichecks
 
-    FastZPlusRule, FastBoundedRule = _fast_rules(values)
+    FastZPlusRule, FastBoundedRule = _fast_rules(values, macs)
 
     def passthrough(_Xs, _Ys, reversed_Ys, _state):
         return reversed_Ys
@@ -290,14 +312,17 @@ def _classes(values: dict | None = None):
 def build_analyzer(model, method: str, bounds: tuple[float, float], keep_layers: bool = False):
     """iNNvestigate analyzer for `method` on a prepared graph-mode model (neuron selection by index);
     `keep_layers`: also return the relevance at every layer's output (see `layer_arrays`)."""
+    macs: dict = {}  # deep_taylor: multiply-adds per image by rule path, filled when the analysis is built
     DeepTaylorZPlus, Epsilon, AlphaBeta, Gradient, SlowDeepTaylorZPlus = _classes(
-        model_weight_values(model) if method == "deep_taylor" else None)
+        model_weight_values(model) if method == "deep_taylor" else None, macs)
     if keep_layers and method == "gradient":
         raise ValueError("saliency worker: per-layer relevance is kept for the LRP methods only, not 'gradient'")
     keep = {"reverse_keep_tensors": True} if keep_layers else {}
     if method == "deep_taylor":
-        return DeepTaylorZPlus(model, low=float(bounds[0]), high=float(bounds[1]), neuron_selection_mode="index",
-                               **keep)
+        analyzer = DeepTaylorZPlus(model, low=float(bounds[0]), high=float(bounds[1]), neuron_selection_mode="index",
+                                   **keep)
+        analyzer._rbdm_macs = macs
+        return analyzer
     if method == "deep_taylor_generic":
         return SlowDeepTaylorZPlus(model, low=float(bounds[0]), high=float(bounds[1]),
                                    neuron_selection_mode="index", **keep)
@@ -369,6 +394,8 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
             analyzers[method] = build_analyzer(model, method, bounds, keep_layers=method in keep_layers)
             analyzers[method].create_analyzer_model()
         timings[method] = {"build_s": time.perf_counter() - t0, "n": int(n), "batch_size": int(batch_size)}
+        if getattr(analyzers[method], "_rbdm_macs", None):
+            timings[method]["macs_by_rule"] = dict(analyzers[method]._rbdm_macs)
     producers = layer_outputs(model) if keep_layers else {}
     names = [layer.name for layer in model.layers if layer.name in producers.values()]
     parts = {m: [] for m in methods}

@@ -504,3 +504,18 @@ def test_layer_relevance_splits_at_a_residual_add():
 def test_layer_relevance_rejects_gradient_methods():
     with pytest.raises(ValueError, match="LRP rules only"):
         S.layer_relevance(_plain_cnn(), _images(1, (12, 12, 1)), method="gradient")
+
+
+def test_layer_macs_by_hand():
+    """Multiply-adds per image behind the benchmark's MAC-count ratio, counted by hand."""
+    from rbdm_core.saliency_worker import layer_macs
+
+    inp = L.Input((10, 10, 3))
+    c = L.Conv2D(8, 3, name="c")(inp)                        # 8x8x8 outputs, 3*3*3 each
+    d = L.DepthwiseConv2D(3, depth_multiplier=2, name="d")(c)  # 6x6x16 outputs, 3*3 each
+    f = L.Dense(5, name="f")(L.Flatten()(d))                  # 576 inputs x 5
+    m = keras.Model(inp, f)
+    assert layer_macs(m.get_layer("c")) == 8 * 8 * 8 * 27
+    assert layer_macs(m.get_layer("d")) == 6 * 6 * 16 * 9
+    assert layer_macs(m.get_layer("f")) == 576 * 5
+    assert layer_macs(m.layers[-2]) == 0  # Flatten
