@@ -290,6 +290,20 @@ def _run_worker(prepared, job: _Job, t, methods, batch_size, layers: Sequence[st
 
 # --------------------------------------------------------------------------- public
 
+def _prepared(bundle_or_path, images, target, batch_size, caller: str):
+    """(prepared model, job, targets (N,) int64, explained logits (N,) float32), input checked."""
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"{caller}: batch_size must be a positive int, got {batch_size!r}")
+    from rbdm_core.saliency_prepare import prepare_model
+
+    model, preprocess = _load(bundle_or_path)
+    job = _inputs(model, preprocess, images)
+    prepared = prepare_model(model)
+    logits_all = np.asarray(prepared.predict(job.x, batch_size=batch_size, verbose=0), np.float32)
+    t = _targets(target, logits_all)
+    return prepared, job, t, logits_all[np.arange(len(t)), t]
+
+
 def relevance_many(bundle_or_path, images: np.ndarray, methods: Sequence[str] = ("deep_taylor",),
                    target="predicted", batch_size: int = 32, *, in_process: bool = False,
                    seed: int = 0) -> dict[str, Relevance]:
@@ -298,16 +312,7 @@ def relevance_many(bundle_or_path, images: np.ndarray, methods: Sequence[str] = 
     for m in methods:
         if m not in METHODS:
             raise ValueError(f"relevance: unknown method {m!r}; expected one of {', '.join(METHODS)}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"relevance: batch_size must be a positive int, got {batch_size!r}")
-    from rbdm_core.saliency_prepare import prepare_model
-
-    model, preprocess = _load(bundle_or_path)
-    job = _inputs(model, preprocess, images)
-    prepared = prepare_model(model)
-    logits_all = np.asarray(prepared.predict(job.x, batch_size=batch_size, verbose=0), np.float32)
-    t = _targets(target, logits_all)
-    logit = logits_all[np.arange(len(t)), t]
+    prepared, job, t, logit = _prepared(bundle_or_path, images, target, batch_size, "relevance")
 
     raw: dict[str, np.ndarray] = {}
     inn = [m for m in methods if m in WORKER_METHODS]
@@ -376,22 +381,14 @@ def layer_relevance(bundle_or_path, images: np.ndarray, method: str = "deep_tayl
     if method not in WORKER_METHODS:
         raise ValueError(f"layer_relevance: method must be one of {', '.join(WORKER_METHODS)} (layer-wise "
                          f"relevance exists for the LRP rules only), got {method!r}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"layer_relevance: batch_size must be a positive int, got {batch_size!r}")
-    from rbdm_core.saliency_prepare import prepare_model
-
-    model, preprocess = _load(bundle_or_path)
-    job = _inputs(model, preprocess, images)
-    prepared = prepare_model(model)
-    logits_all = np.asarray(prepared.predict(job.x, batch_size=batch_size, verbose=0), np.float32)
-    t = _targets(target, logits_all)
+    prepared, job, t, logit = _prepared(bundle_or_path, images, target, batch_size, "layer_relevance")
     _, kept = _run_worker(prepared, job, t, [method], batch_size, layers=[method])
     d = kept[method]
     kinds = {layer.name: type(layer).__name__ for layer in prepared.layers}
     names = [n if n == "input" else n.split("_", 1)[1] for n in d["names"]]
     return LayerRelevance(method=method, layers=names, kinds=["Input" if n == "input" else kinds[n] for n in d["names"]],
                           sums=np.asarray(d["sums"], np.float64), arrays=list(d["arrays"]),
-                          targets=t, logits=logits_all[np.arange(len(t)), t])
+                          targets=t, logits=logit)
 
 
 def _finish(raw: np.ndarray, t, logit, method) -> Relevance:
