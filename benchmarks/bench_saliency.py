@@ -52,6 +52,7 @@ def _bundles(full: bool):
 
     yield "fer2013-pretrained", load_bundle("fer2013-pretrained")
     yield "small_cnn 48x48x1", build_model("small_cnn", 7, (48, 48, 1))
+    yield "small_resnet 48x48x1", build_model("small_resnet", 7, (48, 48, 1))
     yield "mobilenet_v2_small 96x96", build_model("mobilenet_v2_small", 7, (48, 48, 1))
     if full:
         for arch in ("mobilenet_v2", "vgg_face", "xception", "inception_v3"):

@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 
-QUICK = {"small_cnn": None, "mobilenet_v2_small": None, "mobilenet_v2": "min", "vgg_face": "min",
+QUICK = {"small_cnn": None, "small_resnet": None, "mobilenet_v2_small": None, "mobilenet_v2": "min", "vgg_face": "min",
          "xception": "min", "inception_v3": "min"}
-PAPER = {"small_cnn": None, "mobilenet_v2_small": 96, "mobilenet_v2": "paper", "vgg_face": "paper",
+PAPER = {"small_cnn": None, "small_resnet": None, "mobilenet_v2_small": 96, "mobilenet_v2": "paper", "vgg_face": "paper",
          "xception": "paper", "inception_v3": "paper"}
 SLOW_S = 60.0  # skip a configuration whose first (tracing) step alone takes longer
 
@@ -65,7 +65,7 @@ def main() -> None:
     print("architecture         profile  input      steps/s   (first step incl. tracing, s)")
     for arch in QUICK:
         for prof, sizes in (("quick", QUICK), ("paper", PAPER)):
-            steps = 8 if prof == "quick" or arch in ("small_cnn", "mobilenet_v2_small") else 1
+            steps = 8 if prof == "quick" or arch in ("small_cnn", "small_resnet", "mobilenet_v2_small") else 1
             sps, first, size = _steps_per_s(arch, sizes[arch], ds, steps=steps)
             shown = f"{sps:8.2f}" if sps is not None else "  skipped (first step > 60 s)"
             print(f"{arch:20s} {prof:7s}  {size[0]}x{size[1]:<6d} {shown}   ({first:.1f})", flush=True)

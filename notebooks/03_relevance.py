@@ -147,10 +147,13 @@ viz.show(fig, "decomposition")
 # `rbdm_core.saliency.layer_relevance` keeps the relevance at the output of every layer of the
 # analysed model (the Trainer after `prepare_model`: BatchNorm folded into the convolutions, the
 # softmax removed). Left: its sum at each layer, from the logits down to the input, beside
-# max(logit, 0), the amount deep Taylor starts from; in a chain of layers every bar has that
-# length. Right: the relevance at the output of some image-shaped layers, channels summed, each on
-# its own scale (red positive, blue negative): coarse near the output, refined at every layer on
-# its way down to the pixels.
+# max(logit, 0), the amount deep Taylor starts from. Where the layers form a chain, every bar has
+# that length. At a residual sum (`Add`) the relevance is shared between the block's convolutions
+# and its shortcut in proportion to what each contributed, so the layers inside one branch hold a
+# share (light green; a share can exceed the whole when the other branch's share is negative), and
+# the full amount is back where the branches meet again. Right: the relevance at the output of some
+# image-shaped layers, channels summed, each on its own scale (red positive, blue negative):
+# coarse near the output, refined at every layer on its way down to the pixels.
 
 # %%
 from rbdm_core.saliency import layer_relevance
@@ -166,7 +169,8 @@ fig = make_subplots(rows=1, cols=1 + len(show), column_widths=[0.3] + [0.7 / len
                     subplot_titles=["sum of relevance per layer"] + [f"{lr.layers[i]} {lr.arrays[i].shape[1]}x{lr.arrays[i].shape[2]}" for i in show],
                     horizontal_spacing=0.025)
 fig.add_trace(go.Bar(y=[lr.layers[i] for i in order], x=[float(lr.sums[i, 0]) for i in order],
-                     orientation="h", marker_color="#2ca02c", hovertext=[lr.kinds[i] for i in order]), row=1, col=1)
+                     orientation="h", hovertext=[lr.kinds[i] for i in order],
+                     marker_color=["#2ca02c" if lr.on_every_path[i] else "#98df8a" for i in order]), row=1, col=1)
 fig.add_vline(x=start, line_dash="dash", line_color="#1f77b4", row=1, col=1,
               annotation_text="max(logit, 0)", annotation_position="top right")
 fig.update_yaxes(autorange="reversed", automargin=True, tickfont={"size": 10}, row=1, col=1)
@@ -182,9 +186,15 @@ fig.update_layout(height=380, showlegend=False, margin={"t": 90, "l": 10},
 viz.show(fig, "layers")
 
 # %%
-kept = np.abs(lr.sums[:, 0] / start - 1) if start > 0 else np.zeros(len(lr.layers))
-print(f"{len(lr.layers)} layers; the sum of relevance stays within {100 * kept.max():.2f} % of max(logit, 0) = "
-      f"{start:.4g} at every layer" if start > 0 else "negative logit: nothing to explain, every layer holds 0")
+if start > 0:
+    share = 100 * lr.sums[:, 0] / start
+    full, branch = share[lr.on_every_path], share[~lr.on_every_path]
+    print(f"max(logit, 0) = {start:.4g}; {len(full)} of {len(lr.layers)} layers lie on every path from the "
+          f"logits to the input and hold {full.min():.2f} % to {full.max():.2f} % of it"
+          + (f"; the {len(branch)} inside residual branches hold {branch.min():.1f} % to {branch.max():.1f} %"
+             if len(branch) else ""))
+else:
+    print("negative logit: nothing to explain, every layer holds 0")
 
 # %% [markdown]
 # ## Deep Taylor maps per class (the paper's Figure 5)
@@ -324,7 +334,9 @@ viz.show(fig, "conservation")
 # - **LRP-epsilon**, as configured in `rbdm_core.saliency_worker` (iNNvestigate's epsilon rule with
 #   biases kept), shares each neuron's relevance among its inputs *and its bias*, in proportion to
 #   their contributions, plus a small stabiliser in the denominator. The biases' shares never reach
-#   the pixels, so the sum falls short of the logit by what the biases absorb along the way.
+#   the pixels, so the sum misses the logit by what the biases absorb along the way: it falls
+#   short where they absorb positive relevance and overshoots where a negative bias absorbs a
+#   negative share, hence the wide range in the table.
 # - The **gradient** and **SmoothGrad** are sensitivities, not decompositions: their sum has no
 #   reason to equal the logit. **Integrated gradients** satisfies its own completeness property:
 #   the sum approaches the logit minus the logit of the black baseline image, not the logit itself,

@@ -12,10 +12,14 @@ Architectures (all end in `Dense(K, name="logits")` followed by a separate
   vgg_face                              VGG16 convolutional trunk (the VGG-Face topology), GAP,
                                          Dense(512, relu), Dense head (no 4096-wide fc, no Dropout);
                                          inputs in [0, 1]
-  mobilenet_v2_small                    MobileNetV2 with width multiplier 0.35 at 96x96 (quick profile)
+  mobilenet_v2_small                    MobileNetV2 with width multiplier 0.35 at 96x96 (small stand-in)
   small_cnn                             3 conv+maxpool blocks, Flatten, Dense head; trains in seconds on
                                          48x48 gray (quick profile);
                                          inputs in [0, 1], keeps the data's channels
+  small_resnet                          conv stem + 2 residual blocks (two 3x3 convs, 1x1 projection
+                                         shortcut, Add, ReLU) + maxpools, Flatten, Dense head: the
+                                         quick profile's residual Trainer candidate (stands in for
+                                         the paper's residual trunks); inputs in [0, 1], data's channels
 """
 
 from __future__ import annotations
@@ -267,6 +271,7 @@ ARCHITECTURES: dict[str, ArchSpec] = {
     "vgg_face": ArchSpec(32, 224, 3, *_UNIT),
     "mobilenet_v2_small": ArchSpec(32, 96, 3, *_SYM, default_size=96),
     "small_cnn": ArchSpec(8, 48, 0, *_UNIT),  # channels 0 = keep the data's channels
+    "small_resnet": ArchSpec(8, 48, 0, *_UNIT),
 }
 
 
@@ -321,6 +326,24 @@ def _build_keras(architecture: str, num_classes: int, shape: tuple[int, int, int
             x = L.MaxPooling2D(2, name=f"pool{i + 1}")(x)
         x = L.Flatten(name="flatten")(x)  # keeps where a feature is (GAP throws that away)
         return tf.keras.Model(inp, _head(x, num_classes), name="small_cnn")
+    if architecture == "small_resnet":
+        # mobilenet_v2_small, the quick profile's first residual candidate, stays at chance in a few
+        # epochs from scratch; this one learns (synthetic FERPlus-like faces, 4 epochs: validation
+        # macro-F1 0.43 against small_cnn's 0.39). BatchNorm momentum 0.9 as in small_cnn.
+        def conv_bn(x, filters, size, name):
+            x = L.Conv2D(filters, size, padding="same", use_bias=False, name=name)(x)
+            return L.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+
+        x = L.ReLU(name="stem_relu")(conv_bn(inp, 32, 3, "stem"))
+        x = L.MaxPooling2D(2, name="stem_pool")(x)
+        for i, f in enumerate((64, 128)):
+            b = f"block{i + 1}"
+            y = L.ReLU(name=f"{b}_relu1")(conv_bn(x, f, 3, f"{b}_conv1"))
+            y = conv_bn(y, f, 3, f"{b}_conv2")
+            x = L.Add(name=f"{b}_add")([y, conv_bn(x, f, 1, f"{b}_shortcut")])
+            x = L.MaxPooling2D(2, name=f"{b}_pool")(L.ReLU(name=f"{b}_relu2")(x))
+        x = L.Flatten(name="flatten")(x)
+        return tf.keras.Model(inp, _head(x, num_classes), name="small_resnet")
     if architecture == "vgg_face":
         trunk = apps.VGG16(include_top=False, weights=None, input_tensor=inp)
         x = L.GlobalAveragePooling2D(name="gap")(trunk.output)
@@ -370,10 +393,10 @@ def build_model(
     if len(class_names) != num_classes:
         raise ValueError(f"class_names: {len(class_names)} names for num_classes={num_classes}")
     data_side = min(int(data_shape[0]), int(data_shape[1]))
-    if architecture == "small_cnn" and input_size is None:
+    if architecture in ("small_cnn", "small_resnet") and input_size is None:
         size = (int(data_shape[0]), int(data_shape[1]))
         if data_side < spec.min_size:
-            raise ValueError(f"data_shape {tuple(data_shape)}: small_cnn needs images of at least "
+            raise ValueError(f"data_shape {tuple(data_shape)}: {architecture} needs images of at least "
                              f"{spec.min_size}x{spec.min_size}")
     else:
         side = input_size_for(architecture, data_side, input_size)

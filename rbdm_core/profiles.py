@@ -54,7 +54,7 @@ class Profile:
     source_size: int = 48
     target_n: int | None = 2400
     gaze_n: int | None = 120
-    trainer_candidates: tuple[str, ...] = ("small_cnn", "mobilenet_v2_small")
+    trainer_candidates: tuple[str, ...] = ("small_cnn", "small_resnet")
     trainer_epochs: int = 4
     trainee: str = "small_cnn"
     trainee_epochs: int = 4

@@ -359,6 +359,9 @@ class LayerRelevance:
             relevance of a block splits among its branches, so a layer inside one holds its share
     arrays: per layer, (N, h, w) float32 for image-shaped outputs (channels summed), else the
             relevance per unit, e.g. (N, units)
+    on_every_path: (L,) bool, True where every path from the input to the logits passes through
+            the layer's output (a chain's layers, a residual block's input and sum): these rows
+            carry the whole relevance, the others a branch's share
     targets, logits: as in `Relevance`
     """
 
@@ -367,8 +370,39 @@ class LayerRelevance:
     kinds: list[str]
     sums: np.ndarray
     arrays: list[np.ndarray]
+    on_every_path: np.ndarray
     targets: np.ndarray
     logits: np.ndarray
+
+
+def _on_every_path(model, names: list[str]) -> np.ndarray:
+    """(len(names),) bool: is the output of layer `name` ("input": the model input) on every path
+    from the model's input to its output? (Removing it disconnects the two.)"""
+    import tensorflow as tf
+
+    parents: dict[str, list[str]] = {}
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.InputLayer):
+            continue
+        inbound = layer._inbound_nodes[0].inbound_layers
+        inbound = inbound if isinstance(inbound, (list, tuple)) else [inbound]
+        parents[layer.name] = [p.name for p in inbound]
+    first = model.layers[0].name  # the InputLayer
+    out = model.layers[-1].name
+
+    def reaches_input(removed: str) -> bool:
+        seen, stack = set(), [out]
+        while stack:
+            n = stack.pop()
+            if n == removed or n in seen:
+                continue
+            if n == first:
+                return True
+            seen.add(n)
+            stack.extend(parents.get(n, []))
+        return False
+
+    return np.array([True if n == "input" else not reaches_input(n) for n in names], bool)
 
 
 def layer_relevance(bundle_or_path, images: np.ndarray, method: str = "deep_taylor", target="predicted",
@@ -388,6 +422,7 @@ def layer_relevance(bundle_or_path, images: np.ndarray, method: str = "deep_tayl
     names = [n if n == "input" else n.split("_", 1)[1] for n in d["names"]]
     return LayerRelevance(method=method, layers=names, kinds=["Input" if n == "input" else kinds[n] for n in d["names"]],
                           sums=np.asarray(d["sums"], np.float64), arrays=list(d["arrays"]),
+                          on_every_path=_on_every_path(prepared, d["names"]),
                           targets=t, logits=logit)
 
 

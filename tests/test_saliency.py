@@ -462,6 +462,7 @@ def test_layer_relevance_conserves_in_a_chain_and_ends_in_the_input_map():
     want_names = ["input"] + [l.name.split("_", 1)[1] for l in p.layers[1:]]
     assert lr.layers == want_names  # every layer, the logits (Dense, softmax stripped) last
     assert lr.kinds == ["Input", "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense"]
+    assert lr.on_every_path.all()  # a chain
     # the logits layer holds max(logit, 0) at the explained class and nothing elsewhere
     head = np.zeros((6, 3))
     head[:, 0] = np.maximum(lr.logits, 0)
@@ -496,6 +497,7 @@ def test_layer_relevance_splits_at_a_residual_add():
     lr = S.layer_relevance(m, x)
     row = dict(zip(lr.layers, lr.sums))
     assert lr.layers == ["input", "a", "b", "sum", "flat", "head"]
+    assert lr.on_every_path.tolist() == [True, True, False, True, True, True]
     np.testing.assert_allclose(row["a"], row["sum"], rtol=1e-4)
     np.testing.assert_allclose(row["input"], row["sum"], rtol=1e-4)
     assert (row["b"] > 0).all() and (row["b"] < row["sum"]).all()

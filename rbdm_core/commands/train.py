@@ -37,7 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=("quick", "paper"), help="defaults for architecture, epochs, sizes "
                    "(default quick)")
     p.add_argument("--architecture", help="xception, inception_v3, mobilenet_v2, vgg_face, mobilenet_v2_small, "
-                   "small_cnn (default: the profile's)")
+                   "small_cnn, small_resnet (default: the profile's)")
     p.add_argument("--data", help="synthetic:DOMAIN | ferplus:ROOT | affectnet:ROOT | npz:FILE "
                    "(default synthetic:ferplus_like)")
     p.add_argument("--variant", help="no-mask, negative, mean, perceptive, *-then-unmasked (default no-mask)")
