@@ -56,13 +56,15 @@ class Recipe:
     batch_size: int = 32
     class_weighted: bool = True
     augment: bool = True
-    rotation_deg: float = 25.0
-    shift: float = 0.1
-    zoom: tuple[float, float] = (-0.15, 0.15)
-    channel_shift: float = 0.2
-    brightness: tuple[float, float] = (0.5, 1.5)
-    hflip: bool = True
-    fill_mode: str = "nearest"
+    # AugmentConfig's ranges, flat (so that `rbdm train` configs and artifact keys stay one level
+    # deep), with AugmentConfig's defaults; `augment_config()` hands them over by name
+    rotation_deg: float = AugmentConfig.rotation_deg
+    shift: float = AugmentConfig.shift
+    zoom: tuple[float, float] = AugmentConfig.zoom
+    channel_shift: float = AugmentConfig.channel_shift
+    brightness: tuple[float, float] = AugmentConfig.brightness
+    hflip: bool = AugmentConfig.hflip
+    fill_mode: str = AugmentConfig.fill_mode
     eval_every: int = 100
     checkpoint_every: int | None = None
     max_steps_per_epoch: int | None = None
@@ -84,9 +86,8 @@ class Recipe:
         self.augment_config()  # validates the ranges
 
     def augment_config(self) -> AugmentConfig:
-        return AugmentConfig(rotation_deg=self.rotation_deg, shift=self.shift, zoom=self.zoom,
-                             channel_shift=self.channel_shift, brightness=self.brightness, hflip=self.hflip,
-                             fill_mode=self.fill_mode, enabled=self.augment)
+        ranges = {name: getattr(self, name) for name in AugmentConfig.__dataclass_fields__ if name != "enabled"}
+        return AugmentConfig(**ranges, enabled=self.augment)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -101,6 +101,8 @@ def test_rbdm_run_bad_arguments(tmp_path, capsys):
     assert "'not-an-id' is not a Python identifier" in capsys.readouterr().err
     assert cli.main(["run", str(p), "--cell-timeout", "0"]) == 2
     assert "--cell-timeout must be a positive number of seconds" in capsys.readouterr().err
+    assert cli.main(["book", "--no-execute", "--cell-timeout", "-5"]) == 2  # checked before any work
+    assert "--cell-timeout must be a positive number of seconds, got -5" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- execution

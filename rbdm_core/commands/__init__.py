@@ -1,1 +1,18 @@
 """`rbdm` subcommands: one module each, with add_parser(subparsers) and run(args)."""
+
+
+def add_execution_options(p, parameter_help: str) -> None:
+    """The options `rbdm run` and `rbdm book` share: -p NAME VALUE, --profile, --run-dir,
+    --cell-timeout, --no-progress."""
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                   help=parameter_help)
+    p.add_argument("--profile", choices=("quick", "paper"), default="quick",
+                   help="quick: embedded synthetic data, small models (default); paper: real corpora, paper sizes")
+    p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
+    p.add_argument("--cell-timeout", type=int, default=900, metavar="S", help="seconds allowed per cell (default 900)")
+    p.add_argument("--no-progress", action="store_true", help="no per-cell progress bar on stderr")
+
+
+def check_cell_timeout(args) -> None:
+    if args.cell_timeout <= 0:
+        raise ValueError(f"--cell-timeout must be a positive number of seconds, got {args.cell_timeout}")

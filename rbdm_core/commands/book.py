@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rbdm_core.commands import add_execution_options, check_cell_timeout
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -14,24 +16,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Execute notebooks/NN_name.py in order through papermill (one run folder, so "
         "later chapters reuse earlier artifacts), then build the book with Jupyter Book 1.x.",
     )
-    p.add_argument("--profile", choices=("quick", "paper"), default="quick",
-                   help="quick: embedded synthetic data, small models (default); paper: real corpora, paper sizes")
-    p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
+    add_execution_options(p, "a parameter for every chapter that declares it, e.g. -p ferplus_root /data/ferplus "
+                          "(repeatable; values are YAML scalars)")
     p.add_argument("--no-execute", action="store_true",
                    help="build from the committed executed notebooks (notebooks/NN_name.ipynb)")
     p.add_argument("--update-references", action="store_true",
                    help="maintainers: write the sanitised executed notebooks back as the committed "
                    "references for nbval (quick profile only)")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
-                   help="a parameter for every chapter that declares it, e.g. -p ferplus_root /data/ferplus "
-                   "(repeatable; values are YAML scalars)")
-    p.add_argument("--cell-timeout", type=int, default=900, metavar="S", help="seconds allowed per cell (default 900)")
-    p.add_argument("--no-progress", action="store_true", help="no per-cell progress bar on stderr")
     return p
 
 
 def run(args) -> int:
     from rbdm_core import notebook_run as nr
+
+    check_cell_timeout(args)
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

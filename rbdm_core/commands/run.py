@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rbdm_core.commands import add_execution_options, check_cell_timeout
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -15,13 +17,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "01_data or a path. Values of -p are YAML scalars (-p fraction 0.2 gives a float).",
     )
     p.add_argument("chapter", help="chapter number (01), name (01_data) or path to a .py/.ipynb")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
-                   help="override a parameter of the chapter's `parameters` cell (repeatable)")
-    p.add_argument("--profile", choices=("quick", "paper"), default="quick",
-                   help="quick: embedded synthetic data, small models (default); paper: real corpora, paper sizes")
-    p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
-    p.add_argument("--cell-timeout", type=int, default=900, metavar="S", help="seconds allowed per cell (default 900)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_execution_options(p, "override a parameter of the chapter's `parameters` cell (repeatable)")
     return p
 
 
@@ -29,8 +25,7 @@ def run(args) -> int:
     from rbdm_core import notebook_run as nr
 
     params = nr.parse_parameters(args.parameter)
-    if args.cell_timeout <= 0:
-        raise ValueError(f"--cell-timeout must be a positive number of seconds, got {args.cell_timeout}")
+    check_cell_timeout(args)
     try:
         out = nr.execute_chapter(args.chapter, params, profile=args.profile, run_dir=args.run_dir,
                                  cell_timeout=args.cell_timeout, progress=not args.no_progress)
