@@ -243,7 +243,7 @@ def _stderr_is_terminal() -> bool:
 def _run_worker(prepared, job: _Job, t, methods, batch_size, layers: Sequence[str] = ()):
     """Save the prepared model and inputs, run `rbdm_core.saliency_worker` in a subprocess, read maps.
 
-    Returns {method: (N, h, w, c) float32}, or with `layers` ({...}, {method: per-layer dict as
+    Returns ({method: (N, h, w, c) float32}, {method in `layers`: per-layer dict as
     `saliency_worker.analyze_arrays` returns it})."""
     with tempfile.TemporaryDirectory(prefix="rbdm-saliency-") as tmp:
         tmp = Path(tmp)
@@ -278,8 +278,6 @@ def _run_worker(prepared, job: _Job, t, methods, batch_size, layers: Sequence[st
             msg = err.read_text() if err.exists() else f"exit status {proc.returncode}"
             raise RuntimeError(f"relevance: the analysis worker failed for methods {list(methods)}: {msg}")
         maps = {m: np.load(tmp / "out" / f"{m}.npy") for m in methods}
-        if not layers:
-            return maps
         kept = {}
         for m in layers:
             with np.load(tmp / "out" / f"{m}.layers.npz") as z:
@@ -322,7 +320,7 @@ def relevance_many(bundle_or_path, images: np.ndarray, methods: Sequence[str] = 
 
             raw.update(analyze_arrays(prepared, job.x, t, inn, job.bounds, batch_size, progress=False)[0])
         else:
-            raw.update(_run_worker(prepared, job, t, inn, batch_size))
+            raw.update(_run_worker(prepared, job, t, inn, batch_size)[0])
     for m in methods:
         if m not in raw:
             raw[m] = _gradient_methods(m, prepared, job, t, batch_size, seed)

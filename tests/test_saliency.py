@@ -284,7 +284,7 @@ def test_worker_plain_cnn_conservation_and_gradient_agreement():
     p = prepare_model(m)
     logits = p(job.x).numpy()
     t = np.array([0, 1, 2, 0, 1, 2])
-    raw = S._run_worker(p, job, t, ["deep_taylor", "lrp_epsilon", "gradient"], batch_size=4)
+    raw, _ = S._run_worker(p, job, t, ["deep_taylor", "lrp_epsilon", "gradient"], batch_size=4)
     lt = logits[np.arange(6), t]
     dt = raw["deep_taylor"].reshape(6, -1).sum(1)
     np.testing.assert_allclose(dt, np.maximum(lt, 0), rtol=1e-4, atol=1e-4 * np.abs(lt).max())
@@ -423,7 +423,7 @@ def test_worker_fast_deep_taylor_matches_numpy_and_generic_rules():
     p = prepare_model(m)
     logits = p(job.x).numpy()
     t = logits.argmax(1)
-    raw = S._run_worker(p, job, t, ["deep_taylor", "deep_taylor_generic"], batch_size=2)
+    raw, _ = S._run_worker(p, job, t, ["deep_taylor", "deep_taylor_generic"], batch_size=2)
     want = _numpy_deep_taylor(m, x, t, *job.bounds)
     scale = np.abs(want).max()
     assert scale > 0
@@ -441,7 +441,7 @@ def test_worker_fast_deep_taylor_matches_generic_on_bn_residual_model():
     job = S._inputs(model, pre, x)
     p = prepare_model(m)
     t = np.array([0, 1, 2, 3])
-    raw = S._run_worker(p, job, t, ["deep_taylor", "deep_taylor_generic"], batch_size=3)
+    raw, _ = S._run_worker(p, job, t, ["deep_taylor", "deep_taylor_generic"], batch_size=3)
     a, b = raw["deep_taylor"], raw["deep_taylor_generic"]
     assert np.abs(b).max() > 0
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
