@@ -232,15 +232,6 @@ def strip_progress(text: str) -> str:
     return "\n".join(kept)
 
 
-def is_progress_stream(output: Mapping[str, Any]) -> bool:
-    """A stream output that holds nothing but progress bars (and blank lines)."""
-    if output.get("output_type") != "stream":
-        return False
-    text = output.get("text", "")
-    text = "".join(text) if isinstance(text, list) else text
-    return not strip_progress(text).strip()
-
-
 def _replace_paths(text: str, paths: Mapping[str, str]) -> str:
     for real, placeholder in paths.items():
         if real:

@@ -227,16 +227,3 @@ def prepare_model(keras_model) -> Any:
             layer.set_weights(op.weights)
         tensors[op.output] = y
     return keras.Model(inp, tensors[out_ref], name=f"{keras_model.name}_prepared")
-
-
-def describe_preparation(original, prepared) -> dict:
-    """Counts of what `prepare_model` changed: layers before/after, BN left, softmax present."""
-    def names(m):
-        return [type(l).__name__ for l in m.layers]
-
-    return {
-        "layers_before": len(original.layers),
-        "layers_after": len(prepared.layers),
-        "batchnorm_left": names(prepared).count("BatchNormalization"),
-        "separable_left": names(prepared).count("SeparableConv2D"),
-    }
