@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 #: subcommand name -> module under rbdm_core.commands
@@ -16,6 +17,10 @@ COMMANDS = {
     "run": "run",
     "book": "book",
 }
+
+
+#: exit status after the reader of stdout closed the pipe (128 + SIGPIPE, as `seq 1 1e6 | head` gives)
+SIGPIPE_EXIT = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # the reader went away (`rbdm ... | head`): stop quietly, as Unix tools do; stdout goes to
+        # /dev/null so that Python's final flush cannot raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_EXIT
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f"rbdm {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -109,3 +109,23 @@ def test_unknown_source_is_rejected(capsys):
         main(["data", "summary", "mnist", "x"])
     assert exc.value.code == 2
     assert "invalid choice: 'mnist'" in capsys.readouterr().err
+
+
+def test_closed_pipe_ends_quietly():
+    """`rbdm data summary ... | head` must not end in a BrokenPipeError traceback: the reader end
+    is closed before the command writes, so its first write meets a closed pipe."""
+    import os
+    import subprocess
+    import sys
+
+    from rbdm_core.cli import SIGPIPE_EXIT
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "rbdm_core.cli", "data", "summary", "synthetic", "ferplus_like"],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+    assert proc.returncode == SIGPIPE_EXIT
