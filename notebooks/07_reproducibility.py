@@ -44,6 +44,8 @@ epochs = 2  # epochs per run
 switch_epoch = 1  # epoch at which a *-then-unmasked variant switches to plain images
 n_runs = 3  # identical runs
 single_thread = False  # True: one TensorFlow worker thread, as in the paper (about 3x slower here)
+measure_kernels = True  # train once per CPU kernel setting in fresh processes (section "Across machines")
+kernel_epochs = 2  # epochs of each of those runs
 ferplus_root = None  # folder with fer2013.csv and fer2013new.csv (paper profile)
 affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
@@ -125,15 +127,78 @@ for metric, label in (("f1", "validation macro-F1"), ("loss", "validation loss")
     viz.show(fig, f"repro-{metric}")
 
 # %% [markdown]
+# ## Across machines: what is bitwise and what is not
+#
+# The identity above holds for one machine, one software stack and one seed. Two things change
+# TensorFlow's arithmetic on the CPU without changing the program: oneDNN chooses its kernels by
+# the processor's instruction set (AVX-512 here, AVX2 on many laptops), and TensorFlow splits
+# sums across its thread pool, whose size defaults to the number of cores. Each choice rounds
+# differently in the last bits, and training turns a last-bit difference into a different model.
+#
+# The cell below measures it. It trains the profile's Trainee (no mask, `kernel_epochs` epochs,
+# seed 0) once per setting, each time in a fresh `rbdm train` process, since these settings are
+# read when TensorFlow starts. The settings stand in for other machines: oneDNN capped at AVX2 (an
+# AVX2 processor), oneDNN off, both, one thread, and one core. Then it repeats the run with the
+# *portable kernels* (`rbdm_core.kernel_settings.PORTABLE_KERNELS`: oneDNN capped at AVX2, two
+# threads in each pool, numpy's AVX-512 paths off) on all cores and on one core.
+#
+# Its numbers describe the machine that runs the chapter, so the regression test does not compare
+# this cell's output (it is tagged `nbval-ignore-output`). The cell after it states what must hold
+# on every machine, and the regression test does compare that.
+
+# %% tags=["nbval-ignore-output"]
+import tempfile
+from pathlib import Path
+
+from rbdm_core import kernel_settings, nbval_plugin
+
+kernel_runs = []
+if measure_kernels:
+    with tempfile.TemporaryDirectory() as tmp:
+        def measure(name, setting, cpus=None):
+            return kernel_settings.train_under(name, setting, Path(tmp) / f"run{len(kernel_runs)}", profile=profile,
+                                               epochs=kernel_epochs, seed=seed, cpus=cpus)
+        for name, setting in kernel_settings.SETTINGS.items():
+            kernel_runs.append(measure(name, setting))
+        kernel_runs.append(measure("default", {}, cpus=1))
+        kernel_runs.append(measure("portable", kernel_settings.PORTABLE_KERNELS))
+        kernel_runs.append(measure("portable", kernel_settings.PORTABLE_KERNELS, cpus=1))
+    spread = kernel_settings.spread(kernel_runs)
+    native = spread.iloc[:len(kernel_settings.SETTINGS) + 1]
+    print(f"native settings: {int((~native['identical weights']).sum())} of {len(native) - 1} give other weights "
+          f"than the default; final F1 from {native['final F1'].min():.4f} to {native['final F1'].max():.4f}, "
+          f"largest F1 curve difference {native['max |F1 curve diff|'].max():.4f}")
+    t_native, t_portable = spread["seconds"].iloc[0], spread["seconds"].iloc[-2]
+    print(f"speed: the portable run took {t_portable / t_native:.2f}x the time of the default run on this machine")
+    display(viz.table(spread, float_format="{:.3g}",
+                      caption="One training run per kernel setting, compared with the default (this machine)"))
+
+# %%
+if measure_kernels:
+    by = {(r.name, r.cpus): r for r in kernel_runs}
+    portable_same = by[("portable", None)].weights_sha256 == by[("portable", 1)].weights_sha256
+    print(f"portable kernels, all cores vs one core: identical weights {portable_same}")
+print(f"regression references are compared at {nbval_plugin.DEFAULT}")
+
+# %% [markdown]
 # ## What this does and does not show
 #
-# - On this machine (TensorFlow on the CPU) the same seed gives bit-identical weights and curves;
-#   the paper's problem came from non-deterministic GPU kernels. On a GPU, op determinism makes
-#   TensorFlow pick deterministic kernels (or raise an error where it has none); run this chapter
-#   there with the `paper` profile inside the NVIDIA container to check it on that hardware.
-# - Bit-identity holds for one software stack and one kind of processor: another TensorFlow
-#   version, another CPU instruction set (oneDNN picks kernels by it) or a GPU may give other, but
-#   again reproducible, numbers. The hashes above are a regression check for this set-up, not a
-#   universal constant.
+# - **Bitwise:** the same machine, the same software stack, the same seed and the same kernel
+#   settings give the same weights and curves (the first section). This is what the chapters rely on
+#   when they compare variants.
+# - **Not bitwise:** another instruction set, another thread count or another TensorFlow version.
+#   The table above shows how large the difference becomes after training on this machine: not a
+#   rounding error in the last digit, but a different model of similar quality. A GPU is another
+#   such setting; it could not be measured here (no GPU was available to this project's test
+#   machines), so run this chapter with the `paper` profile inside the NVIDIA container to see it.
+# - **Portable kernels:** with `PORTABLE_KERNELS` the thread pools and oneDNN's instruction set no
+#   longer depend on the machine, so the same run gives the same bits on one core or on all of them
+#   (the line above) and, by construction, on a processor with or without AVX-512. The committed
+#   references of every chapter are made with these settings (`rbdm book` and `rbdm run` use them
+#   for the quick profile; `--kernels native` turns them off), and the regression test runs with them
+#   too. Two things remain outside them: processors without AVX2, and differences that other CPUs'
+#   caches or microcode could introduce inside oneDNN, which no machine here could show. The
+#   regression test therefore compares numbers at the tolerance printed above rather than byte for
+#   byte (`rbdm_core.output_compare`; docs/determinism.md gives the measurements behind it).
 # - Every Trainee run in chapter 6 goes through the same code path, so its curves differ between
 #   variants only by what the images show, and between seeds only by the seed.

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from rbdm_core import kernel_settings
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
 from rbdm_core.profiles import PROFILES
 
@@ -151,6 +152,7 @@ def execute_chapter(
     progress: bool = True,
     quiet_kernel_progress: bool = False,
     notebooks_dir: str | os.PathLike | None = None,
+    kernels: str = "portable",
 ) -> Path:
     """Execute one chapter with papermill; return the executed notebook's path.
 
@@ -161,11 +163,15 @@ def execute_chapter(
                 `<run_dir>/<profile>/notebooks/NN_name.ipynb`, written only when execution succeeds
                 (a failed run leaves `NN_name.failed.ipynb` beside it and raises).
     cell_timeout: seconds per cell; quiet_kernel_progress sets TQDM_DISABLE=1 in the kernel.
+    kernels:    "portable" (the kernel process gets `kernel_settings.PORTABLE_KERNELS`: the same
+                bits on any x86-64 CPU with AVX2, as the committed references) or "native" (the
+                machine's own choice of CPU kernels and threads; faster on many cores).
     """
     import papermill as pm
 
     if profile not in PROFILES:
         raise ValueError(f"profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    kernel_env = kernel_settings.environment(kernels)
     if not isinstance(cell_timeout, int) or cell_timeout <= 0:
         raise ValueError(f"cell_timeout must be a positive number of seconds, got {cell_timeout!r}")
     path = resolve_chapter(chapter, notebooks_dir)
@@ -187,6 +193,7 @@ def execute_chapter(
     out.parent.mkdir(parents=True, exist_ok=True)
     env = {"RBDM_RUN_DIR": str(root), "RBDM_FIGURE_MIME": "html", "PYTHONHASHSEED": "0",
            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    env.update(kernel_env)
     if quiet_kernel_progress:
         env["TQDM_DISABLE"] = "1"
     tmp = out.with_name(f".{path.stem}.running.ipynb")
@@ -424,16 +431,19 @@ def run_book(
     progress: bool = True,
     log=print,
     parameters: Mapping[str, Any] | None = None,
+    kernels: str = "portable",
 ) -> tuple[Path, list[tuple[str, float]]]:
     """Execute every chapter in order (one run dir), then build the book.
 
     execute=False builds from the committed `notebooks/NN_name.ipynb` instead. update_references
     (quick profile only) writes the sanitised executed notebooks back as the committed ones.
     parameters: {name: value} given to every chapter whose parameters cell declares `name` (e.g.
-    `ferplus_root`); a name no chapter declares is an error.
+    `ferplus_root`); a name no chapter declares is an error. kernels: see `execute_chapter`.
     Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
     if update_references and profile != "quick":
         raise ValueError("--update-references needs --profile quick (the references are the quick profile)")
+    if update_references and kernels != "portable":
+        raise ValueError("--update-references needs --kernels portable (the references must match on any CPU)")
     if update_references and not execute:
         raise ValueError("--update-references needs execution (drop --no-execute)")
     nbdir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
@@ -455,7 +465,7 @@ def run_book(
             mine = {k: v for k, v in params.items() if k in declared.get(ch, ())}
             out = execute_chapter(ch, mine, profile=profile, run_dir=root, cell_timeout=cell_timeout,
                                   progress=progress, quiet_kernel_progress=update_references,
-                                  notebooks_dir=nbdir)
+                                  notebooks_dir=nbdir, kernels=kernels)
             dt = time.perf_counter() - t0
             timings.append((ch.stem, dt))
             log(f"book: {ch.stem} done in {dt:.1f} s")

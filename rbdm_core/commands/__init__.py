@@ -3,7 +3,7 @@
 
 def add_execution_options(p, parameter_help: str) -> None:
     """The options `rbdm run` and `rbdm book` share: -p NAME VALUE, --profile, --run-dir,
-    --cell-timeout, --no-progress."""
+    --cell-timeout, --no-progress, --kernels."""
     p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                    help=parameter_help)
     p.add_argument("--profile", choices=("quick", "paper"), default="quick",
@@ -11,6 +11,15 @@ def add_execution_options(p, parameter_help: str) -> None:
     p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
     p.add_argument("--cell-timeout", type=int, default=900, metavar="S", help="seconds allowed per cell (default 900)")
     p.add_argument("--no-progress", action="store_true", help="no per-cell progress bar on stderr")
+    p.add_argument("--kernels", choices=("portable", "native"), default=None,
+                   help="portable: CPU kernels and threads pinned so results are the same bits on any x86-64 "
+                   "CPU with AVX2 (default for the quick profile); native: the machine's own choice, faster on "
+                   "many cores (default for the paper profile); see docs/determinism.md")
+
+
+def kernels_for(args) -> str:
+    """--kernels, or the profile's default: portable for quick, native otherwise."""
+    return args.kernels or ("portable" if args.profile == "quick" else "native")
 
 
 def check_cell_timeout(args) -> None:

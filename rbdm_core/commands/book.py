@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rbdm_core.commands import add_execution_options, check_cell_timeout
+from rbdm_core.commands import add_execution_options, check_cell_timeout, kernels_for
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -38,7 +38,7 @@ def run(args) -> int:
         html, timings = nr.run_book(profile=args.profile, run_dir=args.run_dir, execute=not args.no_execute,
                                     update_references=args.update_references, cell_timeout=args.cell_timeout,
                                     progress=not args.no_progress, log=log,
-                                    parameters=nr.parse_parameters(args.parameter))
+                                    parameters=nr.parse_parameters(args.parameter), kernels=kernels_for(args))
     except Exception as exc:
         if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError", "RuntimeError"):
             print(f"rbdm book: failed: {exc}", file=sys.stderr)

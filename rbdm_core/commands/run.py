@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rbdm_core.commands import add_execution_options, check_cell_timeout
+from rbdm_core.commands import add_execution_options, check_cell_timeout, kernels_for
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -28,7 +28,8 @@ def run(args) -> int:
     check_cell_timeout(args)
     try:
         out = nr.execute_chapter(args.chapter, params, profile=args.profile, run_dir=args.run_dir,
-                                 cell_timeout=args.cell_timeout, progress=not args.no_progress)
+                                 cell_timeout=args.cell_timeout, progress=not args.no_progress,
+                                 kernels=kernels_for(args))
     except Exception as exc:
         if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError"):
             print(f"rbdm run: chapter {args.chapter} failed: {exc}", file=sys.stderr)

@@ -1,0 +1,103 @@
+"""nbval with rbdm_core.nbval_plugin: rounding passes, a changed result still fails and is reported.
+
+The outputs are the committed chapter 2's own (the Trainer candidates' table and their learning
+curves), replayed by a notebook cell; the references are the same outputs, perturbed."""
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from rbdm_core.notebook_run import KERNEL_NAME, REPO_ROOT
+
+pytestmark = pytest.mark.slow
+SANITIZE = REPO_ROOT / "tests" / "nbval_sanitize.cfg"
+CHAPTER = REPO_ROOT / "notebooks" / "02_trainer.ipynb"
+
+
+def _chapter_output(marker: str) -> dict:
+    nb = nbformat.read(CHAPTER, as_version=4)
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if marker in "".join(o.get("data", {}).get("text/html", "")):
+                return {k: "".join(v) if isinstance(v, list) else v for k, v in o["data"].items()}
+    raise AssertionError(f"{marker!r} not in {CHAPTER.name}")
+
+
+def _scale_arrays(html: str, factor: float, only_first_element: bool = False) -> str:
+    """Multiply the float plotly arrays in `html` by `factor` (all elements, or element 0 of the
+    first float array)."""
+    done = False
+
+    def sub(m):
+        nonlocal done
+        obj = json.loads(m.group(0))
+        if obj["dtype"] != "f8" or done:
+            return m.group(0)
+        a = np.frombuffer(base64.b64decode(obj["bdata"].replace("\\u002f", "/")), "<f8").copy()
+        if only_first_element:
+            a[0] *= factor
+            done = True
+        else:
+            a *= factor
+        obj["bdata"] = base64.b64encode(a.tobytes()).decode()
+        return json.dumps(obj, separators=(",", ":"))
+
+    out = re.sub(r'\{"dtype":"[^"]*","bdata":"[^"]*"(?:,"shape":"[^"]*")?\}', sub, html)
+    assert out != html
+    return out
+
+
+def _run_nbval(tmp_path: Path, shown: list[dict], refs: list[dict], plugin: bool) -> subprocess.CompletedProcess:
+    (tmp_path / "shown.json").write_text(json.dumps(shown))
+    cells = []
+    for k, ref in enumerate(refs):
+        cell = nbformat.v4.new_code_cell(
+            "import json\nfrom IPython.display import display\n"
+            f"display(json.load(open('shown.json'))[{k}], raw=True)")
+        cell.outputs = [nbformat.v4.new_output("display_data", data=ref)]
+        cell.execution_count = k + 1
+        cells.append(cell)
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "rbdm", "language": "python"}
+    path = tmp_path / "replay.ipynb"
+    nbformat.write(nb, path)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", str(path),
+           "--nbval-kernel-name", KERNEL_NAME, "--nbval-sanitize-with", str(SANITIZE), "--rootdir", str(tmp_path)]
+    if plugin:
+        cmd[3:3] = ["-p", "rbdm_core.nbval_plugin"]
+    return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+def test_rounding_passes_and_changed_results_fail(tmp_path):
+    table = _chapter_output("Trainer candidates on the validation split")
+    curves = _chapter_output("rbdm-fig-candidate-curves")
+    assert "0.429" in table["text/plain"] and "0.429" in table["text/html"]
+
+    # what another CPU's kernels do: every curve value off by 3e-6 relative, a printed F1 rounded
+    # to its neighbour
+    rounded_curves = dict(curves, **{"text/html": _scale_arrays(curves["text/html"], 1 + 3e-6)})
+    rounded_table = {k: v.replace("0.429", "0.430", 1) for k, v in table.items()}
+    # a real change: one curve value 1 % off, a printed F1 0.010 off
+    changed_curves = dict(curves, **{"text/html": _scale_arrays(curves["text/html"], 1.01, only_first_element=True)})
+    changed_table = {k: v.replace("0.429", "0.439", 1) for k, v in table.items()}
+
+    shown = [curves, table, curves, table]
+    refs = [rounded_curves, rounded_table, changed_curves, changed_table]
+    proc = _run_nbval(tmp_path, shown, refs, plugin=True)
+    out = proc.stdout + proc.stderr
+    assert "2 failed, 2 passed" in out, out[-3000:]
+    failed = set(re.findall(r"FAILED .*?::Cell (\d+)", out))
+    assert failed == {"2", "3"}, out[-3000:]
+    assert "array element 0" in out  # the report names what changed
+    assert "0.439 vs 0.429" in out  # reference vs re-executed
+
+    # plain nbval (byte for byte) fails the rounded cells too: the plugin is what passes them
+    plain = _run_nbval(tmp_path, shown, refs, plugin=False)
+    assert "4 failed" in plain.stdout + plain.stderr, (plain.stdout + plain.stderr)[-3000:]
