@@ -50,7 +50,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from rbdm_core import comparison as cmp
-from rbdm_core import gaze, masking, metrics, viz
+from rbdm_core import gaze, masking, metrics, statistics, viz
 from rbdm_core.pipeline import Pipeline, get_profile
 
 pipe = Pipeline(get_profile(profile), run_dir=run_dir, seed=seed,
@@ -257,7 +257,7 @@ viz.table(per_annotator, float_format="{:.3g}", caption="Simulated annotators (S
 # Per image: the **overlap** of the heatmaps' supports (the masks inside their contours,
 # intersection over union), the **Spearman** rank correlation and the **cosine distance** of the
 # two heatmaps (0 = proportional maps, 1 = nothing in common), then the mean over images with a 95 %
-# confidence interval (`metrics.evaluate_annotators`, `metrics.summarise`).
+# confidence interval (`metrics.evaluate_annotators`, `statistics.summarise`).
 
 # %%
 scores = pd.concat([
@@ -268,10 +268,10 @@ scores = pd.concat([
     cmp.pairwise_annotators(human.maps, human.annotators, valid=valid).assign(
         comparison=lambda d: "annotator " + d.annotator),
 ], ignore_index=True)
-table1 = metrics.summarise(scores, by=["comparison", "metric"])
+table1 = statistics.summarise(scores, by=["comparison", "metric"])
 order = list(dict.fromkeys(scores.comparison))
 table1 = table1.set_index("comparison").loc[order].reset_index()
-viz.table(cmp.ci_table(table1, row="comparison", columns=metrics.TABLE1_METRICS),
+viz.table(statistics.pivot_intervals(table1, row="comparison", column="metric", columns=metrics.TABLE1_METRICS),
           caption="Table 1 (this run, SYNTHETIC annotators): mean [95% CI] over images")
 
 # %% [markdown]
@@ -285,7 +285,7 @@ ov = table1[(table1.metric == "overlap") & table1.comparison.str.startswith("mod
 paper_vs_ours = pd.DataFrame({
     "comparison": ov.comparison,
     "the paper (text, quoted)": "overlap about 0.40; Spearman and cosine: medium agreement",
-    "overlap, this run": [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in zip(ov["mean"], ov.ci_low, ov.ci_high)],
+    "overlap, this run": [statistics.format_interval(m, lo, hi) for m, lo, hi in zip(ov["mean"], ov.ci_low, ov.ci_high)],
     "0.40 inside the 95% CI": [bool(lo <= 0.40 <= hi) for lo, hi in zip(ov.ci_low, ov.ci_high)],
     "difference from 0.40": ov["mean"] - 0.40,
 })
@@ -321,10 +321,10 @@ for name, pred in [("model", np.broadcast_to(model_full, human_full.maps.shape))
             bench.append(metrics.evaluate(pred[a][idx], refs[idx], mets, image_index=idx,
                                           extra={"comparison": f"{name} -> annotator {aid}"}))
 bench = pd.concat(bench, ignore_index=True)
-bench_sum = metrics.summarise(bench, by=["comparison", "metric"])
+bench_sum = statistics.summarise(bench, by=["comparison", "metric"])
 bench_order = list(dict.fromkeys(bench.comparison))
 bench_sum = bench_sum.set_index("comparison").loc[bench_order].reset_index()
-viz.table(cmp.ci_table(bench_sum, row="comparison", columns=["nss", "auc_judd", "cc", "sim", "kl_div"]),
+viz.table(statistics.pivot_intervals(bench_sum, row="comparison", column="metric", columns=["nss", "auc_judd", "cc", "sim", "kl_div"]),
           caption="Saliency-benchmark metrics, predictor -> annotator's fixations (SYNTHETIC annotators): mean [95% CI]")
 
 # %% [markdown]

@@ -52,7 +52,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from rbdm_core import comparison as cmp
-from rbdm_core import masking, metrics, viz
+from rbdm_core import masking, statistics, viz
 from rbdm_core.pipeline import Pipeline, get_profile
 
 pipe = Pipeline(get_profile(profile, negative_fraction=negative_fraction, perceptive_n=perceptive_n),
@@ -108,7 +108,7 @@ fig.update_layout(height=380, showlegend=False, yaxis_title="kept share of the i
 viz.show(fig, "kept-fraction")
 
 # %%
-kept = metrics.summarise(stats, by=["mask"], value="kept_fraction").set_index("mask").loc[list(MASK_TYPES)].reset_index()
+kept = statistics.summarise(stats, by=["mask"], value="kept_fraction").set_index("mask").loc[list(MASK_TYPES)].reset_index()
 kept["the paper (text, quoted)"] = [
     "removes 10 % of the pixels, most of the image stays",
     "a middle ground: about the less relevant half removed",
@@ -159,11 +159,11 @@ else:
                  "removed area, random": masking.mask_stats(~rnd, train.regions)}
         for name, st in parts.items():
             for col in ("precision", "recall"):
-                s = metrics.summarise(st.assign(value=st[col]), by=[])
+                s = statistics.summarise(st, by=[], value=col)
                 rows.append({"mask": t, "pixels": name, "metric": col, "mean": s["mean"].item(),
                              "ci_low": s.ci_low.item(), "ci_high": s.ci_high.item(), "n": s.n.item()})
     prec = pd.DataFrame(rows)
-    wide = prec.assign(cell=[f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in zip(prec["mean"], prec.ci_low, prec.ci_high)])
+    wide = prec.assign(cell=[statistics.format_interval(m, lo, hi) for m, lo, hi in zip(prec["mean"], prec.ci_low, prec.ci_high)])
     wide = wide.pivot(index=["mask", "pixels"], columns="metric", values="cell").reset_index()
     wide["mask"] = pd.Categorical(wide["mask"], MASK_TYPES)
     wide = wide.sort_values(["mask", "pixels"], kind="stable").reset_index(drop=True)

@@ -51,7 +51,7 @@ ckplus_root = None  # CK+ folder (paper profile)
 import numpy as np
 import pandas as pd
 
-from rbdm_core import extensions, viz
+from rbdm_core import extensions, statistics, viz
 from rbdm_core.curves import f1_per_class
 from rbdm_core.pipeline import VARIANTS, Pipeline, get_profile
 from rbdm_core.training import all_curves
@@ -126,13 +126,13 @@ for key, (what, order) in groups.items():
 summary = extensions.trainee_summary(curves, reference="no-mask", fraction=reach_fraction,
                                      early_step=int(switch_step))
 print(f"threshold: {reach_fraction:g} x no-mask final F1 {summary.threshold / reach_fraction:.3f} = {summary.threshold:.3f}")
-shown = extensions.format_ci(extensions.format_ci(summary.table, ["early_f1", "best_f1", "final_f1"]),
+shown = statistics.format_columns(statistics.format_columns(summary.table, ["early_f1", "best_f1", "final_f1"]),
                              ["steps_to_threshold"], "{:.0f}")
 shown["reached"] = [f"{r}/{n}" for r, n in zip(shown.reached, shown.n_seeds)]
 shown = shown.drop(columns="n_seeds").rename(columns={
     "early_f1": f"F1 at step {int(switch_step)}", "best_f1": "best F1", "final_f1": "final F1",
     "steps_to_threshold": f"steps to F1 {summary.threshold:.3f}", "reached": "seeds that got there"})
-viz.table(shown, caption=f"Per variant ({data_kind.lower()}): mean ± 95% half-interval over {len(prof.seeds)} seeds")
+viz.table(shown, caption=f"Per variant ({data_kind.lower()}): mean [95% CI] over {len(prof.seeds)} seeds")
 
 # %% [markdown]
 # ### The paper's claims beside this run

@@ -52,9 +52,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rbdm_core import extensions, viz
+from rbdm_core import extensions, statistics, viz
 from rbdm_core.gaze import kernel_for_image
-from rbdm_core.metrics import summarise
 from rbdm_core.pipeline import Pipeline, get_profile
 
 pipe = Pipeline(get_profile(profile), run_dir=run_dir, roots={"ferplus": ferplus_root, "affectnet": affectnet_root,
@@ -101,9 +100,9 @@ if regions is None:
     print("These images carry no ground-truth regions (real data): the precision table is skipped.")
 else:
     prec = extensions.mask_precision(sources, regions)
-    display(viz.table(extensions.format_ci(prec, ["precision"]), float_format="{:.3f}",
+    display(viz.table(statistics.format_columns(prec, ["precision"]), float_format="{:.3f}",
                       caption=f"{mask_type} masks by source, {trainers_split} ({data_kind.lower()}): kept share, "
-                              "precision (kept pixels inside the ground-truth regions, ± 95% half-interval), recall"))
+                              "precision (kept pixels inside the ground-truth regions, mean [95% CI]), recall"))
     base = prec.set_index("source").precision_mean
     best_single = max(base[f"{a} alone"] for a in arch)
     for k in list(combined) + ["union of the masks", "intersection of the masks"]:
@@ -152,23 +151,23 @@ model_maps = pipe.relevance(images=gz.images)
 model_masks = extensions.make_masks(model_maps, "perceptive", n=n, sigma=k.sigma, cutoff=k.cutoff)
 hv = extensions.human_vs_model(human, model_masks, gz.regions)
 long = hv.melt(id_vars=["annotator", "image_index"], var_name="measure", value_name="value")
-tab = summarise(long, by=["annotator", "measure"])
+tab = statistics.summarise(long, by=["annotator", "measure"])
 print(f"{len(gz)} gaze images ({data_kind.lower()}), {len(human.annotators)} annotators\n"
       f"n = {n} pseudo-fixations, sigma {k.sigma:.2f} px, cut-off {k.cutoff:.2f} px")
-shown = extensions.format_ci(tab.rename(columns={"mean": "v_mean", "ci_low": "v_ci_low", "ci_high": "v_ci_high"}), ["v"])
+shown = statistics.format_columns(tab.rename(columns={"mean": "v_mean", "ci_low": "v_ci_low", "ci_high": "v_ci_high"}), ["v"])
 shown = shown.pivot(index="measure", columns="annotator", values="v")
 shown.columns = [f"annotator {a}" for a in shown.columns]
 viz.table(shown.reset_index(),
           caption=f"Human (fixations) vs model (top-{n} pixels) perceptive masks: IoU, kept shares, "
-                  f"ground-truth precision (mean ± 95% half-interval over {len(gz)} images)")
+                  f"ground-truth precision (mean [95% CI] over {len(gz)} images)")
 
 # %%
 human_union = extensions.combine_masks(list(human.masks), "union")
 gaze_sources = {f"annotator {a}": human.masks[i] for i, a in enumerate(human.annotators)}
 gaze_sources["annotators' union"] = human_union
 gaze_sources["model: n most relevant pixels"] = model_masks
-viz.table(extensions.format_ci(extensions.mask_precision(gaze_sources, gz.regions), ["precision"]), float_format="{:.3f}",
-          caption=f"Perceptive masks on the gaze images by source ({data_kind.lower()}), precision ± 95% half-interval")
+viz.table(statistics.format_columns(extensions.mask_precision(gaze_sources, gz.regions), ["precision"]), float_format="{:.3f}",
+          caption=f"Perceptive masks on the gaze images by source ({data_kind.lower()}), precision, mean [95% CI]")
 
 # %%
 show_idx = np.flatnonzero(human.n_fixations.min(axis=0) > 0)[:4]

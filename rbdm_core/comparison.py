@@ -10,7 +10,6 @@
   (`match_fixations`) and a per-(annotator, image) detection table (`detection_table`).
 * Masks: random masks keeping exactly as many pixels per image as given masks
   (`random_masks_like`, the baseline of the ground-truth precision).
-* `ci_table`: a `metrics.summarise` table as "mean [low, high]" strings, one column per metric.
 
 All maps are `(N, H, W)` (or `(A, N, H, W)` per annotator) in image pixels; fixations `(K, 2)`
 (x = column, y = row) as in `rbdm_core.gaze`.
@@ -219,36 +218,6 @@ def random_masks_like(masks: Any, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(int(seed))
     ranks = np.argsort(np.argsort(rng.random((n, h * w)), axis=1), axis=1)  # a random permutation per row
     return (ranks < k[:, None]).reshape(n, h, w)
-
-
-def ci_table(summary: pd.DataFrame, row: str = "annotator", column: str = "metric",
-             columns: Sequence[str] | None = None, digits: int = 3) -> pd.DataFrame:
-    """A `metrics.summarise` table (columns row, column, mean, ci_low, ci_high, n) as one row per
-    `row` value and one "mean [low, high]" string column per `column` value (in `columns` order,
-    default sorted), plus `n` (the largest count of the row)."""
-    need = [row, column, "mean", "ci_low", "ci_high", "n"]
-    missing = [c for c in need if c not in summary.columns]
-    if missing:
-        raise ValueError(f"summary: missing column(s) {missing}; expected a metrics.summarise table")
-    cols = list(columns) if columns is not None else sorted(summary[column].unique())
-    fmt = f"{{:.{int(digits)}f}}"
-
-    def cell(r):
-        if np.isnan(r["mean"]):
-            return ""
-        if np.isnan(r["ci_low"]):
-            return fmt.format(r["mean"])
-        return f"{fmt.format(r['mean'])} [{fmt.format(r['ci_low'])}, {fmt.format(r['ci_high'])}]"
-
-    out = []
-    for key, g in summary.groupby(row, sort=False):
-        rec = {row: key}
-        for c in cols:
-            hit = g[g[column] == c]
-            rec[c] = cell(hit.iloc[0]) if len(hit) else ""
-        rec["n"] = int(g["n"].max())
-        out.append(rec)
-    return pd.DataFrame(out, columns=[row, *cols, "n"])
 
 
 def leave_one_out(human_maps: Any) -> np.ndarray:

@@ -55,17 +55,6 @@ def curves_frame(rows: list[list]) -> pd.DataFrame:
     return df.astype({"seed": "int64", "step": "int64", "epoch": "float64", "value": "float64"})
 
 
-def summarise_curves(curves: pd.DataFrame, z: float = 1.96) -> pd.DataFrame:
-    """Mean over seeds with a normal-approximation band: columns variant, step, epoch, split,
-    metric, mean, lo, hi, n (lo = hi = mean when there is one seed)."""
-    g = curves.groupby(["variant", "step", "split", "metric"], sort=True)
-    out = g["value"].agg(["mean", "std", "count"]).reset_index()
-    out["epoch"] = g["epoch"].first().values
-    half = z * out["std"].fillna(0.0) / np.sqrt(out["count"])
-    out["lo"], out["hi"] = out["mean"] - half, out["mean"] + half
-    return out.rename(columns={"count": "n"})[["variant", "step", "epoch", "split", "metric", "mean", "lo", "hi", "n"]]
-
-
 def per_class_table(cm: np.ndarray, class_names) -> pd.DataFrame:
     """Per-class scores from a (K, K) confusion matrix (rows true, columns predicted).
 

@@ -6,7 +6,7 @@ Chapter 6 (the Trainee):
   interval over seeds of best F1, final F1 and the steps to reach `fraction` of the reference's
   mean final F1.
 - `value_at(curves, step)`: each run's validation F1 at a step (early learning).
-- `best_variant(table, criterion)`: the variant a computed criterion picks; `format_ci` for display.
+- `best_variant(table, criterion)`: the variant a computed criterion picks.
 
 Chapter 7 (reproducibility):
 - `curve_difference(a, b)`: max |a - b| over the points two curve tables share (0 = identical).
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import param_key
-from .metrics import summarise
+from .statistics import summarise
 
 CRITERIA = ("best_f1", "final_f1", "steps")
 COMBINE_RULES = ("union", "intersection", "majority")
@@ -144,30 +144,6 @@ def best_variant(table: pd.DataFrame, criterion: str = "best_f1", exclude: Seque
             return str(cand.variant.iloc[int(np.argmax(cand.best_f1_mean.to_numpy()))])
         criterion = "best_f1"
     return str(t.variant.iloc[int(np.argmax(t[f"{criterion}_mean"].to_numpy()))])
-
-
-def format_ci(table: pd.DataFrame, columns: Sequence[str], fmt: str = "{:.3f}") -> pd.DataFrame:
-    """For display: each `c` in `columns` whose table has `c_mean`, `c_ci_low`, `c_ci_high`
-    becomes one text column `c` = "mean ± half-width" (half-width = (high - low) / 2, the
-    t-interval being symmetric); "" when the mean is NaN, the mean alone when the bounds are NaN.
-    Other columns are kept in place."""
-    out = table.copy()
-    for c in columns:
-        need = [f"{c}_{k}" for k in ("mean", "ci_low", "ci_high")]
-        missing = [n for n in need if n not in out.columns]
-        if missing:
-            raise ValueError(f"format_ci: column(s) {missing} not in the table (columns: {list(out.columns)})")
-
-        def one(m, lo, hi):
-            if np.isnan(m):
-                return ""
-            return fmt.format(m) if np.isnan(lo) or np.isnan(hi) else f"{fmt.format(m)} ± {fmt.format((hi - lo) / 2)}"
-
-        pos = out.columns.get_loc(need[0])
-        text = [one(*r) for r in out[need].to_numpy(np.float64)]
-        out = out.drop(columns=need)
-        out.insert(pos, c, text)
-    return out
 
 
 # --------------------------------------------------------------------------- chapter 7

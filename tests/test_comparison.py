@@ -215,18 +215,6 @@ def test_random_masks_like_precision_is_region_share():
     assert st.recall.mean() == pytest.approx(0.5, abs=0.01)
 
 
-def test_ci_table_by_hand():
-    s = pd.DataFrame({"annotator": [0, 0, 1], "metric": ["overlap", "spearman", "overlap"], "n": [5, 5, 1],
-                      "mean": [0.41234, 0.5, 0.3], "ci_low": [0.4, 0.45, np.nan], "ci_high": [0.42, 0.55, np.nan]})
-    t = cmp.ci_table(s, columns=["overlap", "spearman"], digits=2)
-    assert t.to_dict("records") == [
-        {"annotator": 0, "overlap": "0.41 [0.40, 0.42]", "spearman": "0.50 [0.45, 0.55]", "n": 5},
-        {"annotator": 1, "overlap": "0.30", "spearman": "", "n": 1},
-    ]
-    with pytest.raises(ValueError, match="ci_low"):
-        cmp.ci_table(s.drop(columns="ci_low"))
-
-
 def test_relevance_concentration_by_hand():
     # 2x5 map: values 0..9, mean 4.5 -> 5 pixels >= mean; median 4.5 -> ratio 1;
     # top 20 % = the 2 largest (8 + 9) of a sum of 45

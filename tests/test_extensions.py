@@ -291,13 +291,3 @@ def test_value_at_and_early_f1():
     assert t.loc["mean", "early_f1_mean"] == 0.6 and t.loc["no-mask", "early_f1_mean"] == 0.3
 
 
-def test_format_ci():
-    t = pd.DataFrame({"variant": ["a", "b"], "x_mean": [0.5, np.nan], "x_ci_low": [0.3, np.nan],
-                      "x_ci_high": [0.7, np.nan], "n": [2, 1]})
-    f = ext.format_ci(t, ["x"], "{:.2f}")
-    assert list(f.columns) == ["variant", "x", "n"]
-    assert list(f.x) == ["0.50 ± 0.20", ""]
-    t1 = t.assign(x_ci_low=np.nan)
-    assert ext.format_ci(t1, ["x"], "{:.2f}").x.iloc[0] == "0.50"
-    with pytest.raises(ValueError, match="y_mean"):
-        ext.format_ci(t, ["y"])
