@@ -142,7 +142,7 @@ viz.table(skew.describe().loc[["mean", "25%", "50%", "75%"]].reset_index(names="
 # lie in these regions and **recall** the share of the regions that is kept. A mask that ignored
 # the relevance map and kept as many pixels at random would have a precision equal to the regions'
 # share of the image and a recall equal to the kept share: that random mask
-# (`comparison.random_masks_like`, the same number of pixels per image) is the baseline. For the
+# (`masking.random_masks_like`, the same number of pixels per image) is the baseline. For the
 # negative mask the interesting part is the one it **removes**: the removed-area precision says
 # whether the Trainer's most relevant 10 % lie in the regions.
 
@@ -152,7 +152,7 @@ if train.regions is None:
 else:
     rows = []
     for t in MASK_TYPES:
-        rnd = cmp.random_masks_like(masks[t], seed=seed)
+        rnd = masking.random_masks_like(masks[t], seed=seed)
         parts = {"mask": masking.mask_stats(masks[t], train.regions),
                  "random, same size": masking.mask_stats(rnd, train.regions),
                  "removed area": masking.mask_stats(~masks[t], train.regions),

@@ -8,8 +8,6 @@
 * Fixation detection check: the I-DT dispersion threshold implied by the tracker's jitter
   (`dispersion_threshold_px`), one-to-one matching of detected to generating fixations
   (`match_fixations`) and a per-(annotator, image) detection table (`detection_table`).
-* Masks: random masks keeping exactly as many pixels per image as given masks
-  (`random_masks_like`, the baseline of the ground-truth precision).
 
 All maps are `(N, H, W)` (or `(A, N, H, W)` per annotator) in image pixels; fixations `(K, 2)`
 (x = column, y = row) as in `rbdm_core.gaze`.
@@ -204,20 +202,6 @@ def detection_table(samples: pd.DataFrame, fixations: pd.DataFrame, dispersion_p
 # ---------------------------------------------------------------------------------------------
 # masks and tables
 # ---------------------------------------------------------------------------------------------
-
-
-def random_masks_like(masks: Any, seed: int = 0) -> np.ndarray:
-    """Random masks `(N, H, W)` bool keeping, in every image, exactly as many pixels as `masks`
-    does, chosen uniformly at random (numpy Generator(seed)): the chance baseline of a mask's
-    ground-truth precision and recall."""
-    m = masking._masks(masks)
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
-    n, h, w = m.shape
-    k = m.reshape(n, h * w).sum(axis=1)
-    rng = np.random.default_rng(int(seed))
-    ranks = np.argsort(np.argsort(rng.random((n, h * w)), axis=1), axis=1)  # a random permutation per row
-    return (ranks < k[:, None]).reshape(n, h, w)
 
 
 def leave_one_out(human_maps: Any) -> np.ndarray:

@@ -275,6 +275,20 @@ def _masks(masks: Any, name: str = "masks") -> np.ndarray:
     return m
 
 
+def random_masks_like(masks: Any, seed: int = 0) -> np.ndarray:
+    """Random masks `(N, H, W)` bool keeping, in every image, exactly as many pixels as `masks`
+    does, chosen uniformly at random (numpy Generator(seed)): the chance baseline of a mask's
+    ground-truth precision and recall."""
+    m = _masks(masks)
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    n, h, w = m.shape
+    k = m.reshape(n, h * w).sum(axis=1)
+    rng = np.random.default_rng(int(seed))
+    ranks = np.argsort(np.argsort(rng.random((n, h * w)), axis=1), axis=1)  # a random permutation per row
+    return (ranks < k[:, None]).reshape(n, h, w)
+
+
 def mask_stats(masks: Any, regions: Any = None) -> pd.DataFrame:
     """Per-image table: `image`, `kept_fraction` = |kept| / (H W); with ground-truth `regions`
     (N, H, W) bool also `precision` = |kept & regions| / |kept| and `recall` =

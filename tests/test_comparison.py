@@ -196,12 +196,12 @@ def test_detection_table_on_a_clean_trace():
 def test_random_masks_like_keeps_counts():
     rng = np.random.default_rng(0)
     m = rng.random((6, 8, 9)) < rng.random((6, 1, 1))
-    r = cmp.random_masks_like(m, seed=4)
+    r = masking.random_masks_like(m, seed=4)
     assert r.dtype == bool and r.shape == m.shape
     np.testing.assert_array_equal(r.sum(axis=(1, 2)), m.sum(axis=(1, 2)))
-    np.testing.assert_array_equal(r, cmp.random_masks_like(m, seed=4))
+    np.testing.assert_array_equal(r, masking.random_masks_like(m, seed=4))
     with pytest.raises(ValueError, match="bool"):
-        cmp.random_masks_like(m.astype(int))
+        masking.random_masks_like(m.astype(int))
 
 
 def test_random_masks_like_precision_is_region_share():
@@ -210,7 +210,7 @@ def test_random_masks_like_precision_is_region_share():
     regions[:, :3, :] = True  # 30 %
     m = np.zeros((400, 10, 10), bool)
     m[:, :, :5] = True  # keep 50 pixels
-    st = masking.mask_stats(cmp.random_masks_like(m, seed=0), regions)
+    st = masking.mask_stats(masking.random_masks_like(m, seed=0), regions)
     assert st.precision.mean() == pytest.approx(0.3, abs=0.01)
     assert st.recall.mean() == pytest.approx(0.5, abs=0.01)
 
