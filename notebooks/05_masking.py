@@ -60,7 +60,7 @@ pipe = Pipeline(get_profile(profile, negative_fraction=negative_fraction, percep
                 roots={"ferplus": ferplus_root, "affectnet": affectnet_root, "ckplus": ckplus_root})
 method = method or pipe.profile.relevance_method
 train = pipe.target.select_split("Training")
-MASK_TYPES = ("negative", "mean", "perceptive")
+MASK_TYPES = masking.PAPER_MASK_TYPES  # negative, mean, perceptive
 masks = {t: pipe.masks(t, method=method) for t in MASK_TYPES}  # (N, H, W) bool, True = kept; cached
 kind = "SYNTHETIC" if train.is_synthetic else "real"
 print(f"{len(train)} {kind} training images of the Trainee's corpus, relevance: {method} "
@@ -207,12 +207,11 @@ ns = (2, 4, 8, 16, 32)
 
 
 def explorer_masks(m, mask_type, value):
-    """Masks of the explorer images for one setting (library calls only)."""
-    if mask_type == "negative":
-        return masking.negative_mask(rel[m], value)
-    if mask_type == "mean":
-        return masking.mean_mask(rel[m])
-    return masking.perceptive_mask(rel[m], int(value), perc["sigma"], perc["cutoff"])
+    """Masks of the explorer images for one setting: `value` is the negative mask's fraction or the
+    perceptive mask's n (the mean mask has no parameter)."""
+    params = {"negative": {"fraction": value}, "mean": {},
+              "perceptive": {"n": int(value or 0), "sigma": perc["sigma"], "cutoff": perc["cutoff"]}}[mask_type]
+    return masking.make_masks(rel[m], mask_type, **params)
 
 
 states = {}

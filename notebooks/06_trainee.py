@@ -51,7 +51,7 @@ ckplus_root = None  # CK+ folder (paper profile)
 import numpy as np
 import pandas as pd
 
-from rbdm_core import extensions, statistics, viz
+from rbdm_core import curves as study, statistics, viz
 from rbdm_core.curves import f1_per_class
 from rbdm_core.pipeline import VARIANTS, Pipeline, get_profile
 from rbdm_core.training import all_curves
@@ -123,7 +123,7 @@ for key, (what, order) in groups.items():
 # seeds and its 95% interval.
 
 # %%
-summary = extensions.trainee_summary(curves, reference="no-mask", fraction=reach_fraction,
+summary = study.trainee_summary(curves, reference="no-mask", fraction=reach_fraction,
                                      early_step=int(switch_step))
 print(f"threshold: {reach_fraction:g} x no-mask final F1 {summary.threshold / reach_fraction:.3f} = {summary.threshold:.3f}")
 shown = statistics.format_columns(statistics.format_columns(summary.table, ["early_f1", "best_f1", "final_f1"]),
@@ -165,7 +165,7 @@ claims = pd.DataFrame([
     ("perceptive is the weakest masked-throughout variant (final F1)", "yes",
      bool(t.loc["perceptive", "final_f1_mean"] <= t.loc[["negative", "mean"], "final_f1_mean"].min())),
     ("best variant: negative, then unmasked", "yes",
-     extensions.best_variant(summary.table, "best_f1") == "negative-then-unmasked"),
+     study.best_variant(summary.table, "best_f1") == "negative-then-unmasked"),
 ], columns=["claim", "the paper", "holds in this run"])
 viz.table(claims, caption=f"The paper's findings (quoted) and whether this {data_kind.lower()} run shows them")
 
@@ -191,7 +191,7 @@ print(f"this run's Trainer: {pipe.trainer_architecture}\n"
 # summed over seeds; colours and the first number are row shares (recall per class).
 
 # %%
-best = extensions.best_variant(summary.table, criterion)
+best = study.best_variant(summary.table, criterion)
 print(f"best masked variant by {criterion}: {best}")
 names = list(pipe.target.class_names)
 cms = {v: sum(r.confusion for r in results if r.variant.name == v) for v in ("no-mask", best)}

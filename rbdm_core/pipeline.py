@@ -197,7 +197,9 @@ class Pipeline:
         if mask_type == "perceptive":
             k = kernel_for_image(image_px)
             return {"n": self.perceptive_n(), "sigma": float(k.sigma), "cutoff": float(k.cutoff)}
-        raise ValueError(f"mask_type: expected negative, mean or perceptive, got {mask_type!r}")
+        from .masking import PAPER_MASK_TYPES
+
+        raise ValueError(f"mask_type: the profile sets the parameters of {', '.join(PAPER_MASK_TYPES)}, got {mask_type!r}")
 
     def masks(self, mask_type: str, split: str = "Training", method: str | None = None,
               images: np.ndarray | None = None, **overrides: Any) -> np.ndarray:
@@ -237,15 +239,3 @@ class Pipeline:
         """TrainResults for every variant and seed, in that order."""
         seeds = self.profile.seeds if seeds is None else tuple(seeds)
         return [self.train_trainee(v, s) for v in variants for s in seeds]
-
-
-def steps_to_reach(curves: pd.DataFrame, threshold: float, metric: str = "f1") -> pd.DataFrame:
-    """First step at which each (variant, seed) curve reaches `threshold` on the validation
-    `metric` (NaN when it never does). Columns: variant, seed, step."""
-    v = curves[(curves.split == "validation") & (curves.metric == metric)]
-    rows = []
-    for (var, seed), g in v.groupby(["variant", "seed"], sort=False):
-        g = g.sort_values("step")
-        hit = g[g.value >= threshold]
-        rows.append({"variant": var, "seed": seed, "step": float(hit.step.iloc[0]) if len(hit) else np.nan})
-    return pd.DataFrame(rows)

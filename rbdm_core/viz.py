@@ -365,17 +365,6 @@ def _label(v: Any) -> str:
     return str(v)
 
 
-def masked_images(images: np.ndarray, masks: np.ndarray, fill: int = 0) -> np.ndarray:
-    """images (N, H, W, C) uint8 with masks (N, H, W) bool (True = kept) -> masked (N, H, W, C) uint8."""
-    im = np.asarray(images)
-    mk = np.asarray(masks, dtype=bool)
-    if im.ndim == 3:
-        im = im[..., None]
-    if mk.shape != im.shape[:3]:
-        raise ValueError(f"masked_images: masks shape {mk.shape} does not match images {im.shape[:3]}")
-    return np.where(mk[..., None], im, np.uint8(fill)).astype(np.uint8)
-
-
 def drop_overlay(mask: np.ndarray, fill: int = 0) -> np.ndarray:
     """(H, W) bool mask (True = kept) -> (H, W, 4) uint8 RGBA, opaque grey `fill` where dropped."""
     m = np.asarray(mask, dtype=bool)
@@ -508,6 +497,8 @@ def live_explorer(
     Tag its cell `nbval-ignore-output`. Returns the ipywidgets VBox."""
     import ipywidgets as widgets
 
+    from .masking import apply_mask
+
     imgs = np.asarray(images)
     if imgs.ndim == 3:
         imgs = imgs[..., None]
@@ -537,7 +528,7 @@ def live_explorer(
         if m.shape != imgs.shape[:3]:
             status.value = f"<b>compute returned shape {m.shape}, expected {imgs.shape[:3]}</b>"
             return
-        mi = masked_images(imgs, m, fill)
+        mi = apply_mask(imgs.astype(np.uint8), m, fill)
         for i in range(len(imgs)):
             mask_w[i].value = png(m[i])
             masked_w[i].value = png(_as_display_image(mi[i]))

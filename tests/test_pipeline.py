@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rbdm_core.pipeline import Pipeline, dataset_key, get_profile, steps_to_reach
+from rbdm_core.curves import steps_to_reach
+from rbdm_core.pipeline import Pipeline, dataset_key, get_profile
 from rbdm_core.profiles import PROFILES, VARIANTS
 
 
