@@ -150,19 +150,7 @@ viz.table(skew.describe().loc[["mean", "25%", "50%", "75%"]].reset_index(names="
 if train.regions is None:
     print("No ground-truth regions (real corpus): precision and recall are not available.")
 else:
-    rows = []
-    for t in MASK_TYPES:
-        rnd = masking.random_masks_like(masks[t], seed=seed)
-        parts = {"mask": masking.mask_stats(masks[t], train.regions),
-                 "random, same size": masking.mask_stats(rnd, train.regions),
-                 "removed area": masking.mask_stats(~masks[t], train.regions),
-                 "removed area, random": masking.mask_stats(~rnd, train.regions)}
-        for name, st in parts.items():
-            for col in ("precision", "recall"):
-                s = statistics.summarise(st, by=[], value=col)
-                rows.append({"mask": t, "pixels": name, "metric": col, "mean": s["mean"].item(),
-                             "ci_low": s.ci_low.item(), "ci_high": s.ci_high.item(), "n": s.n.item()})
-    prec = pd.DataFrame(rows)
+    prec = masking.region_scores({t: masks[t] for t in MASK_TYPES}, train.regions, seed=seed)
     wide = prec.assign(cell=[statistics.format_interval(m, lo, hi) for m, lo, hi in zip(prec["mean"], prec.ci_low, prec.ci_high)])
     wide = wide.pivot(index=["mask", "pixels"], columns="metric", values="cell").reset_index()
     wide["mask"] = pd.Categorical(wide["mask"], MASK_TYPES)

@@ -127,8 +127,7 @@ class Pipeline:
         from .training import train
 
         src = self.source
-        tr = src.select_split(*[s for s in src.splits if s.lower().startswith("train")])
-        va = src.select_split(*[s for s in src.splits if not s.lower().startswith("train")])
+        tr, va = src.select_split(*src.training_splits), src.select_split(*src.held_out_splits)
         recipe = self._recipe(self.profile.trainer_epochs)
         params = {"role": "trainer", "architecture": architecture, "data": dataset_key(src),
                   "recipe": recipe.to_dict(), "seed": self.seed,

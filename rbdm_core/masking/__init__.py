@@ -21,12 +21,12 @@ from rbdm_core.masking.random_masks import REMOVALS, random_fraction_mask, rando
 from rbdm_core.masking.registry import MASK_TYPES, MASKS, PAPER_MASK_TYPES, MaskType, make_masks, mask_type
 from rbdm_core.masking.relevance_masks import (mean_mask, negative_mask, perceptive_mask, pseudo_fixations,
                                                top_fraction_mask, top_k_flat)
-from rbdm_core.masking.stats import mask_iou, mask_precision, mask_stats
+from rbdm_core.masking.stats import PIXEL_SETS, mask_iou, mask_precision, mask_stats, region_scores
 
 __all__ = [
     "apply_mask", "build_masks", "COMBINE_RULES", "combine_masks", "combine_relevance", "normalise_maps",
     "HumanMasks", "human_masks", "human_vs_model", "REMOVALS", "random_fraction_mask", "random_masks_like",
     "roar_masks", "MASK_TYPES", "MASKS", "PAPER_MASK_TYPES", "MaskType", "make_masks", "mask_type",
     "mean_mask", "negative_mask", "perceptive_mask", "pseudo_fixations", "top_fraction_mask", "top_k_flat",
-    "mask_iou", "mask_precision", "mask_stats",
+    "mask_iou", "mask_precision", "mask_stats", "PIXEL_SETS", "region_scores",
 ]

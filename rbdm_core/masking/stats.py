@@ -57,3 +57,31 @@ def mask_iou(a: Any, b: Any) -> np.ndarray:
     inter = (a & b).sum(axis=(1, 2)).astype(np.float64)
     union = (a | b).sum(axis=(1, 2)).astype(np.float64)
     return np.divide(inter, union, out=np.full(len(a), np.nan), where=union > 0)
+
+
+#: the pixel sets `region_scores` compares: what the mask keeps and removes, and the same for a
+#: random mask keeping as many pixels per image
+PIXEL_SETS = ("mask", "random, same size", "removed area", "removed area, random")
+
+
+def region_scores(masks_by_type: Mapping[str, Any], regions: Any, seed: int = 0,
+                  confidence: float = 0.95) -> pd.DataFrame:
+    """Ground-truth precision and recall of each mask's kept and removed pixels, beside a random
+    mask of the same size per image (`random_masks_like(masks, seed)`, the chance baseline).
+
+    masks_by_type: {name: (N, H, W) bool}; regions: (N, H, W) bool. Returns one row per (mask,
+    pixels in PIXEL_SETS, metric in precision/recall): mask, pixels, metric, mean, ci_low, ci_high,
+    n (images where the ratio is defined; Student-t interval over images)."""
+    from rbdm_core.masking.random_masks import random_masks_like
+
+    rows = []
+    for name, m in masks_by_type.items():
+        m = _masks(m, f"masks_by_type[{name!r}]", single=False)
+        rnd = random_masks_like(m, seed=seed)
+        for pixels, kept in zip(PIXEL_SETS, (m, rnd, ~m, ~rnd)):
+            st = mask_stats(kept, regions)
+            for metric in ("precision", "recall"):
+                s = summarise(st, by=[], value=metric, confidence=confidence).iloc[0]
+                rows.append({"mask": name, "pixels": pixels, "metric": metric, "mean": s["mean"],
+                             "ci_low": s["ci_low"], "ci_high": s["ci_high"], "n": int(s["n"])})
+    return pd.DataFrame(rows)
