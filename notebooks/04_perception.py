@@ -256,17 +256,10 @@ viz.table(per_annotator, float_format="{:.3g}", caption="Simulated annotators (S
 # Per image: the **overlap** of the heatmaps' supports (the masks inside their contours,
 # intersection over union), the **Spearman** rank correlation and the **cosine distance** of the
 # two heatmaps (0 = proportional maps, 1 = nothing in common), then the mean over images with a 95 %
-# confidence interval (`metrics.evaluate_annotators`, `statistics.summarise`).
+# confidence interval (`agreement.table1_scores`, `statistics.summarise`).
 
 # %%
-scores = pd.concat([
-    metrics.evaluate_annotators(model, human.maps, human.annotators, valid=valid).assign(
-        comparison=lambda d: "model vs annotator " + d.annotator.astype(str)),
-    metrics.evaluate_annotators(chance, human.maps, human.annotators, valid=valid).assign(
-        comparison=lambda d: "random pixels vs annotator " + d.annotator.astype(str)),
-    agreement.pairwise_annotators(human.maps, human.annotators, valid=valid).assign(
-        comparison=lambda d: "annotator " + d.annotator),
-], ignore_index=True)
+scores = agreement.table1_scores(model, chance, human.maps, human.annotators, valid=valid)
 table1 = statistics.summarise(scores, by=["comparison", "metric"])
 order = list(dict.fromkeys(scores.comparison))
 table1 = table1.set_index("comparison").loc[order].reset_index()
@@ -301,29 +294,19 @@ viz.table(paper_vs_ours, float_format="{:+.3f}", caption="Overlap of model and a
 # model's distribution from the human one; lower is better). These need maps that are positive
 # everywhere, so here both the model's and the annotators' heatmaps are the uncut Gaussian sums
 # (same sigma, no cut-off). Besides the model, each annotator is also predicted by the other
-# annotator's heatmap (the inter-observer reference) and by random pixels.
+# annotator's heatmap (the inter-observer reference) and by random pixels
+# (`agreement.benchmark_scores`).
 
 # %%
 human_full = gaze.fixation_heatmaps(fx, n_img, shape, kernel.sigma, None, geometry=geo)
 model_full = gaze.model_heatmaps(relevance, n_fix, kernel.sigma, None)
 chance_full = gaze.random_heatmaps(n_img, shape, n_fix, kernel.sigma, None, seed=seed)
 ids, fixmaps = gaze.study_fixation_maps(fx, n_img, shape, geo)
-others = agreement.leave_one_out(human_full.maps)
-bench = []
-for name, pred in [("model", np.broadcast_to(model_full, human_full.maps.shape)),
-                   ("other annotator", others),
-                   ("random pixels", np.broadcast_to(chance_full, human_full.maps.shape))]:
-    for a, aid in enumerate(ids):
-        ok = valid[a] & (others[a].sum(axis=(1, 2)) > 0) if name == "other annotator" else valid[a]
-        idx = np.flatnonzero(ok)
-        for refs, mets in [(fixmaps[a], ("nss", "auc_judd")), (human_full.maps[a], ("cc", "sim", "kl_div"))]:
-            bench.append(metrics.evaluate(pred[a][idx], refs[idx], mets, image_index=idx,
-                                          extra={"comparison": f"{name} -> annotator {aid}"}))
-bench = pd.concat(bench, ignore_index=True)
+bench = agreement.benchmark_scores(model_full, chance_full, human_full.maps, fixmaps, ids, valid=valid)
 bench_sum = statistics.summarise(bench, by=["comparison", "metric"])
 bench_order = list(dict.fromkeys(bench.comparison))
 bench_sum = bench_sum.set_index("comparison").loc[bench_order].reset_index()
-viz.table(statistics.pivot_intervals(bench_sum, row="comparison", column="metric", columns=["nss", "auc_judd", "cc", "sim", "kl_div"]),
+viz.table(statistics.pivot_intervals(bench_sum, row="comparison", column="metric", columns=agreement.BENCHMARK_METRICS),
           caption="Saliency-benchmark metrics, predictor -> annotator's fixations (SYNTHETIC annotators): mean [95% CI]")
 
 # %% [markdown]
