@@ -51,8 +51,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rbdm_core import comparison as cmp
-from rbdm_core import masking, statistics, viz
+from rbdm_core import masking, regions, statistics, viz
 from rbdm_core.pipeline import Pipeline, get_profile
 
 pipe = Pipeline(get_profile(profile, negative_fraction=negative_fraction, perceptive_n=perceptive_n),
@@ -121,12 +120,12 @@ viz.table(kept[["mask", "n", "mean", "sd", "ci_low", "ci_high", "the paper (text
 # The paper describes the mean mask as removing about the less relevant half of the pixels. That
 # holds only when the mean relevance sits near the median. The next cell measures, per image, the
 # share of pixels above the mean, the median relative to the mean, and how much of the map's total
-# the top 10 % of its pixels hold (`comparison.relevance_concentration`): relevance maps with a
+# the top 10 % of its pixels hold (`regions.relevance_concentration`): relevance maps with a
 # few very relevant pixels and many near zero (a right-skewed distribution) have their mean well
 # above their median, so the mean mask keeps far fewer than half of the pixels.
 
 # %%
-conc = cmp.relevance_concentration(pipe.relevance(method=method), top=0.1)
+conc = regions.relevance_concentration(pipe.relevance(method=method), top=0.1)
 skew = conc.drop(columns="image").rename(columns={
     "share_above_mean": "share of pixels >= mean (kept by the mean mask)",
     "median_over_mean": "median / mean relevance",
