@@ -260,9 +260,8 @@ viz.table(per_annotator, float_format="{:.3g}", caption="Simulated annotators (S
 
 # %%
 scores = agreement.table1_scores(model, chance, human.maps, human.annotators, valid=valid)
-table1 = statistics.summarise(scores, by=["comparison", "metric"])
+table1 = statistics.summarise(scores, by=["comparison", "metric"], sort=False)  # rows in the scores' order
 order = list(dict.fromkeys(scores.comparison))
-table1 = table1.set_index("comparison").loc[order].reset_index()
 viz.table(statistics.pivot_intervals(table1, row="comparison", column="metric", columns=metrics.TABLE1_METRICS),
           caption="Table 1 (this run, SYNTHETIC annotators): mean [95% CI] over images")
 
@@ -303,9 +302,7 @@ model_full = gaze.model_heatmaps(relevance, n_fix, kernel.sigma, None)
 chance_full = gaze.random_heatmaps(n_img, shape, n_fix, kernel.sigma, None, seed=seed)
 ids, fixmaps = gaze.study_fixation_maps(fx, n_img, shape, geo)
 bench = agreement.benchmark_scores(model_full, chance_full, human_full.maps, fixmaps, ids, valid=valid)
-bench_sum = statistics.summarise(bench, by=["comparison", "metric"])
-bench_order = list(dict.fromkeys(bench.comparison))
-bench_sum = bench_sum.set_index("comparison").loc[bench_order].reset_index()
+bench_sum = statistics.summarise(bench, by=["comparison", "metric"], sort=False)
 viz.table(statistics.pivot_intervals(bench_sum, row="comparison", column="metric", columns=agreement.BENCHMARK_METRICS),
           caption="Saliency-benchmark metrics, predictor -> annotator's fixations (SYNTHETIC annotators): mean [95% CI]")
 
