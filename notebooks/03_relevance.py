@@ -325,7 +325,7 @@ viz.show(fig, "conservation")
 # - **LRP-alpha-beta** splits each neuron's positive and negative input contributions (alpha 2,
 #   beta 1); with biases ignored and alpha - beta = 1, what goes down equals what came in, so it
 #   conserves like deep Taylor.
-# - **LRP-epsilon**, as configured in `rbdm_core.saliency_worker` (iNNvestigate's epsilon rule with
+# - **LRP-epsilon**, as configured in `rbdm_core.saliency.analyzers` (iNNvestigate's epsilon rule with
 #   biases kept), shares each neuron's relevance among its inputs *and its bias*, in proportion to
 #   their contributions, plus a small stabiliser in the denominator. The biases' shares never reach
 #   the pixels, so the sum misses the logit by what the biases absorb along the way: it falls
