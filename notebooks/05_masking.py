@@ -188,7 +188,6 @@ methods = list(dict.fromkeys([method, "gradient"]))
 # the profile's method: the training split's maps behind the masks (cached); others: these images only
 rel = {m: pipe.relevance(method=m)[explore_idx] if m == method else pipe.relevance(images=explore_imgs, method=m)
        for m in methods}
-perc = pipe.mask_params("perceptive", train.shape[0])
 fractions = (0.05, 0.1, 0.2, 0.3, 0.5)
 ns = (2, 4, 8, 16, 32)
 
@@ -196,9 +195,7 @@ ns = (2, 4, 8, 16, 32)
 def explorer_masks(m, mask_type, value):
     """Masks of the explorer images for one setting: `value` is the negative mask's fraction or the
     perceptive mask's n (the mean mask has no parameter)."""
-    params = {"negative": {"fraction": value}, "mean": {},
-              "perceptive": {"n": int(value or 0), "sigma": perc["sigma"], "cutoff": perc["cutoff"]}}[mask_type]
-    return masking.make_masks(rel[m], mask_type, **params)
+    return masking.make_masks(rel[m], mask_type, **pipe.mask_params(mask_type, train.shape[0], fraction=value, n=value))
 
 
 states = {}
@@ -220,7 +217,8 @@ viz.show(fig, "mask-explorer")
 # %% tags=["nbval-ignore-output"]
 live = viz.live_explorer(
     explore_imgs,
-    lambda relevance, mask, fraction, n: explorer_masks(relevance, mask, fraction if mask == "negative" else n),
+    lambda relevance, mask, fraction, n: masking.make_masks(
+        rel[relevance], mask, **pipe.mask_params(mask, train.shape[0], fraction=fraction, n=n)),
     {"relevance": methods, "mask": list(MASK_TYPES), "fraction": [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7],
      "n": [1, 2, 4, 6, 8, 12, 16, 24, 32, 48]},
 )

@@ -185,20 +185,25 @@ class Pipeline:
 
         return self.store.cached_arrays("relevance", params, compute)["maps"]
 
-    def mask_params(self, mask_type: str, image_px: int = 48) -> dict[str, Any]:
-        """The profile's parameters of one mask type (perceptive: n, sigma, cutoff in pixels)."""
+    def mask_params(self, mask_type: str, image_px: int = 48, **values: Any) -> dict[str, Any]:
+        """The parameters of one mask type (a name in `masking.MASKS`) as this profile sets them:
+        fraction = the negative fraction, n = the perceptive n, sigma and cutoff = the gaze kernel
+        for `image_px` pixels. `values` replace the profile's; the type takes only the names it
+        declares, so one call may offer values for several types (the others are ignored)."""
         from .gaze import kernel_for_image
+        from .masking import mask_type as spec_of
 
-        if mask_type == "negative":
-            return {"fraction": self.profile.negative_fraction}
-        if mask_type == "mean":
-            return {}
-        if mask_type == "perceptive":
-            k = kernel_for_image(image_px)
-            return {"n": self.perceptive_n(), "sigma": float(k.sigma), "cutoff": float(k.cutoff)}
-        from .masking import PAPER_MASK_TYPES
-
-        raise ValueError(f"mask_type: the profile sets the parameters of {', '.join(PAPER_MASK_TYPES)}, got {mask_type!r}")
+        spec = spec_of(mask_type)
+        profile_values = {"fraction": lambda: self.profile.negative_fraction, "n": self.perceptive_n,
+                          "sigma": lambda: float(kernel_for_image(image_px).sigma),
+                          "cutoff": lambda: float(kernel_for_image(image_px).cutoff)}
+        out = {}
+        for name in spec.params:
+            if name in values:
+                out[name] = values[name]
+            elif name in profile_values and spec.paper:
+                out[name] = profile_values[name]()
+        return out
 
     def masks(self, mask_type: str, split: str = "Training", method: str | None = None,
               images: np.ndarray | None = None, **overrides: Any) -> np.ndarray:

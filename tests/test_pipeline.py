@@ -58,6 +58,10 @@ def test_mask_params_follow_the_profile(tmp_path):
     assert p["n"] == 7 and 0 < p["sigma"] < p["cutoff"]
     with pytest.raises(ValueError, match="mask_type"):
         pipe.mask_params("positive")
+    # values offered for several types: each type takes the names it declares
+    assert pipe.mask_params("negative", fraction=0.3, n=4) == {"fraction": 0.3}
+    assert pipe.mask_params("perceptive", fraction=0.3, n=4)["n"] == 4
+    assert pipe.mask_params("mean", fraction=0.3, n=4) == {}
 
 
 def test_steps_to_reach_by_hand():
