@@ -74,7 +74,7 @@ def _worker(prepared, x, methods, fast_build=True) -> dict:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
         root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-        subprocess.run([sys.executable, "-m", "rbdm_core.saliency_worker", str(tmp / "job.json")], env=env,
+        subprocess.run([sys.executable, "-m", "rbdm_core.saliency.worker", str(tmp / "job.json")], env=env,
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return json.loads((tmp / "out" / "timings.json").read_text())
 
@@ -111,7 +111,7 @@ def _row(name, t):
 
 def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from rbdm_core.saliency_prepare import prepare_model
+    from rbdm_core.saliency.prepare import prepare_model
 
     print(f"{N_IMAGES} images, batch {BATCH}; build = analyzer construction + first batch; before = "
           f"deep_taylor_generic (iNNvestigate's rule classes), after = deep_taylor (fast rules)")

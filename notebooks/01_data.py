@@ -180,19 +180,10 @@ for title, t in shares.items():
 # and 5 measure exactly that.
 
 # %%
-def one_per_class(ds, split):
-    idx = []
-    for k in range(len(ds.class_names)):
-        hits = np.flatnonzero((ds.labels == k) & (ds.split == split))
-        if len(hits):
-            idx.append(int(hits[0]))
-    return np.array(idx)
-
-
 for key, (name, split) in {"affectnet": ("AffectNet-like", "training"),
                            "ferplus": ("FERPlus-like", "Training")}.items():
     ds = corpora[name]
-    idx = one_per_class(ds, split)
+    idx = ds.first_of_each_class(split)
     fig = viz.image_grid(ds.images[idx], [ds.class_names[ds.labels[i]] for i in idx], overlays=ds.regions[idx],
                          cols=8, title=f"{name} (synthetic): one {split} image per class, ground truth in red")
     viz.show(fig, f"examples-{key}")

@@ -75,8 +75,7 @@ print(f"Trainer candidates: {', '.join(prof.trainer_candidates)}; {prof.trainer_
 # %%
 names = list(src.class_names)
 real_counts = np.array([synthetic.AFFECTNET_TRAINING_COUNTS[c] for c in names])
-train_split = [s for s in src.splits if s.lower().startswith("train")]
-ours = np.bincount(src.select_split(*train_split).labels, minlength=len(names))
+ours = np.bincount(src.select_split(*src.training_splits).labels, minlength=len(names))
 fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                     subplot_titles=["AffectNet (real, published)", f"this run ({kind.lower()})"])
 fig.add_trace(go.Bar(x=names, y=real_counts, marker_color="#1f77b4", name="AffectNet"), row=1, col=1)
@@ -143,8 +142,7 @@ viz.table(pd.DataFrame(rows), caption="Architectures: parameter counts and input
 # `rbdm_core/profiles.py`). The `paper` profile turns both on.
 
 # %%
-pick = np.concatenate([np.flatnonzero((src.labels == k) & np.isin(src.split, train_split))[:1]
-                       for k in range(len(names))])[:preview_images]
+pick = src.first_of_each_class(src.training_splits[0])[:preview_images]
 aug = augment_preview(src.images[pick], n=preview_n, seed=seed, cfg=AugmentConfig())
 cells = np.concatenate([src.images[pick][:, None], aug], axis=1).reshape((-1,) + src.images.shape[1:])
 titles = [names[src.labels[i]] if j == 0 else f"draw {j}" for i in pick for j in range(preview_n + 1)]

@@ -70,14 +70,8 @@ print(f"Trainer: {pipe.trainer_architecture} (validation macro-F1 {trainer.best_
       f"source {src_kind}, target {tgt_kind}; method for the masks: {prof.relevance_method}")
 
 
-def one_per_class(ds, split):
-    """Index of the first image of each class in `split` (classes without an image are skipped)."""
-    return np.array([int(np.flatnonzero((ds.labels == k) & (ds.split == split))[0])
-                     for k in range(len(ds.class_names)) if ((ds.labels == k) & (ds.split == split)).any()])
-
-
-src_val_split = [s for s in src.splits if not s.lower().startswith("train")][0]
-src_idx = one_per_class(src, src_val_split)
+src_val_split = src.held_out_splits[0]
+src_idx = src.first_of_each_class(src_val_split)
 
 
 def percent_of_max(maps):
@@ -213,7 +207,7 @@ tgt_split = "Training"
 tgt_train = tgt.select_split(tgt_split)
 tgt_maps_all = pipe.relevance(split=tgt_split)  # the maps the masks are made from (cached)
 tgt_pred_all = bundle.predict(tgt_train.images)
-tgt_idx = one_per_class(tgt_train, tgt_split)
+tgt_idx = tgt_train.first_of_each_class(tgt_split)
 
 
 def per_class_figure(images, maps, labels, preds, regions, title):
@@ -331,7 +325,7 @@ viz.show(fig, "conservation")
 # - **LRP-alpha-beta** splits each neuron's positive and negative input contributions (alpha 2,
 #   beta 1); with biases ignored and alpha - beta = 1, what goes down equals what came in, so it
 #   conserves like deep Taylor.
-# - **LRP-epsilon**, as configured in `rbdm_core.saliency_worker` (iNNvestigate's epsilon rule with
+# - **LRP-epsilon**, as configured in `rbdm_core.saliency.analyzers` (iNNvestigate's epsilon rule with
 #   biases kept), shares each neuron's relevance among its inputs *and its bias*, in proportion to
 #   their contributions, plus a small stabiliser in the denominator. The biases' shares never reach
 #   the pixels, so the sum misses the logit by what the biases absorb along the way: it falls

@@ -49,8 +49,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rbdm_core import comparison as cmp
-from rbdm_core import gaze, masking, metrics, viz
+from rbdm_core import agreement, gaze, masking, metrics, statistics, viz
 from rbdm_core.pipeline import Pipeline, get_profile
 
 pipe = Pipeline(get_profile(profile), run_dir=run_dir, seed=seed,
@@ -156,14 +155,14 @@ viz.show(fig, "fig6-visual-field")
 # The threshold should sit just above the spread that tracker noise alone produces during one
 # fixation. The simulated noise is about 0.3 degrees RMS; converted to screen pixels with the
 # geometry above, the spread (width + height) of a typical fixation's samples under such noise has
-# the 95th percentile computed below (`comparison.dispersion_threshold_px`, for independent
+# the 95th percentile computed below (`gaze.dispersion_threshold_px`, for independent
 # Gaussian noise over a median-length fixation; the simulated noise drifts, which spreads less, so
 # the threshold errs on the generous side).
 
 # %%
 jitter_deg = float(study.params["jitter_deg"])
 win = int(round(fx.duration_ms.median() * geo.sample_rate_hz / 1000))
-threshold = cmp.dispersion_threshold_px(jitter_deg, geo.px_per_degree, win, quantile=0.95, seed=seed)
+threshold = gaze.dispersion_threshold_px(jitter_deg, geo.px_per_degree, win, quantile=0.95, seed=seed)
 print(f"jitter {jitter_deg:g} deg RMS = {jitter_deg * geo.px_per_degree:.1f} screen px; median fixation "
       f"{fx.duration_ms.median():.0f} ms = {win} samples")
 print(f"I-DT dispersion threshold: {threshold:.1f} screen px = {threshold / geo.px_per_degree:.2f} deg")
@@ -202,14 +201,14 @@ viz.show(fig, "scanpath")
 
 # %% [markdown]
 # Over the whole study, each detected fixation is paired with at most one generating fixation
-# (closest pairs first, at most one threshold apart; `comparison.match_fixations`). Halving and
+# (closest pairs first, at most one threshold apart; `gaze.match_fixations`). Halving and
 # doubling the threshold shows why it matters: too tight, and noise splits fixations (more detected
 # than generated); too loose, and neighbouring fixations merge.
 
 # %%
 rows = []
 for factor in (0.5, 1.0, 2.0):
-    d = cmp.detection_table(study.samples, fx, threshold * factor, max_distance_px=threshold)
+    d = gaze.detection_table(study.samples, fx, threshold * factor, max_distance_px=threshold)
     tot = d[["n_true", "n_detected", "n_matched"]].sum()
     rows.append({"threshold (screen px)": threshold * factor, "threshold (deg)": threshold * factor / geo.px_per_degree,
                  "generating": int(tot.n_true), "detected": int(tot.n_detected), "matched": int(tot.n_matched),
@@ -229,7 +228,7 @@ viz.table(detection, float_format="{:.3g}",
 # (`gaze.fixation_heatmaps`). The model's heatmap is the same construction with the Trainer's `n`
 # most relevant pixels as fixations, `n` being the mean number of fixations per image and
 # annotator in the study, exactly the pseudo-fixations of the perceptive mask
-# (`comparison.model_heatmaps`). The relevance maps are the Trainer's on the gaze-study images,
+# (`gaze.model_heatmaps`). The relevance maps are the Trainer's on the gaze-study images,
 # a domain it never saw in training (posed, gray CK+-like faces against the AffectNet-like
 # training images), as in the paper, where a Trainer trained on AffectNet looked at CK+.
 #
@@ -240,8 +239,8 @@ viz.table(detection, float_format="{:.3g}",
 n_fix = pipe.perceptive_n()
 relevance = pipe.relevance(images=images.images, method=method)
 human = gaze.fixation_heatmaps(fx, n_img, shape, kernel.sigma, kernel.cutoff, geometry=geo)
-model = cmp.model_heatmaps(relevance, n_fix, kernel.sigma, kernel.cutoff)
-chance = cmp.random_heatmaps(n_img, shape, n_fix, kernel.sigma, kernel.cutoff, seed=seed)
+model = gaze.model_heatmaps(relevance, n_fix, kernel.sigma, kernel.cutoff)
+chance = gaze.random_heatmaps(n_img, shape, n_fix, kernel.sigma, kernel.cutoff, seed=seed)
 valid = human.n_fixations > 0
 per_annotator = pd.DataFrame({"annotator": human.annotators,
                               "mean fixations per image": human.n_fixations.mean(axis=1),
@@ -257,21 +256,13 @@ viz.table(per_annotator, float_format="{:.3g}", caption="Simulated annotators (S
 # Per image: the **overlap** of the heatmaps' supports (the masks inside their contours,
 # intersection over union), the **Spearman** rank correlation and the **cosine distance** of the
 # two heatmaps (0 = proportional maps, 1 = nothing in common), then the mean over images with a 95 %
-# confidence interval (`metrics.evaluate_annotators`, `metrics.summarise`).
+# confidence interval (`agreement.table1_scores`, `statistics.summarise`).
 
 # %%
-scores = pd.concat([
-    metrics.evaluate_annotators(model, human.maps, human.annotators, valid=valid).assign(
-        comparison=lambda d: "model vs annotator " + d.annotator.astype(str)),
-    metrics.evaluate_annotators(chance, human.maps, human.annotators, valid=valid).assign(
-        comparison=lambda d: "random pixels vs annotator " + d.annotator.astype(str)),
-    cmp.pairwise_annotators(human.maps, human.annotators, valid=valid).assign(
-        comparison=lambda d: "annotator " + d.annotator),
-], ignore_index=True)
-table1 = metrics.summarise(scores, by=["comparison", "metric"])
+scores = agreement.table1_scores(model, chance, human.maps, human.annotators, valid=valid)
+table1 = statistics.summarise(scores, by=["comparison", "metric"], sort=False)  # rows in the scores' order
 order = list(dict.fromkeys(scores.comparison))
-table1 = table1.set_index("comparison").loc[order].reset_index()
-viz.table(cmp.ci_table(table1, row="comparison", columns=metrics.TABLE1_METRICS),
+viz.table(statistics.pivot_intervals(table1, row="comparison", column="metric", columns=metrics.TABLE1_METRICS),
           caption="Table 1 (this run, SYNTHETIC annotators): mean [95% CI] over images")
 
 # %% [markdown]
@@ -285,7 +276,7 @@ ov = table1[(table1.metric == "overlap") & table1.comparison.str.startswith("mod
 paper_vs_ours = pd.DataFrame({
     "comparison": ov.comparison,
     "the paper (text, quoted)": "overlap about 0.40; Spearman and cosine: medium agreement",
-    "overlap, this run": [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in zip(ov["mean"], ov.ci_low, ov.ci_high)],
+    "overlap, this run": [statistics.format_interval(m, lo, hi) for m, lo, hi in zip(ov["mean"], ov.ci_low, ov.ci_high)],
     "0.40 inside the 95% CI": [bool(lo <= 0.40 <= hi) for lo, hi in zip(ov.ci_low, ov.ci_high)],
     "difference from 0.40": ov["mean"] - 0.40,
 })
@@ -302,29 +293,17 @@ viz.table(paper_vs_ours, float_format="{:+.3f}", caption="Overlap of model and a
 # model's distribution from the human one; lower is better). These need maps that are positive
 # everywhere, so here both the model's and the annotators' heatmaps are the uncut Gaussian sums
 # (same sigma, no cut-off). Besides the model, each annotator is also predicted by the other
-# annotator's heatmap (the inter-observer reference) and by random pixels.
+# annotator's heatmap (the inter-observer reference) and by random pixels
+# (`agreement.benchmark_scores`).
 
 # %%
 human_full = gaze.fixation_heatmaps(fx, n_img, shape, kernel.sigma, None, geometry=geo)
-model_full = cmp.model_heatmaps(relevance, n_fix, kernel.sigma, None)
-chance_full = cmp.random_heatmaps(n_img, shape, n_fix, kernel.sigma, None, seed=seed)
-ids, fixmaps = cmp.study_fixation_maps(fx, n_img, shape, geo)
-others = cmp.leave_one_out(human_full.maps)
-bench = []
-for name, pred in [("model", np.broadcast_to(model_full, human_full.maps.shape)),
-                   ("other annotator", others),
-                   ("random pixels", np.broadcast_to(chance_full, human_full.maps.shape))]:
-    for a, aid in enumerate(ids):
-        ok = valid[a] & (others[a].sum(axis=(1, 2)) > 0) if name == "other annotator" else valid[a]
-        idx = np.flatnonzero(ok)
-        for refs, mets in [(fixmaps[a], ("nss", "auc_judd")), (human_full.maps[a], ("cc", "sim", "kl_div"))]:
-            bench.append(metrics.evaluate(pred[a][idx], refs[idx], mets, image_index=idx,
-                                          extra={"comparison": f"{name} -> annotator {aid}"}))
-bench = pd.concat(bench, ignore_index=True)
-bench_sum = metrics.summarise(bench, by=["comparison", "metric"])
-bench_order = list(dict.fromkeys(bench.comparison))
-bench_sum = bench_sum.set_index("comparison").loc[bench_order].reset_index()
-viz.table(cmp.ci_table(bench_sum, row="comparison", columns=["nss", "auc_judd", "cc", "sim", "kl_div"]),
+model_full = gaze.model_heatmaps(relevance, n_fix, kernel.sigma, None)
+chance_full = gaze.random_heatmaps(n_img, shape, n_fix, kernel.sigma, None, seed=seed)
+ids, fixmaps = gaze.study_fixation_maps(fx, n_img, shape, geo)
+bench = agreement.benchmark_scores(model_full, chance_full, human_full.maps, fixmaps, ids, valid=valid)
+bench_sum = statistics.summarise(bench, by=["comparison", "metric"], sort=False)
+viz.table(statistics.pivot_intervals(bench_sum, row="comparison", column="metric", columns=agreement.BENCHMARK_METRICS),
           caption="Saliency-benchmark metrics, predictor -> annotator's fixations (SYNTHETIC annotators): mean [95% CI]")
 
 # %% [markdown]

@@ -51,8 +51,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rbdm_core import comparison as cmp
-from rbdm_core import masking, metrics, viz
+from rbdm_core import masking, regions, statistics, viz
 from rbdm_core.pipeline import Pipeline, get_profile
 
 pipe = Pipeline(get_profile(profile, negative_fraction=negative_fraction, perceptive_n=perceptive_n),
@@ -60,7 +59,7 @@ pipe = Pipeline(get_profile(profile, negative_fraction=negative_fraction, percep
                 roots={"ferplus": ferplus_root, "affectnet": affectnet_root, "ckplus": ckplus_root})
 method = method or pipe.profile.relevance_method
 train = pipe.target.select_split("Training")
-MASK_TYPES = ("negative", "mean", "perceptive")
+MASK_TYPES = masking.PAPER_MASK_TYPES  # negative, mean, perceptive
 masks = {t: pipe.masks(t, method=method) for t in MASK_TYPES}  # (N, H, W) bool, True = kept; cached
 kind = "SYNTHETIC" if train.is_synthetic else "real"
 print(f"{len(train)} {kind} training images of the Trainee's corpus, relevance: {method} "
@@ -108,7 +107,7 @@ fig.update_layout(height=380, showlegend=False, yaxis_title="kept share of the i
 viz.show(fig, "kept-fraction")
 
 # %%
-kept = metrics.summarise(stats, by=["mask"], value="kept_fraction").set_index("mask").loc[list(MASK_TYPES)].reset_index()
+kept = statistics.summarise(stats, by=["mask"], value="kept_fraction").set_index("mask").loc[list(MASK_TYPES)].reset_index()
 kept["the paper (text, quoted)"] = [
     "removes 10 % of the pixels, most of the image stays",
     "a middle ground: about the less relevant half removed",
@@ -121,12 +120,12 @@ viz.table(kept[["mask", "n", "mean", "sd", "ci_low", "ci_high", "the paper (text
 # The paper describes the mean mask as removing about the less relevant half of the pixels. That
 # holds only when the mean relevance sits near the median. The next cell measures, per image, the
 # share of pixels above the mean, the median relative to the mean, and how much of the map's total
-# the top 10 % of its pixels hold (`comparison.relevance_concentration`): relevance maps with a
+# the top 10 % of its pixels hold (`regions.relevance_concentration`): relevance maps with a
 # few very relevant pixels and many near zero (a right-skewed distribution) have their mean well
 # above their median, so the mean mask keeps far fewer than half of the pixels.
 
 # %%
-conc = cmp.relevance_concentration(pipe.relevance(method=method), top=0.1)
+conc = regions.relevance_concentration(pipe.relevance(method=method), top=0.1)
 skew = conc.drop(columns="image").rename(columns={
     "share_above_mean": "share of pixels >= mean (kept by the mean mask)",
     "median_over_mean": "median / mean relevance",
@@ -142,7 +141,7 @@ viz.table(skew.describe().loc[["mean", "25%", "50%", "75%"]].reset_index(names="
 # lie in these regions and **recall** the share of the regions that is kept. A mask that ignored
 # the relevance map and kept as many pixels at random would have a precision equal to the regions'
 # share of the image and a recall equal to the kept share: that random mask
-# (`comparison.random_masks_like`, the same number of pixels per image) is the baseline. For the
+# (`masking.random_masks_like`, the same number of pixels per image) is the baseline. For the
 # negative mask the interesting part is the one it **removes**: the removed-area precision says
 # whether the Trainer's most relevant 10 % lie in the regions.
 
@@ -150,20 +149,8 @@ viz.table(skew.describe().loc[["mean", "25%", "50%", "75%"]].reset_index(names="
 if train.regions is None:
     print("No ground-truth regions (real corpus): precision and recall are not available.")
 else:
-    rows = []
-    for t in MASK_TYPES:
-        rnd = cmp.random_masks_like(masks[t], seed=seed)
-        parts = {"mask": masking.mask_stats(masks[t], train.regions),
-                 "random, same size": masking.mask_stats(rnd, train.regions),
-                 "removed area": masking.mask_stats(~masks[t], train.regions),
-                 "removed area, random": masking.mask_stats(~rnd, train.regions)}
-        for name, st in parts.items():
-            for col in ("precision", "recall"):
-                s = metrics.summarise(st.assign(value=st[col]), by=[])
-                rows.append({"mask": t, "pixels": name, "metric": col, "mean": s["mean"].item(),
-                             "ci_low": s.ci_low.item(), "ci_high": s.ci_high.item(), "n": s.n.item()})
-    prec = pd.DataFrame(rows)
-    wide = prec.assign(cell=[f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in zip(prec["mean"], prec.ci_low, prec.ci_high)])
+    prec = masking.region_scores({t: masks[t] for t in MASK_TYPES}, train.regions, seed=seed)
+    wide = prec.assign(cell=[statistics.format_interval(m, lo, hi) for m, lo, hi in zip(prec["mean"], prec.ci_low, prec.ci_high)])
     wide = wide.pivot(index=["mask", "pixels"], columns="metric", values="cell").reset_index()
     wide["mask"] = pd.Categorical(wide["mask"], MASK_TYPES)
     wide = wide.sort_values(["mask", "pixels"], kind="stable").reset_index(drop=True)
@@ -201,18 +188,14 @@ methods = list(dict.fromkeys([method, "gradient"]))
 # the profile's method: the training split's maps behind the masks (cached); others: these images only
 rel = {m: pipe.relevance(method=m)[explore_idx] if m == method else pipe.relevance(images=explore_imgs, method=m)
        for m in methods}
-perc = pipe.mask_params("perceptive", train.shape[0])
 fractions = (0.05, 0.1, 0.2, 0.3, 0.5)
 ns = (2, 4, 8, 16, 32)
 
 
 def explorer_masks(m, mask_type, value):
-    """Masks of the explorer images for one setting (library calls only)."""
-    if mask_type == "negative":
-        return masking.negative_mask(rel[m], value)
-    if mask_type == "mean":
-        return masking.mean_mask(rel[m])
-    return masking.perceptive_mask(rel[m], int(value), perc["sigma"], perc["cutoff"])
+    """Masks of the explorer images for one setting: `value` is the negative mask's fraction or the
+    perceptive mask's n (the mean mask has no parameter)."""
+    return masking.make_masks(rel[m], mask_type, **pipe.mask_params(mask_type, train.shape[0], fraction=value, n=value))
 
 
 states = {}
@@ -234,7 +217,8 @@ viz.show(fig, "mask-explorer")
 # %% tags=["nbval-ignore-output"]
 live = viz.live_explorer(
     explore_imgs,
-    lambda relevance, mask, fraction, n: explorer_masks(relevance, mask, fraction if mask == "negative" else n),
+    lambda relevance, mask, fraction, n: masking.make_masks(
+        rel[relevance], mask, **pipe.mask_params(mask, train.shape[0], fraction=fraction, n=n)),
     {"relevance": methods, "mask": list(MASK_TYPES), "fraction": [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7],
      "n": [1, 2, 4, 6, 8, 12, 16, 24, 32, 48]},
 )

@@ -51,7 +51,7 @@ ckplus_root = None  # CK+ folder (paper profile)
 import numpy as np
 import pandas as pd
 
-from rbdm_core import extensions, viz
+from rbdm_core import curves as study, statistics, viz
 from rbdm_core.curves import f1_per_class
 from rbdm_core.pipeline import VARIANTS, Pipeline, get_profile
 from rbdm_core.training import all_curves
@@ -123,16 +123,16 @@ for key, (what, order) in groups.items():
 # seeds and its 95% interval.
 
 # %%
-summary = extensions.trainee_summary(curves, reference="no-mask", fraction=reach_fraction,
+summary = study.trainee_summary(curves, reference="no-mask", fraction=reach_fraction,
                                      early_step=int(switch_step))
 print(f"threshold: {reach_fraction:g} x no-mask final F1 {summary.threshold / reach_fraction:.3f} = {summary.threshold:.3f}")
-shown = extensions.format_ci(extensions.format_ci(summary.table, ["early_f1", "best_f1", "final_f1"]),
+shown = statistics.format_columns(statistics.format_columns(summary.table, ["early_f1", "best_f1", "final_f1"]),
                              ["steps_to_threshold"], "{:.0f}")
 shown["reached"] = [f"{r}/{n}" for r, n in zip(shown.reached, shown.n_seeds)]
 shown = shown.drop(columns="n_seeds").rename(columns={
     "early_f1": f"F1 at step {int(switch_step)}", "best_f1": "best F1", "final_f1": "final F1",
     "steps_to_threshold": f"steps to F1 {summary.threshold:.3f}", "reached": "seeds that got there"})
-viz.table(shown, caption=f"Per variant ({data_kind.lower()}): mean ± 95% half-interval over {len(prof.seeds)} seeds")
+viz.table(shown, caption=f"Per variant ({data_kind.lower()}): mean [95% CI] over {len(prof.seeds)} seeds")
 
 # %% [markdown]
 # ### The paper's claims beside this run
@@ -165,7 +165,7 @@ claims = pd.DataFrame([
     ("perceptive is the weakest masked-throughout variant (final F1)", "yes",
      bool(t.loc["perceptive", "final_f1_mean"] <= t.loc[["negative", "mean"], "final_f1_mean"].min())),
     ("best variant: negative, then unmasked", "yes",
-     extensions.best_variant(summary.table, "best_f1") == "negative-then-unmasked"),
+     study.best_variant(summary.table, "best_f1") == "negative-then-unmasked"),
 ], columns=["claim", "the paper", "holds in this run"])
 viz.table(claims, caption=f"The paper's findings (quoted) and whether this {data_kind.lower()} run shows them")
 
@@ -191,7 +191,7 @@ print(f"this run's Trainer: {pipe.trainer_architecture}\n"
 # summed over seeds; colours and the first number are row shares (recall per class).
 
 # %%
-best = extensions.best_variant(summary.table, criterion)
+best = study.best_variant(summary.table, criterion)
 print(f"best masked variant by {criterion}: {best}")
 names = list(pipe.target.class_names)
 cms = {v: sum(r.confusion for r in results if r.variant.name == v) for v in ("no-mask", best)}

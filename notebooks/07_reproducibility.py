@@ -59,7 +59,8 @@ seed_everything(seed, single_thread=single_thread)
 import pandas as pd
 import plotly.graph_objects as go
 
-from rbdm_core import extensions, viz
+from rbdm_core import viz
+from rbdm_core.curves import curve_difference
 from rbdm_core.pipeline import Pipeline, get_profile
 from rbdm_core.training import preset, train
 
@@ -92,17 +93,17 @@ table = pd.DataFrame({
     "weights SHA-256 (first 16)": [r.weights_sha256[:16] for r in everything],
     "best F1": [r.best_f1 for r in everything],
     "final F1": [r.final_f1 for r in everything],
-    "max |curve - run 1|": [extensions.curve_difference(r.curves, runs[0].curves) for r in everything],
+    "max |curve - run 1|": [curve_difference(r.curves, runs[0].curves) for r in everything],
 })
 viz.table(table, float_format="{:.4g}", caption="Final weights and curves of each run, compared with run 1")
 
 # %%
 same_hash = len({r.weights_sha256 for r in runs}) == 1
-same_curves = all(extensions.curve_difference(r.curves, runs[0].curves) == 0.0 for r in runs)
+same_curves = all(curve_difference(r.curves, runs[0].curves) == 0.0 for r in runs)
 differs = other.weights_sha256 != runs[0].weights_sha256
 print(f"{n_runs} runs with seed {seed}: identical weights {same_hash}, identical curves {same_curves}")
 print(f"run with seed {other_seed}: different weights {differs}, "
-      f"max curve difference {extensions.curve_difference(other.curves, runs[0].curves):.4g}")
+      f"max curve difference {curve_difference(other.curves, runs[0].curves):.4g}")
 
 # %% [markdown]
 # ## The curves on top of each other (the counterpart of the paper's Figure 9)

@@ -20,7 +20,7 @@
 # not test: the method is not tied to one Trainer and could pool the knowledge of several; its
 # perceptive mask imitates human gaze and could be fed by real fixations instead; and, implicitly,
 # everything rests on the relevance maps marking pixels that matter. This chapter tries all three
-# on this run's data, with the library functions in `rbdm_core.extensions`:
+# on this run's data, with the library functions in `rbdm_core.masking` and `rbdm_core.roar`:
 #
 # 1. **several Trainers**: masks from every Trainer candidate of chapter 2, and from their
 #    relevance maps combined, scored against the ground-truth regions;
@@ -52,9 +52,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rbdm_core import extensions, viz
+from rbdm_core import masking, statistics, viz
+from rbdm_core.roar import pipeline_roar
 from rbdm_core.gaze import kernel_for_image
-from rbdm_core.metrics import summarise
 from rbdm_core.pipeline import Pipeline, get_profile
 
 pipe = Pipeline(get_profile(profile), run_dir=run_dir, roots={"ferplus": ferplus_root, "affectnet": affectnet_root,
@@ -80,19 +80,19 @@ display(viz.table(cands, float_format="{:.3f}", caption="Trainer candidates (cha
 target_split = pipe.target.select_split(trainers_split)
 images, regions = target_split.images, target_split.regions
 params = pipe.mask_params(mask_type, images.shape[1])
-maps = {a: extensions.relevance_of(pipe, a, images) for a in cands.architecture}
-masks = {a: extensions.make_masks(m, mask_type, **params) for a, m in maps.items()}
+maps = {a: pipe.relevance(images, architecture=a) for a in cands.architecture}
+masks = {a: masking.make_masks(m, mask_type, **params) for a, m in maps.items()}
 f1 = cands.set_index("architecture").best_f1
 combined = {
-    "maps averaged (equal weights)": extensions.combine_relevance(list(maps.values())),
-    "maps averaged (F1 weights)": extensions.combine_relevance(list(maps.values()), weights=[max(f1[a], 0) for a in maps]),
+    "maps averaged (equal weights)": masking.combine_relevance(list(maps.values())),
+    "maps averaged (F1 weights)": masking.combine_relevance(list(maps.values()), weights=[max(f1[a], 0) for a in maps]),
 }
 sources = {f"{a} alone": m for a, m in masks.items()}
-sources.update({k: extensions.make_masks(v, mask_type, **params) for k, v in combined.items()})
-sources["union of the masks"] = extensions.combine_masks(list(masks.values()), "union")
-sources["intersection of the masks"] = extensions.combine_masks(list(masks.values()), "intersection")
+sources.update({k: masking.make_masks(v, mask_type, **params) for k, v in combined.items()})
+sources["union of the masks"] = masking.combine_masks(list(masks.values()), "union")
+sources["intersection of the masks"] = masking.combine_masks(list(masks.values()), "intersection")
 arch = list(masks)
-agree = extensions.mask_iou(masks[arch[0]], masks[arch[-1]])
+agree = masking.mask_iou(masks[arch[0]], masks[arch[-1]])
 print(f"{len(images)} {trainers_split} images, {mask_type} masks ({params or 'no parameters'})\n"
       f"IoU of the masks of {arch[0]} and {arch[-1]}: mean {np.nanmean(agree):.3f}")
 
@@ -100,10 +100,10 @@ print(f"{len(images)} {trainers_split} images, {mask_type} masks ({params or 'no
 if regions is None:
     print("These images carry no ground-truth regions (real data): the precision table is skipped.")
 else:
-    prec = extensions.mask_precision(sources, regions)
-    display(viz.table(extensions.format_ci(prec, ["precision"]), float_format="{:.3f}",
+    prec = masking.mask_precision(sources, regions)
+    display(viz.table(statistics.format_columns(prec, ["precision"]), float_format="{:.3f}",
                       caption=f"{mask_type} masks by source, {trainers_split} ({data_kind.lower()}): kept share, "
-                              "precision (kept pixels inside the ground-truth regions, ± 95% half-interval), recall"))
+                              "precision (kept pixels inside the ground-truth regions, mean [95% CI]), recall"))
     base = prec.set_index("source").precision_mean
     best_single = max(base[f"{a} alone"] for a in arch)
     for k in list(combined) + ["union of the masks", "intersection of the masks"]:
@@ -147,28 +147,28 @@ gz = pipe.gaze_images
 study = pipe.gaze_study
 k = kernel_for_image(gz.images.shape[1])
 n = pipe.perceptive_n()
-human = extensions.human_masks(study.fixations, len(gz), gz.images.shape[1:3], k.sigma, k.cutoff, geometry=study.geometry)
+human = masking.human_masks(study.fixations, len(gz), gz.images.shape[1:3], k.sigma, k.cutoff, geometry=study.geometry)
 model_maps = pipe.relevance(images=gz.images)
-model_masks = extensions.make_masks(model_maps, "perceptive", n=n, sigma=k.sigma, cutoff=k.cutoff)
-hv = extensions.human_vs_model(human, model_masks, gz.regions)
+model_masks = masking.make_masks(model_maps, "perceptive", n=n, sigma=k.sigma, cutoff=k.cutoff)
+hv = masking.human_vs_model(human, model_masks, gz.regions)
 long = hv.melt(id_vars=["annotator", "image_index"], var_name="measure", value_name="value")
-tab = summarise(long, by=["annotator", "measure"])
+tab = statistics.summarise(long, by=["annotator", "measure"])
 print(f"{len(gz)} gaze images ({data_kind.lower()}), {len(human.annotators)} annotators\n"
       f"n = {n} pseudo-fixations, sigma {k.sigma:.2f} px, cut-off {k.cutoff:.2f} px")
-shown = extensions.format_ci(tab.rename(columns={"mean": "v_mean", "ci_low": "v_ci_low", "ci_high": "v_ci_high"}), ["v"])
+shown = statistics.format_columns(tab.rename(columns={"mean": "v_mean", "ci_low": "v_ci_low", "ci_high": "v_ci_high"}), ["v"])
 shown = shown.pivot(index="measure", columns="annotator", values="v")
 shown.columns = [f"annotator {a}" for a in shown.columns]
 viz.table(shown.reset_index(),
           caption=f"Human (fixations) vs model (top-{n} pixels) perceptive masks: IoU, kept shares, "
-                  f"ground-truth precision (mean ± 95% half-interval over {len(gz)} images)")
+                  f"ground-truth precision (mean [95% CI] over {len(gz)} images)")
 
 # %%
-human_union = extensions.combine_masks(list(human.masks), "union")
+human_union = masking.combine_masks(list(human.masks), "union")
 gaze_sources = {f"annotator {a}": human.masks[i] for i, a in enumerate(human.annotators)}
 gaze_sources["annotators' union"] = human_union
 gaze_sources["model: n most relevant pixels"] = model_masks
-viz.table(extensions.format_ci(extensions.mask_precision(gaze_sources, gz.regions), ["precision"]), float_format="{:.3f}",
-          caption=f"Perceptive masks on the gaze images by source ({data_kind.lower()}), precision ± 95% half-interval")
+viz.table(statistics.format_columns(masking.mask_precision(gaze_sources, gz.regions), ["precision"]), float_format="{:.3f}",
+          caption=f"Perceptive masks on the gaze images by source ({data_kind.lower()}), precision, mean [95% CI]")
 
 # %%
 show_idx = np.flatnonzero(human.n_fixations.min(axis=0) > 0)[:4]
@@ -201,7 +201,7 @@ viz.show(fig, "human-vs-model-masks")
 # may hurt less than expected.
 
 # %%
-roar = extensions.pipeline_roar(pipe, fractions=roar_fractions, epochs=roar_epochs, seed=roar_seed,
+roar = pipeline_roar(pipe, fractions=roar_fractions, epochs=roar_epochs, seed=roar_seed,
                                 mask_seed=roar_seed)
 viz.table(roar, float_format="{:.3f}",
           caption=f"ROAR ({data_kind.lower()}): validation macro-F1 after {roar_epochs} epochs on images with a share of pixels removed")
@@ -246,11 +246,11 @@ print(f"ranked removal scores above the unmasked baseline ({base_f1:.3f}) at {in
 # %% [markdown]
 # ## Summary
 #
-# - Combining Trainers is a one-line change of the mask source (`extensions.combine_relevance`,
-#   `extensions.combine_masks`); whether it helps depends on how good each Trainer is, which the
+# - Combining Trainers is a one-line change of the mask source (`masking.combine_relevance`,
+#   `masking.combine_masks`); whether it helps depends on how good each Trainer is, which the
 #   precision table shows on the synthetic ground truth.
 # - Fixations can replace pseudo-fixations in the perceptive mask without any other change
-#   (`extensions.human_masks`); with simulated annotators the comparison demonstrates the plumbing,
+#   (`masking.human_masks`); with simulated annotators the comparison demonstrates the plumbing,
 #   not a finding about people.
 # - The ROAR check asks whether the Trainer's relevance ranking carries information a fresh model
 #   needs. With class-dependent masks on the test images too, it also lets the mask's shape leak

@@ -5,12 +5,24 @@ Curve table columns: variant, seed, step, epoch, split, metric, value
   epoch:  step / steps_per_epoch, float (so 9.0 is the end of the ninth epoch)
   split:  "train" (mean training loss since the previous evaluation) or "validation"
   metric: "loss" (cross-entropy) or "f1" (macro-F1)
+
+Runs of a study (one curve table, several variants and seeds): `run_table` (best and final F1 per
+run), `value_at` (F1 at a step), `steps_to_reach` (first step at a threshold), `trainee_summary`
+(per variant, means and intervals over seeds), `best_variant`, `curve_difference` (0 = identical).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
+
+from rbdm_core.statistics import summarise
+
+#: what `best_variant` can rank by
+CRITERIA = ("best_f1", "final_f1", "steps")
 
 CURVE_COLUMNS = ["variant", "seed", "step", "epoch", "split", "metric", "value"]
 
@@ -53,17 +65,6 @@ def curve_rows(variant: str, seed: int, step: int, epoch: float, split: str, val
 def curves_frame(rows: list[list]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=CURVE_COLUMNS)
     return df.astype({"seed": "int64", "step": "int64", "epoch": "float64", "value": "float64"})
-
-
-def summarise_curves(curves: pd.DataFrame, z: float = 1.96) -> pd.DataFrame:
-    """Mean over seeds with a normal-approximation band: columns variant, step, epoch, split,
-    metric, mean, lo, hi, n (lo = hi = mean when there is one seed)."""
-    g = curves.groupby(["variant", "step", "split", "metric"], sort=True)
-    out = g["value"].agg(["mean", "std", "count"]).reset_index()
-    out["epoch"] = g["epoch"].first().values
-    half = z * out["std"].fillna(0.0) / np.sqrt(out["count"])
-    out["lo"], out["hi"] = out["mean"] - half, out["mean"] + half
-    return out.rename(columns={"count": "n"})[["variant", "step", "epoch", "split", "metric", "mean", "lo", "hi", "n"]]
 
 
 def per_class_table(cm: np.ndarray, class_names) -> pd.DataFrame:
@@ -111,3 +112,138 @@ def relabel(labels: np.ndarray, from_names, to_names) -> np.ndarray:
                          f"got {int(labels.min())}..{int(labels.max())}")
     table = np.array([dst.index(n) if n in dst else -1 for n in src], np.int64)
     return table[labels.astype(np.int64)] if labels.size else np.zeros(0, np.int64)
+
+
+# --------------------------------------------------------------------------- runs of a study
+def _val_f1(curves: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
+    need = {"variant", "seed", "step", "split", "metric", "value"}
+    missing = sorted(need - set(curves.columns))
+    if missing:
+        raise ValueError(f"curves: missing column(s) {missing}; expected a curve table (rbdm_core.curves)")
+    v = curves[(curves.split == "validation") & (curves.metric == metric)]
+    if v.empty:
+        raise ValueError(f"curves: no validation {metric} rows (split == 'validation', metric == {metric!r})")
+    return v
+
+
+def run_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per (variant, seed) run: `best_f1` (highest validation macro-F1), `best_step`
+    (its first step), `final_f1` (the last evaluation's), `steps` (the last step).
+    Variants keep their order of first appearance."""
+    v = _val_f1(curves)
+    rows = []
+    for (var, seed), g in v.groupby(["variant", "seed"], sort=False):
+        g = g.sort_values("step", kind="stable")
+        i = int(np.argmax(g.value.to_numpy()))
+        rows.append({"variant": var, "seed": int(seed), "best_f1": float(g.value.iloc[i]),
+                     "best_step": int(g.step.iloc[i]), "final_f1": float(g.value.iloc[-1]),
+                     "steps": int(g.step.iloc[-1])})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class TraineeSummary:
+    """table: per variant `n_seeds`, best_f1 / final_f1 / steps_to_threshold as mean, ci_low,
+    ci_high (Student-t over seeds), `reached` (seeds that reach the threshold);
+    runs: per (variant, seed) best_f1, final_f1, steps_to_threshold (NaN = never reached);
+    threshold: `fraction` x the reference's mean final F1."""
+
+    table: pd.DataFrame
+    runs: pd.DataFrame
+    threshold: float
+    reference: str
+    fraction: float
+
+
+def value_at(curves: pd.DataFrame, step: int, metric: str = "f1") -> pd.DataFrame:
+    """Validation `metric` of each (variant, seed) run at its last evaluation at or before `step`
+    (NaN when the run has none). Columns: variant, seed, value."""
+    v = _val_f1(curves, metric)
+    rows = []
+    for (var, seed), g in v.groupby(["variant", "seed"], sort=False):
+        g = g[g.step <= step].sort_values("step", kind="stable")
+        rows.append({"variant": var, "seed": int(seed), "value": float(g.value.iloc[-1]) if len(g) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def steps_to_reach(curves: pd.DataFrame, threshold: float, metric: str = "f1") -> pd.DataFrame:
+    """First step at which each (variant, seed) curve reaches `threshold` on the validation
+    `metric` (NaN when it never does). Columns: variant, seed, step."""
+    v = curves[(curves.split == "validation") & (curves.metric == metric)]
+    rows = []
+    for (var, seed), g in v.groupby(["variant", "seed"], sort=False):
+        g = g.sort_values("step")
+        hit = g[g.value >= threshold]
+        rows.append({"variant": var, "seed": seed, "step": float(hit.step.iloc[0]) if len(hit) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def trainee_summary(curves: pd.DataFrame, reference: str = "no-mask", fraction: float = 0.9,
+                    confidence: float = 0.95, early_step: int | None = None) -> TraineeSummary:
+    """Per variant: mean and `confidence` interval over seeds of best F1, final F1 and the first
+    step at which validation F1 reaches `fraction` x (mean over seeds of `reference`'s final F1).
+    Seeds that never reach it count in `reached` only (their steps are left out of the mean).
+    With `early_step`, also `early_f1`: the validation F1 at that step (`value_at`)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction: expected 0 < fraction <= 1, got {fraction!r}")
+    runs = run_table(curves)
+    ref = runs[runs.variant == reference]
+    if ref.empty:
+        raise ValueError(f"reference: variant {reference!r} is not in the curves (variants: {list(pd.unique(runs.variant))})")
+    threshold = float(fraction * ref.final_f1.mean())
+    st = steps_to_reach(curves, threshold).rename(columns={"step": "steps_to_threshold"})
+    runs = runs.merge(st, on=["variant", "seed"], how="left")
+    cols = ["best_f1", "final_f1", "steps_to_threshold"]
+    if early_step is not None:
+        runs = runs.merge(value_at(curves, early_step).rename(columns={"value": "early_f1"}), on=["variant", "seed"])
+        cols.insert(0, "early_f1")
+    order = list(pd.unique(runs.variant))
+    parts = []
+    for col in cols:
+        s = summarise(runs, by=["variant"], confidence=confidence, value=col)
+        s = s.set_index("variant")[["mean", "ci_low", "ci_high"]]
+        s.columns = [f"{col}_{c}" for c in ("mean", "ci_low", "ci_high")]
+        parts.append(s)
+    table = pd.concat(parts, axis=1).reindex(order)
+    table.insert(0, "n_seeds", runs.groupby("variant").size().reindex(order).to_numpy())
+    table.insert(1, "reached", runs.groupby("variant").steps_to_threshold.apply(lambda x: int(x.notna().sum()))
+                 .reindex(order).to_numpy())
+    return TraineeSummary(table.reset_index(), runs, threshold, reference, float(fraction))
+
+
+def best_variant(table: pd.DataFrame, criterion: str = "best_f1", exclude: Sequence[str] = ("no-mask",)) -> str:
+    """The variant of a `trainee_summary(...).table` that `criterion` picks among those not in
+    `exclude`: highest mean `best_f1` / `final_f1`, or fewest mean `steps` to the threshold (only
+    variants whose every seed reached it; ties and a fully unreached field fall back to mean best F1)."""
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion: expected one of {CRITERIA}, got {criterion!r}")
+    t = table[~table.variant.isin(list(exclude))]
+    if t.empty:
+        raise ValueError(f"exclude: {list(exclude)} leaves no variant to choose from")
+    if criterion == "steps":
+        full = t[t.reached == t.n_seeds]
+        if not full.empty:
+            key = full.steps_to_threshold_mean.to_numpy()
+            best = np.flatnonzero(key == key.min())
+            cand = full.iloc[best]
+            return str(cand.variant.iloc[int(np.argmax(cand.best_f1_mean.to_numpy()))])
+        criterion = "best_f1"
+    return str(t.variant.iloc[int(np.argmax(t[f"{criterion}_mean"].to_numpy()))])
+
+
+def curve_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    """Max |a.value - b.value| over the (step, split, metric) points of two runs' curve tables;
+    0.0 means bitwise-identical curves. Raises when the runs were evaluated at different points."""
+    key = ["step", "split", "metric"]
+    for name, df in (("a", a), ("b", b)):
+        missing = sorted(set(key + ["value"]) - set(df.columns))
+        if missing:
+            raise ValueError(f"{name}: missing column(s) {missing}; expected a curve table")
+        if df.duplicated(key).any():
+            raise ValueError(f"{name}: several rows per (step, split, metric): pass one run's curves")
+    m = a[key + ["value"]].merge(b[key + ["value"]], on=key, how="outer", indicator=True)
+    if (m._merge != "both").any():
+        row = m[m._merge != "both"].iloc[0]
+        raise ValueError(f"a and b: evaluated at different points, e.g. step {row.step} {row.split} {row.metric} "
+                         f"only in {'a' if row._merge == 'left_only' else 'b'}")
+    return float(np.abs(m.value_x.to_numpy() - m.value_y.to_numpy()).max()) if len(m) else 0.0

@@ -4,7 +4,7 @@ One call per metric: `metric(saliency_map, reference) -> float`, both `(H, W)` f
 one shape. Malformed input (shape mismatch, NaN or inf, a non-binary fixation map) raises a
 ValueError naming the argument; a well-formed but degenerate case where the metric is undefined
 (a constant map for a correlation, an empty region for IoU, no fixation for NSS ...) returns NaN,
-which `summarise` leaves out and counts (`n_nan`).
+which `statistics.summarise` leaves out and counts (`n_nan`).
 
 Conventions (after Bylinskii et al., "What do different evaluation metrics tell us about
 saliency models?", TPAMI 2019, and the MIT saliency benchmark code):
@@ -28,6 +28,7 @@ saliency models?", TPAMI 2019, and the MIT saliency benchmark code):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -155,22 +156,35 @@ def kl_div(saliency_map: Any, reference: Any) -> float:
     return float(np.sum(p * np.log(EPS + p / (q + EPS))))
 
 
-#: name -> metric(saliency_map, reference) -> float
-METRICS: dict[str, Callable[..., float]] = {
-    "overlap": overlap,
-    "spearman": spearman,
-    "cosine_distance": cosine_distance,
-    "nss": nss,
-    "auc_judd": auc_judd,
-    "cc": cc,
-    "sim": sim,
-    "kl_div": kl_div,
-}
+@dataclass(frozen=True)
+class Metric:
+    """A metric with its one call `metric(saliency_map, reference) -> float` and its direction."""
+
+    name: str
+    fn: Callable[..., float]
+    higher_is_better: bool
+    reference: str  # "heatmap" or "fixations" (a binary fixation map)
+
+    def __call__(self, saliency_map: Any, reference: Any) -> float:
+        return self.fn(saliency_map, reference)
+
+
+#: name -> Metric (call it like the function; `.higher_is_better` says which way is better)
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("overlap", overlap, True, "heatmap"),
+    Metric("spearman", spearman, True, "heatmap"),
+    Metric("cosine_distance", cosine_distance, False, "heatmap"),
+    Metric("nss", nss, True, "fixations"),
+    Metric("auc_judd", auc_judd, True, "fixations"),
+    Metric("cc", cc, True, "heatmap"),
+    Metric("sim", sim, True, "heatmap"),
+    Metric("kl_div", kl_div, False, "heatmap"),
+)}
 
 #: The paper's Table 1.
 TABLE1_METRICS = ("overlap", "spearman", "cosine_distance")
 #: Metrics whose reference is a binary fixation map rather than a heatmap.
-FIXATION_METRICS = ("nss", "auc_judd")
+FIXATION_METRICS = tuple(name for name, m in METRICS.items() if m.reference == "fixations")
 
 
 def evaluate(
@@ -227,7 +241,7 @@ def evaluate_annotators(
 
     annotators: (A,) ids (default 0..A-1). valid: optional (A, N) bool, images to score per
     annotator (e.g. `n_fixations > 0`: an image the annotator never fixated has no heatmap).
-    Returns columns `annotator, image_index, metric, value`; `summarise(df, by=["annotator",
+    Returns columns `annotator, image_index, metric, value`; `statistics.summarise(df, by=["annotator",
     "metric"])` gives the table with confidence intervals.
     """
     m = np.asarray(model_maps)
@@ -246,52 +260,3 @@ def evaluate_annotators(
         frames.append(evaluate(m[idx], hm[a, idx], metrics, image_index=idx, extra={"annotator": aid}))
     df = pd.concat(frames, ignore_index=True)
     return df[["annotator", "image_index", "metric", "value"]]
-
-
-def summarise(
-    df: pd.DataFrame,
-    by: Sequence[str] = ("metric",),
-    confidence: float = 0.95,
-    *,
-    method: str = "t",
-    n_boot: int = 2000,
-    seed: int = 0,
-    value: str = "value",
-) -> pd.DataFrame:
-    """Mean and confidence interval of `df[value]` per group of `by`.
-
-    method="t": mean +- t_{(1+confidence)/2, n-1} * sd / sqrt(n) (sd with ddof=1);
-    method="bootstrap": percentile interval of `n_boot` resampled means (numpy Generator(seed)).
-    NaN values are left out and counted. Columns: *by, n, n_nan, mean, sd, ci_low, ci_high.
-    Groups with n < 2 get NaN bounds.
-    """
-    from scipy import stats
-
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence: expected 0 < confidence < 1, got {confidence!r}")
-    if method not in ("t", "bootstrap"):
-        raise ValueError(f"method: expected 't' or 'bootstrap', got {method!r}")
-    by = list(by)
-    missing = [c for c in [*by, value] if c not in df.columns]
-    if missing:
-        raise ValueError(f"df: missing column(s) {missing}; has {list(df.columns)}")
-    rng = np.random.default_rng(seed)
-    rows = []
-    for key, grp in df.groupby(by, sort=True) if by else [((), df)]:
-        v = grp[value].to_numpy(np.float64)
-        n_nan = int(np.isnan(v).sum())
-        v = v[~np.isnan(v)]
-        n = len(v)
-        mean = float(v.mean()) if n else float("nan")
-        sd = float(v.std(ddof=1)) if n > 1 else float("nan")
-        lo = hi = float("nan")
-        if n > 1:
-            if method == "t":
-                half = stats.t.ppf((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)
-                lo, hi = mean - half, mean + half
-            else:
-                means = v[rng.integers(0, n, size=(int(n_boot), n))].mean(axis=1)
-                lo, hi = (float(x) for x in np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2]))
-        key = key if isinstance(key, tuple) else (key,)
-        rows.append((*key, n, n_nan, mean, sd, lo, hi))
-    return pd.DataFrame(rows, columns=[*by, "n", "n_nan", "mean", "sd", "ci_low", "ci_high"])

@@ -41,6 +41,13 @@ _CHAPTER_RE = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
 
 
 # --------------------------------------------------------------------------- chapters
+def check_cell_timeout(value: Any, name: str = "cell_timeout") -> int:
+    """`value` if it is a positive int of seconds, else a ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return value
+
+
 def list_chapters(notebooks_dir: str | os.PathLike | None = None) -> list[Path]:
     """The chapter sources `NN_name.py` in `notebooks_dir`, in chapter order."""
     d = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
@@ -172,8 +179,7 @@ def execute_chapter(
     if profile not in PROFILES:
         raise ValueError(f"profile {profile!r}: expected one of {', '.join(PROFILES)}")
     kernel_env = kernel_settings.environment(kernels)
-    if not isinstance(cell_timeout, int) or cell_timeout <= 0:
-        raise ValueError(f"cell_timeout must be a positive number of seconds, got {cell_timeout!r}")
+    check_cell_timeout(cell_timeout)
     path = resolve_chapter(chapter, notebooks_dir)
     nb = read_notebook(path)
     known = chapter_parameters(nb)
@@ -440,6 +446,7 @@ def run_book(
     parameters: {name: value} given to every chapter whose parameters cell declares `name` (e.g.
     `ferplus_root`); a name no chapter declares is an error. kernels: see `execute_chapter`.
     Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
+    check_cell_timeout(cell_timeout)
     if update_references and profile != "quick":
         raise ValueError("--update-references needs --profile quick (the references are the quick profile)")
     if update_references and kernels != "portable":

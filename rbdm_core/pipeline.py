@@ -127,8 +127,7 @@ class Pipeline:
         from .training import train
 
         src = self.source
-        tr = src.select_split(*[s for s in src.splits if s.lower().startswith("train")])
-        va = src.select_split(*[s for s in src.splits if not s.lower().startswith("train")])
+        tr, va = src.select_split(*src.training_splits), src.select_split(*src.held_out_splits)
         recipe = self._recipe(self.profile.trainer_epochs)
         params = {"role": "trainer", "architecture": architecture, "data": dataset_key(src),
                   "recipe": recipe.to_dict(), "seed": self.seed,
@@ -186,18 +185,25 @@ class Pipeline:
 
         return self.store.cached_arrays("relevance", params, compute)["maps"]
 
-    def mask_params(self, mask_type: str, image_px: int = 48) -> dict[str, Any]:
-        """The profile's parameters of one mask type (perceptive: n, sigma, cutoff in pixels)."""
+    def mask_params(self, mask_type: str, image_px: int = 48, **values: Any) -> dict[str, Any]:
+        """The parameters of one mask type (a name in `masking.MASKS`) as this profile sets them:
+        fraction = the negative fraction, n = the perceptive n, sigma and cutoff = the gaze kernel
+        for `image_px` pixels. `values` replace the profile's; the type takes only the names it
+        declares, so one call may offer values for several types (the others are ignored)."""
         from .gaze import kernel_for_image
+        from .masking import mask_type as spec_of
 
-        if mask_type == "negative":
-            return {"fraction": self.profile.negative_fraction}
-        if mask_type == "mean":
-            return {}
-        if mask_type == "perceptive":
-            k = kernel_for_image(image_px)
-            return {"n": self.perceptive_n(), "sigma": float(k.sigma), "cutoff": float(k.cutoff)}
-        raise ValueError(f"mask_type: expected negative, mean or perceptive, got {mask_type!r}")
+        spec = spec_of(mask_type)
+        profile_values = {"fraction": lambda: self.profile.negative_fraction, "n": self.perceptive_n,
+                          "sigma": lambda: float(kernel_for_image(image_px).sigma),
+                          "cutoff": lambda: float(kernel_for_image(image_px).cutoff)}
+        out = {}
+        for name in spec.params:
+            if name in values:
+                out[name] = values[name]
+            elif name in profile_values and spec.paper:
+                out[name] = profile_values[name]()
+        return out
 
     def masks(self, mask_type: str, split: str = "Training", method: str | None = None,
               images: np.ndarray | None = None, **overrides: Any) -> np.ndarray:
@@ -237,15 +243,3 @@ class Pipeline:
         """TrainResults for every variant and seed, in that order."""
         seeds = self.profile.seeds if seeds is None else tuple(seeds)
         return [self.train_trainee(v, s) for v in variants for s in seeds]
-
-
-def steps_to_reach(curves: pd.DataFrame, threshold: float, metric: str = "f1") -> pd.DataFrame:
-    """First step at which each (variant, seed) curve reaches `threshold` on the validation
-    `metric` (NaN when it never does). Columns: variant, seed, step."""
-    v = curves[(curves.split == "validation") & (curves.metric == metric)]
-    rows = []
-    for (var, seed), g in v.groupby(["variant", "seed"], sort=False):
-        g = g.sort_values("step")
-        hit = g[g.value >= threshold]
-        rows.append({"variant": var, "seed": seed, "step": float(hit.step.iloc[0]) if len(hit) else np.nan})
-    return pd.DataFrame(rows)

@@ -42,8 +42,8 @@ class Profile:
         fixations per image in the gaze study, as in the paper);
     annotators: simulated annotators in the gaze study;
     augment, class_weighted: the paper's augmentation and class-weighted loss (on in `paper`; off in
-        `quick`, where at 48 px and a few epochs they keep a small network near chance: measured
-        macro-F1 after 6 epochs 0.11 with both, 0.39 without);
+        `quick`, where at 48 px and a few epochs they held a small network near chance; the
+        measurement is in docs/architecture.md, "Profiles");
     input_size: model input side (None: the data's size raised to the architecture's minimum;
         "paper": 299 for Xception/InceptionV3, 224 for MobileNetV2/VGG).
     """

@@ -1,15 +1,22 @@
-"""How much of a relevance map falls inside the ground-truth regions of synthetic faces.
+"""Statistics of relevance maps `(N, H, W)`, one row per image: where the relevance falls and how
+concentrated it is.
 
-The synthetic corpora (`rbdm_core.data.synthetic`) know, per image, the facial regions whose action
-units express its class (`Dataset.regions`, (N, H, W) bool). A map that "looks at the right places"
-puts more of its positive relevance there than the regions' share of the image area would give a
-map spread evenly.
+* `relevance_in_regions`, `by_class`: how much of a map falls inside the ground-truth regions of
+  synthetic faces. The synthetic corpora (`rbdm_core.data.synthetic`) know, per image, the facial
+  regions whose action units express its class (`Dataset.regions`, (N, H, W) bool). A map that
+  "looks at the right places" puts more of its positive relevance there than the regions' share
+  of the image area would give a map spread evenly.
+* `relevance_concentration`: how few pixels hold a map's relevance (what the mean mask keeps).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+
+from rbdm_core import masking
 
 
 def relevance_in_regions(maps: np.ndarray, regions: np.ndarray) -> pd.DataFrame:
@@ -71,3 +78,27 @@ def by_class(table: pd.DataFrame, labels: np.ndarray, class_names) -> pd.DataFra
                      "inside": float(sub["inside"].mean()), "area": float(sub["area"].mean()),
                      "lift": float(sub["lift"].mean())})
     return pd.DataFrame(rows)
+
+
+def relevance_concentration(maps: Any, top: float = 0.1) -> pd.DataFrame:
+    """How concentrated each relevance map `(N, H, W)` is, one row per image:
+    `share_above_mean` (pixels with R >= the map's mean: what the mean mask keeps),
+    `median_over_mean` (median / mean; NaN unless mean > 0), and `top_share` (share of the map's
+    sum held by its `round(top * H * W)` largest pixels; NaN unless the sum > 0)."""
+    r = masking._batch(maps, "maps")[0].astype(np.float64)
+    if not 0 < float(top) <= 1:
+        raise ValueError(f"top: expected 0 < top <= 1 (a share of the pixels), got {top!r}")
+    n = len(r)
+    flat = r.reshape(n, -1)
+    k = max(1, int(round(float(top) * flat.shape[1])))
+    mean = flat.mean(axis=1)
+    total = flat.sum(axis=1)
+    topsum = np.sort(flat, axis=1)[:, flat.shape[1] - k:].sum(axis=1) if n else np.zeros(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame({
+            "image": np.arange(n),
+            "share_above_mean": (flat >= mean[:, None]).mean(axis=1) if n else np.zeros(0),
+            "median_over_mean": np.where(mean > 0, np.median(flat, axis=1) / np.where(mean > 0, mean, 1), np.nan)
+            if n else np.zeros(0),
+            "top_share": np.where(total > 0, topsum / np.where(total > 0, total, 1), np.nan),
+        })

@@ -2,7 +2,7 @@
 
 - `Recipe`: Adam (lr 1e-3), batch 32, categorical cross-entropy, class weights, augmentation
   ranges (see `rbdm_core.augment`), epochs, evaluation every `eval_every` steps.
-- `Variant(name, masked, switch_epoch)` and the seven paper `PRESETS`.
+- `Variant(name, mask_type, switch_epoch)` and the seven paper `PRESETS`.
 - `train(...)` -> `TrainResult`; `train_seeds(...)` -> one result per seed.
 
 Input pipeline: the uint8 arrays stay in memory; epoch e visits the training images in the order
@@ -105,40 +105,46 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Variant:
-    """A training variant: `masked` trains on masked images in epochs < switch_epoch (all epochs
-    when switch_epoch is None), then on the unmasked ones."""
+    """A training variant: with a `mask_type` (a name in `masking.MASKS`) it trains on images masked
+    that way in epochs < switch_epoch (all epochs when switch_epoch is None), then on the unmasked
+    ones; without one (no-mask) always on the unmasked images."""
 
     name: str
-    masked: bool = False
+    mask_type: str | None = None
     switch_epoch: int | None = None
 
     def __post_init__(self) -> None:
         if self.switch_epoch is not None and (not isinstance(self.switch_epoch, (int, np.integer)) or self.switch_epoch < 0):
             raise ValueError(f"Variant.switch_epoch: expected a non-negative int or None, got {self.switch_epoch!r}")
+        if self.mask_type is not None:
+            from .masking import mask_type
+
+            mask_type(self.mask_type)  # an unknown mask type is an error that lists the names
+
+    @property
+    def masked(self) -> bool:
+        """Whether the variant ever trains on masked images."""
+        return self.mask_type is not None
 
     def masked_at(self, epoch: int) -> bool:
         """Whether training images are masked during 0-based `epoch`."""
         return self.masked and (self.switch_epoch is None or epoch < self.switch_epoch)
 
-    @property
-    def mask_type(self) -> str | None:
-        """negative / mean / perceptive (the mask the variant needs), None for no-mask."""
-        return self.name.split("-then-")[0] if self.masked else None
 
-
-MASK_TYPES = ("negative", "mean", "perceptive")
 PAPER_SWITCH_EPOCH = 9
 
 
 def preset(name: str, switch_epoch: int = PAPER_SWITCH_EPOCH) -> Variant:
     """One of the paper's seven variants; `switch_epoch` applies to the `*-then-unmasked` ones."""
+    from .masking import PAPER_MASK_TYPES
+
     if name == "no-mask":
-        return Variant("no-mask", masked=False, switch_epoch=None)
-    for m in MASK_TYPES:
+        return Variant("no-mask", mask_type=None, switch_epoch=None)
+    for m in PAPER_MASK_TYPES:
         if name == m:
-            return Variant(m, masked=True, switch_epoch=None)
+            return Variant(m, mask_type=m, switch_epoch=None)
         if name == f"{m}-then-unmasked":
-            return Variant(name, masked=True, switch_epoch=int(switch_epoch))
+            return Variant(name, mask_type=m, switch_epoch=int(switch_epoch))
     raise ValueError(f"variant {name!r} is unknown; expected one of {', '.join(PRESETS)}")
 
 

@@ -242,34 +242,16 @@ def image_grid(
 
 
 # --------------------------------------------------------------------------- curves, matrices, tables
-def mean_band(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) of a sample: Student-t confidence interval of the mean at `level`
-    (low = high = mean for a single value)."""
-    from scipy import stats
-
-    v = np.asarray(values, np.float64)
-    v = v[~np.isnan(v)]
-    if v.size == 0:
-        return (np.nan, np.nan, np.nan)
-    m = float(v.mean())
-    if v.size < 2:
-        return (m, m, m)
-    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
-    return (m, m - half, m + half)
-
-
 def band_table(df: pd.DataFrame, x: str, y: str, group: str | None = None, level: float = 0.95) -> pd.DataFrame:
-    """Per (group, x): n, mean, low, high of column `y` (the numbers `line_band` draws)."""
+    """Per (group, x): n, mean, ci_low, ci_high of column `y` (`statistics.summarise`, Student-t):
+    the numbers `line_band` draws."""
+    from .statistics import summarise
+
     keys = [group, x] if group else [x]
     for col in keys + [y]:
         if col not in df.columns:
             raise ValueError(f"band_table: column {col!r} not in the table (columns: {list(df.columns)})")
-    rows = []
-    for key, sub in df.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        m, lo, hi = mean_band(sub[y].to_numpy(), level)
-        rows.append((*key, int(sub[y].notna().sum()), m, lo, hi))
-    return pd.DataFrame(rows, columns=keys + ["n", "mean", "low", "high"])
+    return summarise(df, by=keys, confidence=level, value=y)[keys + ["n", "mean", "ci_low", "ci_high"]]
 
 
 def line_band(
@@ -300,7 +282,8 @@ def line_band(
         xs = sub[x].to_numpy()
         if (sub["n"] > 1).any():
             fig.add_trace(go.Scatter(
-                x=np.concatenate([xs, xs[::-1]]), y=np.concatenate([sub["high"].to_numpy(), sub["low"].to_numpy()[::-1]]),
+                x=np.concatenate([xs, xs[::-1]]),
+                y=np.concatenate([sub["ci_high"].fillna(sub["mean"]).to_numpy(), sub["ci_low"].fillna(sub["mean"]).to_numpy()[::-1]]),
                 fill="toself", fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.18)", line={"width": 0},
                 hoverinfo="skip", showlegend=False, legendgroup=str(g)))
         fig.add_trace(go.Scatter(x=xs, y=sub["mean"].to_numpy(), mode="lines", line={"color": col, "width": 2},
@@ -380,17 +363,6 @@ def _label(v: Any) -> str:
     if isinstance(v, (float, np.floating)):
         return f"{float(v):g}"
     return str(v)
-
-
-def masked_images(images: np.ndarray, masks: np.ndarray, fill: int = 0) -> np.ndarray:
-    """images (N, H, W, C) uint8 with masks (N, H, W) bool (True = kept) -> masked (N, H, W, C) uint8."""
-    im = np.asarray(images)
-    mk = np.asarray(masks, dtype=bool)
-    if im.ndim == 3:
-        im = im[..., None]
-    if mk.shape != im.shape[:3]:
-        raise ValueError(f"masked_images: masks shape {mk.shape} does not match images {im.shape[:3]}")
-    return np.where(mk[..., None], im, np.uint8(fill)).astype(np.uint8)
 
 
 def drop_overlay(mask: np.ndarray, fill: int = 0) -> np.ndarray:
@@ -525,6 +497,8 @@ def live_explorer(
     Tag its cell `nbval-ignore-output`. Returns the ipywidgets VBox."""
     import ipywidgets as widgets
 
+    from .masking import apply_mask
+
     imgs = np.asarray(images)
     if imgs.ndim == 3:
         imgs = imgs[..., None]
@@ -554,7 +528,7 @@ def live_explorer(
         if m.shape != imgs.shape[:3]:
             status.value = f"<b>compute returned shape {m.shape}, expected {imgs.shape[:3]}</b>"
             return
-        mi = masked_images(imgs, m, fill)
+        mi = apply_mask(imgs.astype(np.uint8), m, fill)
         for i in range(len(imgs)):
             mask_w[i].value = png(m[i])
             masked_w[i].value = png(_as_display_image(mi[i]))

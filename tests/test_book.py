@@ -312,9 +312,9 @@ def test_band_table_is_the_student_t_interval_of_the_mean():
     a1 = t[(t.variant == "a") & (t.step == 1)].iloc[0]
     half = 4.302652729911275 * 1.0 / np.sqrt(3)  # t(0.975, 2) * sd / sqrt(n), sd of 1, 2, 3 is 1
     assert a1["n"] == 3 and a1["mean"] == pytest.approx(2.0)
-    assert (a1["low"], a1["high"]) == pytest.approx((2.0 - half, 2.0 + half))
+    assert (a1["ci_low"], a1["ci_high"]) == pytest.approx((2.0 - half, 2.0 + half))
     single = t[(t.variant == "a") & (t.step == 2)].iloc[0]
-    assert single["low"] == single["mean"] == single["high"] == 5.0
+    assert single["mean"] == 5.0 and np.isnan(single["ci_low"]) and np.isnan(single["ci_high"])
     fig = viz.line_band(df, "step", "f1", "variant")
     # one band (group a has a repeated x) + two mean lines
     assert [tr.fill for tr in fig.data] == ["toself", None, None]

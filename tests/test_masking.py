@@ -284,3 +284,28 @@ def test_build_masks_bad_parameters_write_nothing(tmp_path):
     # a constant map is reported with its chunk and image
     with pytest.raises(ValueError, match=r"chunk 0 \(images 0\.\.3\).*image 0 is constant"):
         masking.build_masks(store, {}, rel, "mean", progress=False)
+
+
+# --- random masks of the same size ------------------------------------------------------------
+
+
+def test_random_masks_like_keeps_counts():
+    rng = np.random.default_rng(0)
+    m = rng.random((6, 8, 9)) < rng.random((6, 1, 1))
+    r = masking.random_masks_like(m, seed=4)
+    assert r.dtype == bool and r.shape == m.shape
+    np.testing.assert_array_equal(r.sum(axis=(1, 2)), m.sum(axis=(1, 2)))
+    np.testing.assert_array_equal(r, masking.random_masks_like(m, seed=4))
+    with pytest.raises(ValueError, match="bool"):
+        masking.random_masks_like(m.astype(int))
+
+
+def test_random_masks_like_precision_is_region_share():
+    # the expected precision of a random mask is the share of region pixels in the image
+    regions = np.zeros((400, 10, 10), bool)
+    regions[:, :3, :] = True  # 30 %
+    m = np.zeros((400, 10, 10), bool)
+    m[:, :, :5] = True  # keep 50 pixels
+    st = masking.mask_stats(masking.random_masks_like(m, seed=0), regions)
+    assert st.precision.mean() == pytest.approx(0.3, abs=0.01)
+    assert st.recall.mean() == pytest.approx(0.5, abs=0.01)

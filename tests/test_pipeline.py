@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rbdm_core.pipeline import Pipeline, dataset_key, get_profile, steps_to_reach
+from rbdm_core.curves import steps_to_reach
+from rbdm_core.pipeline import Pipeline, dataset_key, get_profile
 from rbdm_core.profiles import PROFILES, VARIANTS
 
 
@@ -57,6 +58,10 @@ def test_mask_params_follow_the_profile(tmp_path):
     assert p["n"] == 7 and 0 < p["sigma"] < p["cutoff"]
     with pytest.raises(ValueError, match="mask_type"):
         pipe.mask_params("positive")
+    # values offered for several types: each type takes the names it declares
+    assert pipe.mask_params("negative", fraction=0.3, n=4) == {"fraction": 0.3}
+    assert pipe.mask_params("perceptive", fraction=0.3, n=4)["n"] == 4
+    assert pipe.mask_params("mean", fraction=0.3, n=4) == {}
 
 
 def test_steps_to_reach_by_hand():

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from rbdm_core.augment import AugmentConfig, apply_params, augment, augment_preview, random_params
-from rbdm_core.curves import confusion_matrix, macro_f1, summarise_curves
+from rbdm_core.curves import confusion_matrix, macro_f1
 from rbdm_core.data.dataset import Dataset
 from rbdm_core.training import (
     PRESETS, Recipe, class_weights, epoch_order, preset, steps_per_epoch, train, train_seeds,
@@ -47,15 +47,6 @@ def test_confusion_and_macro_f1_by_hand():
     # F1: class 0: 2*1/(2+1+1) = 0.5; class 1: 4/(4+1) = 0.8; class 2: 0; class 3 absent -> not averaged
     assert macro_f1(y, p, 4) == pytest.approx((0.5 + 0.8 + 0.0) / 3)
     assert macro_f1(y, y, 4) == 1.0
-
-
-def test_summarise_curves_mean_and_band():
-    df = pd.DataFrame({"variant": "v", "seed": [0, 1], "step": 5, "epoch": 0.5, "split": "validation",
-                       "metric": "f1", "value": [0.2, 0.4]})
-    s = summarise_curves(df).iloc[0]
-    assert s["mean"] == pytest.approx(0.3) and s["n"] == 2
-    half = 1.96 * np.std([0.2, 0.4], ddof=1) / np.sqrt(2)
-    assert s["lo"] == pytest.approx(0.3 - half) and s["hi"] == pytest.approx(0.3 + half)
 
 
 def test_epoch_order_is_a_seeded_permutation():

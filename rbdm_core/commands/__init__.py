@@ -9,7 +9,10 @@ def add_execution_options(p, parameter_help: str) -> None:
     p.add_argument("--profile", choices=("quick", "paper"), default="quick",
                    help="quick: embedded synthetic data, small models (default); paper: real corpora, paper sizes")
     p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
-    p.add_argument("--cell-timeout", type=int, default=900, metavar="S", help="seconds allowed per cell (default 900)")
+    from rbdm_core.notebook_run import CELL_TIMEOUT_S
+
+    p.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT_S, metavar="S",
+                   help=f"seconds allowed per cell (default {CELL_TIMEOUT_S})")
     p.add_argument("--no-progress", action="store_true", help="no per-cell progress bar on stderr")
     p.add_argument("--kernels", choices=("portable", "native"), default=None,
                    help="portable: CPU kernels and threads pinned so results are the same bits on any x86-64 "
@@ -23,5 +26,7 @@ def kernels_for(args) -> str:
 
 
 def check_cell_timeout(args) -> None:
-    if args.cell_timeout <= 0:
-        raise ValueError(f"--cell-timeout must be a positive number of seconds, got {args.cell_timeout}")
+    """--cell-timeout checked before anything runs (`notebook_run.check_cell_timeout`)."""
+    from rbdm_core.notebook_run import check_cell_timeout as check
+
+    check(args.cell_timeout, "--cell-timeout")

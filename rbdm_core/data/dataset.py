@@ -102,6 +102,26 @@ class Dataset:
         """Split names in order of first appearance."""
         return tuple(pd.unique(self.split))
 
+    @property
+    def training_splits(self) -> tuple[str, ...]:
+        """The splits a model trains on: names starting with "train" in any case (FERPlus's
+        Training, AffectNet's training); the others are held out."""
+        return tuple(s for s in self.splits if str(s).lower().startswith("train"))
+
+    @property
+    def held_out_splits(self) -> tuple[str, ...]:
+        """The splits that are not training splits (validation, PublicTest, PrivateTest, ...)."""
+        return tuple(s for s in self.splits if s not in self.training_splits)
+
+    def first_of_each_class(self, split: str) -> np.ndarray:
+        """(K',) int: the index of the first image of each class in `split`, in class order;
+        classes without an image there are skipped."""
+        if split not in self.splits:
+            raise ValueError(f"split {split!r}: not in the data set; its splits are {self.splits}")
+        in_split = self.split == split
+        hits = [np.flatnonzero(in_split & (self.labels == k)) for k in range(len(self.class_names))]
+        return np.array([int(h[0]) for h in hits if len(h)], dtype=np.int64)
+
     def subset(self, index) -> "Dataset":
         """A new Dataset with the rows selected by a boolean mask or an index array."""
         index = np.asarray(index)

@@ -16,7 +16,7 @@ pre-softmax logits, with:
   gives the helper layers iNNvestigate creates (the fer model's "add_1 used 2 times" failure).
 
 Not changed: ReLU6 (`ReLU(max_value=6)`, MobileNetV2) stays ReLU6; the relevance rules in
-`saliency_worker` pass relevance through activation layers unchanged, so a clipped unit keeps
+`saliency.analyzers` pass relevance through activation layers unchanged, so a clipped unit keeps
 its relevance. Layers other than standard Keras layers taking one tensor or a list of tensors
 (e.g. `TFOpLambda`) raise a ValueError naming the layer.
 """

@@ -1,0 +1,54 @@
+"""Gaze: the eye-tracking study's geometry, gaze heatmaps and fixation detection (paper section 5.3).
+
+One job per module; every public name is re-exported here, so `gaze.heatmap(...)` and
+`from rbdm_core.gaze import kernel_for_image` work as before the split.
+
+* `geometry`:  the study's set-up, visual span, screen <-> image pixel coordinates.
+* `heatmaps`:  the Gaussian kernel (`kernel_for_image`), `heatmap`, binary `fixation_map`,
+  per-annotator heatmaps and fixation maps of a study, model heatmaps and their chance baseline.
+* `fixations`: I-DT fixation detection and its checks against known fixations.
+
+The argument checks `_positive`, `_points` and `_image_shape` (`_checks`) stay reachable as
+`gaze._positive` etc.: `rbdm_core.masking` validates its kernel parameters with them.
+"""
+
+from ._checks import _image_shape, _points, _positive  # noqa: F401 (gaze._positive etc., for masking)
+from .fixations import Fixations, detect_fixations_idt, detection_table, dispersion_threshold_px, match_fixations
+from .geometry import (
+    DIAGONAL_IN,
+    DISPLAY_PX,
+    DISTANCE_CM,
+    SCREEN_RESOLUTION,
+    VISUAL_ANGLE_DEG,
+    fixations_in_image,
+    image_to_screen,
+    pixel_pitch_cm,
+    screen_to_image,
+    span_in_image_px,
+    visual_span_px,
+)
+from .heatmaps import (
+    FWHM_FRACTION,
+    AnnotatorHeatmaps,
+    GazeKernel,
+    fixation_heatmaps,
+    fixation_map,
+    heatmap,
+    kernel_for_image,
+    model_heatmaps,
+    random_heatmaps,
+    sigma_from_span,
+    study_fixation_maps,
+)
+
+__all__ = [
+    # geometry
+    "SCREEN_RESOLUTION", "DIAGONAL_IN", "DISTANCE_CM", "DISPLAY_PX", "VISUAL_ANGLE_DEG",
+    "pixel_pitch_cm", "visual_span_px", "span_in_image_px", "screen_to_image", "image_to_screen",
+    "fixations_in_image",
+    # heatmaps
+    "FWHM_FRACTION", "sigma_from_span", "GazeKernel", "kernel_for_image", "heatmap", "fixation_map",
+    "AnnotatorHeatmaps", "fixation_heatmaps", "study_fixation_maps", "model_heatmaps", "random_heatmaps",
+    # fixations
+    "Fixations", "detect_fixations_idt", "dispersion_threshold_px", "match_fixations", "detection_table",
+]

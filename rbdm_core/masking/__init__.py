@@ -1,0 +1,32 @@
+"""Masks (paper section 5.4): made from relevance maps, at random, from fixations; combined,
+measured, applied, and built for whole data sets.
+
+Every mask is `(N, H, W)` bool with True where a pixel is KEPT (m_i = 1) and False where it is
+removed (m_i = 0); a single `(H, W)` map gives an `(H, W)` mask. Relevance maps must be finite:
+NaN or inf raise a ValueError naming the image.
+
+Modules: `relevance_masks` (negative, mean, perceptive, top_fraction; pseudo-fixations),
+`random_masks` (seeded random masks, random masks of given sizes, ROAR removals), `registry`
+(`MASKS`: every mask type with its parameters and defaults; `make_masks`), `combine` (several
+Trainers' maps and masks), `fixation_masks` (masks from human fixations), `stats` (kept share,
+precision, recall, IoU), `apply` (`apply_mask`), `build` (the cached builder).
+"""
+
+from rbdm_core.masking.apply import apply_mask
+from rbdm_core.masking.build import build_masks
+from rbdm_core.masking.checks import _batch, _maps, _masks
+from rbdm_core.masking.combine import COMBINE_RULES, combine_masks, combine_relevance, normalise_maps
+from rbdm_core.masking.fixation_masks import HumanMasks, human_masks, human_vs_model
+from rbdm_core.masking.random_masks import REMOVALS, random_fraction_mask, random_masks_like, roar_masks
+from rbdm_core.masking.registry import MASK_TYPES, MASKS, PAPER_MASK_TYPES, MaskType, make_masks, mask_type
+from rbdm_core.masking.relevance_masks import (mean_mask, negative_mask, perceptive_mask, pseudo_fixations,
+                                               top_fraction_mask, top_k_flat)
+from rbdm_core.masking.stats import PIXEL_SETS, mask_iou, mask_precision, mask_stats, region_scores
+
+__all__ = [
+    "apply_mask", "build_masks", "COMBINE_RULES", "combine_masks", "combine_relevance", "normalise_maps",
+    "HumanMasks", "human_masks", "human_vs_model", "REMOVALS", "random_fraction_mask", "random_masks_like",
+    "roar_masks", "MASK_TYPES", "MASKS", "PAPER_MASK_TYPES", "MaskType", "make_masks", "mask_type",
+    "mean_mask", "negative_mask", "perceptive_mask", "pseudo_fixations", "top_fraction_mask", "top_k_flat",
+    "mask_iou", "mask_precision", "mask_stats", "PIXEL_SETS", "region_scores",
+]

@@ -1,0 +1,104 @@
+"""Masks for a whole data set, built once in chunks, cached in the run folder and resumable."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from rbdm_core.artifacts import atomic_path, atomic_write_text
+from rbdm_core.masking.checks import _batch
+from rbdm_core.masking.registry import mask_type as mask_type_spec
+from rbdm_core.progress import disabled
+
+
+def build_masks(
+    store: Any,
+    key_params: Mapping[str, Any],
+    relevance: np.ndarray | Callable[[int, int], np.ndarray],
+    mask_type: str,
+    chunk: int = 1024,
+    *,
+    n_images: int | None = None,
+    on_chunk: Callable[[int, int], None] | None = None,
+    progress: bool = True,
+    **mask_params: Any,
+) -> np.ndarray:
+    """Masks `(N, H, W)` bool for a whole data set, built once and cached.
+
+    store:       `rbdm_core.artifacts.Store`; files go to `store.dir("masks", params)` with
+                 params = {**key_params, mask_type, chunk, n_images, **mask_params} (defaults
+                 filled in), so any changed parameter gives another directory.
+    key_params:  what identifies the relevance maps (Trainer key, relevance method, data set...):
+                 the cache cannot see inside `relevance`, the caller must name it here.
+    relevance:   (N, H, W) array, or a callable `(start, stop) -> (stop - start, H, W)` array
+                 (then `n_images` = N is required), called only for chunks not yet on disk.
+    mask_type:   a name in `masking.MASKS`; mask_params: that mask's parameters (its defaults
+                 filled in).
+    chunk:       images per file `masks_<i>.npy` (i = 0, 1, ...), each written atomically;
+                 a `done` marker (JSON) is written last.
+    on_chunk:    called as `on_chunk(i, n_chunks)` after chunk i is saved (progress, tests).
+
+    Interrupted runs resume: existing chunk files are kept and only missing ones computed.
+    """
+    spec = mask_type_spec(mask_type)
+    used = spec.resolve(mask_params)  # validated before anything is written
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk: expected an int >= 1, got {chunk!r}")
+    if callable(relevance):
+        n = n_images
+        if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n_images: a callable relevance needs n_images = the number of images (int >= 0), got {n!r}")
+        total = int(n)
+        get = relevance
+    else:
+        arr, single = _batch(relevance)
+        if single:
+            raise ValueError(f"relevance: expected an (N, H, W) array, got shape {np.shape(relevance)}")
+        if n_images is not None and n_images != len(arr):
+            raise ValueError(f"n_images: {n_images} given but relevance holds {len(arr)} maps")
+        total = len(arr)
+        get = lambda a, b: arr[a:b]  # noqa: E731
+    params = {**dict(key_params), "mask_type": mask_type, "chunk": int(chunk), "n_images": total, **used}
+    d = store.dir("masks", params)
+    n_chunks = math.ceil(total / chunk)
+    files = [d / f"masks_{i:05d}.npy" for i in range(n_chunks)]
+    done = d / "done"
+    if not done.exists():
+        todo = [i for i in range(n_chunks) if not files[i].exists()]
+        bar = None
+        if progress and todo:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(todo), desc=f"{mask_type} masks", unit="chunk", leave=False,
+                       disable=disabled())
+        try:
+            for i in todo:
+                a, b = i * chunk, min(total, (i + 1) * chunk)
+                rel = np.asarray(get(a, b))
+                if rel.ndim != 3 or len(rel) != b - a:
+                    raise ValueError(f"relevance: chunk {i} (images {a}..{b - 1}) has shape {rel.shape}, expected ({b - a}, H, W)")
+                try:
+                    m = spec.make(rel, a, **used)
+                except ValueError as e:
+                    raise ValueError(f"build_masks: chunk {i} (images {a}..{b - 1}): {e}") from e
+                with atomic_path(files[i]) as tmp:
+                    with open(tmp, "wb") as fh:
+                        np.save(fh, np.ascontiguousarray(m, dtype=bool))
+                if bar is not None:
+                    bar.update(1)
+                if on_chunk is not None:
+                    on_chunk(i, n_chunks)
+        finally:
+            if bar is not None:
+                bar.close()
+    parts = [np.load(f, allow_pickle=False) for f in files]
+    shapes = {p.shape[1:] for p in parts}
+    if len(shapes) > 1 or (parts and parts[0].dtype != bool):
+        raise ValueError(f"build_masks: chunk files under {d} disagree in shape or dtype ({shapes}); delete the folder")
+    out = np.concatenate(parts) if parts else np.zeros((0, 0, 0), dtype=bool)
+    if not done.exists():
+        atomic_write_text(done, json.dumps({"n_images": total, "shape": list(out.shape), "n_chunks": n_chunks}))
+    return out

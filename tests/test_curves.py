@@ -1,0 +1,176 @@
+"""rbdm_core.curves: per-class scores, relabelling, and the runs of a study (run table, summaries over
+seeds, best variant, curve differences), against hand-computed values."""
+
+import numpy as np
+import pytest
+
+import pandas as pd
+
+from rbdm_core import curves as ext
+from rbdm_core.curves import confusion_matrix, curves_frame, macro_f1, per_class_table, relabel
+
+
+# ----------------------------------------------------------------- per_class_table
+def test_per_class_table_hand_computed():
+    # rows true, columns predicted
+    cm = np.array([[3, 1, 0],
+                   [2, 4, 0],
+                   [0, 0, 0]])
+    t = per_class_table(cm, ["a", "b", "c"])
+    assert list(t["class"]) == ["a", "b", "c", "macro"]
+    # class a: TP 3, FP 2, FN 1 -> P 3/5, R 3/4, F1 6/9
+    a = t.iloc[0]
+    assert a.support == 4 and a.predicted == 5
+    assert a.precision == pytest.approx(3 / 5) and a.recall == pytest.approx(3 / 4) and a.f1 == pytest.approx(6 / 9)
+    # class b: TP 4, FP 1, FN 2 -> P 4/5, R 4/6, F1 8/11
+    b = t.iloc[1]
+    assert b.precision == pytest.approx(4 / 5) and b.recall == pytest.approx(4 / 6) and b.f1 == pytest.approx(8 / 11)
+    # class c never occurs: all NaN, and left out of the macro mean
+    assert np.isnan(t.iloc[2].precision) and np.isnan(t.iloc[2].recall) and np.isnan(t.iloc[2].f1)
+    m = t.iloc[3]
+    assert m.f1 == pytest.approx((6 / 9 + 8 / 11) / 2)
+    assert m.support == 10
+
+
+def test_per_class_table_macro_matches_macro_f1():
+    rng = np.random.default_rng(3)
+    y, p = rng.integers(0, 5, 200), rng.integers(0, 5, 200)
+    t = per_class_table(confusion_matrix(y, p, 5), list("abcde"))
+    assert t.iloc[-1].f1 == pytest.approx(macro_f1(y, p, 5))
+    # recall per class = share of that class's images predicted right (second method)
+    for k in range(5):
+        assert t.iloc[k].recall == pytest.approx(np.mean(p[y == k] == k))
+
+
+def test_per_class_table_rejects_non_square():
+    with pytest.raises(ValueError, match="square"):
+        per_class_table(np.zeros((2, 3)), ["a", "b"])
+
+
+def test_per_class_table_rejects_wrong_name_count():
+    with pytest.raises(ValueError, match="3 class names"):
+        per_class_table(np.zeros((2, 2)), ["a", "b", "c"])
+
+
+# ----------------------------------------------------------------- relabel
+def test_relabel_by_name_and_missing():
+    src = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")
+    dst = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
+    out = relabel(np.array([0, 3, 6, 5]), src, dst)
+    assert out.tolist() == [4, 1, 0, 2]
+    # reverse direction: contempt has no counterpart
+    back = relabel(np.array([7, 0]), dst, src)
+    assert back.tolist() == [-1, 6]
+    assert relabel(np.array([], np.int64), src, dst).shape == (0,)
+
+
+def test_relabel_rejects_out_of_range():
+    with pytest.raises(ValueError, match="0..1"):
+        relabel(np.array([0, 2]), ["a", "b"], ["b", "a"])
+
+
+def test_relabel_rejects_float_labels():
+    with pytest.raises(ValueError, match="ints"):
+        relabel(np.array([0.5]), ["a", "b"], ["b", "a"])
+
+
+
+
+def _curves(runs):
+    """runs: {(variant, seed): [(step, f1), ...]} -> a curve table (validation f1 + loss rows)."""
+    rows = []
+    for (var, seed), pts in runs.items():
+        for step, f1 in pts:
+            rows.append([var, seed, step, step / 10, "validation", "f1", f1])
+            rows.append([var, seed, step, step / 10, "validation", "loss", 2.0 - f1])
+    return curves_frame(rows)
+
+
+def test_run_table_best_and_final():
+    c = _curves({("a", 0): [(0, 0.1), (10, 0.5), (20, 0.4)], ("a", 1): [(0, 0.2), (10, 0.2), (20, 0.6)]})
+    t = ext.run_table(c)
+    assert t.to_dict("records") == [
+        {"variant": "a", "seed": 0, "best_f1": 0.5, "best_step": 10, "final_f1": 0.4, "steps": 20},
+        {"variant": "a", "seed": 1, "best_f1": 0.6, "best_step": 20, "final_f1": 0.6, "steps": 20},
+    ]
+
+
+def test_trainee_summary_threshold_steps_and_ci():
+    # no-mask final F1s 0.5 and 0.7 -> mean 0.6, threshold 0.9 * 0.6 = 0.54
+    c = _curves({
+        ("no-mask", 0): [(0, 0.1), (10, 0.3), (20, 0.5)],
+        ("no-mask", 1): [(0, 0.1), (10, 0.55), (20, 0.7)],
+        ("mean", 0): [(0, 0.1), (10, 0.6), (20, 0.6)],
+        ("mean", 1): [(0, 0.1), (10, 0.54), (20, 0.5)],
+    })
+    s = ext.trainee_summary(c, fraction=0.9)
+    assert s.threshold == pytest.approx(0.54)
+    runs = s.runs.set_index(["variant", "seed"]).steps_to_threshold
+    assert np.isnan(runs[("no-mask", 0)])  # never reaches 0.54
+    assert runs[("no-mask", 1)] == 10 and runs[("mean", 0)] == 10 and runs[("mean", 1)] == 10
+    t = s.table.set_index("variant")
+    assert list(t.index) == ["no-mask", "mean"]
+    assert t.loc["no-mask", "reached"] == 1 and t.loc["mean", "reached"] == 2
+    assert t.loc["mean", "best_f1_mean"] == pytest.approx(0.57)
+    # t-interval by hand: sd of (0.6, 0.54) = 0.0424264, t_{0.975, 1} = 12.7062
+    half = 12.7062047 * np.std([0.6, 0.54], ddof=1) / np.sqrt(2)
+    assert t.loc["mean", "best_f1_ci_low"] == pytest.approx(0.57 - half, rel=1e-6)
+    assert t.loc["mean", "final_f1_mean"] == pytest.approx(0.55)
+    assert t.loc["no-mask", "steps_to_threshold_mean"] == 10
+
+
+def test_trainee_summary_missing_reference():
+    c = _curves({("mean", 0): [(0, 0.1), (10, 0.2)]})
+    with pytest.raises(ValueError, match="reference: variant 'no-mask'"):
+        ext.trainee_summary(c)
+
+
+def test_trainee_summary_bad_fraction():
+    c = _curves({("no-mask", 0): [(0, 0.1), (10, 0.2)]})
+    with pytest.raises(ValueError, match="fraction"):
+        ext.trainee_summary(c, fraction=1.5)
+
+
+def test_run_table_missing_columns():
+    with pytest.raises(ValueError, match="missing column"):
+        ext.run_table(pd.DataFrame({"variant": ["a"]}))
+
+
+def test_best_variant_criteria():
+    t = pd.DataFrame({
+        "variant": ["no-mask", "a", "b", "c"], "n_seeds": [3, 3, 3, 3], "reached": [3, 3, 3, 2],
+        "best_f1_mean": [0.9, 0.6, 0.7, 0.8], "final_f1_mean": [0.9, 0.65, 0.6, 0.5],
+        "steps_to_threshold_mean": [50.0, 30.0, 40.0, 10.0]})
+    assert ext.best_variant(t, "best_f1") == "c"  # no-mask excluded
+    assert ext.best_variant(t, "best_f1", exclude=()) == "no-mask"
+    assert ext.best_variant(t, "final_f1") == "a"
+    assert ext.best_variant(t, "steps") == "a"  # c is faster but one seed never got there
+    with pytest.raises(ValueError, match="criterion"):
+        ext.best_variant(t, "speed")
+
+
+def test_curve_difference():
+    a = _curves({("v", 0): [(0, 0.1), (10, 0.5)]})
+    b = a.copy()
+    assert ext.curve_difference(a, b) == 0.0
+    b.loc[(b.step == 10) & (b.metric == "f1"), "value"] = 0.25
+    assert ext.curve_difference(a, b) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="different points"):
+        ext.curve_difference(a, b[b.step == 0])
+
+
+def test_curve_difference_several_runs_rejected():
+    a = _curves({("v", 0): [(0, 0.1)], ("v", 1): [(0, 0.2)]})
+    with pytest.raises(ValueError, match="one run"):
+        ext.curve_difference(a, a)
+
+
+def test_value_at_and_early_f1():
+    c = _curves({("no-mask", 0): [(0, 0.1), (10, 0.3), (20, 0.5)],
+                 ("mean", 0): [(0, 0.1), (15, 0.6), (20, 0.6)]})
+    v = ext.value_at(c, 12).set_index("variant").value
+    assert v["no-mask"] == 0.3 and v["mean"] == 0.1  # last evaluation at or before step 12
+    assert np.isnan(ext.value_at(c, -1).value).all()
+    s = ext.trainee_summary(c, early_step=15)
+    t = s.table.set_index("variant")
+    assert t.loc["mean", "early_f1_mean"] == 0.6 and t.loc["no-mask", "early_f1_mean"] == 0.3
