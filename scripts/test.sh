@@ -2,11 +2,13 @@
 # The test command (after set-up): unit tests (the browser check of the built book included), then
 # nbval over the committed executed chapters (notebooks/NN_name.ipynb), twice:
 #   1. on this machine as it is;
-#   2. as another machine would run them: restricted to one core and with oneDNN's instruction set
-#      capped at AVX2 exported (a reference that only matches this machine's CPU fails here).
-# Both passes run with the portable kernels (rbdm_core.kernel_settings.PORTABLE_KERNELS), as the
-# references were made, and compare numbers at a stated tolerance (rbdm_core.nbval_plugin); each
-# re-executes every chapter in the `rbdm` kernel in a fresh run folder shared by its chapters.
+#   2. as another machine would run them: restricted to one core, with ONEDNN_MAX_CPU_ISA=AVX2
+#      exported as a user with an AVX2 laptop has it.
+# Both passes run with the portable kernels (rbdm_core.kernel_settings.PORTABLE_KERNELS, which
+# cap oneDNN at AVX2 and fix the thread pools), as the references were made, so a reference that
+# only matches this machine's core count or instruction set fails in one of them; both compare
+# numbers at a stated tolerance (rbdm_core.nbval_plugin). Each re-executes every chapter in the
+# `rbdm` kernel in a fresh run folder shared by its chapters.
 # RBDM_NBVAL_PASSES=1 runs only the first pass (quicker local checks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +41,7 @@ nbval_pass() {  # nbval_pass NAME [COMMAND PREFIX...]: one nbval run over every 
 
 nbval_pass this-machine
 if [ "${RBDM_NBVAL_PASSES:-2}" -ge 2 ]; then
-  # one core (taskset, else Python's sched_setaffinity) and oneDNN capped at AVX2: another machine
+  # one core (Python's sched_setaffinity, inherited by the kernels) and AVX2: another machine
   one_core=(.venv/bin/python -c 'import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); os.execvp(sys.argv[1], sys.argv[1:])')
   ONEDNN_MAX_CPU_ISA=AVX2 nbval_pass other-machine "${one_core[@]}"
 fi
