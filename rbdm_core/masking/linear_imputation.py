@@ -19,7 +19,6 @@ factorisation.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Iterator
 
 import numpy as np
@@ -75,10 +74,8 @@ def _kept_neighbour_sums(values: np.ndarray, kept: np.ndarray) -> np.ndarray:
 def _one_blas_thread():
     """BLAS limited to one thread while solving: the small blocked updates inside dpbtrf run
     tens of times slower with OpenBLAS threads on a busy machine (measured: 18.6 s vs 0.35 s)."""
-    try:
-        from threadpoolctl import threadpool_limits  # installed with scikit-learn (via pymovements)
-    except ImportError:  # pragma: no cover - then OpenBLAS's own setting applies
-        return nullcontext()
+    from threadpoolctl import threadpool_limits  # a pinned dependency (pyproject.toml)
+
     return threadpool_limits(limits=1, user_api="blas")
 
 
