@@ -128,12 +128,7 @@ def benchmark_scores(model_maps: Any, chance_maps: Any, human_maps: Any, fixatio
         preds[name] = np.asarray(maps)
         if preds[name].shape != hm.shape[1:]:
             raise ValueError(f"{name}: expected (N, H, W) = {hm.shape[1:]} as human_maps, got {preds[name].shape}")
-    ids = list(range(len(hm))) if annotators is None else list(annotators)
-    if len(ids) != len(hm):
-        raise ValueError(f"annotators: expected {len(hm)} ids, got {len(ids)}")
-    ok = np.ones(hm.shape[:2], bool) if valid is None else np.asarray(valid, dtype=bool)
-    if ok.shape != hm.shape[:2]:
-        raise ValueError(f"valid: expected shape {hm.shape[:2]}, got {ok.shape}")
+    ids, ok = _metrics.annotator_ids_and_valid(hm, annotators, valid)
     unknown = [m for m in metrics if m not in _metrics.METRICS]
     if unknown or not len(metrics):
         raise ValueError(f"metrics: unknown {unknown}; expected names from {sorted(_metrics.METRICS)}")

@@ -228,6 +228,20 @@ def evaluate(
     return df
 
 
+def annotator_ids_and_valid(human_maps: np.ndarray, annotators: Sequence[Any] | None,
+                            valid: Any) -> tuple[list, np.ndarray]:
+    """The annotator ids (default 0..A-1) and the (A, N) bool images to score (default all) for
+    `human_maps (A, N, H, W)`, checked against its shape."""
+    hm = human_maps
+    ids = list(range(len(hm))) if annotators is None else list(annotators)
+    if len(ids) != len(hm):
+        raise ValueError(f"annotators: expected {len(hm)} ids, got {len(ids)}")
+    ok = np.ones(hm.shape[:2], bool) if valid is None else np.asarray(valid, dtype=bool)
+    if ok.shape != hm.shape[:2]:
+        raise ValueError(f"valid: expected shape {hm.shape[:2]}, got {ok.shape}")
+    return ids, ok
+
+
 def evaluate_annotators(
     model_maps: Any,
     human_maps: Any,
@@ -248,12 +262,7 @@ def evaluate_annotators(
     hm = np.asarray(human_maps)
     if m.ndim != 3 or hm.ndim != 4 or hm.shape[1:] != m.shape:
         raise ValueError(f"human_maps: expected (A, {', '.join(map(str, m.shape))}) for model_maps {m.shape}, got {hm.shape}")
-    ids = list(range(len(hm))) if annotators is None else list(annotators)
-    if len(ids) != len(hm):
-        raise ValueError(f"annotators: expected {len(hm)} ids, got {len(ids)}")
-    ok = np.ones(hm.shape[:2], bool) if valid is None else np.asarray(valid, dtype=bool)
-    if ok.shape != hm.shape[:2]:
-        raise ValueError(f"valid: expected shape {hm.shape[:2]}, got {ok.shape}")
+    ids, ok = annotator_ids_and_valid(hm, annotators, valid)
     frames = []
     for a, aid in enumerate(ids):
         idx = np.flatnonzero(ok[a])
