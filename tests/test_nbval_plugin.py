@@ -78,15 +78,17 @@ def _run_nbval(tmp_path: Path, shown: list[dict], refs: list[dict], plugin: bool
 def test_rounding_passes_and_changed_results_fail(tmp_path):
     table = _chapter_output("Trainer candidates on the validation split")
     curves = _chapter_output("rbdm-fig-candidate-curves")
-    assert "0.429" in table["text/plain"] and "0.429" in table["text/html"]
+    f1 = re.search(r"\b0\.\d{3}\b", table["text/plain"]).group(0)  # the first printed F1
+    assert f1 in table["text/html"]
+    neighbour, changed = f"{float(f1) + 0.001:.3f}", f"{float(f1) + 0.010:.3f}"
 
     # what another CPU's kernels do: every curve value off by 3e-6 relative, a printed F1 rounded
     # to its neighbour
     rounded_curves = dict(curves, **{"text/html": _scale_arrays(curves["text/html"], 1 + 3e-6)})
-    rounded_table = {k: v.replace("0.429", "0.430", 1) for k, v in table.items()}
+    rounded_table = {k: v.replace(f1, neighbour, 1) for k, v in table.items()}
     # a real change: one curve value 1 % off, a printed F1 0.010 off
     changed_curves = dict(curves, **{"text/html": _scale_arrays(curves["text/html"], 1.01, only_first_element=True)})
-    changed_table = {k: v.replace("0.429", "0.439", 1) for k, v in table.items()}
+    changed_table = {k: v.replace(f1, changed, 1) for k, v in table.items()}
 
     shown = [curves, table, curves, table]
     refs = [rounded_curves, rounded_table, changed_curves, changed_table]
@@ -96,7 +98,7 @@ def test_rounding_passes_and_changed_results_fail(tmp_path):
     failed = set(re.findall(r"FAILED .*?::Cell (\d+)", out))
     assert failed == {"2", "3"}, out[-3000:]
     assert "array element 0" in out  # the report names what changed
-    assert "0.439 vs 0.429" in out  # reference vs re-executed
+    assert f"{changed} vs {f1}" in out  # reference vs re-executed
 
     # plain nbval (byte for byte) fails the rounded cells too: the plugin is what passes them
     plain = _run_nbval(tmp_path, shown, refs, plugin=False)
