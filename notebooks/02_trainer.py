@@ -137,9 +137,9 @@ viz.table(pd.DataFrame(rows), caption="Architectures: parameter counts and input
 # others are draws with the paper's ranges.
 #
 # The `quick` profile trains **without** augmentation and without the class-weighted loss: at 48
-# pixels and a few epochs, the two together keep a small network close to chance (macro-F1 about 0.11
-# after six epochs, against 0.39 without them, measured when the profile was set; see
-# `rbdm_core/profiles.py`). The `paper` profile turns both on.
+# pixels and a few epochs, the two together held a small network close to chance when the profile
+# was set (a measurement made before `small_cnn` had BatchNorm and not repeated since; see
+# docs/architecture.md, "Profiles"). The `paper` profile turns both on.
 
 # %%
 pick = src.first_of_each_class(src.training_splits[0])[:preview_images]

@@ -18,8 +18,12 @@
 #
 # To decide which pixels matter, the paper {cite:p}`schiller2020relevance` explains each decision of
 # the Trainer with layer-wise relevance propagation (LRP) {cite:p}`bach2015pixel`, using the deep
-# Taylor decomposition rules {cite:p}`montavon2017deep` as implemented in iNNvestigate
-# {cite:p}`alber2019innvestigate`. The explained quantity is the Trainer's output for its predicted
+# Taylor decomposition rules {cite:p}`montavon2017deep` through iNNvestigate
+# {cite:p}`alber2019innvestigate`. This book runs them with its own rule classes inside
+# iNNvestigate's graph (`rbdm_core.saliency.rules`): the bounded z^B rule at the first layer, whose
+# input lies in a known pixel range, the z+ rule at every other layer, relevance split in proportion
+# to the contributions at residual additions, and BatchNorm folded into the layer before it;
+# docs/saliency.md gives the derivation and the checks against iNNvestigate's generic classes. The explained quantity is the Trainer's output for its predicted
 # class *before* the softmax (the logit). Starting from that value at the output, every layer hands
 # its relevance down to the neurons of the layer below, in proportion to their contributions, until
 # it arrives at the pixels. The paper picks LRP over gradient-style saliency because of this

@@ -227,7 +227,8 @@ viz.table(detection, float_format="{:.3g}",
 # Each annotator's heatmap of an image sums the cut Gaussians of their fixations on it
 # (`gaze.fixation_heatmaps`). The model's heatmap is the same construction with the Trainer's `n`
 # most relevant pixels as fixations, `n` being the mean number of fixations per image and
-# annotator in the study, exactly the pseudo-fixations of the perceptive mask
+# annotator in the study (a simulated study in the quick profile, so `n` reflects the simulator's
+# setting rather than human viewing), exactly the pseudo-fixations of the perceptive mask
 # (`gaze.model_heatmaps`). The relevance maps are the Trainer's on the gaze-study images,
 # a domain it never saw in training (posed, gray CK+-like faces against the AffectNet-like
 # training images), as in the paper, where a Trainer trained on AffectNet looked at CK+.

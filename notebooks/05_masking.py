@@ -25,7 +25,8 @@
 # - **mean**: remove every pixel whose relevance lies below the image's mean relevance, so that the
 #   Trainee sees only what the Trainer found useful;
 # - **perceptive**: take the `n` most relevant pixels as if they were fixations (`n` = the mean
-#   number of fixations per image in the gaze study of chapter 4), build the gaze heatmap around
+#   number of fixations per image in the gaze study of chapter 4, which the quick profile simulates,
+#   so there `n` follows the simulator's setting), build the gaze heatmap around
 #   them and remove every pixel where that heatmap is zero.
 #
 # This chapter shows the three masks (the paper's Figure 8), measures how much of each image they

@@ -112,8 +112,8 @@ else:
 
 # %% [markdown]
 # Precision alone rewards keeping little: the intersection keeps fewer pixels than any single
-# Trainer, so read it with the kept fraction and the recall beside it. A Trainer near chance level
-# (see its F1 above) produces maps that say little about the class, and averaging it in with equal
+# Trainer, so read it with the kept fraction and the recall beside it. A weaker Trainer (see the
+# F1s above) produces maps that say less about the class, and averaging it in with equal
 # weight dilutes the better Trainer's maps; the F1 weights limit that.
 
 # %%

@@ -143,10 +143,11 @@ def run_table(curves: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class TraineeSummary:
-    """table: per variant `n_seeds`, best_f1 / final_f1 / steps_to_threshold as mean, ci_low,
-    ci_high (Student-t over seeds), `reached` (seeds that reach the threshold);
-    runs: per (variant, seed) best_f1, final_f1, steps_to_threshold (NaN = never reached);
-    threshold: `fraction` x the reference's mean final F1."""
+    """table: per variant `n_seeds`, best_f1 / final_f1 (/ early_f1) as mean, ci_low, ci_high
+    (Student-t over seeds), `reached` (seeds that reach the threshold) and `steps_median` (the
+    censored median, `censored_median`: NaN unless more than half of the seeds reached it);
+    runs: per (variant, seed) best_f1, final_f1, steps_to_threshold (NaN = never reached: a
+    censored run, never dropped); threshold: `fraction` x the reference's mean final F1."""
 
     table: pd.DataFrame
     runs: pd.DataFrame
@@ -178,12 +179,24 @@ def steps_to_reach(curves: pd.DataFrame, threshold: float, metric: str = "f1") -
     return pd.DataFrame(rows)
 
 
+def censored_median(steps) -> float:
+    """Median of first-passage steps where a run that never got there (NaN) counts as later than
+    every run that did (right-censored). When the middle of the sorted runs is a censored one (at
+    most half reached), the median is unknown: NaN."""
+    s = np.asarray(steps, dtype=np.float64)
+    if s.size == 0:
+        return float("nan")
+    m = float(np.median(np.where(np.isnan(s), np.inf, s)))
+    return m if np.isfinite(m) else float("nan")
+
+
 def trainee_summary(curves: pd.DataFrame, reference: str = "no-mask", fraction: float = 0.9,
                     confidence: float = 0.95, early_step: int | None = None) -> TraineeSummary:
-    """Per variant: mean and `confidence` interval over seeds of best F1, final F1 and the first
-    step at which validation F1 reaches `fraction` x (mean over seeds of `reference`'s final F1).
-    Seeds that never reach it count in `reached` only (their steps are left out of the mean).
-    With `early_step`, also `early_f1`: the validation F1 at that step (`value_at`)."""
+    """Per variant: mean and `confidence` interval over seeds of best F1 and final F1, and for the
+    first step at which validation F1 reaches `fraction` x (mean over seeds of `reference`'s final
+    F1) the count of seeds that reach it and the censored median (`censored_median`): a run that
+    never reaches it is censored, not dropped. With `early_step`, also `early_f1`: the validation
+    F1 at that step (`value_at`)."""
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction: expected 0 < fraction <= 1, got {fraction!r}")
     runs = run_table(curves)
@@ -193,7 +206,7 @@ def trainee_summary(curves: pd.DataFrame, reference: str = "no-mask", fraction: 
     threshold = float(fraction * ref.final_f1.mean())
     st = steps_to_reach(curves, threshold).rename(columns={"step": "steps_to_threshold"})
     runs = runs.merge(st, on=["variant", "seed"], how="left")
-    cols = ["best_f1", "final_f1", "steps_to_threshold"]
+    cols = ["best_f1", "final_f1"]
     if early_step is not None:
         runs = runs.merge(value_at(curves, early_step).rename(columns={"value": "early_f1"}), on=["variant", "seed"])
         cols.insert(0, "early_f1")
@@ -206,26 +219,27 @@ def trainee_summary(curves: pd.DataFrame, reference: str = "no-mask", fraction: 
         parts.append(s)
     table = pd.concat(parts, axis=1).reindex(order)
     table.insert(0, "n_seeds", runs.groupby("variant").size().reindex(order).to_numpy())
-    table.insert(1, "reached", runs.groupby("variant").steps_to_threshold.apply(lambda x: int(x.notna().sum()))
-                 .reindex(order).to_numpy())
+    steps = runs.groupby("variant", sort=False).steps_to_threshold
+    table.insert(1, "reached", steps.apply(lambda x: int(x.notna().sum())).reindex(order).to_numpy())
+    table["steps_median"] = steps.apply(censored_median).reindex(order).to_numpy()
     return TraineeSummary(table.reset_index(), runs, threshold, reference, float(fraction))
 
 
-def best_variant(table: pd.DataFrame, criterion: str = "best_f1", exclude: Sequence[str] = ("no-mask",)) -> str:
+def best_variant(table: pd.DataFrame, criterion: str = "best_f1", exclude: Sequence[str] = ()) -> str:
     """The variant of a `trainee_summary(...).table` that `criterion` picks among those not in
-    `exclude`: highest mean `best_f1` / `final_f1`, or fewest mean `steps` to the threshold (only
-    variants whose every seed reached it; ties and a fully unreached field fall back to mean best F1)."""
+    `exclude` (default none: no mask competes too): highest mean `best_f1` / `final_f1`, or the
+    lowest censored median of `steps` to the threshold (ties and a field where no median is known
+    fall back to mean best F1)."""
     if criterion not in CRITERIA:
         raise ValueError(f"criterion: expected one of {CRITERIA}, got {criterion!r}")
     t = table[~table.variant.isin(list(exclude))]
     if t.empty:
         raise ValueError(f"exclude: {list(exclude)} leaves no variant to choose from")
     if criterion == "steps":
-        full = t[t.reached == t.n_seeds]
-        if not full.empty:
-            key = full.steps_to_threshold_mean.to_numpy()
-            best = np.flatnonzero(key == key.min())
-            cand = full.iloc[best]
+        known = t[t.steps_median.notna()]
+        if not known.empty:
+            key = known.steps_median.to_numpy()
+            cand = known.iloc[np.flatnonzero(key == key.min())]
             return str(cand.variant.iloc[int(np.argmax(cand.best_f1_mean.to_numpy()))])
         criterion = "best_f1"
     return str(t.variant.iloc[int(np.argmax(t[f"{criterion}_mean"].to_numpy()))])

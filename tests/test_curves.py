@@ -116,7 +116,17 @@ def test_trainee_summary_threshold_steps_and_ci():
     half = 12.7062047 * np.std([0.6, 0.54], ddof=1) / np.sqrt(2)
     assert t.loc["mean", "best_f1_ci_low"] == pytest.approx(0.57 - half, rel=1e-6)
     assert t.loc["mean", "final_f1_mean"] == pytest.approx(0.55)
-    assert t.loc["no-mask", "steps_to_threshold_mean"] == 10
+    # no-mask: seed 1 at step 10, seed 0 never (censored) -> the middle of (10, never) is unknown
+    assert np.isnan(t.loc["no-mask", "steps_median"]) and t.loc["mean", "steps_median"] == 10
+
+
+def test_censored_median_counts_runs_that_never_get_there_as_later():
+    assert ext.censored_median([30, 10, np.nan]) == 30  # 10, 30, never
+    assert np.isnan(ext.censored_median([30, np.nan, np.nan]))  # 30, never, never
+    assert ext.censored_median([20, 40, 10, 30]) == 25
+    assert np.isnan(ext.censored_median([20, 40, np.nan, np.nan]))  # between 40 and never
+    assert ext.censored_median([20, 40, 30, np.nan]) == 35  # 20, 30 | 40, never
+    assert np.isnan(ext.censored_median([]))
 
 
 def test_trainee_summary_missing_reference():
@@ -140,11 +150,11 @@ def test_best_variant_criteria():
     t = pd.DataFrame({
         "variant": ["no-mask", "a", "b", "c"], "n_seeds": [3, 3, 3, 3], "reached": [3, 3, 3, 2],
         "best_f1_mean": [0.9, 0.6, 0.7, 0.8], "final_f1_mean": [0.9, 0.65, 0.6, 0.5],
-        "steps_to_threshold_mean": [50.0, 30.0, 40.0, 10.0]})
-    assert ext.best_variant(t, "best_f1") == "c"  # no-mask excluded
-    assert ext.best_variant(t, "best_f1", exclude=()) == "no-mask"
-    assert ext.best_variant(t, "final_f1") == "a"
-    assert ext.best_variant(t, "steps") == "a"  # c is faster but one seed never got there
+        "steps_median": [50.0, 30.0, 40.0, np.nan]})
+    assert ext.best_variant(t, "best_f1") == "no-mask"  # every variant competes, no mask too
+    assert ext.best_variant(t, "best_f1", exclude=("no-mask",)) == "c"
+    assert ext.best_variant(t, "final_f1", exclude=("no-mask",)) == "a"
+    assert ext.best_variant(t, "steps") == "a"  # c's median is unknown
     with pytest.raises(ValueError, match="criterion"):
         ext.best_variant(t, "speed")
 

@@ -1,0 +1,75 @@
+"""rbdm_core.verdicts: each rule on hand-made runs whose answer is known."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rbdm_core import verdicts as vd
+
+
+def _runs(values: dict, column: str = "final_f1") -> pd.DataFrame:
+    """{variant: [value per seed]} -> a runs table (seeds 0..n-1)."""
+    rows = [{"variant": v, "seed": s, column: x} for v, xs in values.items() for s, x in enumerate(xs)]
+    return pd.DataFrame(rows)
+
+
+def test_higher_is_decided_by_the_paired_interval():
+    runs = _runs({"a": [0.60, 0.52, 0.71], "b": [0.50, 0.40, 0.60]})  # a - b = 0.10, 0.12, 0.11
+    v = vd.higher(runs, "a", "b", "final_f1", "a beats b", "yes")
+    half = 4.302652729911275 * np.std([0.10, 0.12, 0.11], ddof=1) / np.sqrt(3)
+    assert v.outcome == vd.CONFIRMED and v.n == 3
+    assert f"{0.11 - half:.3f}" in v.effect and f"{0.11 + half:.3f}" in v.effect
+    assert v.sentence.startswith("Confirmed: a - b, final macro-F1: 0.110 [")
+    assert vd.higher(runs, "b", "a", "final_f1", "b beats a", "yes").outcome == vd.NOT_CONFIRMED
+    assert vd.higher(runs, "b", "a", "final_f1", "b is lower", "yes", lower=True).outcome == vd.CONFIRMED
+    # unpaired, these bands overlap; paired, the difference is clear -- the rule pairs by seed
+    noisy = _runs({"a": [0.6, 0.4, 0.55], "b": [0.5, 0.5, 0.5]})
+    assert vd.higher(noisy, "a", "b", "final_f1", "", "").outcome == vd.INCONCLUSIVE
+    one = _runs({"a": [0.9], "b": [0.1]})
+    assert vd.higher(one, "a", "b", "final_f1", "", "").outcome == vd.INCONCLUSIVE  # one seed says nothing
+
+
+def test_at_least_uses_the_margin():
+    same = _runs({"a": [0.495, 0.5, 0.505], "b": [0.5, 0.5, 0.5]})  # mean 0, half-width 0.0124
+    assert vd.at_least(same, "a", "b", "final_f1", "", "").outcome == vd.CONFIRMED
+    worse = _runs({"a": [0.2, 0.19, 0.21], "b": [0.5, 0.5, 0.5]})
+    assert vd.at_least(worse, "a", "b", "final_f1", "", "").outcome == vd.NOT_CONFIRMED
+    wide = _runs({"a": [0.3, 0.5, 0.7], "b": [0.5, 0.5, 0.5]})
+    assert vd.at_least(wide, "a", "b", "final_f1", "", "").outcome == vd.INCONCLUSIVE
+
+
+def test_sign_test_by_hand():
+    assert vd.sign_test(5, 0) == pytest.approx((1 / 32, 1.0))
+    assert vd.sign_test(2, 1) == pytest.approx((4 / 8, 7 / 8))
+    assert vd.sign_test(0, 0) == (1.0, 1.0)
+
+
+def test_sooner_censors_runs_that_never_get_there():
+    five = _runs({"a": [10, 20, 30, 20, 10], "b": [20, 30, np.nan, 40, 20]}, "steps_to_threshold")
+    v = vd.sooner(five, "a", "b", "a sooner", "yes")
+    assert v.outcome == vd.CONFIRMED and "5 of 5 seeds" in v.effect  # b's censored seed counts as later
+    three = five[five.seed < 3]
+    assert vd.sooner(three, "a", "b", "", "").outcome == vd.INCONCLUSIVE  # p = 1/8: three seeds cannot tell
+    never = _runs({"a": [np.nan] * 5, "b": [10, 20, 30, 40, 50]}, "steps_to_threshold")
+    assert vd.sooner(never, "a", "b", "", "").outcome == vd.NOT_CONFIRMED
+    both_never = _runs({"a": [np.nan] * 5, "b": [np.nan] * 5}, "steps_to_threshold")
+    v = vd.sooner(both_never, "a", "b", "", "")
+    assert v.outcome == vd.INCONCLUSIVE and "tied in 5" in v.effect
+
+
+def test_best_is_taken_over_all_variants():
+    runs = _runs({"no-mask": [0.52, 0.50, 0.55], "neg-then": [0.45, 0.44, 0.47], "mean": [0.10, 0.09, 0.11]}, "best_f1")
+    v = vd.best(runs, "neg-then", "negative, then unmasked is best", "yes")
+    assert v.outcome == vd.NOT_CONFIRMED and "highest mean best macro-F1: no-mask" in v.effect
+    assert vd.best(runs, "no-mask", "", "").outcome == vd.CONFIRMED
+    close = _runs({"a": [0.50, 0.52, 0.49], "b": [0.51, 0.50, 0.50]}, "best_f1")
+    assert vd.best(close, "a", "", "").outcome == vd.INCONCLUSIVE
+
+
+def test_bad_input_names_what_is_missing():
+    with pytest.raises(ValueError, match="variant 'c' is not in the runs"):
+        vd.higher(_runs({"a": [1, 2], "b": [1, 2]}), "c", "b", "final_f1", "", "")
+    with pytest.raises(ValueError, match="missing column 'best_f1'"):
+        vd.best(_runs({"a": [1, 2], "b": [1, 2]}), "a", "", "")
+    t = vd.table([vd.higher(_runs({"a": [1, 2], "b": [0, 1]}), "a", "b", "final_f1", "c", "p")])
+    assert list(t.columns) == ["claim", "the paper (quoted)", "verdict", "effect [95% CI]", "seeds"]
