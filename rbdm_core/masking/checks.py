@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -64,3 +64,24 @@ def _masks(masks: Any, name: str = "masks", *, single: bool = True) -> np.ndarra
     if m.ndim != 3:
         raise ValueError(f"{name}: expected shape (N, H, W), got {np.shape(masks)}")
     return m
+
+
+#: the default of a parameter the caller must give
+REQUIRED = object()
+
+
+def resolve_params(what: str, declared: Mapping[str, Any], given: Mapping[str, Any],
+                   check: Callable[[dict], None] | None = None) -> dict[str, Any]:
+    """`given` checked against `declared` (name -> default, or REQUIRED), defaults filled in, then
+    `check(params)`; an unknown or missing name is a ValueError naming `what` (e.g. "noise fill")."""
+    extra = sorted(set(given) - set(declared))
+    if extra:
+        raise ValueError(f"{what}: unexpected parameter(s) {extra}; expected {sorted(declared)}")
+    p = {k: v for k, v in declared.items() if v is not REQUIRED}
+    p.update(given)
+    missing = sorted(k for k in declared if k not in p)
+    if missing:
+        raise ValueError(f"{what}: missing parameter(s) {missing}")
+    if check is not None:
+        check(p)
+    return p

@@ -37,6 +37,7 @@ import numpy as np
 from scipy import ndimage
 
 from rbdm_core import gaze
+from rbdm_core.masking.checks import resolve_params
 from rbdm_core.masking.linear_imputation import linear_fill
 
 #: the value of every channel in an image that keeps no pixel
@@ -123,13 +124,7 @@ class Fill:
 
     def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """`params` validated, with the defaults filled in; unknown names are errors."""
-        extra = sorted(set(params) - set(self.params))
-        if extra:
-            raise ValueError(f"{self.name} fill: unexpected parameter(s) {extra}; expected {sorted(self.params)}")
-        p = {**self.params, **params}
-        if self.check is not None:
-            self.check(p)
-        return p
+        return resolve_params(f"{self.name} fill", self.params, params, self.check)
 
 
 FILLS: dict[str, Fill] = {f.name: f for f in (

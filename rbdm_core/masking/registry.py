@@ -14,11 +14,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from rbdm_core import gaze
-from rbdm_core.masking.checks import _batch, _fraction
+from rbdm_core.masking.checks import REQUIRED, _batch, _fraction, resolve_params
 from rbdm_core.masking.random_masks import random_fraction_mask
 from rbdm_core.masking.relevance_masks import mean_mask, negative_mask, perceptive_mask, top_fraction_mask
 
-_NO_DEFAULT = object()
 
 
 def _check_fraction(p: dict) -> None:
@@ -54,20 +53,8 @@ class MaskType:
 
     def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """`params` validated, with the defaults filled in; unknown or missing names are errors."""
-        extra = sorted(set(params) - set(self.params))
-        if extra:
-            raise ValueError(f"{self.name} mask: unexpected parameter(s) {extra}; expected {sorted(self.params)}")
-        p = {k: v for k, v in self.params.items() if v is not REQUIRED}
-        p.update(params)
-        missing = sorted(k for k in self.params if k not in p)
-        if missing:
-            raise ValueError(f"{self.name} mask: missing parameter(s) {missing}")
-        if self.check is not None:
-            self.check(p)
-        return p
+        return resolve_params(f"{self.name} mask", self.params, params, self.check)
 
-
-REQUIRED = _NO_DEFAULT
 
 MASKS: dict[str, MaskType] = {m.name: m for m in (
     MaskType("negative", lambda r, start, fraction: negative_mask(r, fraction), {"fraction": 0.1}, paper=True,
