@@ -18,16 +18,9 @@ from scipy.sparse.linalg import spsolve
 from rbdm_core import masking
 from rbdm_core.masking.linear_imputation import NEIGHBOURS
 
+from benchmarks import best_time
+
 N, H, W = 10_000, 48, 48
-
-
-def _best(fn, repeat):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _masks() -> dict[str, np.ndarray]:
@@ -70,17 +63,17 @@ def main() -> None:
         print(f"  masks: {mask_name} (removed {1 - kept.mean():.1%})")
         times = {}
         for fill in masking.FILL_NAMES:
-            times[fill] = _best(lambda: masking.apply_mask(images, kept, fill, seed=0),
+            times[fill] = best_time(lambda: masking.apply_mask(images, kept, fill, seed=0),
                                 2 if fill == "noisy_linear" else 3)
             print(f"    {fill:14s}: {times[fill]:7.3f} s  {N / times[fill]:10,.0f} images/s")
         print(f"    noisy_linear / zero: {times['noisy_linear'] / times['zero']:,.0f}x the time")
     kept = _masks()["random 50% removed"][:1000]
     values = images[:1000, ..., 0].astype(np.float64)
-    t_band = _best(lambda: masking.linear_fill(values[..., None], kept), 2)
+    t_band = best_time(lambda: masking.linear_fill(values[..., None], kept), 2)
     t0 = time.perf_counter()
     a, b = _sparse_system(values, kept)
     t_build = time.perf_counter() - t0
-    t_lu = _best(lambda: spsolve(a, b), 1)
+    t_lu = best_time(lambda: spsolve(a, b), 1)
     print(f"  linear solve, 1,000 images, random 50% removed: banded Cholesky (masking.linear_fill) "
           f"{1000 / t_band:,.0f} images/s; scipy.sparse spsolve (SuperLU) {1000 / (t_build + t_lu):,.0f} "
           f"images/s ({t_build:.2f} s assembly + {t_lu:.2f} s solve): {(t_build + t_lu) / t_band:.1f}x the time")

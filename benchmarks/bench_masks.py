@@ -8,16 +8,9 @@ import numpy as np
 
 from rbdm_core import gaze, masking
 
+from benchmarks import best_time
+
 N, H, W = 10_000, 48, 48
-
-
-def _best(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -35,7 +28,7 @@ def main() -> None:
     }
     print(f"{N} maps of {H}x{W} float32")
     for name, fn in cases.items():
-        t = _best(fn)
+        t = best_time(fn)
         print(f"  {name:55s}: {t:7.3f} s  {N / t:12,.0f} maps/s")
     # the reference a per-image Python loop over heatmap() would cost, on 500 maps
     fix = masking.pseudo_fixations(rel[:500], n_fix)
@@ -43,6 +36,6 @@ def main() -> None:
     for f in fix:
         gaze.heatmap(f, (H, W), kern.sigma, kern.cutoff) > 0
     t_loop = time.perf_counter() - t0
-    t_vec = _best(lambda: masking.perceptive_mask(rel[:500], n_fix, kern.sigma, kern.cutoff))
+    t_vec = best_time(lambda: masking.perceptive_mask(rel[:500], n_fix, kern.sigma, kern.cutoff))
     print(f"  perceptive via per-image heatmap() loop (500 maps): {500 / t_loop:,.0f} maps/s; "
           f"batched {500 / t_vec:,.0f} maps/s ({t_loop / t_vec:.1f}x)")

@@ -14,7 +14,7 @@ from rbdm_core import gaze
 MODULES = ("geometry", "heatmaps", "fixations")
 
 # The public names of rbdm_core/gaze.py before it became a package, and those that came from
-# rbdm_core/comparison.py: notebooks, pipeline, masking, extensions and benchmarks use them as gaze.<name>.
+# rbdm_core/comparison.py: notebooks, pipeline, masking and benchmarks use them as gaze.<name>.
 BEFORE = [
     "SCREEN_RESOLUTION", "DIAGONAL_IN", "DISTANCE_CM", "DISPLAY_PX", "VISUAL_ANGLE_DEG", "FWHM_FRACTION",
     "pixel_pitch_cm", "visual_span_px", "span_in_image_px", "sigma_from_span", "GazeKernel", "kernel_for_image",
