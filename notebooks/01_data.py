@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: rbdm (Python 3)
 #     language: python
@@ -61,6 +62,34 @@ for name, ds in corpora.items():
     kind = "SYNTHETIC" if ds.is_synthetic else "real"
     h, w, c = ds.shape
     print(f"{name:15s} {kind}: {len(ds):5d} images of {h}x{w}x{c}, splits {', '.join(ds.splits)}")
+
+# %% [markdown]
+# ## The method at a glance (the paper's Figure 1)
+#
+# The paper's method moves knowledge from one network to another through the data. A *Trainer*
+# is trained on the large source corpus and the best of several candidate architectures is kept
+# (chapter 2). It classifies each image of the target corpus, and deep Taylor decomposition turns
+# that decision into a relevance map, one value per pixel (chapter 3). Each map becomes a binary
+# mask in three ways (chapter 5): the *negative* mask hides the most relevant pixels, the *mean*
+# mask hides the pixels less relevant than the map's average, and the *perceptive* mask keeps what
+# a viewer fixating the most relevant pixels would see. The number of such pseudo-fixations comes
+# from an eye-tracking study, in which the annotators' gaze heatmaps on the posed images are also
+# compared with heatmaps built from the Trainer's relevance (chapter 4). Finally a *Trainee* learns
+# on the masked images, in some variants only for the first epochs and then on the full images, and
+# is always validated on unmasked images (chapter 6). The diagram is drawn by
+# `rbdm_core.viz.method_diagram` from this run's profile: its boxes name the profile's Trainer
+# candidates, relevance method, masks, Trainee and switch epoch.
+
+# %%
+from rbdm_core.masking import PAPER_MASK_TYPES
+
+run_prof = get_profile(profile)  # the profile the later chapters run with
+source, target, gaze_images = corpora if run_prof.synthetic else ("AffectNet", "FERPlus", "CK+")
+fig = viz.method_diagram(
+    trainer_candidates=run_prof.trainer_candidates, relevance_method=run_prof.relevance_method,
+    mask_types=PAPER_MASK_TYPES, trainee=run_prof.trainee, switch_epoch=run_prof.switch_epoch,
+    source=source, target=target, gaze_images=gaze_images, title=f"The method, as profile {run_prof.name!r} runs it")
+viz.show(fig, "method")
 
 # %% [markdown]
 # ## The three corpora in the paper

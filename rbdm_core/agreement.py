@@ -9,6 +9,9 @@ compared with whom and labels the rows:
 * `table1_scores`: Table 1's long score table: model, random pixels and annotator pairs.
 * `benchmark_scores`: the saliency-benchmark table: model, other annotators and random pixels
   predicting each annotator's fixations and fixation density.
+* `AFFECTNET_AGREEMENT`, `label_agreement_table`, `agreement_ordering`: the other kind of human
+  agreement, on labels: a classifier's per-class scores beside the agreement of two AffectNet
+  annotators per class (chapter 2, the paper's discussion of its Figure 3).
 
 Maps are `(N, H, W)` per image or `(A, N, H, W)` per annotator and image, in image pixels, as
 `rbdm_core.gaze` builds them; `valid (A, N)` bool says which images an annotator has data for.
@@ -16,13 +19,21 @@ Maps are `(N, H, W)` per image or `(A, N, H, W)` per annotator and image, in ima
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from rbdm_core import metrics as _metrics
 
+#: Agreement of two AffectNet annotators on the class of a face, per class, as a share of the images:
+#: Mollahosseini, Hasani and Mahoor, "AffectNet: A Database for Facial Expression, Valence, and
+#: Arousal Computing in the Wild", IEEE Transactions on Affective Computing 10(1), 2019 (online
+#: 2017), measured on 36,000 randomly chosen images; quoted by the paper (Schiller et al. 2020,
+#: section 5.1): highest for happy faces, lowest for neutral ones. Only these two values are quoted
+#: here. Keys are the book's class names (AffectNet's "Happy" is `happiness`).
+AFFECTNET_AGREEMENT: dict[str, float] = {"happiness": 0.796, "neutral": 0.508}
 #: The saliency-benchmark metrics of chapter 4, in the order of its table.
 BENCHMARK_METRICS = ("nss", "auc_judd", "cc", "sim", "kl_div")
 #: The predictors of `benchmark_scores`, in the order of its rows.
@@ -149,3 +160,72 @@ def benchmark_scores(model_maps: Any, chance_maps: Any, human_maps: Any, fixatio
                     frames.append(_metrics.evaluate(pred[idx], refs[idx], mets, image_index=idx,
                                                     extra={"comparison": f"{name} -> annotator {aid}"}))
     return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- agreement on labels
+def _class_scores(scores: pd.DataFrame, agreement: Mapping[str, float], metric: str) -> pd.DataFrame:
+    """The per-class rows of `scores` (a `curves.per_class_table`), after checking that `metric`
+    is recall or f1 and that every class of `agreement` has a row."""
+    missing = sorted({"class", "support", "recall", "f1"} - set(scores.columns))
+    if missing:
+        raise ValueError(f"scores: missing column(s) {missing}; expected curves.per_class_table(...)")
+    if metric not in ("recall", "f1"):
+        raise ValueError(f"metric: expected 'recall' or 'f1', got {metric!r}")
+    s = scores[scores["class"] != "macro"]
+    unknown = sorted(set(agreement) - set(s["class"]))
+    if unknown:
+        raise ValueError(f"agreement: class(es) {unknown} not in the scores (classes: {list(s['class'])})")
+    return s
+
+
+def label_agreement_table(scores: pd.DataFrame, agreement: Mapping[str, float] = AFFECTNET_AGREEMENT,
+                          by: str = "recall") -> pd.DataFrame:
+    """A classifier's per-class scores ranked by `by` ("recall" or "f1"; highest first, NaN last),
+    beside the quoted agreement of human annotators on the same classes.
+
+    scores: `curves.per_class_table(cm, names)` (its "macro" row is left out). Returns columns
+    rank, class, support, recall, f1, `annotator agreement` (NaN for classes `agreement` does not
+    quote). A class of `agreement` missing from `scores` is an error."""
+    s = _class_scores(scores, agreement, by)
+    t = s[["class", "support", "recall", "f1"]].sort_values(by, ascending=False, kind="stable", na_position="last")
+    t.insert(0, "rank", np.arange(1, len(t) + 1))
+    t["annotator agreement"] = [agreement.get(c, np.nan) for c in t["class"]]
+    return t.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """metric; classes ordered by the annotators' agreement, highest first; the model's `values`
+    of them; same: True when the model's values fall strictly in the same order, False when not,
+    None when a class has no value (no images of it); the sentence saying so."""
+
+    metric: str
+    classes: tuple[str, ...]
+    values: tuple[float, ...]
+    same: bool | None
+    sentence: str
+
+
+def agreement_ordering(scores: pd.DataFrame, agreement: Mapping[str, float] = AFFECTNET_AGREEMENT,
+                       metric: str = "recall", model: str = "the model") -> Ordering:
+    """Whether the model's per-class `metric` ("recall" or "f1", from `curves.per_class_table`)
+    orders the classes of `agreement` as the annotators' agreement does (strictly: a tie is not the
+    same order). `model` names the model in the sentence."""
+    if len(agreement) < 2:
+        raise ValueError(f"agreement: an ordering needs at least 2 classes, got {dict(agreement)}")
+    s = _class_scores(scores, agreement, metric).set_index("class")
+    by = "F1" if metric == "f1" else metric
+    classes = tuple(sorted(agreement, key=lambda c: -agreement[c]))
+    values = tuple(float(s.loc[c, metric]) for c in classes)
+    human = ", ".join(f"{c} {agreement[c]:.1%}" for c in classes)
+    if not all(np.isfinite(values)):
+        same = None
+        missing = [c for c, v in zip(classes, values) if not np.isfinite(v)]
+        text = (f"The ordering cannot be compared: {model} has no {by} for {', '.join(missing)} "
+                "(no images of it in the split).")
+    else:
+        same = bool(all(a > b for a, b in zip(values, values[1:])))
+        mine = ", ".join(f"{c} {v:.3f}" for c, v in zip(classes, values))
+        text = (f"By {by}, {model} {'puts' if same else 'does not put'} {' above '.join(classes)} ({mine}): "
+                f"{'the same order as' if same else 'unlike'} the annotators' agreement ({human}).")
+    return Ordering(metric, classes, values, same, text)

@@ -148,3 +148,51 @@ def test_benchmark_scores_metric_groups_and_bad_input():
         agreement.benchmark_scores(model, chance, human, fix, valid=valid[:, :2])
     with pytest.raises(ValueError, match="annotators"):
         agreement.benchmark_scores(model, chance, human, fix, ["a0"])
+
+
+# --------------------------------------------------------------------------- agreement on labels
+def _scores(cm):
+    from rbdm_core.curves import per_class_table
+
+    return per_class_table(np.array(cm), ["neutral", "happiness", "surprise"])
+
+
+def test_affectnet_agreement_is_the_quoted_pair():
+    assert agreement.AFFECTNET_AGREEMENT == {"happiness": 0.796, "neutral": 0.508}
+
+
+def test_label_agreement_table_ranks_by_recall_and_quotes_agreement():
+    # rows true, columns predicted: recall neutral 5/10, happiness 9/10, surprise none (no images)
+    t = agreement.label_agreement_table(_scores([[5, 3, 2], [1, 9, 0], [0, 0, 0]]))
+    assert list(t["class"]) == ["happiness", "neutral", "surprise"] and list(t["rank"]) == [1, 2, 3]
+    assert list(t.recall[:2]) == [0.9, 0.5] and np.isnan(t.recall[2])
+    assert t.f1[0] == pytest.approx(2 * 9 / (2 * 9 + 3 + 1))  # 2 TP / (2 TP + FP + FN)
+    assert list(t["annotator agreement"][:2]) == [0.796, 0.508] and np.isnan(t["annotator agreement"][2])
+    with pytest.raises(ValueError, match=r"class\(es\) \['fear'\] not in the scores"):
+        agreement.label_agreement_table(_scores([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), {"fear": 0.5})
+
+
+def test_agreement_ordering_same_opposite_tie_and_missing():
+    same = agreement.agreement_ordering(_scores([[5, 3, 2], [1, 9, 0], [0, 0, 0]]), model="the Trainer")
+    assert (same.classes, same.values, same.same) == (("happiness", "neutral"), (0.9, 0.5), True)
+    assert same.sentence.startswith(
+        "By recall, the Trainer puts happiness above neutral (happiness 0.900, neutral 0.500)")
+    assert "79.6%" in same.sentence and "50.8%" in same.sentence
+    opposite = agreement.agreement_ordering(_scores([[9, 1, 0], [5, 5, 0], [0, 0, 3]]))
+    assert opposite.same is False and "does not put happiness above neutral" in opposite.sentence
+    tie = agreement.agreement_ordering(_scores([[5, 5, 0], [5, 5, 0], [0, 0, 3]]))
+    assert tie.same is False  # a tie is not the annotators' strict order
+    f1 = agreement.agreement_ordering(_scores([[5, 3, 2], [1, 9, 0], [0, 0, 0]]), metric="f1")
+    assert f1.values == pytest.approx((18 / 22, 10 / 16)) and f1.sentence.startswith("By F1,")
+    missing = agreement.agreement_ordering(_scores([[0, 0, 0], [5, 5, 0], [0, 0, 3]]))
+    assert missing.same is None and "no recall for neutral" in missing.sentence
+
+
+def test_label_agreement_checks_its_input():
+    t = _scores([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    with pytest.raises(ValueError, match="metric: expected 'recall' or 'f1', got 'precision'"):
+        agreement.label_agreement_table(t, by="precision")
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        agreement.agreement_ordering(t, {"neutral": 0.5})
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['recall'\]"):
+        agreement.agreement_ordering(t.drop(columns="recall"))

@@ -391,3 +391,18 @@ def test_live_explorer_recomputes_masks_when_a_control_moves():
     assert calls[-1] == (0.5, "negative")  # the widget recomputed with the new slider value
     assert base64.b64encode(mask_images[0].value).decode() == viz.png_data_uri(compute(0.5, "negative")[0]).split(",")[1]
     assert box.children[1].value == "kept 50.0% of pixels"
+
+
+def test_method_diagram_carries_the_values_it_is_given():
+    fig = viz.method_diagram(trainer_candidates=("net_a", "net_b"), mask_types=("negative", "perceptive"),
+                             trainee="net_c", switch_epoch=7, relevance_method="lrp_z", target="my corpus")
+    text = " ".join(a.text.replace("<br>", " ") for a in fig.layout.annotations)  # boxes wrap their lines
+    for want in ("candidates: net_a, net_b", "Trainee: net_c", "until epoch 7", "method: lrp_z", "my corpus",
+                 "<b>negative</b>", "<b>perceptive</b>", "chapter 5"):
+        assert want in text, want
+    assert "<b>mean</b>" not in text  # only the masks given
+    assert "n = mean fixations per image" in text  # the gaze study feeds the perceptive mask
+    no_perceptive = viz.method_diagram(trainer_candidates=("a",), mask_types=("mean",), trainee="b", switch_epoch=1)
+    assert "n = mean fixations" not in " ".join(a.text for a in no_perceptive.layout.annotations)
+    with pytest.raises(ValueError, match="mask_types is empty"):
+        viz.method_diagram(trainer_candidates=("a",), mask_types=(), trainee="b", switch_epoch=1)
