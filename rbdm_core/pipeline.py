@@ -222,24 +222,28 @@ class Pipeline:
         return build_masks(self.store, key, maps, mask_type, progress=False, **params)
 
     # ------------------------------------------------------------------ the Trainee
-    def train_trainee(self, variant: str, seed: int):
-        """One Trainee variant and seed on the target corpus (cached); validated on PublicTest, unmasked."""
+    def train_trainee(self, variant: str, seed: int, fill: str | None = None):
+        """One Trainee variant and seed on the target corpus (cached); validated on PublicTest,
+        unmasked (and, for masked variants, also masked the same way: curves split
+        "validation-masked"). fill: what removed pixels become (default: the profile's `fill`)."""
         from .training import preset, train
 
         tgt = self.target
         tr, va = tgt.select_split("Training"), tgt.select_split("PublicTest")
-        v = preset(variant, switch_epoch=self.profile.switch_epoch)
+        v = preset(variant, switch_epoch=self.profile.switch_epoch, fill=fill or self.profile.fill)
         masks = self.masks(v.mask_type) if v.mask_type else None
+        val_masks = self.masks(v.mask_type, split="PublicTest") if v.mask_type else None
         recipe = self._recipe(self.profile.trainee_epochs)
         params = {"role": "trainee", "architecture": self.profile.trainee, "data": dataset_key(tgt),
                   "model": self._model_key(self.profile.trainee, tgt, int(seed)),
                   "variant": asdict(v), "recipe": recipe.to_dict(), "seed": int(seed),
-                  "masks": None if masks is None else param_key({"m": masks})}
+                  "masks": None if masks is None else param_key({"m": masks, "v": val_masks})}
         out = self.store.dir("trainee", params)
         return train(self.profile.trainee, tr, va, recipe, v, masks=masks, seed=int(seed), out_dir=out,
-                     verbose=self.verbose, input_size=self.profile.input_size)
+                     verbose=self.verbose, input_size=self.profile.input_size, val_masks=val_masks)
 
-    def trainee_runs(self, variants: Sequence[str] = VARIANTS, seeds: Sequence[int] | None = None) -> list:
-        """TrainResults for every variant and seed, in that order."""
+    def trainee_runs(self, variants: Sequence[str] = VARIANTS, seeds: Sequence[int] | None = None,
+                     fill: str | None = None) -> list:
+        """TrainResults for every variant and seed, in that order (fill: default the profile's)."""
         seeds = self.profile.seeds if seeds is None else tuple(seeds)
-        return [self.train_trainee(v, s) for v in variants for s in seeds]
+        return [self.train_trainee(v, s, fill) for v in variants for s in seeds]
