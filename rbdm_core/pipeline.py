@@ -13,7 +13,6 @@ reuses a stale artifact.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
@@ -226,7 +225,7 @@ class Pipeline:
         """One Trainee variant and seed on the target corpus (cached); validated on PublicTest,
         unmasked (and, for masked variants, also masked the same way: curves split
         "validation-masked"). fill: what removed pixels become (default: the profile's `fill`)."""
-        from .training import preset, train
+        from .training import variant_key, preset, train
 
         tgt = self.target
         tr, va = tgt.select_split("Training"), tgt.select_split("PublicTest")
@@ -236,8 +235,10 @@ class Pipeline:
         recipe = self._recipe(self.profile.trainee_epochs)
         params = {"role": "trainee", "architecture": self.profile.trainee, "data": dataset_key(tgt),
                   "model": self._model_key(self.profile.trainee, tgt, int(seed)),
-                  "variant": asdict(v), "recipe": recipe.to_dict(), "seed": int(seed),
-                  "masks": None if masks is None else param_key({"m": masks, "v": val_masks})}
+                  "variant": variant_key(v), "recipe": recipe.to_dict(), "seed": int(seed),
+                  "masks": None if masks is None else param_key({"m": masks})}
+        if val_masks is not None:
+            params["val_masks"] = param_key({"v": val_masks})
         out = self.store.dir("trainee", params)
         return train(self.profile.trainee, tr, va, recipe, v, masks=masks, seed=int(seed), out_dir=out,
                      verbose=self.verbose, input_size=self.profile.input_size, val_masks=val_masks)

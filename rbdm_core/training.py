@@ -10,7 +10,7 @@ Input pipeline: the uint8 arrays stay in memory; epoch e visits the training ima
 (the last batch of an epoch may be smaller; `max_steps_per_epoch` caps the epoch). In masked epochs
 (`variant.masked_at(epoch)`) each image's removed pixels are filled (`variant.fill`, see
 `rbdm_core.masking.apply_mask`; zero by default, as in the paper) before augmentation; the filled
-training set is computed once per run, its random fills drawn from the run's seed. Model
+training set is computed once (random fills drawn with `FILL_SEED`, the same for every seed). Model
 selection uses the unmasked validation images; with `val_masks` the validation images are also
 scored masked the same way (curves split "validation-masked"), which shows learning that does not
 carry over to plain faces. Masking, augmentation and preprocessing run inside one
@@ -241,6 +241,14 @@ def _sha(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def variant_key(variant: Variant) -> dict:
+    """What identifies a variant in keys: its fields, without the default zero fill."""
+    d = asdict(variant)
+    if d["fill"] == "zero":
+        del d["fill"]
+    return d
+
+
 def _bool_masks(masks, shape: tuple, name: str, what: str) -> np.ndarray:
     masks = np.asarray(masks)
     if masks.shape != shape:
@@ -250,6 +258,29 @@ def _bool_masks(masks, shape: tuple, name: str, what: str) -> np.ndarray:
             raise ValueError(f"{name}: expected bool (or 0/1) values, got dtype {masks.dtype}")
         masks = masks.astype(bool)
     return masks
+
+
+#: the random fills' seed: their noise is part of the masked data set (like the masks), the same
+#: for every training seed
+FILL_SEED = 0
+_FILLED: dict[tuple, np.ndarray] = {}  # the last few filled image sets (several seeds reuse them)
+
+
+def _filled(images: np.ndarray, masks: np.ndarray, fill: str, images_key: str, masks_key: str,
+            start: int = 0) -> np.ndarray:
+    """`apply_mask(images, masks, fill, seed=FILL_SEED, start=start)`, remembered for the last
+    four (images, masks, fill) combinations (keys: content hashes), so the seeds of a variant
+    fill their images once. Training images get indices 0..N-1, validation ones N.. (`start`)."""
+    from .masking import apply_mask
+
+    key = (images_key, masks_key, fill, int(start))
+    if key not in _FILLED:
+        while len(_FILLED) >= 4:
+            _FILLED.pop(next(iter(_FILLED)))
+        out = apply_mask(images, masks, fill, seed=FILL_SEED, start=start)
+        out.setflags(write=False)
+        _FILLED[key] = out
+    return _FILLED[key]
 
 
 def _validate(train: Dataset, val: Dataset, num_classes: int, masks, variant: Variant):
@@ -448,20 +479,19 @@ def train(
     spe = steps_per_epoch(n, recipe)
     total = spe * recipe.epochs
     ck_every = recipe.checkpoint_every or recipe.eval_every
-    fingerprint = param_key({
-        "model": model_key, "recipe": recipe.to_dict(), "variant": asdict(variant), "seed": int(seed),
-        "train": _sha(train.images, train.labels), "val": _sha(val.images, val.labels),
-        "masks": None if masks is None else _sha(masks),
-        "val_masks": None if val_masks is None else _sha(val_masks)})
+    # the zero fill and no validation masks leave the key as it was before fills existed, so
+    # checkpoints written then still resume
+    run_key = {"model": model_key, "recipe": recipe.to_dict(), "variant": variant_key(variant), "seed": int(seed),
+               "train": _sha(train.images, train.labels), "val": _sha(val.images, val.labels),
+               "masks": None if masks is None else _sha(masks)}
+    if val_masks is not None:
+        run_key["val_masks"] = _sha(val_masks)
+    fingerprint = param_key(run_key)
     if masks is not None:
-        from .masking import apply_mask
-
-        # the filled training set, once per run; random fills keyed by (seed, image index), the
-        # validation images continuing the index after the training ones
-        filled = apply_mask(train.images, masks, variant.fill, seed=int(seed))
+        filled = _filled(train.images, masks, variant.fill, run_key["train"], run_key["masks"])
         if val_masks is not None:
-            val_masked = replace(val, images=apply_mask(val.images, val_masks, variant.fill, seed=int(seed),
-                                                        start=len(train)))
+            val_masked = replace(val, images=_filled(val.images, val_masks, variant.fill, run_key["val"],
+                                                     run_key["val_masks"], start=len(train)))
 
     loop = _Loop(bundle, recipe, weights, strategy)
     out = Path(out_dir) if out_dir is not None else None
