@@ -162,13 +162,14 @@ def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, A
 
 
 def leak_summary(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """`leak_table`'s folds summarised: mean balanced accuracy and its `confidence` interval
-    over the folds (Student t) per (masks, fill, probe), with chance beside it."""
-    from rbdm_core.statistics import interval
+    """`leak_table`'s folds summarised per (masks, fill, probe): `statistics.summarise` of the
+    balanced accuracy over the folds (n, mean, ci_low, ci_high: Student t), chance beside it,
+    and `column`: the probe with its fill ("masked images, zero"), for `statistics.pivot_intervals`."""
+    from rbdm_core.statistics import summarise
 
-    rows = []
-    for (name, fill, probe), g in table.groupby(["masks", "fill", "probe"], sort=False):
-        iv = interval(g.balanced_accuracy.values, confidence)
-        rows.append({"masks": name, "fill": fill, "probe": probe, "mean": iv.mean, "low": iv.low, "high": iv.high,
-                     "chance": float(g.chance.iloc[0])})
-    return pd.DataFrame(rows)
+    out = summarise(table, by=["masks", "fill", "probe"], confidence=confidence, value="balanced_accuracy",
+                    sort=False)
+    chance = table.groupby(["masks", "fill", "probe"], sort=False).chance.first().to_numpy()
+    out["chance"] = chance
+    out["column"] = [p if f == "-" else f"{p}, {f}" for p, f in zip(out.probe, out.fill)]
+    return out

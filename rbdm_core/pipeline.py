@@ -220,18 +220,46 @@ class Pipeline:
         key = {"trainer": self.trainer_key(), "method": method, "images": param_key({"x": images})}
         return build_masks(self.store, key, maps, mask_type, progress=False, **params)
 
+    def fixation_masks(self, split: str = "Training") -> np.ndarray:
+        """(N, H, W) bool masks of the target corpus's `split` from human fixations (cached): the
+        pixels that at least one annotator perceives (`masking.human_masks` with the gaze kernel
+        for the images' size, united over the annotators). The fixations are simulated
+        (`data.annotators.simulate_gaze`, the profile's number of annotators): no gaze was ever
+        recorded on FERPlus, so the real-data profile has none to use."""
+        from .data.annotators import simulate_gaze
+        from .gaze import kernel_for_image
+        from .masking import combine_masks, human_masks
+
+        if not self.profile.synthetic:
+            raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads real corpora, and no gaze was "
+                             "recorded on the Trainee's corpus (FERPlus); fixation masks exist for the synthetic "
+                             "corpora, where annotators are simulated")
+        ds = self.target.select_split(split)
+        seed = self.seed + 4 + 100 * sorted(self.target.splits).index(split)  # one simulated study per split
+        params = {"images": dataset_key(ds), "annotators": self.profile.annotators, "seed": seed}
+
+        def compute():
+            study = simulate_gaze(ds, n_annotators=self.profile.annotators, seed=seed)
+            k = kernel_for_image(ds.images.shape[1])
+            human = human_masks(study.fixations, len(ds), ds.images.shape[1:3], k.sigma, k.cutoff,
+                                geometry=study.geometry)
+            return {"masks": combine_masks(list(human.masks), "union")}
+
+        return self.store.cached_arrays("fixation_masks", params, compute)["masks"]
+
     # ------------------------------------------------------------------ the Trainee
     def train_trainee(self, variant: str, seed: int, fill: str | None = None):
         """One Trainee variant and seed on the target corpus (cached); validated on PublicTest,
         unmasked (and, for masked variants, also masked the same way: curves split
         "validation-masked"). fill: what removed pixels become (default: the profile's `fill`)."""
-        from .training import variant_key, preset, train
+        from .training import FIXATIONS, preset, train, variant_key
 
         tgt = self.target
         tr, va = tgt.select_split("Training"), tgt.select_split("PublicTest")
         v = preset(variant, switch_epoch=self.profile.switch_epoch, fill=fill or self.profile.fill)
-        masks = self.masks(v.mask_type) if v.mask_type else None
-        val_masks = self.masks(v.mask_type, split="PublicTest") if v.mask_type else None
+        make = self.fixation_masks if v.mask_type == FIXATIONS else lambda split: self.masks(v.mask_type, split=split)
+        masks = make("Training") if v.mask_type else None
+        val_masks = make("PublicTest") if v.mask_type else None
         recipe = self._recipe(self.profile.trainee_epochs)
         params = {"role": "trainee", "architecture": self.profile.trainee, "data": dataset_key(tgt),
                   "model": self._model_key(self.profile.trainee, tgt, int(seed)),

@@ -107,9 +107,15 @@ class Recipe:
         return cls(**d)
 
 
+#: the mask source of the variants the paper proposes as its next step: masks from human fixations
+#: (`masking.human_masks`), "fixations" and "fixations-then-unmasked"
+FIXATIONS = "fixations"
+
+
 @dataclass(frozen=True)
 class Variant:
-    """A training variant: with a `mask_type` (a name in `masking.MASKS`) it trains on images masked
+    """A training variant: with a `mask_type` (a name in `masking.MASKS`, or `FIXATIONS` for masks
+    made from human fixations, `masking.human_masks`) it trains on images masked
     that way in epochs < switch_epoch (all epochs when switch_epoch is None), then on the unmasked
     ones; without one (no-mask) always on the unmasked images. fill: what removed pixels become (a
     name in `masking.FILLS`: "zero", the paper's, or a leak-free one such as "noisy_linear");
@@ -126,10 +132,12 @@ class Variant:
         from .masking import fill_spec
 
         fill_spec(self.fill)  # an unknown fill is an error that lists the fills
-        if self.mask_type is not None:
-            from .masking import mask_type
+        if self.mask_type is not None and self.mask_type != FIXATIONS:
+            from .masking import MASK_TYPES
 
-            mask_type(self.mask_type)  # an unknown mask type is an error that lists the names
+            if self.mask_type not in MASK_TYPES:
+                raise ValueError(f"Variant.mask_type: expected one of {[*MASK_TYPES, FIXATIONS]} or None, "
+                                 f"got {self.mask_type!r}")
         elif self.fill != "zero":
             raise ValueError(f"Variant {self.name!r}: fill {self.fill!r} needs a mask_type (an unmasked "
                              "variant removes no pixel)")
@@ -148,13 +156,14 @@ PAPER_SWITCH_EPOCH = 9
 
 
 def preset(name: str, switch_epoch: int = PAPER_SWITCH_EPOCH, fill: str = "zero") -> Variant:
-    """One of the paper's seven variants; `switch_epoch` applies to the `*-then-unmasked` ones,
-    `fill` to the masked ones (no-mask removes nothing, so it ignores the fill)."""
+    """One of the paper's seven variants, or "fixations" / "fixations-then-unmasked" (the human
+    fixations as mask source, the paper's proposed next step); `switch_epoch` applies to the
+    `*-then-unmasked` ones, `fill` to the masked ones (no-mask removes nothing: it ignores the fill)."""
     from .masking import PAPER_MASK_TYPES
 
     if name == "no-mask":
         return Variant("no-mask", mask_type=None, switch_epoch=None)
-    for m in PAPER_MASK_TYPES:
+    for m in (*PAPER_MASK_TYPES, FIXATIONS):
         if name == m:
             return Variant(m, mask_type=m, switch_epoch=None, fill=fill)
         if name == f"{m}-then-unmasked":

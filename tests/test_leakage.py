@@ -60,6 +60,7 @@ def test_zero_fill_leaks_position_noisy_linear_does_not():
     images, labels, masks = _position_world()
     s = leak_summary(leak_table(images, labels, 3, {"square": masks}, fills=("zero", "noisy_linear")))
     get = lambda name, fill, probe: float(s[(s.masks == name) & (s.fill == fill) & (s.probe == probe)]["mean"].iloc[0])
+    assert (s.n == 5).all() and (s.ci_low <= s["mean"]).all() and (s["mean"] <= s.ci_high).all()
     chance = 1 / 3
     assert abs(get("none", "-", "plain images") - chance) < 0.1  # noise images carry no label
     assert get("square", "-", "mask alone") > 0.95
