@@ -169,8 +169,12 @@ human_union = masking.combine_masks(list(human.masks), "union")
 gaze_sources = {f"annotator {a}": human.masks[i] for i, a in enumerate(human.annotators)}
 gaze_sources["annotators' union"] = human_union
 gaze_sources["model: n most relevant pixels"] = model_masks
-viz.table(statistics.format_columns(masking.mask_precision(gaze_sources, gz.regions), ["precision"]), float_format="{:.3f}",
-          caption=f"Perceptive masks on the gaze images by source ({data_kind.lower()}), precision, mean [95% CI]")
+if gz.regions is None:
+    print("These images carry no ground-truth regions (real data): the precision table is skipped.")
+else:
+    viz.table(statistics.format_columns(masking.mask_precision(gaze_sources, gz.regions), ["precision"]),
+              float_format="{:.3f}",
+              caption=f"Perceptive masks on the gaze images by source ({data_kind.lower()}), precision, mean [95% CI]")
 
 # %%
 show_idx = np.flatnonzero(human.n_fixations.min(axis=0) > 0)[:4]
