@@ -289,7 +289,7 @@ if len(trained) > 1:
     both = pd.DataFrame({"claim": [v.claim for v in claims], f"{prof.fill} fill": [v.outcome for v in claims],
                          f"{leak_free_fill} fill": [v.outcome for v in lf_claims],
                          f"effect, {leak_free_fill} fill [95% CI]": [v.effect for v in lf_claims]})
-    viz.table(both, caption=f"Verdicts by fill ({data_kind.lower()}, {len(prof.seeds)} seeds)")
+    display(viz.table(both, caption=f"Verdicts by fill ({data_kind.lower()}, {len(prof.seeds)} seeds)"))
     print(f"{leak_free_fill} fill, of the paper's {len(lf_claims)} claims: {verdicts.counts(lf_claims)}.")
     changed = [v.claim for v, w in zip(claims, lf_claims) if v.outcome != w.outcome]
     print(f"verdicts that change with the fill: {len(changed)}" + "".join(f"\n    {c}" for c in changed))

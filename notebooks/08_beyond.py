@@ -172,9 +172,9 @@ gaze_sources["model: n most relevant pixels"] = model_masks
 if gz.regions is None:
     print("These images carry no ground-truth regions (real data): the precision table is skipped.")
 else:
-    viz.table(statistics.format_columns(masking.mask_precision(gaze_sources, gz.regions), ["precision"]),
+    display(viz.table(statistics.format_columns(masking.mask_precision(gaze_sources, gz.regions), ["precision"]),
               float_format="{:.3f}",
-              caption=f"Perceptive masks on the gaze images by source ({data_kind.lower()}), precision, mean [95% CI]")
+              caption=f"Perceptive masks on the gaze images by source ({data_kind.lower()}), precision, mean [95% CI]"))
 
 # %%
 show_idx = np.flatnonzero(human.n_fixations.min(axis=0) > 0)[:4]
@@ -224,11 +224,11 @@ if fixation_trainee and pipe.profile.synthetic:
     shown = shown.merge(statistics.format_columns(masked_final.rename(columns={
         "mean": "m_mean", "ci_low": "m_ci_low", "ci_high": "m_ci_high"}), ["m"])[["variant", "m"]],
         on="variant", how="left").fillna({"m": ""})
-    viz.table(shown[["variant", "early_f1", "best_f1", "final_f1", "m"]].rename(columns={
+    display(viz.table(shown[["variant", "early_f1", "best_f1", "final_f1", "m"]].rename(columns={
         "early_f1": "F1 at the switch", "best_f1": "best F1", "final_f1": "final F1",
         "m": "final F1 on masked images"}),
         caption=f"Fixation masks vs relevance (perceptive) masks ({data_kind.lower()}, simulated annotators): "
-                f"validation macro-F1, mean [95% CI] over {len(pipe.profile.seeds)} seeds")
+                f"validation macro-F1, mean [95% CI] over {len(pipe.profile.seeds)} seeds"))
     runs = fix_summary.runs
     fix_claims = [
         verdicts.higher(runs, "fixations", "perceptive", "final_f1",
