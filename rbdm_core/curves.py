@@ -141,6 +141,23 @@ def run_table(curves: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def final_values(curves: pd.DataFrame, metric: str = "f1",
+                 splits: Sequence[str] = ("validation", "validation-masked")) -> pd.DataFrame:
+    """The last evaluation's `metric` of each (variant, seed) run on each of `splits` (one column
+    per split; NaN where a run has no such rows, e.g. unmasked variants on "validation-masked").
+    Columns: variant, seed, then the splits."""
+    v = curves[(curves.metric == metric) & curves.split.isin(list(splits))]
+    if v.empty:
+        raise ValueError(f"curves: no {metric} rows on the splits {list(splits)}")
+    last = v.sort_values("step", kind="stable").groupby(["variant", "seed", "split"], sort=False).value.last()
+    out = last.unstack("split").reindex(columns=list(splits)).reset_index()
+    order = {name: i for i, name in enumerate(pd.unique(curves.variant))}
+    out = out.sort_values(["variant", "seed"], key=lambda c: c.map(order) if c.name == "variant" else c,
+                          kind="stable")
+    out.columns.name = None
+    return out.reset_index(drop=True)
+
+
 @dataclass
 class TraineeSummary:
     """table: per variant `n_seeds`, best_f1 / final_f1 (/ early_f1) as mean, ci_low, ci_high

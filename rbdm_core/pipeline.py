@@ -13,7 +13,6 @@ reuses a stale artifact.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
@@ -221,25 +220,59 @@ class Pipeline:
         key = {"trainer": self.trainer_key(), "method": method, "images": param_key({"x": images})}
         return build_masks(self.store, key, maps, mask_type, progress=False, **params)
 
+    def fixation_masks(self, split: str = "Training") -> np.ndarray:
+        """(N, H, W) bool masks of the target corpus's `split` from human fixations (cached): the
+        pixels that at least one annotator perceives (`masking.human_masks` with the gaze kernel
+        for the images' size, united over the annotators). The fixations are simulated
+        (`data.annotators.simulate_gaze`, the profile's number of annotators): no gaze was ever
+        recorded on FERPlus, so the real-data profile has none to use."""
+        from .data.annotators import simulate_gaze
+        from .gaze import kernel_for_image
+        from .masking import combine_masks, human_masks
+
+        if not self.profile.synthetic:
+            raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads real corpora, and no gaze was "
+                             "recorded on the Trainee's corpus (FERPlus); fixation masks exist for the synthetic "
+                             "corpora, where annotators are simulated")
+        ds = self.target.select_split(split)
+        seed = self.seed + 4 + 100 * sorted(self.target.splits).index(split)  # one simulated study per split
+        params = {"images": dataset_key(ds), "annotators": self.profile.annotators, "seed": seed}
+
+        def compute():
+            study = simulate_gaze(ds, n_annotators=self.profile.annotators, seed=seed)
+            k = kernel_for_image(ds.images.shape[1])
+            human = human_masks(study.fixations, len(ds), ds.images.shape[1:3], k.sigma, k.cutoff,
+                                geometry=study.geometry)
+            return {"masks": combine_masks(list(human.masks), "union")}
+
+        return self.store.cached_arrays("fixation_masks", params, compute)["masks"]
+
     # ------------------------------------------------------------------ the Trainee
-    def train_trainee(self, variant: str, seed: int):
-        """One Trainee variant and seed on the target corpus (cached); validated on PublicTest, unmasked."""
-        from .training import preset, train
+    def train_trainee(self, variant: str, seed: int, fill: str | None = None):
+        """One Trainee variant and seed on the target corpus (cached); validated on PublicTest,
+        unmasked (and, for masked variants, also masked the same way: curves split
+        "validation-masked"). fill: what removed pixels become (default: the profile's `fill`)."""
+        from .training import FIXATIONS, preset, train, variant_key
 
         tgt = self.target
         tr, va = tgt.select_split("Training"), tgt.select_split("PublicTest")
-        v = preset(variant, switch_epoch=self.profile.switch_epoch)
-        masks = self.masks(v.mask_type) if v.mask_type else None
+        v = preset(variant, switch_epoch=self.profile.switch_epoch, fill=fill or self.profile.fill)
+        make = self.fixation_masks if v.mask_type == FIXATIONS else lambda split: self.masks(v.mask_type, split=split)
+        masks = make("Training") if v.mask_type else None
+        val_masks = make("PublicTest") if v.mask_type else None
         recipe = self._recipe(self.profile.trainee_epochs)
         params = {"role": "trainee", "architecture": self.profile.trainee, "data": dataset_key(tgt),
                   "model": self._model_key(self.profile.trainee, tgt, int(seed)),
-                  "variant": asdict(v), "recipe": recipe.to_dict(), "seed": int(seed),
+                  "variant": variant_key(v), "recipe": recipe.to_dict(), "seed": int(seed),
                   "masks": None if masks is None else param_key({"m": masks})}
+        if val_masks is not None:
+            params["val_masks"] = param_key({"v": val_masks})
         out = self.store.dir("trainee", params)
         return train(self.profile.trainee, tr, va, recipe, v, masks=masks, seed=int(seed), out_dir=out,
-                     verbose=self.verbose, input_size=self.profile.input_size)
+                     verbose=self.verbose, input_size=self.profile.input_size, val_masks=val_masks)
 
-    def trainee_runs(self, variants: Sequence[str] = VARIANTS, seeds: Sequence[int] | None = None) -> list:
-        """TrainResults for every variant and seed, in that order."""
+    def trainee_runs(self, variants: Sequence[str] = VARIANTS, seeds: Sequence[int] | None = None,
+                     fill: str | None = None) -> list:
+        """TrainResults for every variant and seed, in that order (fill: default the profile's)."""
         seeds = self.profile.seeds if seeds is None else tuple(seeds)
-        return [self.train_trainee(v, s) for v in variants for s in seeds]
+        return [self.train_trainee(v, s, fill) for v in variants for s in seeds]

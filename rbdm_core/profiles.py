@@ -38,6 +38,9 @@ class Profile:
     eval_every: validation every K training steps; max_steps_per_epoch: cap (None = full epochs);
     relevance_method: saliency method for the masks (the paper: deep Taylor);
     negative_fraction: share of pixels the negative mask removes;
+    fill: what the Trainee's masked images show where pixels are removed (a name in
+        `masking.FILLS`: "zero", the paper's, or e.g. "noisy_linear", which does not leak the
+        mask's outline to a linear probe; see `rbdm_core.leakage`);
     perceptive_n: pseudo-fixations per image for the perceptive mask (None = the mean number of
         fixations per image in the gaze study, as in the paper);
     annotators: simulated annotators in the gaze study;
@@ -64,6 +67,7 @@ class Profile:
     max_steps_per_epoch: int | None = None
     relevance_method: str = "deep_taylor"
     negative_fraction: float = 0.1
+    fill: str = "zero"
     perceptive_n: int | None = None
     annotators: int = 2
     augment: bool = False

@@ -8,8 +8,12 @@
 Input pipeline: the uint8 arrays stay in memory; epoch e visits the training images in the order
 `np.random.default_rng((seed, e)).permutation(N)`; a step takes the next `batch_size` of them
 (the last batch of an epoch may be smaller; `max_steps_per_epoch` caps the epoch). In masked epochs
-(`variant.masked_at(epoch)`) each image is multiplied by its mask (zero fill) before augmentation;
-validation images are never masked. Masking, augmentation and preprocessing run inside one
+(`variant.masked_at(epoch)`) each image's removed pixels are filled (`variant.fill`, see
+`rbdm_core.masking.apply_mask`; zero by default, as in the paper) before augmentation; the filled
+training set is computed once (random fills drawn with `FILL_SEED`, the same for every seed). Model
+selection uses the unmasked validation images; with `val_masks` the validation images are also
+scored masked the same way (curves split "validation-masked"), which shows learning that does not
+carry over to plain faces. Masking, augmentation and preprocessing run inside one
 `tf.function` step; augmentation draws are a pure function of (seed, step), so a run resumed from
 a checkpoint continues bitwise-identically. (Masks are applied to the uint8 batch in numpy, so
 the masked and unmasked steps run the same graph.) The step runs through `tf.distribute` (the current
@@ -26,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -103,23 +107,40 @@ class Recipe:
         return cls(**d)
 
 
+#: the mask source of the variants the paper proposes as its next step: masks from human fixations
+#: (`masking.human_masks`), "fixations" and "fixations-then-unmasked"
+FIXATIONS = "fixations"
+
+
 @dataclass(frozen=True)
 class Variant:
-    """A training variant: with a `mask_type` (a name in `masking.MASKS`) it trains on images masked
+    """A training variant: with a `mask_type` (a name in `masking.MASKS`, or `FIXATIONS` for masks
+    made from human fixations, `masking.human_masks`) it trains on images masked
     that way in epochs < switch_epoch (all epochs when switch_epoch is None), then on the unmasked
-    ones; without one (no-mask) always on the unmasked images."""
+    ones; without one (no-mask) always on the unmasked images. fill: what removed pixels become (a
+    name in `masking.FILLS`: "zero", the paper's, or a leak-free one such as "noisy_linear");
+    only "zero" is allowed without a mask type."""
 
     name: str
     mask_type: str | None = None
     switch_epoch: int | None = None
+    fill: str = "zero"
 
     def __post_init__(self) -> None:
         if self.switch_epoch is not None and (not isinstance(self.switch_epoch, (int, np.integer)) or self.switch_epoch < 0):
             raise ValueError(f"Variant.switch_epoch: expected a non-negative int or None, got {self.switch_epoch!r}")
-        if self.mask_type is not None:
-            from .masking import mask_type
+        from .masking import fill_spec
 
-            mask_type(self.mask_type)  # an unknown mask type is an error that lists the names
+        fill_spec(self.fill)  # an unknown fill is an error that lists the fills
+        if self.mask_type is not None and self.mask_type != FIXATIONS:
+            from .masking import MASK_TYPES
+
+            if self.mask_type not in MASK_TYPES:
+                raise ValueError(f"Variant.mask_type: expected one of {[*MASK_TYPES, FIXATIONS]} or None, "
+                                 f"got {self.mask_type!r}")
+        elif self.fill != "zero":
+            raise ValueError(f"Variant {self.name!r}: fill {self.fill!r} needs a mask_type (an unmasked "
+                             "variant removes no pixel)")
 
     @property
     def masked(self) -> bool:
@@ -134,17 +155,19 @@ class Variant:
 PAPER_SWITCH_EPOCH = 9
 
 
-def preset(name: str, switch_epoch: int = PAPER_SWITCH_EPOCH) -> Variant:
-    """One of the paper's seven variants; `switch_epoch` applies to the `*-then-unmasked` ones."""
+def preset(name: str, switch_epoch: int = PAPER_SWITCH_EPOCH, fill: str = "zero") -> Variant:
+    """One of the paper's seven variants, or "fixations" / "fixations-then-unmasked" (the human
+    fixations as mask source, the paper's proposed next step); `switch_epoch` applies to the
+    `*-then-unmasked` ones, `fill` to the masked ones (no-mask removes nothing: it ignores the fill)."""
     from .masking import PAPER_MASK_TYPES
 
     if name == "no-mask":
         return Variant("no-mask", mask_type=None, switch_epoch=None)
-    for m in PAPER_MASK_TYPES:
+    for m in (*PAPER_MASK_TYPES, FIXATIONS):
         if name == m:
-            return Variant(m, mask_type=m, switch_epoch=None)
+            return Variant(m, mask_type=m, switch_epoch=None, fill=fill)
         if name == f"{m}-then-unmasked":
-            return Variant(name, mask_type=m, switch_epoch=int(switch_epoch))
+            return Variant(name, mask_type=m, switch_epoch=int(switch_epoch), fill=fill)
     raise ValueError(f"variant {name!r} is unknown; expected one of {', '.join(PRESETS)}")
 
 
@@ -227,6 +250,48 @@ def _sha(*arrays: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def variant_key(variant: Variant) -> dict:
+    """What identifies a variant in keys: its fields, without the default zero fill."""
+    d = asdict(variant)
+    if d["fill"] == "zero":
+        del d["fill"]
+    return d
+
+
+def _bool_masks(masks, shape: tuple, name: str, what: str) -> np.ndarray:
+    masks = np.asarray(masks)
+    if masks.shape != shape:
+        raise ValueError(f"{name}: expected shape {shape} (one (H, W) mask per {what} image), got {masks.shape}")
+    if masks.dtype != bool:
+        if not np.isin(masks, (0, 1)).all():
+            raise ValueError(f"{name}: expected bool (or 0/1) values, got dtype {masks.dtype}")
+        masks = masks.astype(bool)
+    return masks
+
+
+#: the random fills' seed: their noise is part of the masked data set (like the masks), the same
+#: for every training seed
+FILL_SEED = 0
+_FILLED: dict[tuple, np.ndarray] = {}  # the last few filled image sets (several seeds reuse them)
+
+
+def _filled(images: np.ndarray, masks: np.ndarray, fill: str, images_key: str, masks_key: str,
+            start: int = 0) -> np.ndarray:
+    """`apply_mask(images, masks, fill, seed=FILL_SEED, start=start)`, remembered for the last
+    four (images, masks, fill) combinations (keys: content hashes), so the seeds of a variant
+    fill their images once. Training images get indices 0..N-1, validation ones N.. (`start`)."""
+    from .masking import apply_mask
+
+    key = (images_key, masks_key, fill, int(start))
+    if key not in _FILLED:
+        while len(_FILLED) >= 4:
+            _FILLED.pop(next(iter(_FILLED)))
+        out = apply_mask(images, masks, fill, seed=FILL_SEED, start=start)
+        out.setflags(write=False)
+        _FILLED[key] = out
+    return _FILLED[key]
+
+
 def _validate(train: Dataset, val: Dataset, num_classes: int, masks, variant: Variant):
     for name, ds in (("train", train), ("val", val)):
         if not isinstance(ds, Dataset):
@@ -246,15 +311,7 @@ def _validate(train: Dataset, val: Dataset, num_classes: int, masks, variant: Va
     if variant.masked:
         if masks is None:
             raise ValueError(f"variant {variant.name!r} is masked: pass masks (N, H, W) bool for the training set")
-        masks = np.asarray(masks)
-        if masks.shape != train.images.shape[:3]:
-            raise ValueError(f"masks: expected shape {train.images.shape[:3]} (one (H, W) mask per training "
-                             f"image), got {masks.shape}")
-        if masks.dtype != bool:
-            if not np.isin(masks, (0, 1)).all():
-                raise ValueError(f"masks: expected bool (or 0/1) values, got dtype {masks.dtype}")
-            masks = masks.astype(bool)
-        return masks
+        return _bool_masks(masks, train.images.shape[:3], "masks", "training")
     return None
 
 
@@ -382,6 +439,7 @@ def train(
     seed: int = 0,
     out_dir: str | os.PathLike | None = None,
     *,
+    val_masks: np.ndarray | None = None,
     input_size: int | str | None = None,
     strategy=None,
     resume: bool = True,
@@ -395,6 +453,9 @@ def train(
     train, val: Datasets with the same class_names (val is never masked);
     recipe: Recipe (default Recipe()); variant: a Variant or a preset name;
     masks: (N, H, W) bool for the training images (True = kept), required by masked variants;
+    val_masks: (M, H, W) bool for the validation images (masked variants only): each evaluation
+        also scores the validation images masked and filled like the training images (curves
+        split "validation-masked"; model selection still uses the unmasked ones);
     seed: initialisation, data order and augmentation seed;
     out_dir: where checkpoint.npz, curves.csv, result.json and model/ (the selected bundle) go,
         all written atomically; a run finding a checkpoint of the same run there resumes from it;
@@ -417,15 +478,29 @@ def train(
         bundle, model_key = _make_bundle(architecture_or_bundle, train, seed, input_size)
     K = int(bundle.model.output_shape[-1])
     masks = _validate(train, val, K, masks, variant)
+    val_masked = None
+    if val_masks is not None:
+        if not variant.masked:
+            raise ValueError(f"val_masks: variant {variant.name!r} is unmasked; validation masks need a masked variant")
+        val_masks = _bool_masks(val_masks, val.images.shape[:3], "val_masks", "validation")
     weights = class_weights(train.labels, K) if recipe.class_weighted else np.ones(K)
     n = len(train)
     spe = steps_per_epoch(n, recipe)
     total = spe * recipe.epochs
     ck_every = recipe.checkpoint_every or recipe.eval_every
-    fingerprint = param_key({
-        "model": model_key, "recipe": recipe.to_dict(), "variant": asdict(variant), "seed": int(seed),
-        "train": _sha(train.images, train.labels), "val": _sha(val.images, val.labels),
-        "masks": None if masks is None else _sha(masks)})
+    # the zero fill and no validation masks leave the key as it was before fills existed, so
+    # checkpoints written then still resume
+    run_key = {"model": model_key, "recipe": recipe.to_dict(), "variant": variant_key(variant), "seed": int(seed),
+               "train": _sha(train.images, train.labels), "val": _sha(val.images, val.labels),
+               "masks": None if masks is None else _sha(masks)}
+    if val_masks is not None:
+        run_key["val_masks"] = _sha(val_masks)
+    fingerprint = param_key(run_key)
+    if masks is not None:
+        filled = _filled(train.images, masks, variant.fill, run_key["train"], run_key["masks"])
+        if val_masks is not None:
+            val_masked = replace(val, images=_filled(val.images, val_masks, variant.fill, run_key["val"],
+                                                     run_key["val_masks"], start=len(train)))
 
     loop = _Loop(bundle, recipe, weights, strategy)
     out = Path(out_dir) if out_dir is not None else None
@@ -462,6 +537,10 @@ def train(
         vloss, pred = loop.evaluate(val, recipe.eval_batch_size)
         f1 = macro_f1(val.labels, pred, K)
         rows.extend(curve_rows(variant.name, seed, step, ep, "validation", {"loss": vloss, "f1": f1}))
+        if val_masked is not None:
+            mloss, mpred = loop.evaluate(val_masked, recipe.eval_batch_size)
+            rows.extend(curve_rows(variant.name, seed, step, ep, "validation-masked",
+                                   {"loss": mloss, "f1": macro_f1(val.labels, mpred, K)}))
         loss_sum, loss_n = 0.0, 0
         if f1 > best["f1"]:
             best.update(f1=f1, step=step, weights=bundle.model.get_weights())
@@ -480,9 +559,7 @@ def train(
         while step < (epoch + 1) * spe:
             i = step - epoch * spe
             idx = order[i * recipe.batch_size:(i + 1) * recipe.batch_size]
-            x = train.images[idx]
-            if use_mask:
-                x = x * masks[idx][..., None]  # uint8 * bool -> uint8, zero fill
+            x = filled[idx] if use_mask else train.images[idx]
             loss = float(loop.train_step(x, train.labels[idx], np.array([seed, step], np.int64)))
             step += 1
             loss_sum, loss_n = loss_sum + loss, loss_n + 1

@@ -166,3 +166,31 @@ def table(verdicts: list[Verdict]) -> pd.DataFrame:
     """The verdicts as a table: claim, the paper, verdict, effect [95% CI], seeds."""
     return pd.DataFrame([{"claim": v.claim, "the paper (quoted)": v.paper, "verdict": v.outcome,
                           "effect [95% CI]": v.effect, "seeds": v.n} for v in verdicts])
+
+
+def paper_claims(runs: pd.DataFrame) -> list[Verdict]:
+    """The paper's findings on its seven variants, each decided by the rules above. runs:
+    `curves.trainee_summary(..., early_step=<the switch step>).runs` of all seven variants (the
+    "speeds up early learning" claim reads `early_f1`, the F1 at the switch)."""
+    return [
+        higher(runs, "mean", "no-mask", "early_f1", "mean masking speeds up early learning (F1 at the switch)", "yes"),
+        higher(runs, "mean", "no-mask", "final_f1", "mean masking throughout ends below no mask", "yes", lower=True),
+        sooner(runs, "mean-then-unmasked", "no-mask",
+               "mean-then-unmasked reaches the target F1 sooner than no mask", "yes (keeps the speed-up)"),
+        sooner(runs, "negative-then-unmasked", "no-mask",
+               "negative-then-unmasked reaches the target F1 sooner than no mask", "yes (faster in all cases)"),
+        at_least(runs, "mean-then-unmasked", "no-mask", "final_f1",
+                 "mean-then-unmasked ends at least as high as no mask", "slightly higher"),
+        higher(runs, "negative", "mean", "final_f1", "negative beats mean masking (final F1, throughout)", "yes"),
+        higher(runs, "perceptive", "negative", "final_f1",
+               "perceptive is weaker than negative masking (final F1, throughout)", "yes", lower=True),
+        higher(runs, "perceptive", "mean", "final_f1",
+               "perceptive is weaker than mean masking (final F1, throughout)", "yes", lower=True),
+        best(runs, "negative-then-unmasked", "best variant of all seven: negative, then unmasked", "yes"),
+    ]
+
+
+def counts(verdicts: list[Verdict]) -> str:
+    """'a confirmed, b not confirmed, c inconclusive' over `verdicts`."""
+    outcomes = [v.outcome for v in verdicts]
+    return ", ".join(f"{outcomes.count(o)} {o}" for o in (CONFIRMED, NOT_CONFIRMED, INCONCLUSIVE))

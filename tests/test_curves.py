@@ -184,3 +184,19 @@ def test_value_at_and_early_f1():
     s = ext.trainee_summary(c, early_step=15)
     t = s.table.set_index("variant")
     assert t.loc["mean", "early_f1_mean"] == 0.6 and t.loc["no-mask", "early_f1_mean"] == 0.3
+
+
+def test_final_values_per_split():
+    from rbdm_core.curves import final_values
+
+    rows = [["a", 0, 0, "validation", 0.1], ["a", 0, 10, "validation", 0.3], ["a", 1, 10, "validation", 0.2],
+            ["b", 0, 10, "validation", 0.25], ["b", 0, 10, "validation-masked", 0.9],
+            ["b", 0, 0, "validation-masked", 0.5], ["b", 0, 10, "train", 7.0]]
+    c = pd.DataFrame([[v, s, st, st / 10, sp, "f1", x] for v, s, st, sp, x in rows],
+                     columns=["variant", "seed", "step", "epoch", "split", "metric", "value"])
+    out = final_values(c)
+    assert list(out.columns) == ["variant", "seed", "validation", "validation-masked"]
+    assert out.values[:, :3].tolist() == [["a", 0, 0.3], ["a", 1, 0.2], ["b", 0, 0.25]]
+    assert np.isnan(out["validation-masked"][:2]).all() and out["validation-masked"][2] == 0.9
+    with pytest.raises(ValueError, match="no loss rows"):
+        final_values(c, metric="loss")

@@ -46,5 +46,8 @@ def test_human_vs_model_by_hand():
     assert t.iou.iloc[0] == pytest.approx(3 / 7)
     assert t.precision_human.iloc[0] == pytest.approx(1 / 5) and t.precision_model.iloc[0] == pytest.approx(1 / 5)
     assert t.kept_human.iloc[0] == pytest.approx(5 / 25)
+    real = ext.human_vs_model(hm, model)  # real corpora have no regions: no precision columns
+    assert list(real.columns) == ["annotator", "image_index", "iou", "kept_human", "kept_model"]
+    pd.testing.assert_frame_equal(real, t[real.columns])
     with pytest.raises(ValueError, match="model_masks"):
         ext.human_vs_model(hm, model[:1], regions)

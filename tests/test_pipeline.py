@@ -128,3 +128,37 @@ def test_model_fingerprint_follows_the_architecture_code(monkeypatch):
     monkeypatch.setattr(models, "_build_keras", changed)
     assert models.fingerprint("small_cnn", 8, (48, 48, 1)) != a
     models.fingerprint.cache_clear()
+
+
+def test_fixation_masks_are_the_union_of_the_annotators_perceived_pixels(tmp_path):
+    """Pipeline.fixation_masks = union over annotators of masking.human_masks of the simulated
+    study on that split, computed independently here; cached; refused for real corpora."""
+    from rbdm_core.data.annotators import simulate_gaze
+    from rbdm_core.gaze import kernel_for_image
+    from rbdm_core.masking import human_masks
+    from rbdm_core.training import FIXATIONS, preset
+
+    pipe = Pipeline(get_profile("quick", target_n=60), run_dir=tmp_path, seed=2)
+    val = pipe.target.select_split("PublicTest")
+    got = pipe.fixation_masks("PublicTest")
+    seed = 2 + 4 + 100 * sorted(pipe.target.splits).index("PublicTest")
+    study = simulate_gaze(val, n_annotators=pipe.profile.annotators, seed=seed)
+    k = kernel_for_image(48)
+    hm = human_masks(study.fixations, len(val), (48, 48), k.sigma, k.cutoff, geometry=study.geometry)
+    np.testing.assert_array_equal(got, hm.masks.any(axis=0))
+    assert got.shape == (len(val), 48, 48) and 0 < got.mean() < 1
+    assert not np.array_equal(got[: min(len(got), 5)], pipe.fixation_masks("Training")[:5])  # own study per split
+    np.testing.assert_array_equal(Pipeline(get_profile("quick", target_n=60), run_dir=tmp_path, seed=2)
+                                  .fixation_masks("PublicTest"), got)  # from the cache
+    v = preset("fixations-then-unmasked", switch_epoch=2)
+    assert v.mask_type == FIXATIONS and v.switch_epoch == 2
+    paper = Pipeline("paper", run_dir=tmp_path, roots={"ferplus": "f", "affectnet": "a", "ckplus": "c"})
+    with pytest.raises(ValueError, match="no gaze was recorded"):
+        paper.fixation_masks()
+
+
+def test_variant_mask_type_errors():
+    from rbdm_core.training import Variant
+
+    with pytest.raises(ValueError, match=r"Variant.mask_type: expected one of \[.*'fixations'\]"):
+        Variant("x", "positive")

@@ -63,3 +63,30 @@ def test_roar_tiny_run_and_cache(tmp_path):
     assert len(list((tmp_path / "roar").iterdir())) == 3
     t2 = roar_mod.roar("small_cnn", tr, va, rt, rv, recipe, fractions=(0.5,), store=store)
     pd.testing.assert_frame_equal(t1, t2)
+
+
+@pytest.mark.slow
+def test_roar_fill_is_applied_to_train_and_validation_images(tmp_path):
+    """roar(..., fill=F) trains on exactly the images apply_mask(..., F) makes (same weights as a
+    no-mask run on them, computed here by the training loop directly); the baseline is shared."""
+    from dataclasses import replace
+
+    from rbdm_core.data.synthetic import make_domain
+    from rbdm_core.masking import apply_mask, roar_masks
+    from rbdm_core.training import Recipe, train
+
+    ds = make_domain("ferplus_like", n=96, seed=0)
+    tr, va = ds.subset(np.arange(64)), ds.subset(np.arange(64, 96))
+    rng = np.random.default_rng(0)
+    rt, rv = rng.random(tr.images.shape[:3]), rng.random(va.images.shape[:3])
+    recipe = Recipe(epochs=1, augment=False, class_weighted=False, eval_every=2)
+    t = roar_mod.roar("small_cnn", tr, va, rt, rv, recipe, fractions=(0.5,), fill="noisy_linear", baseline=False,
+                      mask_seed=3)
+    mt, mv = roar_masks(rt, 0.5, "relevance", 3), roar_masks(rv, 0.5, "relevance", 3, start=64)
+    by_hand = train("small_cnn", replace(tr, images=apply_mask(tr.images, mt, "noisy_linear", seed=3)),
+                    replace(va, images=apply_mask(va.images, mv, "noisy_linear", seed=3, start=64)), recipe,
+                    "no-mask", seed=0, verbose=0)
+    row = t[t.removal == "relevance"].iloc[0]
+    assert row.fill == "noisy_linear" and row.final_f1 == by_hand.final_f1 and row.best_f1 == by_hand.best_f1
+    with pytest.raises(ValueError, match="unknown fill|expected one of"):
+        roar_mod.roar("small_cnn", tr, va, rt, rv, recipe, fill="sparkle")

@@ -15,7 +15,7 @@ from rbdm_core.augment import AugmentConfig, apply_params, augment, augment_prev
 from rbdm_core.curves import confusion_matrix, macro_f1
 from rbdm_core.data.dataset import Dataset
 from rbdm_core.training import (
-    PRESETS, Recipe, class_weights, epoch_order, preset, steps_per_epoch, train, train_seeds,
+    FILL_SEED, PRESETS, Recipe, Variant, class_weights, epoch_order, preset, steps_per_epoch, train, train_seeds,
 )
 
 CLASSES = ("a", "b", "c", "d")
@@ -264,6 +264,68 @@ def test_train_seeds_and_bundle_input_is_not_modified(tmp_path):
     assert weights_sha256(b.model) == before
     assert [r.seed for r in rs] == [0, 1] and rs[0].weights_sha256 != rs[1].weights_sha256
     assert (tmp_path / "seed-0" / "result.json").exists() and (tmp_path / "seed-1" / "curves.csv").exists()
+
+
+def _blob_masks(n: int, seed: int) -> np.ndarray:
+    """(n, 32, 32) bool: each image keeps all but a random 10x10 square (True = kept)."""
+    rng = np.random.default_rng(seed)
+    m = np.ones((n, 32, 32), bool)
+    for i, (y, x) in enumerate(rng.integers(0, 22, size=(n, 2))):
+        m[i, y:y + 10, x:x + 10] = False
+    return m
+
+
+@pytest.mark.slow
+def test_fill_trains_on_the_filled_images():
+    """A masked variant with a fill = the unmasked variant on images filled beforehand by
+    `apply_mask` (same fill, the fills' own seed): the same weights, bit for bit."""
+    from dataclasses import replace
+
+    from rbdm_core.masking import apply_mask
+
+    masks = _blob_masks(len(TRAIN), 3)
+    masked = _run(variant=Variant("m", "mean", None, fill="noisy_linear"), masks=masks, seed=2)
+    prefilled = replace(TRAIN, images=apply_mask(TRAIN.images, masks, "noisy_linear", seed=FILL_SEED))
+    plain = _run(train=prefilled, seed=2)
+    assert masked.weights_sha256 == plain.weights_sha256
+    zero = _run(variant=Variant("m", "mean", None), masks=masks, seed=2)
+    assert zero.weights_sha256 != masked.weights_sha256  # the fill matters
+
+
+@pytest.mark.slow
+def test_validation_masked_scores_the_masked_validation_images():
+    """With val_masks, the "validation-masked" curve equals the plain validation curve of a run
+    whose validation images were masked and filled beforehand; the plain curve is unchanged."""
+    from dataclasses import replace
+
+    from rbdm_core.masking import apply_mask
+
+    keep_all = np.ones(TRAIN.images.shape[:3], bool)
+    vm = _blob_masks(len(VAL), 4)
+    v = Variant("m", "mean", None, fill="noise")
+    a = _run(variant=v, masks=keep_all, val_masks=vm)
+    b = _run(variant=v, masks=keep_all,
+             val=replace(VAL, images=apply_mask(VAL.images, vm, "noise", seed=FILL_SEED, start=len(TRAIN))))
+    c = _run(variant=v, masks=keep_all)
+    ca, cb, cc = a.curves, b.curves, c.curves
+    np.testing.assert_array_equal(ca[ca.split == "validation-masked"].value.values,
+                                  cb[cb.split == "validation"].value.values)
+    np.testing.assert_array_equal(ca[ca.split == "validation"].value.values,
+                                  cc[cc.split == "validation"].value.values)
+    assert a.best_f1 == c.best_f1 and "validation-masked" not in set(cc.split)
+
+
+def test_fill_errors():
+    with pytest.raises(ValueError, match="unknown fill|expected one of"):
+        Variant("m", "mean", None, fill="sparkle")
+    with pytest.raises(ValueError, match="fill 'noise' needs a mask_type"):
+        Variant("x", None, None, fill="noise")
+    assert preset("no-mask", fill="noisy_linear").fill == "zero"  # nothing removed, nothing filled
+    assert preset("mean-then-unmasked", switch_epoch=2, fill="blur").fill == "blur"
+    with pytest.raises(ValueError, match="val_masks: variant 'no-mask' is unmasked"):
+        _run(val_masks=np.ones(VAL.images.shape[:3], bool))
+    with pytest.raises(ValueError, match=r"val_masks: expected shape \(48, 32, 32\)"):
+        _run(variant="mean", masks=np.ones(TRAIN.images.shape[:3], bool), val_masks=np.ones((48, 8, 8), bool))
 
 
 # ---------------------------------------------------------------- bad input (no training needed)

@@ -73,3 +73,21 @@ def test_bad_input_names_what_is_missing():
         vd.best(_runs({"a": [1, 2], "b": [1, 2]}), "a", "", "")
     t = vd.table([vd.higher(_runs({"a": [1, 2], "b": [0, 1]}), "a", "b", "final_f1", "c", "p")])
     assert list(t.columns) == ["claim", "the paper (quoted)", "verdict", "effect [95% CI]", "seeds"]
+
+
+def test_paper_claims_on_runs_built_to_confirm_them():
+    """Five seeds where every claim of the paper holds by a wide margin: all nine are confirmed;
+    the same runs with no-mask made best turn the "best variant" claim around."""
+    seeds = range(5)
+    spec = {  # variant: (early_f1, final_f1, best_f1, steps_to_threshold)
+        "no-mask": (0.10, 0.50, 0.50, 200), "negative": (0.20, 0.45, 0.45, 150), "mean": (0.30, 0.40, 0.40, 150),
+        "perceptive": (0.20, 0.30, 0.30, np.nan), "negative-then-unmasked": (0.25, 0.55, 0.60, 100),
+        "mean-then-unmasked": (0.30, 0.52, 0.55, 120), "perceptive-then-unmasked": (0.20, 0.50, 0.52, 180)}
+    rows = [{"variant": v, "seed": s, "early_f1": e + 0.001 * s, "final_f1": f + 0.002 * s, "best_f1": b + 0.003 * s,
+             "steps_to_threshold": t} for v, (e, f, b, t) in spec.items() for s in seeds]
+    runs = pd.DataFrame(rows)
+    claims = vd.paper_claims(runs)
+    assert [c.outcome for c in claims] == [vd.CONFIRMED] * 9
+    assert vd.counts(claims) == "9 confirmed, 0 not confirmed, 0 inconclusive"
+    runs.loc[runs.variant == "no-mask", "best_f1"] += 0.2
+    assert vd.paper_claims(runs)[-1].outcome == vd.NOT_CONFIRMED

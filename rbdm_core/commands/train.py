@@ -10,7 +10,8 @@ Splits: --train-split / --val-split (default Training/PublicTest, or training/va
 Masks for masked variants (--masks): `trainer` (the default) makes them from the profile's Trainer
 (trained or reused from the run folder, `rbdm_core.pipeline`): its deep Taylor relevance maps of the
 training images, masked with the profile's parameters; FILE.npz with an array `masks` (N_train, H, W)
-bool; or `regions` for the synthetic data's ground-truth regions.
+bool; or `regions` for the synthetic data's ground-truth regions. --fill: what removed pixels become
+(zero, the paper's and the default; mean, blur, noise, noisy_linear: see rbdm_core.masking.fills).
 A --config YAML/JSON file may hold any of the long option names (architecture, data, variant,
 seeds, epochs, profile, out, switch_epoch, masks, ..., and `recipe: {lr: ..., eval_every: ...}`);
 flags given on the command line win. Output: OUT/<variant>/seed-<s>/{checkpoint.npz, curves.csv,
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-KEYS = ("architecture", "data", "variant", "seeds", "epochs", "profile", "out", "switch_epoch", "masks",
+KEYS = ("architecture", "data", "variant", "seeds", "epochs", "profile", "out", "switch_epoch", "masks", "fill",
         "train_split", "val_split", "n", "data_seed", "size", "input_size", "eval_every", "batch_size",
         "max_steps_per_epoch", "recipe")
 
@@ -44,6 +45,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--switch-epoch", dest="switch_epoch", type=int, help="epoch of the switch to unmasked data")
     p.add_argument("--masks", help="'trainer' (default: from the profile's Trainer via the pipeline), "
                    "FILE.npz (array masks) or 'regions' (synthetic ground truth)")
+    p.add_argument("--fill", help="what masked pixels become: zero (the paper's, default), mean, blur, noise, "
+                   "noisy_linear (ROAD's leak-free imputation)")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0)")
     p.add_argument("--epochs", type=int, help="epochs (default: the profile's)")
     p.add_argument("--eval-every", dest="eval_every", type=int, help="evaluate every K steps")
@@ -92,6 +95,7 @@ def settings(args: argparse.Namespace) -> dict:
     prof = get_profile(merged.get("profile", "quick"))  # the Trainee's settings of that profile
     s = {"profile": prof.name, "architecture": prof.trainee,
          "data": "synthetic:ferplus_like", "variant": "no-mask", "seeds": [0], "switch_epoch": prof.switch_epoch,
+         "fill": prof.fill,
          "input_size": prof.input_size, "masks": None, "train_split": None, "val_split": None, "n": None,
          "data_seed": 0, "size": 96, "out": None}
     recipe = {"epochs": prof.trainee_epochs, "eval_every": prof.eval_every, "augment": prof.augment,
@@ -181,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
 
     s = settings(args)
     recipe = Recipe.from_dict(s["recipe"])
-    variant = preset(s["variant"], switch_epoch=int(s["switch_epoch"]))
+    variant = preset(s["variant"], switch_epoch=int(s["switch_epoch"]), fill=str(s["fill"]))
     ds = load_data(s["data"], {**s, "quiet": args.quiet})
     tr, va = pick_splits(ds, s["train_split"], s["val_split"])
     masks = load_masks(s["masks"], tr, variant.mask_type, s["profile"]) if variant.masked else None

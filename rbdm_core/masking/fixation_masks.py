@@ -36,11 +36,12 @@ def human_masks(fixations: pd.DataFrame, n_images: int, image_shape: Sequence[in
     return HumanMasks(hm.annotators, hm.maps > 0, hm.n_fixations)
 
 
-def human_vs_model(human: HumanMasks, model_masks: Any, regions: Any) -> pd.DataFrame:
+def human_vs_model(human: HumanMasks, model_masks: Any, regions: Any = None) -> pd.DataFrame:
     """Per (annotator, image) with at least one fixation: `iou` of the annotator's mask and the
-    model's perceptive mask, both masks' `kept_fraction` and ground-truth `precision`
-    (NaN where a mask keeps nothing). Columns: annotator, image_index, iou, kept_human,
-    kept_model, precision_human, precision_model."""
+    model's perceptive mask, both masks' `kept_fraction` and, with ground-truth `regions`
+    (N, H, W) bool (synthetic data only; real corpora have none), their `precision` (NaN where
+    a mask keeps nothing). Columns: annotator, image_index, iou, kept_human, kept_model
+    [, precision_human, precision_model]."""
     mm = _masks(model_masks, "model_masks", single=False)
     if human.masks.shape[1:] != mm.shape:
         raise ValueError(f"model_masks: expected shape {human.masks.shape[1:]} (the study's images), got {mm.shape}")
@@ -48,9 +49,10 @@ def human_vs_model(human: HumanMasks, model_masks: Any, regions: Any) -> pd.Data
     frames = []
     for k, a in enumerate(human.annotators):
         idx = np.flatnonzero(human.n_fixations[k] > 0)
-        hs = mask_stats(human.masks[k, idx], np.asarray(regions)[idx])
-        frames.append(pd.DataFrame({
-            "annotator": a, "image_index": idx, "iou": mask_iou(human.masks[k, idx], mm[idx]),
-            "kept_human": hs.kept_fraction.to_numpy(), "kept_model": ms.kept_fraction.to_numpy()[idx],
-            "precision_human": hs.precision.to_numpy(), "precision_model": ms.precision.to_numpy()[idx]}))
+        hs = mask_stats(human.masks[k, idx], None if regions is None else np.asarray(regions)[idx])
+        cols = {"annotator": a, "image_index": idx, "iou": mask_iou(human.masks[k, idx], mm[idx]),
+                "kept_human": hs.kept_fraction.to_numpy(), "kept_model": ms.kept_fraction.to_numpy()[idx]}
+        if regions is not None:
+            cols.update(precision_human=hs.precision.to_numpy(), precision_model=ms.precision.to_numpy()[idx])
+        frames.append(pd.DataFrame(cols))
     return pd.concat(frames, ignore_index=True)
