@@ -39,11 +39,14 @@ method = None  # relevance method of the model heatmaps (None: the profile's, de
 fwhm_fraction = 0.4  # FWHM of the heatmap's Gaussian as a share of the visual span (Blignaut: 40 %)
 cutoff = "radius"  # where a fixation's Gaussian is cut to 0: "radius" or "diameter" of the span, or image px
 example_image = None  # gaze-study image of Figure 7 (None: a typical one, see below)
+n_missed = 2  # images in Figure 13, picked by the rule stated there
 ferplus_root = None  # folder with fer2013.csv and fer2013new.csv
 affectnet_root = None  # AffectNet folder (Manually_Annotated_file_lists/ and the images)
 ckplus_root = None  # CK+ folder (cohn-kanade-images/ and Emotion/)
 
 # %%
+import textwrap
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -82,6 +85,44 @@ print(f"simulated annotators: {len(study.annotators)}, {len(study.fixations)} fi
 # by the perceptive masks, keeps a fixation's contribution within the span's **radius** (the disc
 # of 5 degrees around the fixation) and sets it to 0 beyond; the parameter `cutoff` of this chapter
 # changes it for this chapter's heatmaps only.
+#
+# What the next cell computes (`gaze.pixel_pitch_cm`, `gaze.visual_span_px`, `gaze.span_in_image_px`,
+# `gaze.sigma_from_span`, `gaze.kernel_for_image`; names as in the code): the pixel pitch of the
+# screen, the span (`convention="diameter"`; `"radius"` halves it), the span on the image and the
+# Gaussian's sigma and cut-off there:
+#
+# $$
+# \text{pitch} = \frac{2.54\,\mathtt{diagonal\_in}}{\sqrt{W_s^2 + H_s^2}}\ \text{cm},
+# \qquad
+# s = \frac{2\,\mathtt{distance\_cm}\,\tan(\mathtt{angle\_deg}/2)}{\text{pitch}}
+# $$
+#
+# $$
+# s_\text{img} = s\,\frac{\mathtt{image\_px}}{\mathtt{display\_px}},
+# \qquad
+# \sigma = \frac{\mathtt{fwhm\_fraction}\cdot s_\text{img}}{2\sqrt{2\ln 2}}
+# $$
+#
+# $$
+# r = \begin{cases} s_\text{img}/2 & \mathtt{cutoff} = \text{“radius” (default)}\\
+#                    s_\text{img} & \mathtt{cutoff} = \text{“diameter”}\\
+#                    \mathtt{cutoff} & \text{if a number of image px} \end{cases}
+# $$
+#
+# in screen pixels, with `diagonal_in` = 27, $W_s \times H_s$ = 2560 x 1440, `distance_cm` = 70, `angle_deg` = 5,
+# `display_px` = 1200, `image_px` = the image side and `fwhm_fraction` = 0.4. The paper's "c" is
+# $\sigma$. The sigma comes from the 5-degree visual span, not from the 2-degree fovea, which
+# only draws a ring in Figure 6. A fixation at screen point $(x_s, y_s)$ lands on the image at
+# (`gaze.screen_to_image`, image pixel-centre coordinates, x = column, y = row)
+#
+# $$
+# x = (x_s - x_0)\,\frac{W}{\mathtt{display\_px}} - \frac12, \qquad
+# y = (y_s - y_0)\,\frac{H}{\mathtt{display\_px}} - \frac12
+# $$
+#
+# $$
+# x_0 = \frac{W_s - \mathtt{display\_px}}{2}, \qquad y_0 = \frac{H_s - \mathtt{display\_px}}{2}
+# $$
 
 # %%
 pitch = gaze.pixel_pitch_cm()
@@ -225,11 +266,29 @@ viz.table(detection, float_format="{:.3g}",
 # ## Human and model heatmaps
 #
 # Each annotator's heatmap of an image sums the cut Gaussians of their fixations on it
-# (`gaze.fixation_heatmaps`). The model's heatmap is the same construction with the Trainer's `n`
+# (`gaze.fixation_heatmaps`, which calls `gaze.heatmap` per annotator and image). At the pixel in
+# column $x$ and row $y$, for fixations $(x_k, y_k)$, $k = 1 \dots K$, on the image:
+#
+# $$
+# I(x, y) = \sum_{k=1}^{K} w_k \exp\!\left(-\frac{(x - x_k)^2 + (y - y_k)^2}{2\sigma^2}\right)
+#           \mathbb{1}\!\left[(x - x_k)^2 + (y - y_k)^2 \le r^2\right]
+# $$
+#
+# with $\sigma$ and $r$ = `kernel.sigma` and `kernel.cutoff` from above (`cutoff=None` drops the
+# indicator: the uncut sum used for the benchmark metrics further down) and $w_k = 1$ (`weights=None`;
+# the code can weight by duration, this chapter does not). Fixations off the image are dropped
+# first; an image without fixations has $I = 0$. The code does **not** normalise $I$: it is the raw
+# sum, so a pixel near $m$ fixations can exceed 1, and each metric below normalises as it needs
+# (Spearman and cosine distance do not depend on the scale; SIM and KL divide by the sum; NSS
+# standardises). DESIGN.md writes the paper's formula without the indicator; the cut-off is this
+# project's addition, needed because the perceptive mask removes "where the heatmap is 0".
+#
+# The model's heatmap is the same construction with the Trainer's `n`
 # most relevant pixels as fixations, `n` being the mean number of fixations per image and
 # annotator in the study (a simulated study in the quick profile, so `n` reflects the simulator's
 # setting rather than human viewing), exactly the pseudo-fixations of the perceptive mask
-# (`gaze.model_heatmaps`). The relevance maps are the Trainer's on the gaze-study images,
+# (`gaze.model_heatmaps`): $(x_k, y_k)$ runs over $T_n(R)$, the centres of the $n$ pixels with the
+# largest relevance $R$ (ties by the lower row-major index), $n$ = `round(pipe.mean_fixations())`. The relevance maps are the Trainer's on the gaze-study images,
 # a domain it never saw in training (posed, gray CK+-like faces against the AffectNet-like
 # training images), as in the paper, where a Trainer trained on AffectNet looked at CK+.
 #
@@ -257,7 +316,23 @@ viz.table(per_annotator, float_format="{:.3g}", caption="Simulated annotators (S
 # Per image: the **overlap** of the heatmaps' supports (the masks inside their contours,
 # intersection over union), the **Spearman** rank correlation and the **cosine distance** of the
 # two heatmaps (0 = proportional maps, 1 = nothing in common), then the mean over images with a 95 %
-# confidence interval (`agreement.table1_scores`, `statistics.summarise`).
+# confidence interval (`agreement.table1_scores`, `statistics.summarise`). With $s$ the model's (or
+# the random pixels', or the first annotator's) cut heatmap and $h$ the annotator's, both flattened
+# over the $P$ pixels of the image (`metrics.overlap`, `metrics.spearman`, `metrics.cosine_distance`):
+#
+# $$
+# \text{overlap} = \frac{|\{i : s_i > 0\} \cap \{i : h_i > 0\}|}{|\{i : s_i > 0\} \cup \{i : h_i > 0\}|}
+# $$
+#
+# $$
+# \rho_\text{Spearman} = \operatorname{corr}\big(\operatorname{rank}(s), \operatorname{rank}(h)\big),
+# \qquad
+# d_\text{cos} = 1 - \frac{\sum_i s_i h_i}{\sqrt{\sum_i s_i^2}\,\sqrt{\sum_i h_i^2}}
+# $$
+#
+# where corr is Pearson's correlation and tied values share their average rank. Each is NaN when
+# it is undefined (both supports empty, a constant map, an all-zero map) and then left out of the
+# mean and counted.
 
 # %%
 scores = agreement.table1_scores(model, chance, human.maps, human.annotators, valid=valid)
@@ -296,6 +371,38 @@ viz.table(paper_vs_ours, float_format="{:+.3f}", caption="Overlap of model and a
 # (same sigma, no cut-off). Besides the model, each annotator is also predicted by the other
 # annotator's heatmap (the inter-observer reference) and by random pixels
 # (`agreement.benchmark_scores`).
+#
+# As `rbdm_core.metrics` computes them, with $s$ the predicting map, $h$ the annotator's uncut
+# heatmap and $F$ the annotator's fixated pixels (the pixel holding each fixation,
+# `gaze.study_fixation_maps`), over the $P$ pixels of an image:
+#
+# $$
+# \text{NSS} = \frac{1}{|F|}\sum_{i \in F} \frac{s_i - \bar s}{\operatorname{sd}(s)},
+# \qquad
+# \text{CC} = \operatorname{corr}(s, h)
+# $$
+#
+# $$
+# \text{SIM} = \sum_i \min(\hat s_i, \hat h_i),
+# \qquad
+# \hat a_i = \frac{a_i - \min a}{\sum_j (a_j - \min a)}
+# $$
+#
+# $$
+# \text{KL} = \sum_i \tilde h_i \log\!\left(\epsilon + \frac{\tilde h_i}{\tilde s_i + \epsilon}\right),
+# \qquad \tilde a_i = \frac{a_i}{\sum_j a_j},\quad \epsilon = 2.22 \cdot 10^{-16}
+# $$
+#
+# $$
+# \text{AUC-Judd} = \sum_{j=0}^{|F|} \frac{(\text{FPR}_{j+1} - \text{FPR}_j)\,(\text{TPR}_{j+1} + \text{TPR}_j)}{2}
+# $$
+#
+# (sd with ddof 0; $\hat a$ is the min-max rescaling followed by division by the sum). For AUC-Judd the
+# thresholds $t_1 \ge \dots \ge t_{|F|}$ are the values of $s$ at the fixated pixels,
+# $\text{TPR}_j = j / |F|$ and $\text{FPR}_j = (|\{i : s_i \ge t_j\}| - j) / (P - |F|)$ for
+# $j = 1 \dots |F|$, and the curve is closed by $(\text{FPR}, \text{TPR}) = (0, 0)$ at $j = 0$ and
+# $(1, 1)$ at $j = |F| + 1$ (the benchmark's version without its random jitter, so it is
+# deterministic).
 
 # %%
 human_full = gaze.fixation_heatmaps(fx, n_img, shape, kernel.sigma, None, geometry=geo)
@@ -362,6 +469,98 @@ print(scores[scores.image_index == ex].pivot(index="comparison", columns="metric
     [c for c in order if c in set(scores[scores.image_index == ex].comparison)]].round(3).to_string())
 
 # %% [markdown]
+# ## Figure 13: the annotators fixate what the Trainer misses
+#
+# The paper's Figure 13 shows a CK+ image of disgust that the Trainer called anger: the annotator
+# looked mainly at the wrinkled nose, which defines disgust, while the Trainer's most relevant
+# pixels lay on the mouth, nose and eyes. Here the images are chosen by a rule computed in code
+# (`gaze.region_shares`, `gaze.select_missed_cues`) from the Trainer's predictions on the
+# gaze-study images, the simulated fixations and the images' ground-truth regions $G$ (the facial
+# parts that define the class; for neutral faces, eyes and mouth by the generator's convention).
+# Per image, with $F$ the counted fixations of all annotators (each annotator's first fixation,
+# the one on the central fixation cross, left out) and $T_n(R)$ the Trainer's $n$ most relevant
+# pixels, the same $n$ pseudo-fixations as the model heatmaps above:
+#
+# $$
+# \text{fixation share} = \frac{|\{f \in F : \operatorname{pix}(f) \in G\}|}{|F|},
+# \qquad
+# \text{relevance share} = \frac{|T_n(R) \cap G|}{n}
+# $$
+#
+# $$
+# \text{gap} = \text{fixation share} - \text{relevance share}
+# $$
+#
+# where $\operatorname{pix}(f)$ is the pixel holding fixation $f$. The rule, printed by the next cell,
+# takes the misclassified images with the largest gap. The annotators are **simulated**: they are
+# built to look at the ground-truth regions, so a large fixation share is by construction, and the
+# figure shows where the Trainer's relevance falls short of them, not how real people looked.
+
+# %%
+bundle = pipe.trainer.bundle
+if images.regions is None:
+    missed = None
+    print("No ground-truth regions on these images (real corpus): Figure 13's rule needs them; skipped.")
+else:
+    true_cls = np.asarray(images.class_names, dtype=object)[images.labels]
+    pred_cls = np.asarray(bundle.class_names, dtype=object)[bundle.predict(images.images)]
+    shares = gaze.region_shares(fx, images.regions, relevance, n_fix, true_cls, pred_cls, geometry=geo)
+    missed = gaze.select_missed_cues(shares, k=n_missed)
+    print(textwrap.fill("Rule: " + missed.rule, 100))
+    print(f"\nTrainer correct on {int(shares.correct.sum())} of {n_img} gaze-study images ({kind}).")
+    print(textwrap.fill(missed.sentence, 100))
+    cols = {"image_index": "image", "true": "true class", "predicted": "predicted class",
+            "fixations": "counted fixations", "fixation_share": "fixation share in region",
+            "top_pixels_in_region": f"top-{n_fix} pixels in region", "relevance_share": "relevance share in region",
+            "gap": "gap"}
+    display(viz.table(missed.chosen[list(cols)].rename(columns=cols), float_format="{:.3f}",
+                      caption=f"Figure 13's images by the rule (SIMULATED annotators, {kind} images)"))
+
+# %% [markdown]
+# Per chosen image, left: the image with its ground-truth region tinted red and the annotators'
+# fixations, numbered in viewing order per annotator (annotator 0 blue, annotator 1 orange; the
+# grey 0 is the uncounted fixation on the cross). Right: the model's heatmap of the section above
+# (cut Gaussians around the $n$ pseudo-fixations) and its $n$ most relevant pixels as white dots
+# (hover for their rank, 1 = most relevant).
+
+# %%
+if missed is not None and len(missed.chosen):
+    chosen = missed.chosen.image_index.to_numpy()
+    titles = []
+    for r in missed.chosen.itertuples():
+        titles += [f"image {r.image_index}: {r.true}, Trainer: {r.predicted}<br>fixations in region "
+                   f"{r.fixations_in_region}/{r.fixations}",
+                   f"Trainer's top {n_fix} pixels<br>in region {r.top_pixels_in_region}/{n_fix}"]
+    fig = viz.image_grid(np.repeat(images.images[chosen], 2, axis=0), titles,
+                         overlays=np.repeat(images.regions[chosen], 2, axis=0), cols=2, cell_px=330,
+                         title=("Figure 13: fixated, yet missed by the Trainer" if missed.qualified else
+                                "Figure 13: no misclassified image qualifies, the closest case(s)")
+                         + f"<br><sup>{kind} images, SIMULATED annotators; red: ground-truth region</sup>")
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
+    for row, img in enumerate(chosen, start=1):
+        on = fx[fx.image_index == img]
+        for a_i, a in enumerate(human.annotators):
+            sub = on[on.annotator == a].sort_values("fixation", kind="stable")
+            xy, kept, _ = gaze.fixations_in_image(sub[["x_screen", "y_screen"]].to_numpy(), shape, geo.display_px,
+                                                  geo.screen)
+            number = np.arange(len(sub))[kept]
+            colour = np.where(number == 0, "#7f7f7f", colours[a_i % len(colours)])
+            fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[str(k) for k in number],
+                                     textposition="top right", textfont={"size": 10, "color": colour},
+                                     marker={"size": 9, "color": colour, "line": {"color": "white", "width": 1}},
+                                     hovertemplate=f"annotator {a}, fixation %{{text}}<extra></extra>"), row=row, col=1)
+        fig.add_trace(go.Heatmap(z=np.where(model[img] > 0, model[img], np.nan), colorscale="YlOrRd", opacity=0.45,
+                                 showscale=False, hovertemplate="x=%{x} y=%{y}<br>I=%{z:.2f}<extra></extra>"),
+                      row=row, col=2)
+        top = np.argsort(-relevance[img].ravel(), kind="stable")[:n_fix]  # rank order, ties by index
+        fig.add_trace(go.Scatter(x=top % side, y=top // side, mode="markers", customdata=np.arange(1, n_fix + 1),
+                                 marker={"size": 9, "color": "white", "line": {"color": "black", "width": 1.5}},
+                                 hovertemplate="top pixel, rank %{customdata}<extra></extra>"), row=row, col=2)
+    fig.update_xaxes(range=[-0.5, side - 0.5])
+    fig.update_yaxes(range=[side - 0.5, -0.5])
+    viz.show(fig, "fig13-missed-cues")
+
+# %% [markdown]
 # ## Summary
 #
 # - The study's geometry fixes the heatmap kernel: a 5-degree span is about 262 screen pixels
@@ -374,3 +573,6 @@ print(scores[scores.image_index == ex].pivot(index="comparison", columns="metric
 #   paper's reported overlap of about 40 %. The annotators here are simulated to look at the
 #   ground-truth regions of each class, so these numbers say that the Trainer's relevance falls
 #   on those regions, not how real people look at real faces.
+# - Figure 13's images are picked by a stated rule: among the images the Trainer misclassifies,
+#   those where the simulated annotators' fixations fall in the class-defining region most and the
+#   Trainer's most relevant pixels least; the table above gives the numbers of this run.

@@ -1,6 +1,7 @@
 """The rbdm_core.gaze package: one job per module, every public name re-exported.
 
-The modules' own tests: test_gaze_geometry.py, test_gaze_heatmaps.py, test_gaze_fixations.py.
+The modules' own tests: test_gaze_geometry.py, test_gaze_heatmaps.py, test_gaze_fixations.py,
+test_gaze_region_shares.py.
 """
 
 import ast
@@ -11,7 +12,7 @@ import pytest
 
 from rbdm_core import gaze
 
-MODULES = ("geometry", "heatmaps", "fixations")
+MODULES = ("geometry", "heatmaps", "fixations", "region_shares")
 
 # The public names of rbdm_core/gaze.py before it became a package, and those that came from
 # rbdm_core/comparison.py: notebooks, pipeline, masking and benchmarks use them as gaze.<name>.

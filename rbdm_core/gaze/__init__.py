@@ -7,6 +7,8 @@ One job per module; every public name is re-exported here, so `gaze.heatmap(...)
 * `heatmaps`:  the Gaussian kernel (`kernel_for_image`), `heatmap`, binary `fixation_map`,
   per-annotator heatmaps and fixation maps of a study, model heatmaps and their chance baseline.
 * `fixations`: I-DT fixation detection and its checks against known fixations.
+* `region_shares`: the shares of fixations and of the model's top pixels in the ground-truth
+  region per image, and the rule that picks the images of the paper's Figure 13.
 
 The argument checks `_positive`, `_points` and `_image_shape` (`_checks`) stay reachable as
 `gaze._positive` etc.: `rbdm_core.masking` validates its kernel parameters with them.
@@ -40,6 +42,14 @@ from .heatmaps import (
     sigma_from_span,
     study_fixation_maps,
 )
+from .region_shares import (
+    MISSED_CUES_RULE,
+    REGION_SHARE_COLUMNS,
+    MissedCues,
+    points_in_region,
+    region_shares,
+    select_missed_cues,
+)
 
 __all__ = [
     # geometry
@@ -51,4 +61,7 @@ __all__ = [
     "AnnotatorHeatmaps", "fixation_heatmaps", "study_fixation_maps", "model_heatmaps", "random_heatmaps",
     # fixations
     "Fixations", "detect_fixations_idt", "dispersion_threshold_px", "match_fixations", "detection_table",
+    # region shares (Figure 13)
+    "REGION_SHARE_COLUMNS", "MISSED_CUES_RULE", "points_in_region", "region_shares", "MissedCues",
+    "select_missed_cues",
 ]

@@ -181,20 +181,27 @@ def heatmap(
     return out
 
 
-def fixation_map(fixations: Any, shape: Sequence[int]) -> np.ndarray:
-    """Binary fixation map `(H, W)` bool: True at the pixel containing each fixation
-    (x, y rounded half up to the nearest pixel centre). Fixations off the image raise."""
+def _pixels(name: str, points: Any, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) int64 of the pixel containing each (x, y) point of `points (K, 2)` (rounded half
+    up to the nearest pixel centre) in an image of `shape (H, W)`; points off it raise."""
     h, w = _image_shape(shape)
-    fx = _points("fixations", fixations)
-    if not np.isfinite(fx).all():
-        raise ValueError("fixations: expected finite (x, y), got NaN or inf")
-    col = np.floor(fx[:, 0] + 0.5).astype(np.int64)
-    row = np.floor(fx[:, 1] + 0.5).astype(np.int64)
+    xy = _points(name, points)
+    if not np.isfinite(xy).all():
+        raise ValueError(f"{name}: expected finite (x, y), got NaN or inf")
+    col = np.floor(xy[:, 0] + 0.5).astype(np.int64)
+    row = np.floor(xy[:, 1] + 0.5).astype(np.int64)
     off = (col < 0) | (col >= w) | (row < 0) | (row >= h)
     if off.any():
         i = int(np.flatnonzero(off)[0])
-        raise ValueError(f"fixations: row {i} = {fx[i].tolist()} lies outside the {h}x{w} image")
-    out = np.zeros((h, w), dtype=bool)
+        raise ValueError(f"{name}: row {i} = {xy[i].tolist()} lies outside the {h}x{w} image")
+    return row, col
+
+
+def fixation_map(fixations: Any, shape: Sequence[int]) -> np.ndarray:
+    """Binary fixation map `(H, W)` bool: True at the pixel containing each fixation
+    (x, y rounded half up to the nearest pixel centre). Fixations off the image raise."""
+    row, col = _pixels("fixations", fixations, shape)
+    out = np.zeros(_image_shape(shape), dtype=bool)
     out[row, col] = True
     return out
 
