@@ -11,6 +11,7 @@ L = keras.layers
 
 from rbdm_core import saliency as S  # noqa: E402
 from rbdm_core.saliency.api import _finish  # noqa: E402
+from rbdm_core.saliency.methods import describe_rule  # noqa: E402
 from rbdm_core.saliency.prepare import prepare_model  # noqa: E402
 from saliency_models import bn_cnn, images, plain_cnn, randomise_bn, smooth_model  # noqa: E402
 
@@ -202,6 +203,11 @@ def test_layer_relevance_splits_at_a_residual_add():
     np.testing.assert_allclose(row["a"], row["sum"], rtol=1e-4)
     np.testing.assert_allclose(row["input"], row["sum"], rtol=1e-4)
     assert (row["b"] > 0).all() and (row["b"] < row["sum"]).all()
+    # the rule each layer got, as the analyzer resolved it: z^B at the first kernel layer, z+ at the
+    # others, the proportional split at the Add
+    assert lr.rules[:4] == ["", "rbdm_first_layer_bounded", "rbdm_zplus", "rbdm_add"] and lr.rules[5] == "rbdm_zplus"
+    assert [describe_rule(r, k) for r, k in zip(lr.rules, lr.kinds)] == [
+        "", "z^B (input bounded by [l, h])", "z+", "split in proportion to the summands", "passed on unchanged", "z+"]
 
 
 def test_layer_relevance_rejects_gradient_methods():

@@ -59,7 +59,24 @@ class KeepLayers:
     """Mixin: with `reverse_keep_tensors=True`, `_kept` after each `analyze` is a list of (id of the
     forward tensor, relevance array) pairs: iNNvestigate 2.1.2 labels its kept tensors with
     the node that first sent relevance to them (not the layer that made them) and sorts the
-    pairs, which fails on the arrays when two labels tie."""
+    pairs, which fails on the arrays when two labels tie.
+
+    Once the analysis is built, `rule_names` maps each layer's name to the name of the reverse
+    mapping applied to it (`methods.RULE_DESCRIPTIONS` says what each does; "default" where no
+    condition matched and iNNvestigate's default, the gradient, was used)."""
+
+    def _apply_conditional_reverse_mappings(self, layer):
+        # iNNvestigate 2.1.2's resolution (highest priority first, then in order of adding), keeping
+        # the name of the mapping chosen
+        self._reverse_mapping_applied = True
+        names = self.__dict__.setdefault("rule_names", {})
+        for key in sorted(self._conditional_reverse_mappings, reverse=True):
+            for mapping in self._conditional_reverse_mappings[key]:
+                if mapping["condition"](layer):
+                    names[layer.name] = mapping["name"]
+                    return mapping["mapping"]
+        names[layer.name] = "default"
+        return None
 
     def _reverse_model(self, model, stop_analysis_at_tensors=None, return_all_reversed_tensors=False):
         ins, reversed_tensors = super()._reverse_model(model, stop_analysis_at_tensors,

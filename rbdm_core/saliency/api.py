@@ -108,6 +108,8 @@ class LayerRelevance:
     layers: names, forward order: "input", then the layers of `prepare.prepare_model`'s
             model without its "rbdm<i>_" prefix (BatchNorm folded, SeparableConv2D split, softmax gone)
     kinds:  the layer classes ("Input" first)
+    rules:  the reverse mapping the analyzer applied to each layer ("" for the input), by the name
+            it was registered under; `methods.RULE_DESCRIPTIONS` says what each does
     sums:   (L, N) float64, relevance summed over each layer's output. Deep Taylor conserves: in
             a chain of layers every row is max(logit, 0), less what units without any positive
             input contribution drop; in a network with branches (residual Add, Concatenate) the
@@ -123,6 +125,7 @@ class LayerRelevance:
     method: str
     layers: list[str]
     kinds: list[str]
+    rules: list[str]
     sums: np.ndarray
     arrays: list[np.ndarray]
     on_every_path: np.ndarray
@@ -178,6 +181,7 @@ def layer_relevance(bundle_or_path, images: np.ndarray, method: str = "deep_tayl
     kinds = {layer.name: type(layer).__name__ for layer in prepared.layers}
     names = [n if n == "input" else n.split("_", 1)[1] for n in d["names"]]
     return LayerRelevance(method=method, layers=names, kinds=["Input" if n == "input" else kinds[n] for n in d["names"]],
+                          rules=list(d["rules"]),
                           sums=np.asarray(d["sums"], np.float64), arrays=list(d["arrays"]),
                           on_every_path=_on_every_path(prepared, d["names"]),
                           targets=t, logits=logit)

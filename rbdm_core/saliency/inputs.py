@@ -40,7 +40,9 @@ def load(bundle_or_path):
                      f"got {type(bundle_or_path).__name__}")
 
 
-def _preprocess_bounds(preprocess) -> tuple[float, float] | None:
+def preprocess_bounds(preprocess) -> tuple[float, float] | None:
+    """(low, high): the range a `Preprocess` maps pixel values 0..255 to (the z^B rule's input
+    bounds); None for an object without `scale` and `offset`."""
     scale, offset = getattr(preprocess, "scale", None), getattr(preprocess, "offset", None)
     if scale is None or offset is None:
         return None
@@ -61,7 +63,7 @@ def inputs(model, preprocess, images) -> Job:
         if images.dtype != np.uint8:
             raise ValueError(f"relevance: images must be uint8 (N, H, W, C), got dtype {images.dtype}")
         x = np.asarray(preprocess(images), dtype=np.float32)
-        bounds = _preprocess_bounds(preprocess)
+        bounds = preprocess_bounds(preprocess)
         baseline = np.asarray(preprocess(np.zeros((1,) + images.shape[1:], np.uint8)), np.float32)[0]
     else:  # bare keras.Model: identity preprocess, images already at the model's input shape
         if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):

@@ -84,3 +84,36 @@ def method(name: str, caller: str = "relevance") -> Method:
     if m is None or not m.public:
         raise ValueError(f"{caller}: unknown method {name!r}; expected one of {', '.join(METHODS)}")
     return m
+
+
+#: What the reverse mappings do, by the name the analyzers (`analyzers.py`) or iNNvestigate 2.1.2
+#: register them under (`LayerRelevance.rules`); "gradient" mappings pass relevance back as a
+#: gradient does, unchanged through Flatten and activations, to each window's maximum at max pooling
+RULE_DESCRIPTIONS: dict[str, str] = {
+    "rbdm_first_layer_bounded": "z^B (input bounded by [l, h])",
+    "rbdm_zplus": "z+",
+    "rbdm_add": "split in proportion to the summands",
+    "rbdm_avg_pool": "split in proportion to the inputs",
+    "rbdm_activation": "passed on unchanged",
+    "lrp_layer_with_kernel_mapping": "the method's LRP rule",
+    "deep_taylor_relu": "gradient",
+    "deep_taylor_max_pooling": "gradient",
+    "deep_taylor_average_pooling": "gradient",
+    "deep_taylor_no_transform": "gradient",
+    "deep_taylor_special_layers": "gradient",
+    "default": "gradient",
+}
+
+
+def describe_rule(name: str, kind: str) -> str:
+    """What the reverse mapping `name` (`LayerRelevance.rules`) does at a layer of class `kind`:
+    `RULE_DESCRIPTIONS`, with a gradient mapping spelled out for the layer ("" for the input)."""
+    if not name:
+        return ""
+    what = RULE_DESCRIPTIONS.get(name, name)
+    if what != "gradient":
+        return what
+    if "MaxPooling" in kind:
+        return "all to each window's maximum"
+    return "passed on unchanged" if kind in ("Flatten", "Reshape", "ReLU", "Activation", "Cropping2D",
+                                             "ZeroPadding2D", "Dropout") else f"gradient of {kind}"

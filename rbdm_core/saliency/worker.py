@@ -8,7 +8,7 @@ Job (JSON): "model" (.h5 of a `prepare.prepare_model` model), "inputs" ((N, h, w
 `methods.ANALYZER_METHODS`), "bounds" ([low, high] of the input), "batch_size"; optional
 "layers" (methods whose per-layer relevance is kept), "progress", "fast_build", "threads".
 Output in out_dir, written atomically: `<method>.npy` ((N, h, w, c) float32, relevance per input
-value), `<method>.layers.npz` for "layers" (`names`, `sums` (L, N) float64, `layer<i>`),
+value), `<method>.layers.npz` for "layers" (`names`, `sums` (L, N) float64, `layer<i>`, `rules`),
 `timings.json` (seconds, see `analyze_arrays`) or, on failure, `error.txt`.
 """
 
@@ -78,7 +78,8 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
     first batch (graph set-up), "analyze_s": the other batches, "batch_s": [seconds per batch],
     "n": images, "batch_size"}}, {method in keep_layers: {"names": ["input", layer names in forward
     order], "sums": (L, N) float64 relevance summed over each tensor, "arrays": [(N, h, w) float32
-    channels summed for image tensors, (N, ...) as they are otherwise]}}).
+    channels summed for image tensors, (N, ...) as they are otherwise], "rules": [the name of the
+    reverse mapping applied to each layer, "" for the input]}}).
     """
     import tensorflow as tf
 
@@ -130,10 +131,12 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
     for method, batches in layer_parts.items():
         keys = [k for k in ["input"] + names if batches and all(k in b for b in batches)]  # forward order
         full = [np.concatenate([b[k] for b in batches]) for k in keys]
+        rule_names = getattr(analyzers[method], "rule_names", {})
         layers[method] = {
             "names": keys,
             "sums": np.stack([a.reshape(len(a), -1).sum(1, dtype=np.float64) for a in full]),
             "arrays": [a.sum(-1) if a.ndim == 4 else a for a in full],
+            "rules": [rule_names.get(k, "") for k in keys],
         }
     return out, timings, layers
 
@@ -189,7 +192,8 @@ def run(prepared, job, t, methods, batch_size, layers: Sequence[str] = ()):
         for m in layers:
             with np.load(tmp / "out" / f"{m}.layers.npz") as z:
                 names = [str(v) for v in z["names"]]
-                kept[m] = {"names": names, "sums": z["sums"], "arrays": [z[f"layer{i}"] for i in range(len(names))]}
+                kept[m] = {"names": names, "sums": z["sums"], "arrays": [z[f"layer{i}"] for i in range(len(names))],
+                           "rules": [str(v) for v in z["rules"]]}
         return maps, kept
 
 
@@ -221,6 +225,7 @@ def run_job(job_path: str) -> int:
         _atomic_save_npy(out_dir / f"{method}.npy", arr)
     for method, d in layers.items():
         atomic_save_npz(out_dir / f"{method}.layers.npz", names=np.array(d["names"]), sums=d["sums"],
+                        rules=np.array(d["rules"]),
                         **{f"layer{i}": a for i, a in enumerate(d["arrays"])})
     atomic_write_text(out_dir / "timings.json", json.dumps(timings))
     return 0
