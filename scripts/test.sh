@@ -4,10 +4,10 @@
 #   1. every chapter, on this machine as it is;
 #   2. as another machine would run them: restricted to one core, with ONEDNN_MAX_CPU_ISA=AVX2
 #      exported as a user with an AVX2 laptop has it; the chapters in RBDM_NBVAL_OTHER_MACHINE
-#      (default 01 02 03 04 05 07: every kind of computation, the Trainer's training, relevance
-#      and chapter 7's own 1-core-vs-all-cores check; the long Trainee studies of chapters 06
-#      and 08 run in pass 1 only, which keeps `make test` under 40 minutes on 2 cores;
-#      RBDM_NBVAL_OTHER_MACHINE=all runs every chapter again).
+#      (default 01 02 03 04 05: the data, the Trainer's training, relevance, gaze and masks; the
+#      long Trainee studies of chapters 06 and 08 and chapter 07, which runs its own
+#      1-core-vs-all-cores check, are re-executed in pass 1 only, which keeps `make test` within
+#      40 minutes on 2 cores; RBDM_NBVAL_OTHER_MACHINE=all runs every chapter again).
 # Both passes run with the portable kernels (rbdm_core.kernel_settings.PORTABLE_KERNELS, which
 # cap oneDNN at AVX2 and fix the thread pools), as the references were made, so a reference that
 # only matches this machine's core count or instruction set fails in one of them; both compare
@@ -48,7 +48,7 @@ if [ "${RBDM_NBVAL_PASSES:-2}" -ge 2 ]; then
   other=()
   for nb in "${notebooks[@]}"; do
     num=$(basename "$nb"); num=${num%%_*}
-    case " ${RBDM_NBVAL_OTHER_MACHINE:-01 02 03 04 05 07} " in
+    case " ${RBDM_NBVAL_OTHER_MACHINE:-01 02 03 04 05} " in
       " all "|*" $num "*) other+=("$nb") ;;
     esac
   done
