@@ -133,6 +133,7 @@ def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, A
     for f in fills:
         fill_spec(f)  # an unknown fill is an error that lists the fills
     sets: dict[str, np.ndarray] = {}
+    controls: set[str] = set()
     for name, m in masks.items():
         m = np.asarray(m)
         if m.dtype != bool or m.shape != x.shape[:3]:
@@ -141,6 +142,7 @@ def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, A
         sets[name] = m
         if control:
             sets[f"{name} (random)"] = random_masks_like(m, seed=seed)
+            controls.add(f"{name} (random)")
     chance = 1.0 / len(np.unique(y))
     other = other_images(len(x), seed)
     rows = []
@@ -156,7 +158,7 @@ def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, A
         add(name, "-", "mask alone", m)
         for f in fills:
             add(name, f, "masked images", apply_mask(x, m, f, seed=seed))
-            if not name.endswith(" (random)"):  # random masks say nothing of the label to carry
+            if name not in controls:  # random masks say nothing of the label to carry
                 add(name, f, "mask over other images", apply_mask(x[other], m, f, seed=seed))
     return pd.DataFrame(rows)
 
