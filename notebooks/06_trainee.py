@@ -34,8 +34,9 @@
 # paper fills removed pixels with zeros, and a mask made from the Trainer's relevance is drawn
 # where the Trainer saw its predicted class: the outline of the hole can tell the class by itself.
 # Removal-based evaluation knows this leak {cite:p}`hooker2019roar,rong2022road`; the chapter
-# measures it with linear probes, then trains the masked variants a second time with a fill that
-# does not draw the outline (the noisy linear imputation of {cite:t}`rong2022road`) and scores
+# measures it with linear probes, then trains the masked variants a second time with a fill meant
+# not to draw the outline (the noisy linear imputation of {cite:t}`rong2022road`; the probes say
+# how much of the leak it removes, and whether any is left) and scores
 # every masked Trainee on masked *and* on plain validation images.
 #
 # In the `quick` profile the Trainee is a small CNN trained for a few epochs on the synthetic
@@ -343,8 +344,9 @@ viz.table(per_class, float_format="{:.3f}", caption="Per-class F1 from the summe
 #   behaves as the paper describes, not how large the effect is on real faces.
 # - The masks leak: where the probes above find the class in a mask's outline, a masked Trainee
 #   can score on masked images without learning faces, and the F1 on plain images is the one that
-#   counts. The leak-free fill (`leak_free_fill`) removes the outline's linear trace; compare the
-#   verdicts under both fills before reading a masked variant's gain as a transfer of knowledge.
+#   counts. The "leak-free" fill (`leak_free_fill`) shrinks the outline's linear trace by the share
+#   printed in the leak section, which need not be all of it; compare the verdicts under both fills
+#   before reading a masked variant's gain as a transfer of knowledge.
 # - A few seeds give wide intervals, and the steps claims need at least 5 seeds before the sign
 #   test can decide them. Raise `seeds` (papermill `-p seeds "[0, 1, 2, 3, 4]"`) to narrow them.
 # - Chapter 7 shows that each of these runs is reproducible bit for bit; chapter 8 tests whether
