@@ -29,6 +29,15 @@ def main() -> None:
         print(f"render_faces 10,000 x 48x48x1 + masks, workers={workers}: {dt:.2f} s, {n / dt:,.0f} images/s "
               f"(target < 10 s: {'met' if dt < 10 else 'NOT met'})")
     print(f"speed-up with 2 threads: {results[1] / results[2]:.2f}x")
+    # nuisance factors (rbdm_core.data.nuisance): the floor is 1,000 images/s at level 1
+    rates = {}
+    for level in (0.0, 1.0):
+        dt, _ = _time(lambda: faces.render_faces(labels, seed=0, size=48, channels=1, workers=2,
+                                                 nuisance_levels=level, cue=labels, cue_corner=3))
+        rates[level] = n / dt
+        print(f"render_faces 10,000 x 48x48x1, nuisance {level:.0f}, workers=2: {dt:.2f} s, {n / dt:,.0f} images/s"
+              + ("" if level == 0 else f" (floor 1,000/s: {'met' if n / dt >= 1000 else 'NOT met'})"))
+    print(f"nuisance 1 / nuisance 0 rendering rate: {rates[1.0] / rates[0.0]:.2f}")
     dt, ds = _time(lambda: make_domain("ferplus_like", n=n, seed=0))
     print(f"make_domain('ferplus_like', n=10,000): {dt:.2f} s, {n / dt:,.0f} images/s")
     for dom, m in (("affectnet_like", 1000), ("ckplus_like", 654)):

@@ -16,6 +16,7 @@ COMMANDS = {
     "explain": "explain",
     "run": "run",
     "book": "book",
+    "study": "study",
 }
 
 

@@ -164,10 +164,11 @@ def execute_chapter(
     """Execute one chapter with papermill; return the executed notebook's path.
 
     chapter:    see `resolve_chapter`; parameters: {name: value} injected by papermill (names must
-                exist in the chapter's parameters cell); profile "quick" or "paper" (injected as the
-                `profile` parameter when the chapter has one).
+                exist in the chapter's parameters cell); profile: a built-in profile name or a
+                profile file (`profiles.load_profile`; injected as the `profile` parameter when
+                the chapter has one).
     run_dir:    root of runs (default `$RBDM_RUN_DIR` or ./runs); the notebook goes to
-                `<run_dir>/<profile>/notebooks/NN_name.ipynb`, written only when execution succeeds
+                `<run_dir>/<profile name>/notebooks/NN_name.ipynb`, written only when execution succeeds
                 (a failed run leaves `NN_name.failed.ipynb` beside it and raises).
     cell_timeout: seconds per cell; quiet_kernel_progress sets TQDM_DISABLE=1 in the kernel.
     kernels:    "portable" (the kernel process gets `kernel_settings.PORTABLE_KERNELS`: the same
@@ -176,8 +177,11 @@ def execute_chapter(
     """
     import papermill as pm
 
-    if profile not in PROFILES:
-        raise ValueError(f"profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    from rbdm_core.profiles import get_profile, is_profile_file
+
+    prof = get_profile(profile)  # a built-in name or a profile file; errors name what is wrong
+    if is_profile_file(profile) and str(profile) not in PROFILES:
+        profile = str(Path(profile).resolve())  # the kernel runs in another folder
     kernel_env = kernel_settings.environment(kernels)
     check_cell_timeout(cell_timeout)
     path = resolve_chapter(chapter, notebooks_dir)
@@ -193,7 +197,7 @@ def execute_chapter(
     if "profile" in known:
         params.setdefault("profile", profile)
     root = Path(run_dir).resolve() if run_dir is not None else default_run_dir()
-    store_root = root / profile
+    store_root = root / prof.name
     out = store_root / "notebooks" / f"{path.stem}.ipynb"
     failed = out.with_name(f"{path.stem}.failed.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -479,7 +483,9 @@ def run_book(
             executed.append(out)
             if update_references:
                 log(f"book: reference written: {write_reference(out, nbdir, root)}")
-        atomic_write_text(root / profile / "timings.json",
+        from rbdm_core.profiles import get_profile
+
+        atomic_write_text(root / get_profile(profile).name / "timings.json",
                           json.dumps({k: round(v, 2) for k, v in timings}, indent=1))
     else:
         missing = [c.with_suffix(".ipynb").name for c in chapters if not c.with_suffix(".ipynb").exists()]

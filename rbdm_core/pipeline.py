@@ -43,7 +43,9 @@ class Pipeline:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.run_dir = Path(run_dir).resolve() if run_dir else default_run_dir()
         self.store = Store(self.run_dir / self.profile.name)
-        roots = {k: v for k, v in (roots or {}).items() if v}
+        roots = {k: v for k, v in (roots or {}).items() if v}  # given here, then the profile file's, then $RBDM_*_ROOT
+        for k, v in (self.profile.roots or {}).items():
+            roots.setdefault(k, v)
         for k in ("ferplus", "affectnet", "ckplus"):
             if k not in roots and os.environ.get(f"RBDM_{k.upper()}_ROOT"):
                 roots[k] = os.environ[f"RBDM_{k.upper()}_ROOT"]
@@ -64,7 +66,8 @@ class Pipeline:
         if p.synthetic:
             from .data.synthetic import make_domain
 
-            return make_domain("affectnet_like", n=p.source_n, seed=self.seed, size=p.source_size)
+            return make_domain("affectnet_like", n=p.source_n, seed=self.seed, size=p.source_size,
+                               nuisance=p.nuisance, min_per_class=p.min_per_class)
         from .data.affectnet import read_affectnet
 
         return read_affectnet(self.roots["affectnet"], size=p.source_size)
@@ -76,7 +79,8 @@ class Pipeline:
         if p.synthetic:
             from .data.synthetic import make_domain
 
-            return make_domain("ferplus_like", n=p.target_n, seed=self.seed + 1)
+            return make_domain("ferplus_like", n=p.target_n, seed=self.seed + 1, nuisance=p.nuisance,
+                               min_per_class=p.min_per_class)
         from .data.ferplus import read_ferplus
 
         root = Path(self.roots["ferplus"])
@@ -209,16 +213,38 @@ class Pipeline:
         """(N, H, W) bool masks (True = kept) made from the Trainer's relevance maps (cached).
 
         images: (N, H, W, C) uint8 to mask (default: the target corpus's `split`); overrides:
-        mask parameters replacing the profile's (e.g. fraction=0.2, n=12)."""
+        mask parameters replacing the profile's (e.g. fraction=0.2, n=12).
+
+        An image whose relevance map is constant (deep Taylor of a negative logit gives all zeros)
+        carries no ranking: every mask type keeps all of its pixels (the mean mask would be
+        undefined, the negative and perceptive masks would pick pixels by position); such
+        images are counted in a warning."""
+        import warnings
+
         from .masking import build_masks
 
         method = method or self.profile.relevance_method
         if images is None:
             images = self.target.select_split(split).images
         maps = self.relevance(images, method)
+        flat = maps.reshape(len(maps), -1)
+        const = flat.max(axis=1) == flat.min(axis=1) if len(maps) else np.zeros(0, bool)
+        if const.any():
+            # stand-in maps for the constant ones (their masks are replaced below): a ramp
+            maps = maps.copy()
+            maps[const] = np.arange(flat.shape[1], dtype=maps.dtype).reshape(maps.shape[1:])
+            warnings.warn(f"masks: {int(const.sum())} of {len(maps)} relevance maps are constant (images "
+                          f"{np.flatnonzero(const)[:5].tolist()}{'...' if const.sum() > 5 else ''}); their "
+                          f"{mask_type} masks keep every pixel", RuntimeWarning, stacklevel=2)
         params = {**self.mask_params(mask_type, images.shape[1]), **overrides}
         key = {"trainer": self.trainer_key(), "method": method, "images": param_key({"x": images})}
-        return build_masks(self.store, key, maps, mask_type, progress=False, **params)
+        if const.any():
+            key["constant_maps"] = "keep all"
+        out = build_masks(self.store, key, maps, mask_type, progress=False, **params)
+        if const.any():
+            out = out.copy()
+            out[const] = True
+        return out
 
     def fixation_masks(self, split: str = "Training") -> np.ndarray:
         """(N, H, W) bool masks of the target corpus's `split` from human fixations (cached): the

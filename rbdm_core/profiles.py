@@ -8,8 +8,11 @@ architectures, epochs and recipe -- for a GPU in the NVIDIA TensorFlow container
 
 from __future__ import annotations
 
+import os
+import typing
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping
 
 #: The seven Trainee variants of the paper, in the order its figures list them.
 VARIANTS = (
@@ -48,7 +51,15 @@ class Profile:
         `quick`, where at 48 px and a few epochs they held a small network near chance; the
         measurement is in docs/architecture.md, "Profiles");
     input_size: model input side (None: the data's size raised to the architecture's minimum;
-        "paper": 299 for Xception/InceptionV3, 224 for MobileNetV2/VGG).
+        "paper": 299 for Xception/InceptionV3, 224 for MobileNetV2/VGG);
+    nuisance: level in [0, 1] of the synthetic world's nuisance factors (clutter, identity,
+        lighting, occluders, a spurious cue that follows the class in the training split only;
+        `rbdm_core.data.nuisance`) in the Trainer's and the Trainee's corpora (not in the posed gaze
+        images); 0 = the base world;
+    min_per_class: per-split floor of images per class in the synthetic corpora (None: the
+        generator's default, 3);
+    roots: corpus folders named in a profile file ({"ferplus": ..., "affectnet": ...,
+        "ckplus": ...}; None: given to the Pipeline or taken from $RBDM_<NAME>_ROOT).
     """
 
     name: str
@@ -73,6 +84,9 @@ class Profile:
     augment: bool = False
     class_weighted: bool = False
     input_size: int | str | None = None
+    nuisance: float = 0.0
+    min_per_class: int | None = None
+    roots: Mapping[str, str] | None = None
 
     def recipe(self, epochs: int):
         """The training Recipe of this profile (paper: Adam 1e-3, batch 32, class weights, augmentation)."""
@@ -112,13 +126,128 @@ PROFILES: dict[str, Profile] = {
         class_weighted=True,
         input_size="paper",
     ),
+    # The nuisance study (`rbdm study`, rbdm_core.study): sized so that every class has 30
+    # validation images, all seven variants and the leak-free fill run with 5 seeds at three
+    # nuisance levels, in about an hour on 2 CPU cores.
+    "standard": Profile(
+        "standard",
+        source_n=3000,
+        target_n=3000,
+        trainer_candidates=("small_cnn",),
+        trainer_epochs=4,
+        trainee_epochs=6,
+        switch_epoch=2,
+        seeds=(0, 1, 2, 3, 4),
+        eval_every=20,
+        min_per_class=30,
+    ),
 }
 
 
-def get_profile(name: str, **overrides: Any) -> Profile:
-    """`PROFILES[name]` with `overrides` applied (None values are ignored)."""
-    if name not in PROFILES:
-        raise ValueError(f"profile: unknown profile {name!r}; expected one of {sorted(PROFILES)}")
-    return PROFILES[name].with_(**{k: v for k, v in overrides.items() if v is not None})
+#: Corpus roots a profile file may name (`roots:`).
+ROOT_KEYS: tuple[str, ...] = ("ferplus", "affectnet", "ckplus")
+#: Roots the profile-file format reserves for sources this version does not read yet.
+RESERVED_ROOT_KEYS: tuple[str, ...] = ("gaze", "folder")
+PROFILE_FILE_SUFFIXES = (".yml", ".yaml", ".json")
 
 
+def is_profile_file(spec: str | os.PathLike) -> bool:
+    """True when `spec` names a profile file (a .yml/.yaml/.json path) rather than a built-in name."""
+    s = str(spec)
+    return s.lower().endswith(PROFILE_FILE_SUFFIXES) or os.sep in s or Path(s).is_file()
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return isinstance(value, (list, tuple)) and all(_type_ok(v, item) for v in value)
+    if origin in (Mapping, dict) or hint is Mapping:
+        return isinstance(value, Mapping)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _type_name(hint: Any) -> str:
+    return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
+
+
+def load_profile(path: str | os.PathLike) -> Profile:
+    """A profile file: YAML (or JSON) with `base:` (a built-in profile, default quick), any `Profile`
+    field by its name, and `roots:` (corpus folders: ferplus, affectnet, ckplus; relative paths
+    are taken from the file's folder). The profile's name is the file's stem. An unknown field, a
+    wrong type or an unknown root is an error naming it and listing what is valid."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"profile file {p}: not found (a profile is a built-in name, {sorted(PROFILES)}, "
+                                f"or a YAML file ending in {', '.join(PROFILE_FILE_SUFFIXES)})")
+    text = p.read_text(encoding="utf-8")
+    try:
+        import yaml
+
+        data = yaml.safe_load(text) if text.strip() else {}
+    except Exception as exc:  # yaml.YAMLError
+        raise ValueError(f"profile file {p}: not valid YAML ({exc})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"profile file {p}: expected a mapping of field: value, got {type(data).__name__}")
+    data = dict(data)
+    base = data.pop("base", "quick")
+    if base not in PROFILES:
+        raise ValueError(f"profile file {p}: base: unknown profile {base!r}; expected one of {sorted(PROFILES)}")
+    hints = typing.get_type_hints(Profile)
+    valid = sorted(set(hints) - {"name", "roots"}) + ["base", "roots"]
+    unknown = sorted(k for k in data if k not in hints or k == "name")
+    if unknown:
+        raise ValueError(f"profile file {p}: unknown field(s) {unknown}; valid fields are {valid}")
+    roots = data.pop("roots", None)
+    for k, v in data.items():
+        if not _type_ok(v, hints[k]):
+            raise ValueError(f"profile file {p}: field {k!r} must be {_type_name(hints[k])}, got {v!r}")
+    if roots is not None:
+        if not isinstance(roots, dict):
+            raise ValueError(f"profile file {p}: roots: expected a mapping of source: folder, got {roots!r}")
+        bad = sorted(set(roots) - set(ROOT_KEYS) - set(RESERVED_ROOT_KEYS))
+        if bad:
+            raise ValueError(f"profile file {p}: roots: unknown source(s) {bad}; valid sources are {list(ROOT_KEYS)}")
+        reserved = sorted(set(roots) & set(RESERVED_ROOT_KEYS))
+        if reserved:
+            raise ValueError(f"profile file {p}: roots: {reserved} are not read by this version of rbdm "
+                             f"(it reads {list(ROOT_KEYS)})")
+        for k, v in roots.items():
+            if not isinstance(v, str) or not v:
+                raise ValueError(f"profile file {p}: roots: {k!r} must be a folder path, got {v!r}")
+        roots = {k: str((p.parent / v).resolve()) if not os.path.isabs(os.path.expanduser(v))
+                 else os.path.expanduser(v) for k, v in roots.items()}
+    if not p.stem or not all(c.isalnum() or c in "-_." for c in p.stem):
+        raise ValueError(f"profile file {p}: its name {p.stem!r} names the run folder; use letters, digits, '-', '_' or '.'")
+    return PROFILES[base].with_(name=p.stem, roots=roots, **data)
+
+
+def get_profile(name: str | os.PathLike, **overrides: Any) -> Profile:
+    """`PROFILES[name]`, or the profile file `name` (`load_profile`), with `overrides` applied
+    (None values are ignored)."""
+    if isinstance(name, Profile):
+        return name.with_(**{k: v for k, v in overrides.items() if v is not None})
+    if str(name) in PROFILES:
+        prof = PROFILES[str(name)]
+    elif is_profile_file(name):
+        prof = load_profile(name)
+    else:
+        raise ValueError(f"profile: unknown profile {str(name)!r}; expected one of {sorted(PROFILES)} or a profile "
+                         f"file (YAML, ending in {', '.join(PROFILE_FILE_SUFFIXES)})")
+    return prof.with_(**{k: v for k, v in overrides.items() if v is not None})

@@ -90,10 +90,10 @@ def test_rbdm_run_unknown_parameter_names_it_and_lists_the_known_ones(tmp_path, 
 
 def test_rbdm_run_bad_arguments(tmp_path, capsys):
     p = write_chapter(tmp_path / "nb", "01_alpha", "pass")
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["run", str(p), "--profile", "fast"])
-    assert exc.value.code == 2
-    assert "invalid choice: 'fast'" in capsys.readouterr().err
+    assert cli.main(["run", str(p), "--profile", "fast"]) == 2
+    assert "rbdm run: error: profile: unknown profile 'fast'" in capsys.readouterr().err
+    assert cli.main(["run", str(p), "--profile", str(tmp_path / "missing.yml")]) == 2
+    assert "missing.yml: not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["run", str(p), "-p", "seed"])  # NAME without VALUE
     assert "expected 2 arguments" in capsys.readouterr().err
@@ -116,8 +116,15 @@ def test_execute_chapter_injects_parameters_and_writes_the_run_folder(tmp_path):
     assert "seed 7 int profile quick" in text
     assert f"run {(tmp_path / 'runs').resolve()}\n" in text
     assert "mime html" in text
-    with pytest.raises(ValueError, match="profile 'fast': expected one of quick, paper"):
+    with pytest.raises(ValueError, match=r"unknown profile 'fast'; expected one of \['paper', 'quick', 'standard'\] or a profile file"):
         nr.execute_chapter(p, run_dir=tmp_path / "runs", profile="fast")
+    # a profile file: the chapter gets its path, the run folder is named after its stem
+    prof = tmp_path / "cfg" / "tiny-paper.yml"
+    prof.parent.mkdir()
+    prof.write_text("base: quick\nseeds: [4]\n")
+    out = nr.execute_chapter(p, run_dir=tmp_path / "runs", profile=str(prof), progress=False)
+    assert out == (tmp_path / "runs" / "tiny-paper" / "notebooks" / "01_alpha.ipynb").resolve()
+    assert f"profile {prof.resolve()}" in stdout_of(nbformat.read(out, as_version=4))
 
 
 def test_failed_chapter_keeps_a_failed_copy_and_no_result(tmp_path):

@@ -162,3 +162,23 @@ def test_variant_mask_type_errors():
 
     with pytest.raises(ValueError, match=r"Variant.mask_type: expected one of \[.*'fixations'\]"):
         Variant("x", "positive")
+
+
+def test_constant_relevance_maps_keep_every_pixel(tmp_path, monkeypatch):
+    """A constant map (deep Taylor of a negative logit) has no ranking: its masks keep all pixels,
+    the other images' masks are the ones the mask functions give, and a warning counts them."""
+    from rbdm_core import masking
+
+    pipe = Pipeline(get_profile("quick", target_n=80, perceptive_n=3), run_dir=tmp_path)
+    imgs = pipe.target.select_split("Training").images[:6]
+    maps = np.random.default_rng(0).normal(size=imgs.shape[:3]).astype(np.float32)
+    maps[2] = 0.0
+    monkeypatch.setattr(Pipeline, "relevance", lambda self, images, method=None: maps)
+    monkeypatch.setattr(Pipeline, "trainer_key", lambda self, architecture=None: "stub-trainer")
+    for t in ("negative", "mean", "perceptive"):
+        with pytest.warns(RuntimeWarning, match=f"1 of 6 relevance maps are constant .*their {t} masks keep every pixel"):
+            m = pipe.masks(t, images=imgs)
+        assert m[2].all()
+        others = [0, 1, 3, 4, 5]
+        expect = masking.make_masks(maps[others], t, **pipe.mask_params(t, 48))
+        assert np.array_equal(m[others], expect)

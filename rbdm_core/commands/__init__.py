@@ -6,8 +6,10 @@ def add_execution_options(p, parameter_help: str) -> None:
     --cell-timeout, --no-progress, --kernels."""
     p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                    help=parameter_help)
-    p.add_argument("--profile", choices=("quick", "paper"), default="quick",
-                   help="quick: embedded synthetic data, small models (default); paper: real corpora, paper sizes")
+    p.add_argument("--profile", default="quick", metavar="NAME_OR_FILE",
+                   help="quick: embedded synthetic data, small models (default); paper: real corpora, paper sizes; "
+                   "standard: the nuisance study's sizes; or a profile file (YAML: base: NAME, any profile field, "
+                   "roots: {ferplus: DIR, affectnet: DIR, ckplus: DIR}; the run folder is named after its stem)")
     p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
     from rbdm_core.notebook_run import CELL_TIMEOUT_S
 
@@ -21,8 +23,12 @@ def add_execution_options(p, parameter_help: str) -> None:
 
 
 def kernels_for(args) -> str:
-    """--kernels, or the profile's default: portable for quick, native otherwise."""
-    return args.kernels or ("portable" if args.profile == "quick" else "native")
+    """--kernels, or the profile's default: portable for the synthetic profiles, native for the real corpora."""
+    if args.kernels:
+        return args.kernels
+    from rbdm_core.profiles import get_profile
+
+    return "portable" if get_profile(args.profile).synthetic else "native"
 
 
 def check_cell_timeout(args) -> None:

@@ -1,4 +1,4 @@
-"""`rbdm book [--profile quick|paper] [--run-dir DIR] [-p NAME VALUE]... [--no-execute] [--update-references]`:
+"""`rbdm book [--profile NAME_OR_FILE] [--run-dir DIR] [-p NAME VALUE]... [--no-execute] [--update-references]`:
 execute every chapter in order, report the time per chapter, build the HTML book."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`rbdm run CHAPTER [-p NAME VALUE]... [--profile quick|paper] [--run-dir DIR]`: execute one
+"""`rbdm run CHAPTER [-p NAME VALUE]... [--profile NAME_OR_FILE] [--run-dir DIR]`: execute one
 chapter through papermill into `<run_dir>/<profile>/notebooks/NN_name.ipynb`."""
 
 from __future__ import annotations

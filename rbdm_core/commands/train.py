@@ -35,7 +35,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("train", help="train a model variant over seeds", description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="YAML or JSON file with any of the options below")
-    p.add_argument("--profile", choices=("quick", "paper"), help="defaults for architecture, epochs, sizes "
+    p.add_argument("--profile", metavar="NAME_OR_FILE", help="quick, paper, standard or a profile file (YAML): defaults for architecture, epochs, sizes "
                    "(default quick)")
     p.add_argument("--architecture", help="xception, inception_v3, mobilenet_v2, vgg_face, mobilenet_v2_small, "
                    "small_cnn, small_resnet (default: the profile's)")

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from rbdm_core.data import nuisance
 from rbdm_core.data.dataset import FERPLUS_CLASSES
 
 # ---------------------------------------------------------------------------- FACS tables
@@ -465,6 +466,9 @@ def _draw_chunk(p, g, cls_regions, size, channels):
                      e(p["clutter_ab"][:, k, 0]), e(p["clutter_ab"][:, k, 1]), px_img) * e(p["clutter_alpha"][:, k])
         cc = p["clutter_rgb"][:, k, :]
         _paint(img, a, (cc if channels == 3 else _luma(cc)[:, None]).astype(f32))
+    nz = "nz_tex_amp" in p  # nuisance factors (rbdm_core.data.nuisance) drawn for this batch
+    if nz:
+        nuisance.paint_background(img, x, y, p, channels, _ellipse, _paint, px_img)
     # face coordinates
     cr, sr, sc = e(_cos(p["roll"])), e(_sin(p["roll"])), e(p["scale"])
     dx, dy = x - e(p["tx"]), y - e(p["ty"])
@@ -568,12 +572,21 @@ def _draw_chunk(p, g, cls_regions, size, channels):
     for sgn, key_w, key_dy, key_d in ((-1, "mouth_wl", "mouth_dyl", "dimple_l"), (1, "mouth_wr", "mouth_dyr", "dimple_r")):
         dim = _ellipse(u, v, sgn * (e(g[key_w]) + 0.03), my + e(g[key_dy]) + 0.005, 0.014, 0.02, px)
         _shade(im, dim, e(g[key_d]))
+    occluder = nuisance.paint_occluder(img, U, V, p, channels, _ellipse, _paint, px) if nz else None
     # illumination over the whole scene
     ld = p["light_dir"]
     light = e(p["gain"]) * (1 + e(p["light_amp"]) * (x * e(_cos(ld)) + y * e(_sin(ld))))
+    if nz:
+        extra = nuisance.light_factor(x, y, p)
+        if extra is not None:
+            light = light * extra
     img *= light[..., None]
+    cue = nuisance.paint_cue(img, x, y, p) if nz else None
     regions = _regions(U, V, AU, p, g, cls_regions, px, win)
     regions &= a_face >= 0.5  # facial regions lie on the face (a wide brow region is cut at the temples)
+    for hidden in (occluder, cue):  # what an occluder or the patch covers shows no facial evidence
+        if hidden is not None:
+            regions &= hidden < 0.5
     return img, regions
 
 
@@ -637,6 +650,8 @@ def draw_faces(params: dict[str, np.ndarray], au: np.ndarray, labels, size: int 
     for k, val in params.items():
         if len(val) != n:
             raise ValueError(f"draw_faces: params[{k!r}] has {len(val)} rows, expected {n}")
+    if "nz_face_da" in params:
+        params = nuisance.vary_identity(params)
     g = geometry(params, au)
     cls_regions = [CLASS_REGIONS[FERPLUS_CLASSES[c]] for c in labels]
     images = np.empty((n, size, size, channels), np.uint8)
@@ -674,12 +689,17 @@ def _check_size_channels(size, channels):
 
 
 def render_faces(labels, seed: int = 0, size: int = 48, channels: int = 1, intensity=None,
-                 style: str = "wild", workers: int | None = None, return_params: bool = False):
+                 style: str = "wild", workers: int | None = None, return_params: bool = False,
+                 nuisance_levels=None, cue=None, cue_corner: int = 0, domain_code: int = 0):
     """Draw one face per label: a pure function of (labels, seed, size, channels, intensity).
 
     labels: (N,) int indices into FERPLUS_CLASSES; intensity: None, scalar or (N,) in [0, 1]
-    scaling every AU (0 = the person at rest); style: "wild" or "posed" (see STYLES). Returns images (N, size, size, channels) uint8 and
-    regions (N, size, size) bool, plus (params, au) when return_params.
+    scaling every AU (0 = the person at rest); style: "wild" or "posed" (see STYLES).
+    nuisance_levels: None or {factor: level} (`rbdm_core.data.nuisance`), drawn from a third seed
+    stream so that the faces and expressions are the same at every level; cue: (N,) class index
+    the spurious patch shows, cue_corner: its corner, domain_code: picks its grey palette.
+    Returns images (N, size, size, channels) uint8 and regions (N, size, size) bool, plus
+    (params, au) when return_params.
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"render_faces: seed must be a non-negative int, got {seed!r}")
@@ -689,9 +709,13 @@ def render_faces(labels, seed: int = 0, size: int = 48, channels: int = 1, inten
         raise ValueError(f"render_faces: labels must be 1-D, got shape {labels.shape}")
     if len(labels) and (labels.min() < 0 or labels.max() >= len(FERPLUS_CLASSES)):
         raise ValueError(f"render_faces: labels must lie in 0..{len(FERPLUS_CLASSES) - 1} (FERPLUS_CLASSES)")
-    face_ss, au_ss = np.random.SeedSequence(int(seed)).spawn(2)
+    face_ss, au_ss, nz_ss = np.random.SeedSequence(int(seed)).spawn(3)  # the first two as with spawn(2)
     params = sample_faces(len(labels), np.random.default_rng(face_ss), style=style)
     au = sample_au(labels, np.random.default_rng(au_ss), intensity=intensity, side=params["side"])
+    lv = nuisance.levels(nuisance_levels)
+    if nuisance.active(lv):
+        params.update(nuisance.sample(len(labels), np.random.default_rng(nz_ss), lv, cue=cue,
+                                      corner=cue_corner, domain_code=domain_code))
     images, regions = draw_faces(params, au, labels, size, channels, workers=workers)
     if return_params:
         return images, regions, params, au

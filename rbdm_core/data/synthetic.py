@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from rbdm_core.data import faces
+from rbdm_core.data import nuisance as _nuisance
 from rbdm_core.data.dataset import FERPLUS_CLASSES, FERPLUS_SPLITS, Dataset
 
 DOMAINS: tuple[str, ...] = ("affectnet_like", "ferplus_like", "ckplus_like")
@@ -96,10 +97,11 @@ def _check(domain, n, seed, size):
         raise ValueError(f"make_domain: size must be an int >= 16 (pixels per side) or None, got {size!r}")
 
 
-def _labels_for_splits(split_sizes: dict[str, int], proportions: dict[str, np.ndarray], rng) -> tuple[np.ndarray, np.ndarray, dict]:
+def _labels_for_splits(split_sizes: dict[str, int], proportions: dict[str, np.ndarray], rng,
+                       floor: int = MIN_PER_CLASS_PER_SPLIT) -> tuple[np.ndarray, np.ndarray, dict]:
     labels, split, counts = [], [], {}
     for name, m in split_sizes.items():
-        c = allocate(m, proportions[name], MIN_PER_CLASS_PER_SPLIT)
+        c = allocate(m, proportions[name], floor)
         lab = np.repeat(np.arange(len(FERPLUS_CLASSES)), c)
         labels.append(rng.permutation(lab))
         split += [name] * m
@@ -124,7 +126,15 @@ def _provenance(domain, n, seed, size, channels, **extra) -> dict[str, Any]:
     return prov
 
 
-def make_domain(domain: str, n: int | None = None, seed: int = 0, size: int | None = None) -> Dataset:
+#: Corner of the spurious patch per domain (index into nuisance.CORNERS): the Trainer's corpus and
+#: the Trainee's corpus carry their shortcut in different places, as real data sets do.
+CUE_CORNER: dict[str, int] = {"affectnet_like": 0, "ferplus_like": 3}
+#: Splits in which the spurious patch follows the class.
+TRAINING_SPLITS: dict[str, tuple[str, ...]] = {"affectnet_like": ("training",), "ferplus_like": ("Training",)}
+
+
+def make_domain(domain: str, n: int | None = None, seed: int = 0, size: int | None = None,
+                nuisance: float | dict | None = 0.0, min_per_class: int | None = None) -> Dataset:
     """One synthetic corpus as a Dataset with ground-truth `regions` (N, size, size) bool.
 
     domain: "ferplus_like" (n images, 48x48x1 by default, FERPlus proportions and splits),
@@ -134,8 +144,21 @@ def make_domain(domain: str, n: int | None = None, seed: int = 0, size: int | No
     n: number of images (None: DEFAULT_N[domain]); seed: int >= 0; size: side in pixels
     (None: DEFAULT_SIZE[domain]). Every class gets at least MIN_PER_CLASS_PER_SPLIT images per
     split when the split has room (said in provenance, next to the target proportions).
+    nuisance: a level in [0, 1] for every factor of `rbdm_core.data.nuisance.FACTORS` (clutter,
+    identity, lighting, occluders, spurious), or a {factor: level} mapping; 0 gives the same
+    bytes as before the factors existed, and one seed gives the same people, expressions and
+    splits at every level. Only the in-the-wild domains take it (ckplus_like is a posed lab
+    recording). min_per_class: the per-split floor (None: MIN_PER_CLASS_PER_SPLIT).
     """
     _check(domain, n, seed, size)
+    lv = _nuisance.levels(nuisance)
+    if domain == "ckplus_like" and _nuisance.active(lv):
+        raise ValueError("make_domain('ckplus_like'): nuisance must be 0; the nuisance factors apply to the "
+                         "in-the-wild domains affectnet_like and ferplus_like (ckplus_like renders posed lab recordings)")
+    if min_per_class is not None and (not isinstance(min_per_class, (int, np.integer)) or isinstance(min_per_class, bool)
+                                      or min_per_class < 0):
+        raise ValueError(f"make_domain: min_per_class must be a non-negative int or None, got {min_per_class!r}")
+    floor = MIN_PER_CLASS_PER_SPLIT if min_per_class is None else int(min_per_class)
     n = DEFAULT_N[domain] if n is None else int(n)
     size = DEFAULT_SIZE[domain] if size is None else int(size)
     if domain == "ckplus_like":
@@ -148,7 +171,7 @@ def make_domain(domain: str, n: int | None = None, seed: int = 0, size: int | No
         p = _proportions(FERPLUS_PROPORTIONS)
         fr = np.array(list(FERPLUS_SPLIT_SIZES.values()), dtype=np.float64)
         sizes = dict(zip(FERPLUS_SPLITS, allocate(n, fr).tolist()))
-        labels, split, counts = _labels_for_splits(sizes, {s: p for s in sizes}, rng)
+        labels, split, counts = _labels_for_splits(sizes, {s: p for s in sizes}, rng, floor)
         extra = {"class_proportions": dict(zip(FERPLUS_CLASSES, p.round(6).tolist())),
                  "class_proportions_reference": "FERPlus majority labels (approximate)",
                  "split_fractions": {k: v / sum(FERPLUS_SPLIT_SIZES.values()) for k, v in FERPLUS_SPLIT_SIZES.items()}}
@@ -159,15 +182,27 @@ def make_domain(domain: str, n: int | None = None, seed: int = 0, size: int | No
         n_val = min(n - 1, max(len(FERPLUS_CLASSES), int(round(0.1 * n)))) if n > 1 else 0
         sizes = {"training": n - n_val, "validation": n_val}
         balanced = np.full(len(FERPLUS_CLASSES), 1.0 / len(FERPLUS_CLASSES))
-        labels, split, counts = _labels_for_splits(sizes, {"training": p, "validation": balanced}, rng)
+        labels, split, counts = _labels_for_splits(sizes, {"training": p, "validation": balanced}, rng, floor)
         extra = {"class_proportions": {"training": dict(zip(FERPLUS_CLASSES, p.round(6).tolist())),
                                        "validation": dict(zip(FERPLUS_CLASSES, balanced.tolist()))},
                  "class_proportions_reference": "AffectNet manually annotated training set counts; "
                                                 "validation balanced like AffectNet's 500 per class"}
         prefix = "affectnet_like"
+    cue = None
+    if lv["spurious"] > 0:
+        cue = _nuisance.cue_classes(labels, split, TRAINING_SPLITS[domain], lv["spurious"],
+                                    np.random.default_rng(_derived_seed(seed, domain, 2)))
     images, regions = faces.render_faces(labels, seed=_derived_seed(seed, domain, 1), size=size,
-                                         channels=channels, style=style)
+                                         channels=channels, style=style, nuisance_levels=lv, cue=cue,
+                                         cue_corner=CUE_CORNER[domain], domain_code=_DOMAIN_CODE[domain])
     ids = np.array([f"{prefix}/{i:06d}" for i in range(n)], dtype=object)
+    if _nuisance.active(lv):
+        extra["nuisance"] = lv
+        extra["spurious_cue"] = {"corner": list(_nuisance.CORNERS[CUE_CORNER[domain]]),
+                                 "follows_class_in": list(TRAINING_SPLITS[domain]),
+                                 "grey_per_class": dict(zip(FERPLUS_CLASSES, _nuisance.cue_palette(_DOMAIN_CODE[domain]).tolist()))}
+    if floor != MIN_PER_CLASS_PER_SPLIT:
+        extra["min_per_class_per_split"] = floor
     prov = _provenance(domain, n, seed, size, channels, counts=counts, style=style, **extra)
     return Dataset(images=images, labels=labels, class_names=FERPLUS_CLASSES, split=split, ids=ids,
                    provenance=prov, regions=regions)
