@@ -37,7 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .artifacts import atomic_path, atomic_write_text, param_key
+from .artifacts import DamagedArtifact, atomic_path, atomic_write_text, load_npz, param_key, report_damage, save_npz
 from .augment import AugmentConfig
 from .curves import confusion_matrix, curve_rows, curves_frame, macro_f1
 from .data.dataset import Dataset
@@ -423,9 +423,7 @@ def _save_checkpoint(path: Path, loop: _Loop, meta: dict, best_weights: list[np.
     if best_weights is not None:
         arrays.update({f"b{i:04d}": v for i, v in enumerate(best_weights)})
     arrays["meta"] = np.array(json.dumps(meta))
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    save_npz(path, **arrays)
 
 
 # --------------------------------------------------------------------------- train
@@ -509,18 +507,32 @@ def train(
     step, rows = 0, []
     best = {"f1": -1.0, "step": -1, "weights": None}
     loss_sum, loss_n = 0.0, 0
+    z = None
     if out is not None and resume and ck_path.exists():
-        with np.load(ck_path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta["fingerprint"] != fingerprint:
-                raise ValueError(f"{ck_path}: checkpoint of a different run (other data, model, recipe, variant "
-                                 "or seed); use another out_dir or resume=False")
-            loop.set_state(z)
-            step, rows = int(meta["step"]), meta["rows"]
-            loss_sum, loss_n = float(meta["loss_sum"]), int(meta["loss_n"])
-            best["f1"], best["step"] = float(meta["best_f1"]), int(meta["best_step"])
-            if best["step"] >= 0:
-                best["weights"] = [z[f"b{i:04d}"] for i in range(len(bundle.model.get_weights()))]
+        try:
+            z = load_npz(ck_path, "training checkpoint", keys=["meta"])
+            json.loads(str(z["meta"]))
+            want = set(loop.get_state())
+            if not want <= set(z):
+                raise DamagedArtifact(ck_path, "training checkpoint",
+                                      f"{len(want - set(z))} of the model's and optimizer's arrays missing")
+        except DamagedArtifact as exc:
+            report_damage(exc)  # moved aside; the run starts again from its first step
+            z = None
+        except ValueError as exc:  # the meta record itself is not JSON
+            report_damage(DamagedArtifact(ck_path, "training checkpoint", f"meta unreadable: {exc}"))
+            z = None
+    if z is not None:
+        meta = json.loads(str(z["meta"]))
+        if meta["fingerprint"] != fingerprint:
+            raise ValueError(f"{ck_path}: checkpoint of a different run (other data, model, recipe, variant "
+                             "or seed); use another out_dir or resume=False")
+        loop.set_state(z)
+        step, rows = int(meta["step"]), meta["rows"]
+        loss_sum, loss_n = float(meta["loss_sum"]), int(meta["loss_n"])
+        best["f1"], best["step"] = float(meta["best_f1"]), int(meta["best_step"])
+        if best["step"] >= 0:
+            best["weights"] = [z[f"b{i:04d}"] for i in range(len(bundle.model.get_weights()))]
 
     def checkpoint() -> None:
         if ck_path is None:

@@ -227,7 +227,8 @@ def test_failed_checkpoint_write_leaves_nothing_half_written(tmp_path, monkeypat
     with pytest.raises(OSError, match="disk full"):
         _run(out_dir=tmp_path)
     assert (tmp_path / "checkpoint.npz").read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz"]
+    # the checkpoint and its checksum; the failed write left no checksum of its own
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.npz", "checkpoint.npz.sha256"]
 
 
 @pytest.mark.slow
@@ -436,3 +437,29 @@ def test_many_runs_in_one_process_print_no_retracing_notice():
         tf.get_logger().removeHandler(handler)
     assert not [m for m in seen if "retracing" in m]
     assert "some other notice" in seen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "other-content"])
+def test_damaged_checkpoint_is_named_moved_aside_and_recomputed(baseline, tmp_path, damage):
+    """A truncated or altered checkpoint.npz (a disk fault, a copy made while in use) is reported
+    with its path and step, moved to checkpoint.npz.damaged, and the run recomputed to the same
+    weights as an undisturbed run."""
+    _run(out_dir=tmp_path, stop_after_steps=8)
+    ck = tmp_path / "checkpoint.npz"
+    data = ck.read_bytes()
+    if damage == "truncate":
+        ck.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        ck.write_bytes(b"not a zip file at all")
+    else:  # a readable npz whose bytes do not match the recorded checksum
+        with np.load(ck) as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays["w0000"] = arrays["w0000"] + 1
+        with open(ck, "wb") as fh:
+            np.savez(fh, **arrays)
+    with pytest.warns(RuntimeWarning, match=r"checkpoint.npz: damaged artifact of step 'training checkpoint' .*"
+                                            r"moved aside to checkpoint.npz.damaged and recomputed"):
+        done = _run(out_dir=tmp_path)
+    assert done.completed and done.weights_sha256 == baseline.weights_sha256
+    assert (tmp_path / "checkpoint.npz.damaged").exists()

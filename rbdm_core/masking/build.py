@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from rbdm_core.artifacts import atomic_path, atomic_write_text
+from rbdm_core.artifacts import DamagedArtifact, atomic_write_text, load_npy, report_damage, save_npy
 from rbdm_core.masking.checks import _batch
 from rbdm_core.masking.registry import mask_type as mask_type_spec
 from rbdm_core.progress import disabled
@@ -66,6 +66,17 @@ def build_masks(
     n_chunks = math.ceil(total / chunk)
     files = [d / f"masks_{i:05d}.npy" for i in range(n_chunks)]
     done = d / "done"
+    def make_chunk(i: int) -> None:
+        a, b = i * chunk, min(total, (i + 1) * chunk)
+        rel = np.asarray(get(a, b))
+        if rel.ndim != 3 or len(rel) != b - a:
+            raise ValueError(f"relevance: chunk {i} (images {a}..{b - 1}) has shape {rel.shape}, expected ({b - a}, H, W)")
+        try:
+            m = spec.make(rel, a, **used)
+        except ValueError as e:
+            raise ValueError(f"build_masks: chunk {i} (images {a}..{b - 1}): {e}") from e
+        save_npy(files[i], np.ascontiguousarray(m, dtype=bool))
+
     if not done.exists():
         todo = [i for i in range(n_chunks) if not files[i].exists()]
         bar = None
@@ -76,17 +87,7 @@ def build_masks(
                        disable=disabled())
         try:
             for i in todo:
-                a, b = i * chunk, min(total, (i + 1) * chunk)
-                rel = np.asarray(get(a, b))
-                if rel.ndim != 3 or len(rel) != b - a:
-                    raise ValueError(f"relevance: chunk {i} (images {a}..{b - 1}) has shape {rel.shape}, expected ({b - a}, H, W)")
-                try:
-                    m = spec.make(rel, a, **used)
-                except ValueError as e:
-                    raise ValueError(f"build_masks: chunk {i} (images {a}..{b - 1}): {e}") from e
-                with atomic_path(files[i]) as tmp:
-                    with open(tmp, "wb") as fh:
-                        np.save(fh, np.ascontiguousarray(m, dtype=bool))
+                make_chunk(i)
                 if bar is not None:
                     bar.update(1)
                 if on_chunk is not None:
@@ -94,7 +95,15 @@ def build_masks(
         finally:
             if bar is not None:
                 bar.close()
-    parts = [np.load(f, allow_pickle=False) for f in files]
+    parts = []
+    for i, f in enumerate(files):
+        try:
+            parts.append(load_npy(f, "masks"))
+        except DamagedArtifact as exc:  # truncated, unreadable or changed: moved aside, made again
+            report_damage(exc)
+            done.unlink(missing_ok=True)
+            make_chunk(i)
+            parts.append(load_npy(f, "masks"))
     shapes = {p.shape[1:] for p in parts}
     if len(shapes) > 1 or (parts and parts[0].dtype != bool):
         raise ValueError(f"build_masks: chunk files under {d} disagree in shape or dtype ({shapes}); delete the folder")
