@@ -8,6 +8,10 @@ SOURCE / ROOT:
   ckplus     ROOT = folder holding cohn-kanade-images/ and Emotion/
   synthetic  ROOT = the synthetic domain name: ferplus_like, affectnet_like or ckplus_like
              (with --n and --seed)
+  folder     ROOT = an image folder: ROOT/<label>/* or ROOT/<split>/<label>/* (label folders named
+             after the classes or their synonyms: happy, angry, sad, surprised, fearful, disgusted,
+             neutral, contempt, any case); counts come from the file names unless --check-images,
+             which decodes every image
 Dropped-row counts go to stderr (one line), with the progress bars; stdout is only the CSV table.
 """
 
@@ -20,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-SOURCES = ("ferplus", "affectnet", "ckplus", "synthetic")
+SOURCES = ("ferplus", "affectnet", "ckplus", "synthetic", "folder")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -42,7 +46,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed (synthetic data; AffectNet duplicate choice)")
     s.add_argument("--n", type=int, default=None, help="number of synthetic images (default: the domain's)")
     s.add_argument("--check-images", action="store_true",
-                   help="affectnet: decode and crop every image (fills the cache) instead of only hashing")
+                   help="affectnet: decode and crop every image (fills the cache) instead of only hashing; "
+                   "folder: decode every image")
     s.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p
 
@@ -75,6 +80,18 @@ def load(args: argparse.Namespace):
         ds = Dataset(images=np.zeros((len(rows), 1, 1, 1), np.uint8), labels=rows["label"].to_numpy(),
                      class_names=FERPLUS_CLASSES, split=rows["split"].to_numpy(object))
         return ds.counts(), prov
+    if args.source == "folder":
+        from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
+        from rbdm_core.data.folder import read_folder, scan
+
+        if args.check_images:
+            ds = read_folder(args.root, size=args.size, progress=progress)
+            return ds.counts(), ds.provenance
+        items, counts = scan(args.root)
+        ds = Dataset(images=np.zeros((len(items), 1, 1, 1), np.uint8), labels=np.array([lab for _, lab, _ in items]),
+                     class_names=FERPLUS_CLASSES, split=np.array([sp for sp, _, _ in items], object))
+        return ds.counts(), {"dropped": {"skipped_files": counts["skipped_files"],
+                                         "skipped_folders": counts["skipped_folders"]}}
     if args.source == "synthetic":
         from rbdm_core.data.synthetic import make_domain
 

@@ -5,6 +5,8 @@ Data sources (--data):
                      synthetic:ferplus_like (with --n, --data-seed)
   ferplus:ROOT       ROOT/fer2013.csv + ROOT/fer2013new.csv (rbdm_core.data.ferplus.read_ferplus)
   affectnet:ROOT     rbdm_core.data.affectnet.read_affectnet (with --size)
+  folder:ROOT        an image folder, ROOT/<label>/* or ROOT/<split>/<label>/*
+                     (rbdm_core.data.folder.read_folder, with --size, default 48)
   npz:FILE           arrays images (N,H,W,C) uint8, labels (N,), split (N,) str [, class_names]
 Splits: --train-split / --val-split (default Training/PublicTest, or training/validation).
 Masks for masked variants (--masks): `trainer` (the default) makes them from the profile's Trainer
@@ -39,7 +41,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    "(default quick)")
     p.add_argument("--architecture", help="xception, inception_v3, mobilenet_v2, vgg_face, mobilenet_v2_small, "
                    "small_cnn, small_resnet (default: the profile's)")
-    p.add_argument("--data", help="synthetic:DOMAIN | ferplus:ROOT | affectnet:ROOT | npz:FILE "
+    p.add_argument("--data", help="synthetic:DOMAIN | ferplus:ROOT | affectnet:ROOT | folder:ROOT | npz:FILE "
                    "(default synthetic:ferplus_like)")
     p.add_argument("--variant", help="no-mask, negative, mean, perceptive, *-then-unmasked (default no-mask)")
     p.add_argument("--switch-epoch", dest="switch_epoch", type=int, help="epoch of the switch to unmasked data")
@@ -57,7 +59,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--val-split", dest="val_split")
     p.add_argument("--n", type=int, help="synthetic: number of images")
     p.add_argument("--data-seed", dest="data_seed", type=int, help="synthetic: generator seed (default 0)")
-    p.add_argument("--size", type=int, help="affectnet: image side (default 96)")
+    p.add_argument("--size", type=int, help="image side: affectnet (default 96), folder (default 48)")
     p.add_argument("--out", help="output folder (default $RBDM_RUN_DIR/train/<key of the settings>)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -97,7 +99,7 @@ def settings(args: argparse.Namespace) -> dict:
          "data": "synthetic:ferplus_like", "variant": "no-mask", "seeds": [0], "switch_epoch": prof.switch_epoch,
          "fill": prof.fill,
          "input_size": prof.input_size, "masks": None, "train_split": None, "val_split": None, "n": None,
-         "data_seed": 0, "size": 96, "out": None}
+         "data_seed": 0, "size": None, "out": None}
     recipe = {"epochs": prof.trainee_epochs, "eval_every": prof.eval_every, "augment": prof.augment,
               "class_weighted": prof.class_weighted}
     recipe.update(merged.pop("recipe", None) or {})
@@ -117,7 +119,7 @@ def load_data(spec: str, s: dict):
     """The Dataset named by --data."""
     kind, _, arg = str(spec).partition(":")
     if not arg:
-        raise ValueError(f"--data {spec!r}: expected synthetic:DOMAIN, ferplus:ROOT, affectnet:ROOT or npz:FILE")
+        raise ValueError(f"--data {spec!r}: expected synthetic:DOMAIN, ferplus:ROOT, affectnet:ROOT, folder:ROOT or npz:FILE")
     if kind == "synthetic":
         from rbdm_core.data.synthetic import make_domain
 
@@ -131,6 +133,10 @@ def load_data(spec: str, s: dict):
         from rbdm_core.data.affectnet import read_affectnet
 
         return read_affectnet(arg, size=int(s.get("size") or 96))
+    if kind == "folder":
+        from rbdm_core.data.folder import read_folder
+
+        return read_folder(arg, size=int(s.get("size") or 48), progress=not s.get("quiet"))
     if kind == "npz":
         from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
 
@@ -144,12 +150,13 @@ def load_data(spec: str, s: dict):
             names = tuple(str(c) for c in z["class_names"]) if "class_names" in z.files else FERPLUS_CLASSES
             return Dataset(images=z["images"], labels=z["labels"], split=z["split"].astype(object),
                            class_names=names, provenance={"synthetic": False, "source": str(p)})
-    raise ValueError(f"--data {spec!r}: unknown source {kind!r}; expected synthetic, ferplus, affectnet or npz")
+    raise ValueError(f"--data {spec!r}: unknown source {kind!r}; expected synthetic, ferplus, affectnet, folder or npz")
 
 
 def pick_splits(ds, train_split, val_split):
     if train_split is None or val_split is None:
-        for a, b in (("Training", "PublicTest"), ("training", "validation")):
+        for a, b in (("Training", "PublicTest"), ("training", "validation"), ("train", "val"), ("train", "validation"),
+                     ("train", "test")):
             if a in ds.splits and b in ds.splits:
                 train_split, val_split = train_split or a, val_split or b
                 break
