@@ -74,6 +74,9 @@ def scan(root: str | Path) -> tuple[list[tuple[str, int, Path]], dict]:
     else:
         groups = []
         for split_dir in subdirs:
+            if any(_is_image(p) for p in split_dir.iterdir()):  # images right inside: meant as a label folder
+                raise ValueError(f"image folder {root}: folder(s) {[split_dir.name]} match no class (it holds images, so "
+                                 f"it is a label folder); label folders must be one of {_valid_names()}")
             labels = sorted(d for d in split_dir.iterdir() if d.is_dir() and _visible(d))
             bad = [d.name for d in labels if label_of(d.name) is None]
             if bad:
