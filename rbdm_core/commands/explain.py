@@ -7,7 +7,10 @@ For each IMAGE writes, atomically, into DIR:
               red and negative in blue, opacity proportional to |relevance| / max |relevance|.
 NAME_OR_PATH is what `rbdm predict` accepts (fer2013-pretrained or a saved model folder). Images
 of any size and colour are brought to the model's input as its preprocessing says; images of the
-same size are analysed together (one analyzer build per size).
+same size are analysed together (one analyzer build per size). A folder given as IMAGE stands for
+its image files; a file that cannot be read is named on stderr and skipped, the others are still
+explained, and the exit status is 1 when anything was skipped (2, with nothing written, when
+nothing could be read).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--method", default="deep_taylor", help=f"one of {', '.join(METHODS)} (default deep_taylor)")
     p.add_argument("--out", required=True, help="output folder (created)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...) or folders of them")
     return p
 
 
@@ -68,20 +71,24 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rbdm_core.data.images import open_image, to_array
     from rbdm_core.models import load_bundle
     from rbdm_core.saliency import METHODS, relevance
 
     if args.method not in METHODS:
         raise ValueError(f"--method {args.method!r}: expected one of {', '.join(METHODS)}")
-    stems = [Path(p).stem for p in args.images]
+    from rbdm_core.commands.predict import read_inputs
+    from rbdm_core.data.images import expand_inputs
+
+    files, _ = expand_inputs(args.images)
+    stems = [p.stem for p in files]
     dup = sorted({s for s in stems if stems.count(s) > 1})
     if dup:
         raise ValueError(f"IMAGE: several images share the file stem {dup[0]!r}; their outputs "
                          f"{dup[0]}.npy/.png would overwrite each other")
     bundle = load_bundle(args.model)
     pre = bundle.preprocess
-    images = [to_array(open_image(p, channels=pre.channels)) for p in args.images]
+    images, paths, n_skipped = read_inputs("explain", args.images, pre.channels)
+    stems = [p.stem for p in paths]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     groups: dict[tuple, list[int]] = {}
@@ -94,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
         for j, i in enumerate(idx):
             _save_npy(out / f"{stems[i]}.npy", rel.maps[j].astype(np.float32))
             _save_png(out / f"{stems[i]}.png", overlay(view[j], rel.maps[j]))
-            print(f"{args.images[i]}\t{bundle.class_names[int(rel.targets[j])]}\tlogit={rel.logits[j]:.4g}"
+            print(f"{paths[i]}\t{bundle.class_names[int(rel.targets[j])]}\tlogit={rel.logits[j]:.4g}"
                   f"\tsum={rel.sums[j]:.4g}{'  (constant map)' if rel.constant[j] else ''}")
     print(f"wrote {len(images)} maps and overlays to {out}", file=sys.stderr)
-    return 0
+    if n_skipped:
+        print(f"rbdm explain: {n_skipped} file(s) skipped", file=sys.stderr)
+    return 1 if n_skipped else 0

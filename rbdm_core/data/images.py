@@ -110,3 +110,40 @@ def file_sha1(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
                 break
             h.update(block)
     return h.hexdigest()
+
+
+#: File extensions a folder given as an input is expanded to (compared case-insensitively).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+
+
+def expand_inputs(paths) -> tuple[list[Path], list[str]]:
+    """Input paths with every folder replaced by its image files (recursively, sorted).
+    Returns (paths, notes): a note per folder that held files other than images (ignored) or no
+    image at all."""
+    out: list[Path] = []
+    notes: list[str] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+            imgs = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+            if len(imgs) < len(files):
+                notes.append(f"{p}: {len(files) - len(imgs)} file(s) that are not images ignored")
+            if not imgs:
+                notes.append(f"{p}: a folder with no images ({', '.join(IMAGE_SUFFIXES)})")
+            out += imgs
+        else:
+            out.append(p)
+    return out, notes
+
+
+def read_images(paths, channels: int = 1) -> tuple[list[np.ndarray], list[Path], list[tuple[Path, str]]]:
+    """Read every image that can be read: (arrays (H, W, C) uint8, their paths, [(path, reason)]
+    of those skipped: missing, empty, truncated or not an image). Never raises for one bad file."""
+    arrays, ok, skipped = [], [], []
+    for p in map(Path, paths):
+        try:
+            arrays.append(to_array(open_image(p, channels=channels)))
+            ok.append(p)
+        except (FileNotFoundError, ValueError) as exc:
+            skipped.append((p, str(exc)))
+    return arrays, ok, skipped
