@@ -135,6 +135,28 @@ def main() -> None:
         a = after[m]["build_s"] + after[m]["first_batch_s"]
         print(f"  {m:12s} build before {b:6.1f} s  after {a:6.1f} s  speed-up {b / a:5.1f}x", flush=True)
 
+    mixed_sizes()
+
+
+def mixed_sizes(n: int = 24) -> None:
+    """`rbdm explain`'s case: n images in n different sizes against n images of one size, deep
+    Taylor on the pretrained FER2013 model, one `relevance` call each (the issue's bound: 2x)."""
+    from rbdm_core.models import load_bundle
+    from rbdm_core.saliency import relevance
+
+    bundle = load_bundle("fer2013-pretrained")
+    rng = np.random.default_rng(0)
+    one = [rng.integers(0, 256, (64, 64, 1), dtype=np.uint8) for _ in range(n)]
+    many = [rng.integers(0, 256, (40 + 3 * i, 90 - 2 * i, 1), dtype=np.uint8) for i in range(n)]
+    times = {}
+    for name, imgs in (("one size", one), (f"{n} sizes", many)):
+        t0 = time.perf_counter()
+        relevance(bundle, imgs, method="deep_taylor")
+        times[name] = time.perf_counter() - t0
+        print(f"explain-style deep Taylor, {n} images, {name}: {times[name]:.1f} s", flush=True)
+    ratio = times[f"{n} sizes"] / times["one size"]
+    print(f"many sizes / one size: {ratio:.2f} (bound 2: {'met' if ratio <= 2 else 'NOT met'})")
+
 
 if __name__ == "__main__":
     main()

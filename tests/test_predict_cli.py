@@ -75,3 +75,20 @@ def test_explain_skips_bad_files_and_writes_the_good_ones(tmp_path, capsys):
     rc = main(["explain", "--model", "fer2013-pretrained", "--method", "gradient", "--out", str(tmp_path / "none"),
                str(bad[0]), str(bad[3])])
     assert rc == 2 and not (tmp_path / "none").exists()
+
+
+def test_images_of_many_sizes_explain_in_one_analysis_with_the_same_maps(tmp_path):
+    """A list of differently sized images gives, per image, the map that analysing it alone gives."""
+    from rbdm_core.models import load_bundle
+    from rbdm_core.saliency import relevance
+
+    bundle = load_bundle("fer2013-pretrained")
+    rng = np.random.default_rng(3)
+    imgs = [rng.integers(0, 256, (h, w, 1), dtype=np.uint8) for h, w in [(48, 48), (60, 30), (20, 70), (48, 48)]]
+    together = relevance(bundle, imgs, method="gradient")
+    for i, im in enumerate(imgs):
+        alone = relevance(bundle, im[None], method="gradient")
+        np.testing.assert_allclose(together.maps[i], alone.maps[0], rtol=1e-5, atol=1e-7)
+        assert together.targets[i] == alone.targets[0]
+    with pytest.raises(ValueError, match=r"image 1 of the list must be an \(H, W, 1\|3\) uint8 array"):
+        relevance(bundle, [imgs[0], imgs[1].astype(np.float32)], method="gradient")

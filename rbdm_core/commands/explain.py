@@ -6,8 +6,8 @@ For each IMAGE writes, atomically, into DIR:
   <stem>.png  an overlay: the model's (grayscale) view of the image with positive relevance in
               red and negative in blue, opacity proportional to |relevance| / max |relevance|.
 NAME_OR_PATH is what `rbdm predict` accepts (fer2013-pretrained or a saved model folder). Images
-of any size and colour are brought to the model's input as its preprocessing says; images of the
-same size are analysed together (one analyzer build per size). A folder given as IMAGE stands for
+of any size and colour are brought to the model's input as its preprocessing says, and all of them
+are analysed in one call (one analyzer build, whatever the mix of sizes). A folder given as IMAGE stands for
 its image files; a file that cannot be read is named on stderr and skipped, the others are still
 explained, and the exit status is 1 when anything was skipped (2, with nothing written, when
 nothing could be read).
@@ -91,18 +91,15 @@ def run(args: argparse.Namespace) -> int:
     stems = [p.stem for p in paths]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    groups: dict[tuple, list[int]] = {}
+    # one analysis for all images: each is brought to the model's input by its preprocessing
+    # (sizes may differ), so many sizes cost what one size costs
+    rel = relevance(bundle, images, method=args.method, batch_size=args.batch_size)
     for i, im in enumerate(images):
-        groups.setdefault(im.shape, []).append(i)
-    for shape, idx in groups.items():
-        batch = np.stack([images[i] for i in idx])
-        rel = relevance(bundle, batch, method=args.method, batch_size=args.batch_size)
-        view = pre(batch).mean(axis=-1)  # the model's input, channels averaged, for the overlay
-        for j, i in enumerate(idx):
-            _save_npy(out / f"{stems[i]}.npy", rel.maps[j].astype(np.float32))
-            _save_png(out / f"{stems[i]}.png", overlay(view[j], rel.maps[j]))
-            print(f"{paths[i]}\t{bundle.class_names[int(rel.targets[j])]}\tlogit={rel.logits[j]:.4g}"
-                  f"\tsum={rel.sums[j]:.4g}{'  (constant map)' if rel.constant[j] else ''}")
+        view = pre(im[None]).mean(axis=-1)[0]  # the model's input, channels averaged, for the overlay
+        _save_npy(out / f"{stems[i]}.npy", rel.maps[i].astype(np.float32))
+        _save_png(out / f"{stems[i]}.png", overlay(view, rel.maps[i]))
+        print(f"{paths[i]}\t{bundle.class_names[int(rel.targets[i])]}\tlogit={rel.logits[i]:.4g}"
+              f"\tsum={rel.sums[i]:.4g}{'  (constant map)' if rel.constant[i] else ''}")
     print(f"wrote {len(images)} maps and overlays to {out}", file=sys.stderr)
     if n_skipped:
         print(f"rbdm explain: {n_skipped} file(s) skipped", file=sys.stderr)

@@ -86,7 +86,8 @@ def relevance_many(bundle_or_path, images: np.ndarray, methods: Sequence[str] = 
 
 def relevance(bundle_or_path, images: np.ndarray, method: str = "deep_taylor", target="predicted",
               batch_size: int = 32, *, in_process: bool = False, seed: int = 0) -> Relevance:
-    """Relevance maps of `images` (N, H, W, C) uint8 for the explained class `target`.
+    """Relevance maps of `images` (N, H, W, C) uint8 for the explained class `target`; with a
+    bundle, also a list of (H, W, C) uint8 images of different sizes (one analysis for all).
 
     bundle_or_path: `rbdm_core.models.ModelBundle`, a model name/path for `load_bundle`, or a bare
                     `keras.Model` (then images are used as they are: uint8 or float, at its input shape).

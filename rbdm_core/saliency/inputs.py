@@ -50,9 +50,40 @@ def preprocess_bounds(preprocess) -> tuple[float, float] | None:
     return (min(a, b), max(a, b))
 
 
+def _preprocess_list(preprocess, images) -> np.ndarray:
+    """A list of (H_i, W_i, C) uint8 images of any sizes -> (N, h, w, c) float32, each group of
+    one size preprocessed together (the preprocess brings every size to the model's input)."""
+    for i, im in enumerate(images):
+        if not isinstance(im, np.ndarray) or im.ndim != 3 or im.dtype != np.uint8 or im.shape[-1] not in (1, 3):
+            raise ValueError(f"relevance: image {i} of the list must be an (H, W, 1|3) uint8 array, got "
+                             f"{getattr(im, 'dtype', type(im).__name__)} {getattr(im, 'shape', '')}")
+    groups: dict[tuple, list[int]] = {}
+    for i, im in enumerate(images):
+        groups.setdefault(im.shape, []).append(i)
+    out = None
+    for idx in groups.values():
+        x = np.asarray(preprocess(np.stack([images[i] for i in idx])), np.float32)
+        if out is None:
+            out = np.empty((len(images), *x.shape[1:]), np.float32)
+        out[idx] = x
+    return out
+
+
 def inputs(model, preprocess, images) -> Job:
     """Check and preprocess `images` (N, H, W, C): uint8 with a preprocess, else uint8 or float at
-    the model's input shape. bounds: the preprocessed range of 0..255 (uint8), else the data's."""
+    the model's input shape. With a preprocess, `images` may also be a list of (H, W, C) uint8
+    images of different sizes (all come out at the model's input size: one analysis for all).
+    bounds: the preprocessed range of 0..255 (uint8), else the data's."""
+    if isinstance(images, (list, tuple)) and preprocess is not None:
+        if not images:
+            raise ValueError("relevance: images is empty (N = 0)")
+        x = _preprocess_list(preprocess, images)
+        want = tuple(model.inputs[0].shape[1:])
+        if tuple(x.shape[1:]) != want:
+            raise ValueError(f"relevance: images after preprocessing have shape {tuple(x.shape[1:])}; the model expects {want}")
+        bounds = preprocess_bounds(preprocess)
+        baseline = np.asarray(preprocess(np.zeros((1,) + images[0].shape, np.uint8)), np.float32)[0]
+        return Job(model, x, bounds, baseline)
     if not isinstance(images, np.ndarray) or images.ndim != 4:
         raise ValueError(f"relevance: images must be a (N, H, W, C) array, got "
                          f"{getattr(images, 'shape', type(images).__name__)}")
