@@ -197,6 +197,41 @@ def test_every_page_renders_in_chromium_without_errors(built_book, server, brows
     assert not failures, json.dumps(failures, indent=1)
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_sidebar_toggles_work_on_desktop_and_phone(built_book, server, browser, width, height):
+    """The visible "chapters" button hides/shows the side bar on a wide screen and opens the
+    chapter list as a drawer on a phone; the theme's duplicate header (second search box) is gone."""
+    html, chapters = built_book
+    server.root = html
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{server.url}/_chapters/{chapters[0].stem}.html", wait_until="load")
+    page.wait_for_load_state("networkidle")
+    assert not page.locator("#pst-header").is_visible()
+    assert page.locator(".search-button-field:visible").count() == 0
+    toggle = page.locator(".bd-header-article .primary-toggle")
+    assert toggle.is_visible()
+    if width >= 992:
+        hidden = "() => document.querySelector('#pst-primary-sidebar').classList.contains('pst-sidebar-hidden')"
+        before = page.evaluate(hidden)
+        toggle.click()
+        assert page.evaluate(hidden) != before
+        toggle.click()
+        assert page.evaluate(hidden) == before
+    else:
+        assert not page.locator("#pst-primary-sidebar-modal").evaluate("d => d.open")
+        toggle.click()
+        assert page.locator("#pst-primary-sidebar-modal").evaluate("d => d.open")
+        links = page.locator("#pst-primary-sidebar-modal a.reference")
+        assert links.count() >= len(chapters) and links.first.is_visible()
+        page.keyboard.press("Escape")
+        assert not page.locator("#pst-primary-sidebar-modal").evaluate("d => d.open")
+        outline = page.locator(".bd-header-article .secondary-toggle")
+        outline.click()
+        assert page.locator("#pst-secondary-sidebar-modal").evaluate("d => d.open")
+    page.close()
+
+
 def _explorer_case():
     """A small explorer with hand-made masks whose state we can predict per control position."""
     rng = np.random.default_rng(0)
