@@ -41,8 +41,8 @@
 # every Trainee variant with every seed of the profile. The seven variants use the paper's zero
 # fill, and the six masked ones run again with the leak-free fill of chapter 6. The corpora are
 # larger than the quick profile's, with enough validation images in every class for a per-class
-# F1 to mean something. The whole study takes about an hour on two CPU cores (the measured time
-# is printed below), too long for every continuous-integration run. This chapter therefore
+# F1 to mean something. The whole study takes more than an hour on two CPU cores (the measured
+# time is printed below), too long for every continuous-integration run. This chapter therefore
 # reads the study's results: from this run folder when `rbdm study` has written them there,
 # otherwise from the small results folder committed with rbdm, written by the same command. The
 # command and its measured run time are printed with the results, and every number below is
@@ -130,6 +130,8 @@ for m in study.MASK_TYPES:
     cols[f"{m}_kept_on_patch"] = f"{m}: kept of patch"
 display(viz.table(pre[list(cols)].rename(columns=cols), float_format="{:.3f}",
                   caption="The Trainer and its masks at each nuisance level (SYNTHETIC)"))
+for sentence in dr.trainer_sentences(pre):
+    print(sentence)
 prem = dr.premise(table, confidence)
 prem_show = pd.DataFrame({
     "nuisance": prem.level,
@@ -143,6 +145,13 @@ display(viz.table(prem_show, caption=f"No mask at each level, {int(confidence * 
 print(dr.verdict(table, confidence)[0])
 
 # %% [markdown]
+# How to read these lines: the method can only pass on what the Trainer knows. A lift near 1 means
+# the Trainer's relevance falls on the class regions no more often than chance would put it there.
+# A mask that keeps more of the patch corner than of the image as a whole hands the Trainee the
+# shortcut instead of hiding it. Both depend on how well the Trainer itself learned the nuisance-laden
+# source corpus, which is the paper's premise seen from the other side: relevance helps only
+# where it points at the expression.
+#
 # The no-mask curves themselves show whether the study trains long enough: a curve still climbing
 # at its last epoch would make every final-F1 comparison a comparison of speeds. The gain over the
 # last epoch is printed under the figure.
@@ -177,6 +186,9 @@ for lv in levels:
 
 # %%
 eff = dr.effects(table, confidence)
+order = {v: i for i, v in enumerate(VARIANTS)}
+eff = eff.sort_values(["level", "fill", "variant"], kind="stable",
+                      key=lambda c: c.map(fills.index) if c.name == "fill" else c.map(order) if c.name == "variant" else c)
 fig = viz.dose_response(eff, fills=fills, order=[v for v in VARIANTS if v != "no-mask"])
 viz.show(fig, "dose-response")
 show = pd.DataFrame({

@@ -241,7 +241,22 @@ def verdict(run_table: pd.DataFrame, confidence: float = 0.95) -> list[str]:
                          f"{int((x.speed == 'later').sum())} later")
         t = tr[tr.fill == fill]
         out.append(f"With the {fill} fill: " + "; ".join(parts) + ". From the lowest to the highest level the "
-                   f"final-F1 difference against no mask grows for {_names(t[t.side == HIGHER].variant)}, "
-                   f"shrinks for {_names(t[t.side == LOWER].variant)} and does not change measurably for "
-                   f"{_names(t[t.side == UNCLEAR].variant)}.")
+                   f"final-F1 difference against no mask (variant minus no mask) rises for "
+                   f"{_names(t[t.side == HIGHER].variant)}, falls for {_names(t[t.side == LOWER].variant)} and "
+                   f"does not change measurably for {_names(t[t.side == UNCLEAR].variant)}.")
+    return out
+
+
+def trainer_sentences(premise_table: pd.DataFrame, masks=("negative", "mean", "perceptive")) -> list[str]:
+    """Per level, from a study's premise.csv: the Trainer's F1, the share of its positive relevance
+    in the class regions against their share of the image (lift), and what each mask keeps of the
+    Trainee corpus's spurious-patch corner against what it keeps of the image."""
+    out = []
+    for _, r in premise_table.sort_values("level").iterrows():
+        lift = r.relevance_in_regions / r.regions_area if r.regions_area > 0 else float("nan")
+        kept = ", ".join(f"{m} {r[f'{m}_kept_on_patch']:.2f} of it (of the image: {r[f'{m}_kept']:.2f})" for m in masks)
+        out.append(f"Nuisance {r.level:g}: the Trainer's validation F1 is {r.trainer_f1:.3f}; {r.relevance_in_regions:.3f} "
+                   f"of its positive relevance falls in the class regions, which cover {r.regions_area:.3f} of the "
+                   f"image (lift {lift:.2f}), and {r.relevance_on_patch:.3f} on the patch corner (area "
+                   f"{r.patch_area:.3f}); the masks keep of the patch corner: {kept}.")
     return out

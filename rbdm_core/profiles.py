@@ -128,7 +128,7 @@ PROFILES: dict[str, Profile] = {
     ),
     # The nuisance study (`rbdm study`, rbdm_core.study): sized so that every class has 30
     # validation images, all seven variants and the leak-free fill run with 5 seeds at three
-    # nuisance levels, in about an hour on 2 CPU cores.
+    # nuisance levels; measured 81 min on 2 CPU cores (`--levels 0 1` takes two thirds of that).
     "standard": Profile(
         "standard",
         source_n=3000,

@@ -1,6 +1,6 @@
 """The nuisance study: every Trainee variant against no mask at several nuisance levels.
 
-    rbdm study --profile standard            (about an hour on 2 CPU cores)
+    rbdm study --profile standard            (81 min measured on 2 CPU cores)
 
 For each nuisance level (`rbdm_core.data.nuisance`; the `standard` profile's corpora with
 `nuisance=level`), the Trainer is trained and its masks made as in chapters 2-5, then every Trainee

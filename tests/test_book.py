@@ -208,7 +208,7 @@ def test_sidebar_toggles_work_on_desktop_and_phone(built_book, server, browser, 
     page.goto(f"{server.url}/_chapters/{chapters[0].stem}.html", wait_until="load")
     page.wait_for_load_state("networkidle")
     assert not page.locator("#pst-header").is_visible()
-    assert page.locator(".search-button-field:visible").count() == 0
+    assert page.locator(".search-button-field:visible").count() <= 1  # one search box (the side bar's), not two
     toggle = page.locator(".bd-header-article .primary-toggle")
     assert toggle.is_visible()
     if width >= 992:

@@ -104,7 +104,7 @@ def test_verdict_sentences_follow_the_numbers(table):
     zero = next(s for s in text if s.startswith("With the zero fill"))
     assert "at nuisance 0, 1 of 2 masked variants end above no mask, 1 below and 0 cannot be told apart; " \
            "1 reach the target sooner and 1 later" in zero
-    assert "grows for negative" in zero
+    assert "rises for negative" in zero
     nl = next(s for s in text if s.startswith("With the noisy_linear fill"))
     assert "0 of 2 masked variants end above no mask, 0 below and 2 cannot be told apart" in nl
 
@@ -123,3 +123,14 @@ def test_bad_curves_are_named():
                      columns=["level", "fill", "variant", "seed", "step", "epoch", "split", "value"])
     with pytest.raises(ValueError, match="no 'no-mask' runs at nuisance level 0.0"):
         dr.runs(c)
+
+
+def test_trainer_sentences_from_the_premise_table():
+    pre = pd.DataFrame([{"level": 1.0, "trainer_f1": 0.5, "relevance_in_regions": 0.3, "regions_area": 0.1,
+                         "relevance_on_patch": 0.05, "patch_area": 0.025, "negative_kept": 0.9,
+                         "negative_kept_on_patch": 0.5, "mean_kept": 0.3, "mean_kept_on_patch": 0.75,
+                         "perceptive_kept": 0.1, "perceptive_kept_on_patch": 0.2}])
+    (s,) = dr.trainer_sentences(pre)
+    assert "validation F1 is 0.500; 0.300 of its positive relevance falls in the class regions, which cover " \
+           "0.100 of the image (lift 3.00)" in s
+    assert "mean 0.75 of it (of the image: 0.30)" in s
