@@ -29,7 +29,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,22 @@ def environment(mode: str) -> dict[str, str]:
     if mode not in KERNEL_MODES:
         raise ValueError(f"kernels {mode!r}: expected one of {', '.join(KERNEL_MODES)}")
     return dict(PORTABLE_KERNELS) if mode == "portable" else {}
+
+
+@contextmanager
+def temporary_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ for the duration of the block (for processes started in it),
+    then restore what was there (variables that were unset are removed again)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def child_environment(setting: Mapping[str, str], base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -13,7 +13,6 @@ notebooks with Jupyter Book 1.x (execution off).
 from __future__ import annotations
 
 import ast
-import contextlib
 import copy
 import json
 import os
@@ -23,7 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from rbdm_core import kernel_settings
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
@@ -135,20 +134,6 @@ def parse_parameters(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
     return out
 
 
-@contextlib.contextmanager
-def _env(values: Mapping[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def execute_chapter(
     chapter: str | os.PathLike,
     parameters: Mapping[str, Any] | None = None,
@@ -208,7 +193,7 @@ def execute_chapter(
         env["TQDM_DISABLE"] = "1"
     tmp = out.with_name(f".{path.stem}.running.ipynb")
     try:
-        with _env(env):
+        with kernel_settings.temporary_environment(env):
             pm.execute_notebook(
                 nb, str(tmp), parameters=params, kernel_name=KERNEL_NAME, language="python",
                 progress_bar=progress, cwd=str(path.parent), execution_timeout=cell_timeout,

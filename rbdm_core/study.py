@@ -31,7 +31,6 @@ import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .kernel_settings import PORTABLE_KERNELS
+from .kernel_settings import PORTABLE_KERNELS, temporary_environment
 from .profiles import VARIANTS, Profile, get_profile
 
 #: The nuisance levels of the study.
@@ -153,20 +152,6 @@ def _train(profile: Profile, run_dir: str, job: Job) -> pd.DataFrame:
     return c
 
 
-@contextmanager
-def _environment(values: dict[str, str]):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def default_out(profile: Profile, run_dir: str | os.PathLike | None = None) -> Path:
     from .artifacts import default_run_dir
 
@@ -204,7 +189,7 @@ def run(profile: str | Profile = "standard", levels: Sequence[float] = LEVELS, r
 
         bar = tqdm(total=len(levels) + len(jobs), desc="study (levels prepared, then runs)", unit="job",
                    disable=disabled(), file=sys.stderr)
-    with _environment(WORKER_KERNELS), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    with temporary_environment(WORKER_KERNELS), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         premise = []
         for fut in as_completed([pool.submit(_prepare, prof, lv, run_dir) for lv in levels]):
             premise.append(fut.result())

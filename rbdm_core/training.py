@@ -37,7 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .artifacts import DamagedArtifact, atomic_path, atomic_write_text, load_npz, param_key, report_damage, save_npz
+from .artifacts import DamagedArtifact, atomic_write_text, load_npz, param_key, report_damage, save_npz
 from .augment import AugmentConfig
 from .curves import confusion_matrix, curve_rows, curves_frame, macro_f1
 from .data.dataset import Dataset
