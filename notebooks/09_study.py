@@ -149,8 +149,8 @@ print(dr.verdict(table, confidence)[0])
 # the Trainer's relevance falls on the class regions no more often than chance would put it there.
 # A mask that keeps more of the patch corner than of the image as a whole hands the Trainee the
 # shortcut instead of hiding it. Both depend on how well the Trainer itself learned the nuisance-laden
-# source corpus, which is the paper's premise seen from the other side: relevance helps only
-# where it points at the expression.
+# source corpus: a mask can hide distraction only where the Trainer's relevance points at the
+# expression. Whether hiding it then helps the Trainee is what the dose-response below measures.
 #
 # The no-mask curves themselves show whether the study trains long enough: a curve still climbing
 # at its last epoch would make every final-F1 comparison a comparison of speeds. The gain over the

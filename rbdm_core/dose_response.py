@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .curves import final_values, trainee_summary
-from .statistics import Interval, format_interval, paired_interval
+from .curves import censored_median, final_values, steps_to_reach, trainee_summary
+from .statistics import Interval, format_interval, interval, paired_interval
 from .verdicts import sign_test
 
 REFERENCE = "no-mask"
@@ -114,7 +114,7 @@ def effects(run_table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
             p_s, p_l = sign_test(sooner, later)
             row.update(sooner=sooner, later=later, ties=len(xa) - sooner - later, p_sooner=p_s, p_later=p_l)
             saved = np.where(np.isnan(sb), lb + gb, sb) - np.where(np.isnan(sa), la + ga, sa)
-            iv = paired_interval(saved, np.zeros_like(saved), confidence)
+            iv = interval(saved, confidence)
             sd = side(iv.low, iv.high)
             row.update(steps_saved=iv.mean, steps_saved_low=iv.low, steps_saved_high=iv.high,
                        speed={HIGHER: "sooner", LOWER: "later", UNCLEAR: UNCLEAR}[sd],
@@ -164,11 +164,9 @@ def premise(run_table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     for level, r in ref.groupby("level", sort=True):
         r = r.set_index("seed")
         seeds = sorted(set(r.index) & set(base.index))
-        mean_iv = paired_interval(r.final_f1.loc[seeds].to_numpy(), np.zeros(len(seeds)), confidence)
+        mean_iv = interval(r.final_f1.loc[seeds].to_numpy(), confidence)
         d = paired_interval(r.final_f1.loc[seeds].to_numpy(), base.final_f1.loc[seeds].to_numpy(), confidence)
         steps = _first_passage(run_table, float(level), target)
-        from .curves import censored_median
-
         rows.append({"level": float(level), "final_f1": mean_iv.mean, "final_f1_low": mean_iv.low,
                      "final_f1_high": mean_iv.high, "vs_lowest": d.mean, "vs_lowest_low": d.low,
                      "vs_lowest_high": d.high, "vs_lowest_side": side(d.low, d.high) if level != lo else "",
@@ -179,16 +177,13 @@ def premise(run_table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
 
 def _first_passage(run_table: pd.DataFrame, level: float, target: float) -> np.ndarray:
     """No mask's first step at or above `target` per seed at `level` (inf: never), from the curves
-    the run table was made from (kept on the table by `attach_curves`)."""
+    the run table was made from (`table` keeps them on it)."""
     curves = run_table.attrs.get("curves")
     if curves is None:
         raise ValueError("premise: the run table carries no curves; make it with dose_response.table(curves, ...)")
-    c = curves[(curves.level == level) & (curves.variant == REFERENCE) & (curves.split == "validation")]
-    out = []
-    for _, g in c.groupby("seed", sort=True):
-        hit = g[g.value >= target].step
-        out.append(float(hit.min()) if len(hit) else np.inf)
-    return np.array(out)
+    c = curves[(curves.level == level) & (curves.variant == REFERENCE)]
+    steps = steps_to_reach(c, target).sort_values("seed").step.to_numpy(np.float64)
+    return np.where(np.isnan(steps), np.inf, steps)
 
 
 def table(curves: pd.DataFrame, switch_step: int | None = None, fraction: float = 0.9) -> pd.DataFrame:
