@@ -1,0 +1,158 @@
+"""What `rbdm predict` and `rbdm explain` do with video files: the detector, crop, classifier and
+explainer callables for `process.classify_video` / `process.explain_video`, built from a
+`ModelBundle`, and the per-file loop that names every skipped video.
+
+Detector: `rbdm_core.data.face_detect.detect_faces` where that module exists (the faces branch);
+until then `stand_in_detector`, a STAND-IN that takes the whole frame as one face unless the frame
+is blank. Crops are the box's pixels (`process.box_crop`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from rbdm_core.video.process import NoFaceError, VideoResult, box_crop, classify_video, explain_video
+from rbdm_core.video.reader import VideoError, is_video
+
+#: the CSV columns of video rows (the still-image columns path, face, x, y, width, height, label,
+#: probability, plus frame, time_ms and track)
+COLUMNS = ("path", "frame", "time_ms", "track", "face", "x", "y", "width", "height", "label", "probability")
+
+#: a frame whose grey values span fewer levels than this has no face for the stand-in detector
+BLANK_RANGE = 8
+
+
+def stand_in_detector(frame: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """STAND-IN until a face detector is wired: the whole frame as one face, none in a blank
+    frame (max - min of the pixel values < BLANK_RANGE)."""
+    if int(frame.max()) - int(frame.min()) < BLANK_RANGE:
+        return []
+    return [(0, 0, int(frame.shape[1]), int(frame.shape[0]))]
+
+
+def detector() -> tuple[Callable, str]:
+    """(detect callable, its name): the faces branch's detector where present, else the stand-in."""
+    try:
+        from rbdm_core.data.face_detect import DETECTOR, detect_faces
+    except ModuleNotFoundError as exc:
+        if exc.name != "rbdm_core.data.face_detect":
+            raise
+        return stand_in_detector, "stand-in (whole frame as one face)"
+    return detect_faces, DETECTOR
+
+
+def model_view(bundle, crops) -> list[np.ndarray]:
+    """Crops (h, w, 3) uint8 as the still-image path reads files: converted to the model's
+    channels by PIL (gray = ITU-R 601 luma), kept at their size (the model's preprocessing resizes)."""
+    from PIL import Image
+
+    if bundle.preprocess.channels == 3:
+        return [np.asarray(c) for c in crops]
+    return [np.asarray(Image.fromarray(np.ascontiguousarray(c)).convert("L"))[..., None] for c in crops]
+
+
+def probabilities(bundle, crops) -> np.ndarray:
+    """(N, K) class probabilities of crops of any sizes, in one model call (each crop through the
+    bundle's preprocessing alone, as `rbdm predict` treats an image file)."""
+    views = model_view(bundle, crops)
+    x = np.concatenate([bundle.preprocess(v[None]) for v in views])
+    return np.asarray(bundle.model(x, training=False), dtype=np.float32)
+
+
+def classifier_for(bundle) -> Callable:
+    """classify(crops) -> [(label, probability)] with `bundle`."""
+    def classify(crops):
+        p = probabilities(bundle, crops)
+        k = p.argmax(axis=1)
+        return [(bundle.class_names[int(i)], float(p[j, i])) for j, i in enumerate(k)]
+    return classify
+
+
+def explainer_for(bundle, method: str, batch_size: int = 32) -> Callable:
+    """explain(crops) -> [(label, probability, relevance map (h, w) at the model input)]: the
+    predicted class explained, as `rbdm explain` does for image files."""
+    from rbdm_core.saliency import relevance
+
+    def explain(crops):
+        views = model_view(bundle, crops)
+        rel = relevance(bundle, views, method=method, batch_size=batch_size)
+        p = probabilities(bundle, crops)
+        return [(bundle.class_names[int(t)], float(p[j, int(t)]), rel.maps[j])
+                for j, t in enumerate(rel.targets)]
+    return explain
+
+
+def _row(path: Path, r) -> list[str]:
+    return [str(path), str(r.frame), f"{r.time_ms:.3f}", str(r.track), str(r.face), str(r.x), str(r.y),
+            str(r.width), str(r.height), r.label, f"{r.probability:.6f}"]
+
+
+def predict_videos(command: str, bundle, videos, step_ms: float, progress: bool = True):
+    """(CSV rows in COLUMNS order, number of videos skipped): each video classified whole before
+    its rows are returned, each unreadable or faceless one named on stderr."""
+    detect, _ = detector()
+    classify = classifier_for(bundle)
+    rows, skipped = [], 0
+    for path in videos:
+        try:
+            res = classify_video(path, detect, classify, step_ms=step_ms, crop=box_crop, progress=progress)
+        except (VideoError, NoFaceError) as exc:
+            print(f"rbdm {command}: skipped {path}: {exc}", file=sys.stderr)
+            skipped += 1
+            continue
+        _report(command, res)
+        rows += [_row(path, r) for r in res.rows]
+    return rows, skipped
+
+
+def _report(command: str, res: VideoResult) -> None:
+    fps = res.frames / res.seconds if res.seconds > 0 else float("nan")
+    tracks = len({r.track for r in res.rows})
+    print(f"rbdm {command}: {res.path}: {res.frames} frame(s) processed, {len(res.rows)} face(s) in "
+          f"{tracks} track(s), {res.seconds:.1f} s ({fps:.1f} frames/s)"
+          + (f" -> {res.out}" if res.out else ""), file=sys.stderr)
+    if res.note:
+        print(f"rbdm {command}: {res.path}: note: {res.note}", file=sys.stderr)
+
+
+def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, batch_size: int = 32,
+                   progress: bool = True) -> tuple[int, int]:
+    """Write `<stem>_relevance.mp4` and `<stem>_relevance.csv` into `out_dir` per video;
+    returns (written, skipped). A skipped video leaves no file behind."""
+    import csv
+    import io
+
+    from rbdm_core.artifacts import atomic_write_text
+
+    detect, _ = detector()
+    explain = explainer_for(bundle, method, batch_size)
+    written = skipped = 0
+    for path in map(Path, videos):
+        mp4 = out_dir / f"{path.stem}_relevance.mp4"
+        try:
+            res = explain_video(path, mp4, detect, explain, step_ms=step_ms, crop=box_crop, progress=progress)
+        except (VideoError, NoFaceError) as exc:
+            print(f"rbdm explain: skipped {path}: {exc}", file=sys.stderr)
+            skipped += 1
+            continue
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        w.writerows(_row(path, r) for r in res.rows)
+        atomic_write_text(out_dir / f"{path.stem}_relevance.csv", buf.getvalue())
+        _report("explain", res)
+        print(f"{path}\t{mp4}\t{res.frames} frames\t{len(res.rows)} faces")
+        written += 1
+    return written, skipped
+
+
+def split_videos(paths) -> tuple[list[Path], list[Path], list[str]]:
+    """Inputs with folders expanded (their image files): (videos, other files, notes)."""
+    from rbdm_core.data.images import expand_inputs
+
+    files, notes = expand_inputs(paths)
+    return [f for f in files if is_video(f)], [f for f in files if not is_video(f)], notes
