@@ -17,6 +17,7 @@ pytest.importorskip("imageio_ffmpeg")
 from rbdm_core.cli import main  # noqa: E402
 from rbdm_core.data.faces import render_faces  # noqa: E402
 from rbdm_core.video import commands  # noqa: E402
+from rbdm_core.video.process import box_crop  # noqa: E402
 from rbdm_core.video.reader import probe, read_frames  # noqa: E402
 from rbdm_core.video.writer import mp4_writer  # noqa: E402
 
@@ -26,7 +27,7 @@ TAKEN = [0, 2, 3, 4, 5, 6, 8]  # 9 frames at 30 fps, step 40 ms (test_video.py d
 
 @pytest.fixture(autouse=True)
 def stand_in(monkeypatch):
-    monkeypatch.setattr(commands, "detector", lambda: (commands.stand_in_detector, "stand-in"))
+    monkeypatch.setattr(commands, "detector", lambda: (commands.stand_in_detector, box_crop, "stand-in"))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def test_predict_video_rows_match_the_frames_classified_as_images(videos, tmp_pa
     rc = main(["predict", *MODEL, str(clip)])
     out, err = capsys.readouterr()
     assert rc == 0 and "Traceback" not in err
-    assert out.splitlines()[0] == "path,frame,time_ms,track,face,x,y,width,height,label,probability"
+    assert out.splitlines()[0] == "path,frame,time_ms,track,face,x,y,width,height,label,probability,note"
     rows = _rows(out)
     assert [int(r["frame"]) for r in rows] == TAKEN
     assert [float(r["time_ms"]) for r in rows] == pytest.approx([k * 1000 / 30 for k in TAKEN], abs=1e-3)

@@ -11,9 +11,9 @@ with no output, when nothing could be read).
 Videos (.mp4 .mov .avi .mkv .webm .m4v, any case; anything ffmpeg reads) are classified face by face
 at every frame the step takes (--step MS, default 40: frame k, at k * 1000 / fps ms, is taken when
 its time crosses the next multiple of the step). With a video among the inputs the CSV has the
-columns path,frame,time_ms,track,face,x,y,width,height,label,probability: track numbers the same
-face across frames (box overlap), face numbers faces within a frame; an image's row leaves frame,
-time_ms and track empty and its box is the whole image. A video that cannot be read or has no face
+columns path,frame,time_ms,track,face,x,y,width,height,label,probability,note: track numbers the
+same face across frames (box overlap), face numbers faces within a frame; an image's rows (one per
+face) leave frame, time_ms and track empty. A video that cannot be read or has no face
 in any frame is named on stderr and skipped (no row of it is written).
 """
 
@@ -77,10 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_with_videos(args: argparse.Namespace) -> int:
     """Images and videos: one CSV in the video columns (see the module docstring)."""
-    import numpy as np
-
     from rbdm_core.models import load_bundle
-    from rbdm_core.video.commands import COLUMNS, predict_videos, split_videos
+    from rbdm_core.video.commands import COLUMNS, predict_images, predict_videos, split_videos
     from rbdm_core.video.reader import check_step
 
     step = check_step(args.step)
@@ -88,19 +86,7 @@ def _run_with_videos(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"rbdm predict: {note}", file=sys.stderr)
     bundle = load_bundle(args.model)
-    image_rows, n_skipped = [], 0
-    if others:
-        from rbdm_core.data.images import read_images
-
-        arrays, ok, skipped = read_images(others, bundle.preprocess.channels)
-        for path, reason in skipped:
-            print(f"rbdm predict: skipped {path}: {reason}", file=sys.stderr)
-        n_skipped += len(skipped)
-        for path, img in zip(ok, arrays):
-            p = bundle.predict_proba(img[None])[0]
-            k = int(np.argmax(p))
-            image_rows.append([str(path), "", "", "", "0", "0", "0", str(img.shape[1]), str(img.shape[0]),
-                               bundle.class_names[k], f"{float(p[k]):.6f}"])
+    image_rows, n_skipped = predict_images("predict", bundle, others) if others else ([], 0)
     video_rows, v_skipped = predict_videos("predict", bundle, videos, step)
     n_skipped += v_skipped
     n_files = len(videos) + len(others)

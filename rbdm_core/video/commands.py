@@ -2,9 +2,10 @@
 explainer callables for `process.classify_video` / `process.explain_video`, built from a
 `ModelBundle`, and the per-file loop that names every skipped video.
 
-Detector: `rbdm_core.data.face_detect.detect_faces` where that module exists (the faces branch);
-until then `stand_in_detector`, a STAND-IN that takes the whole frame as one face unless the frame
-is blank. Crops are the box's pixels (`process.box_crop`).
+Detector and crop: `rbdm_core.data.face_detect.detect_faces` and `rbdm_core.data.face_crop`'s
+square crop with margin where those modules exist (the faces branch, merged separately); until
+then `stand_in_detector`, a STAND-IN that takes the whole frame as one face unless the frame is
+blank, and the box's own pixels (`process.box_crop`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 from rbdm_core.video.process import NoFaceError, VideoResult, box_crop, classify_video, explain_video
 from rbdm_core.video.reader import VideoError, is_video
 
-#: the CSV columns of video rows (the still-image columns path, face, x, y, width, height, label,
-#: probability, plus frame, time_ms and track)
-COLUMNS = ("path", "frame", "time_ms", "track", "face", "x", "y", "width", "height", "label", "probability")
+#: the CSV columns with videos among the inputs: the still-image columns path, face, x, y, width,
+#: height, label, probability, note, plus frame, time_ms and track (empty for an image)
+COLUMNS = ("path", "frame", "time_ms", "track", "face", "x", "y", "width", "height", "label", "probability",
+           "note")
 
 #: a frame whose grey values span fewer levels than this has no face for the stand-in detector
 BLANK_RANGE = 8
@@ -34,15 +36,21 @@ def stand_in_detector(frame: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [(0, 0, int(frame.shape[1]), int(frame.shape[0]))]
 
 
-def detector() -> tuple[Callable, str]:
-    """(detect callable, its name): the faces branch's detector where present, else the stand-in."""
+def detector() -> tuple[Callable, Callable, str]:
+    """(detect, crop, the detector's name): the faces branch's detector and square crop where
+    present, else the stand-in and the box's pixels."""
     try:
+        from rbdm_core.data.face_crop import crop_face, crop_square
         from rbdm_core.data.face_detect import DETECTOR, detect_faces
     except ModuleNotFoundError as exc:
-        if exc.name != "rbdm_core.data.face_detect":
+        if exc.name not in ("rbdm_core.data.face_detect", "rbdm_core.data.face_crop"):
             raise
-        return stand_in_detector, "stand-in (whole frame as one face)"
-    return detect_faces, DETECTOR
+        return stand_in_detector, box_crop, "stand-in (whole frame as one face)"
+
+    def square_crop(frame, box):
+        x, y, side = crop_square(box)
+        return crop_face(frame, box), (x, y, side, side)
+    return detect_faces, square_crop, DETECTOR
 
 
 def model_view(bundle, crops) -> list[np.ndarray]:
@@ -88,18 +96,18 @@ def explainer_for(bundle, method: str, batch_size: int = 32) -> Callable:
 
 def _row(path: Path, r) -> list[str]:
     return [str(path), str(r.frame), f"{r.time_ms:.3f}", str(r.track), str(r.face), str(r.x), str(r.y),
-            str(r.width), str(r.height), r.label, f"{r.probability:.6f}"]
+            str(r.width), str(r.height), r.label, f"{r.probability:.6f}", ""]
 
 
 def predict_videos(command: str, bundle, videos, step_ms: float, progress: bool = True):
     """(CSV rows in COLUMNS order, number of videos skipped): each video classified whole before
     its rows are returned, each unreadable or faceless one named on stderr."""
-    detect, _ = detector()
+    detect, crop, _ = detector()
     classify = classifier_for(bundle)
     rows, skipped = [], 0
     for path in videos:
         try:
-            res = classify_video(path, detect, classify, step_ms=step_ms, crop=box_crop, progress=progress)
+            res = classify_video(path, detect, classify, step_ms=step_ms, crop=crop, progress=progress)
         except (VideoError, NoFaceError) as exc:
             print(f"rbdm {command}: skipped {path}: {exc}", file=sys.stderr)
             skipped += 1
@@ -128,13 +136,13 @@ def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, b
 
     from rbdm_core.artifacts import atomic_write_text
 
-    detect, _ = detector()
+    detect, crop, _ = detector()
     explain = explainer_for(bundle, method, batch_size)
     written = skipped = 0
     for path in map(Path, videos):
         mp4 = out_dir / f"{path.stem}_relevance.mp4"
         try:
-            res = explain_video(path, mp4, detect, explain, step_ms=step_ms, crop=box_crop, progress=progress)
+            res = explain_video(path, mp4, detect, explain, step_ms=step_ms, crop=crop, progress=progress)
         except (VideoError, NoFaceError) as exc:
             print(f"rbdm explain: skipped {path}: {exc}", file=sys.stderr)
             skipped += 1
@@ -148,6 +156,31 @@ def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, b
         print(f"{path}\t{mp4}\t{res.frames} frames\t{len(res.rows)} faces")
         written += 1
     return written, skipped
+
+
+def predict_images(command: str, bundle, paths) -> tuple[list[list[str]], int]:
+    """Image files beside videos, in the same columns: (rows, number skipped). Each face the
+    detector finds is a row (frame, time_ms, track empty); an image without a face gets one row
+    saying so in `note`."""
+    from rbdm_core.data.images import read_images
+    from rbdm_core.video.process import box_xywh
+
+    detect, crop, name = detector()
+    classify = classifier_for(bundle)
+    arrays, ok, skipped = read_images(paths, 3)
+    for path, reason in skipped:
+        print(f"rbdm {command}: skipped {path}: {reason}", file=sys.stderr)
+    rows = []
+    for path, img in zip(ok, arrays):
+        boxes = [box_xywh(b) for b in detect(img)]
+        if not boxes:
+            note = f"no face found ({name})"
+            print(f"rbdm {command}: {path}: {note}", file=sys.stderr)
+            rows.append([str(path)] + [""] * (len(COLUMNS) - 2) + [note])
+            continue
+        for i, (b, (label, p)) in enumerate(zip(boxes, classify([crop(img, b)[0] for b in boxes]))):
+            rows.append([str(path), "", "", "", str(i), *map(str, b), label, f"{p:.6f}", ""])
+    return rows, len(skipped)
 
 
 def split_videos(paths) -> tuple[list[Path], list[Path], list[str]]:
