@@ -1,6 +1,8 @@
 """Videos: the step rule, reading and writing MP4s, face tracks, and the per-frame pipeline with
 plain callables (no model). Tiny videos are made here with imageio-ffmpeg's own ffmpeg."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -233,3 +235,11 @@ def test_box_crop_clips_to_the_frame():
     c, region = box_crop(frame, (-5, 40, 20, 20))
     assert region == (0, 40, 15, 8) and c.shape == (8, 15, 3)
     assert np.array_equal(c, frame[40:48, 0:15])
+
+
+def test_ffmpeg_is_the_wheels_own_binary(monkeypatch):
+    import imageio_ffmpeg
+
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    exe = Path(imageio_ffmpeg.get_ffmpeg_exe())
+    assert exe.is_file() and Path(imageio_ffmpeg.__file__).parent / "binaries" in exe.parents
