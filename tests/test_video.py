@@ -243,3 +243,16 @@ def test_ffmpeg_is_the_wheels_own_binary(monkeypatch):
     monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
     exe = Path(imageio_ffmpeg.get_ffmpeg_exe())
     assert exe.is_file() and Path(imageio_ffmpeg.__file__).parent / "binaries" in exe.parents
+
+
+def test_a_video_cut_midway_gives_its_first_frames_and_a_note(tmp_path):
+    rng = np.random.default_rng(0)  # noise: every frame costs bytes, so a cut lands mid-video
+    p = make_video(tmp_path / "long.mp4", 100, 25, lambda k: rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
+    data = p.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:int(len(data) * 0.6)])
+    res = classify_video(cut, lambda f: [(0, 0, W, H)], lambda c: [("x", 1.0)] * len(c), progress=False)
+    assert 20 < res.frames < 90 and [r.frame for r in res.rows] == list(range(res.frames))
+    assert "of the stated 4.00 s (the file may be truncated)" in res.note
+    whole = classify_video(p, lambda f: [(0, 0, W, H)], lambda c: [("x", 1.0)] * len(c), progress=False)
+    assert whole.frames == 100 and whole.note == ""
