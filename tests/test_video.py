@@ -216,9 +216,14 @@ def test_no_face_in_any_frame_is_an_error(tmp_path):
 def test_explain_video_draws_relevance_in_place(tmp_path):
     p = make_video(tmp_path / "sq.mp4", 12, 25, moving_square)
     out = tmp_path / "o" / "sq_relevance.mp4"
-    res = explain_video(p, out, square_detector,
-                        lambda crops: [("happiness", 0.9, np.ones((8, 8))) for _ in crops],
-                        step_ms=40, progress=False)
+    calls = []
+
+    def explain(crops):
+        calls.append(len(crops))
+        return [("happiness", 0.9, np.ones((8, 8))) for _ in crops]
+
+    res = explain_video(p, out, square_detector, explain, step_ms=40, chunk=5, progress=False)
+    assert calls == [5, 5, 2]
     info = probe(out)
     assert info.size == (W, H) and info.fps == 25
     frames = list(read_frames(out, 1))
@@ -228,6 +233,15 @@ def test_explain_video_draws_relevance_in_place(tmp_path):
     inside = f[14:22, 14:22]  # the square sits at x 10..26 in frame 5
     assert inside[..., 0].mean() > inside[..., 1].mean() + 60
     assert f[42:].mean() < 20  # below the box and its label
+
+
+def test_robust_scale():
+    from rbdm_core.video.overlay import robust_scale
+
+    maps = [np.arange(1000, dtype=float).reshape(10, 100), -np.ones((5, 5))]
+    assert robust_scale(maps) == pytest.approx(np.percentile(np.r_[np.arange(1000), np.ones(25)], 99.5))
+    assert robust_scale([np.r_[np.zeros(999), 4.0]]) == 4.0  # the percentile is 0: the largest |R|
+    assert robust_scale([np.zeros((3, 3))]) == 1.0
 
 
 def test_box_crop_clips_to_the_frame():

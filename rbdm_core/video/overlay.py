@@ -21,9 +21,14 @@ _NEG = np.array([0.0, 60.0, 255.0])
 
 
 def robust_scale(maps: Sequence[np.ndarray], percentile: float = 99.5) -> float:
-    """The `percentile` of |relevance| over all `maps` (each (h, w)); 1.0 when that is 0."""
-    vals = np.concatenate([np.abs(np.asarray(m, dtype=np.float64)).ravel() for m in maps]) if len(maps) else []
-    top = float(np.percentile(vals, percentile)) if len(vals) else 0.0
+    """The `percentile` of |relevance| over all `maps` (each (h, w)); the largest |relevance|
+    when that is 0, and 1.0 for all-zero maps (as the still-image overlays' scale)."""
+    if not len(maps):
+        return 1.0
+    vals = np.concatenate([np.abs(np.asarray(m, dtype=np.float64)).ravel() for m in maps])
+    top = float(np.percentile(vals, percentile))
+    if not top > 0:
+        top = float(vals.max())
     return top if top > 0 and np.isfinite(top) else 1.0
 
 

@@ -170,8 +170,8 @@ def explain_video(path: str | os.PathLike, out: str | os.PathLike, detect: Calla
                   min_iou: float = 0.3, max_gap: int = 5, progress: bool = True) -> VideoResult:
     """Like `classify_video`, and writes `out` (MP4, atomically): every processed frame with each
     face's relevance blended in place, its box and "track: label probability". Two passes over
-    the video: faces and their relevance first (`explain` called on up to `chunk` crops at a
-    time), then the frames again to draw; so a video without faces writes nothing.
+    the video: faces and their relevance first (`explain` called on `chunk` crops at a time; only
+    the maps are kept), then the frames again to draw; so a video without faces writes nothing.
     Output frame rate: min(video fps, 1000 / step_ms), the rate of processed frames."""
     import time
 
@@ -184,24 +184,29 @@ def explain_video(path: str | os.PathLike, out: str | os.PathLike, detect: Calla
     info = probe(path)
     res = VideoResult(path, info, out=out)
     per_frame: list[list[tuple[int, Box, Box]]] = []  # per processed frame: (track, box, region)
-    crops: list[np.ndarray] = []
+    crops: list[np.ndarray] = []  # at most `chunk` waiting for `explain`; only the maps are kept
     frame_ids: list[tuple[int, float]] = []
+    results: list = []
+
+    def flush():
+        part = list(explain(crops)) if crops else []
+        if len(part) != len(crops):
+            raise ValueError(f"explainer returned {len(part)} results for {len(crops)} faces")
+        results.extend(part)
+        crops.clear()
+
     with _bar(info, step_ms, progress, "faces") as bar:
         for fr, faces in _detect_frames(path, info, detect, crop, step_ms, Tracker(min_iou, max_gap), bar):
             per_frame.append([(t, b, r) for t, b, _, r in faces])
             crops += [np.ascontiguousarray(c) for _, _, c, _ in faces]
             frame_ids.append((fr.index, fr.time_ms))
+            if len(crops) >= chunk:
+                flush()
     res.frames = len(per_frame)
-    if not crops:
+    if not crops and not results:
         raise NoFaceError(f"video file {path}: no face found in any of its {res.frames} processed "
                           f"frame(s) (step {step_ms:g} ms); no {out.name} written")
-    results: list = []
-    for s in range(0, len(crops), chunk):
-        part = list(explain(crops[s:s + chunk]))
-        if len(part) != len(crops[s:s + chunk]):
-            raise ValueError(f"explainer returned {len(part)} results for {len(crops[s:s + chunk])} faces")
-        results += part
-    del crops
+    flush()
     tracks = [t for faces in per_frame for t, _, _ in faces]
     scales = {t: robust_scale([results[i][2] for i, tt in enumerate(tracks) if tt == t]) for t in set(tracks)}
     fps_out = min(info.fps, 1000.0 / step_ms)

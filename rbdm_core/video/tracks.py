@@ -74,5 +74,3 @@ def assign_tracks(frames: Sequence[Sequence[Sequence[float]]], min_iou: float = 
     returns, per frame, the ids of its boxes in order (see the module docstring)."""
     tracker = Tracker(min_iou, max_gap)
     return [tracker.update(boxes) for boxes in frames]
-
-
