@@ -27,7 +27,7 @@ TAKEN = [0, 2, 3, 4, 5, 6, 8]  # 9 frames at 30 fps, step 40 ms (test_video.py d
 
 @pytest.fixture(autouse=True)
 def stand_in(monkeypatch):
-    monkeypatch.setattr(commands, "detector", lambda: (commands.stand_in_detector, box_crop, "stand-in"))
+    monkeypatch.setattr(commands, "detector", lambda faces="detect": (commands.stand_in_detector, box_crop, "stand-in"))
 
 
 @pytest.fixture(scope="module")

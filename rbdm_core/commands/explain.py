@@ -123,7 +123,7 @@ def _run_with_videos(args: argparse.Namespace, videos, others) -> int:
             code_images = 2
     out.mkdir(parents=True, exist_ok=True)
     written, skipped = explain_videos(load_bundle(args.model), args.method, videos, out, step,
-                                      batch_size=args.batch_size)
+                                      batch_size=args.batch_size, faces=getattr(args, "faces", "detect"))
     if not written and (not others or code_images == 2):
         if not existed and not any(out.iterdir()):
             out.rmdir()

@@ -86,8 +86,9 @@ def _run_with_videos(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"rbdm predict: {note}", file=sys.stderr)
     bundle = load_bundle(args.model)
-    image_rows, n_skipped = predict_images("predict", bundle, others) if others else ([], 0)
-    video_rows, v_skipped = predict_videos("predict", bundle, videos, step)
+    faces = getattr(args, "faces", "detect")  # --faces whole: the whole frame / image as the face
+    image_rows, n_skipped = predict_images("predict", bundle, others, faces) if others else ([], 0)
+    video_rows, v_skipped = predict_videos("predict", bundle, videos, step, faces=faces)
     n_skipped += v_skipped
     n_files = len(videos) + len(others)
     if n_skipped == n_files:

@@ -36,9 +36,16 @@ def stand_in_detector(frame: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [(0, 0, int(frame.shape[1]), int(frame.shape[0]))]
 
 
-def detector() -> tuple[Callable, Callable, str]:
+def detector(faces: str = "detect") -> tuple[Callable, Callable, str]:
     """(detect, crop, the detector's name): the faces branch's detector and square crop where
-    present, else the stand-in and the box's pixels."""
+    present, else the stand-in and the box's pixels; `faces="whole"` (as `--faces whole`): the
+    whole frame as the one face, always."""
+    from rbdm_core.video.process import whole_frame
+
+    if faces == "whole":
+        return whole_frame, box_crop, "whole frame"
+    if faces != "detect":
+        raise ValueError(f"--faces: expected detect or whole, got {faces!r}")
     try:
         from rbdm_core.data.face_crop import crop_face, crop_square
         from rbdm_core.data.face_detect import DETECTOR, detect_faces
@@ -99,10 +106,10 @@ def _row(path: Path, r) -> list[str]:
             str(r.width), str(r.height), r.label, f"{r.probability:.6f}", ""]
 
 
-def predict_videos(command: str, bundle, videos, step_ms: float, progress: bool = True):
+def predict_videos(command: str, bundle, videos, step_ms: float, progress: bool = True, faces: str = "detect"):
     """(CSV rows in COLUMNS order, number of videos skipped): each video classified whole before
     its rows are returned, each unreadable or faceless one named on stderr."""
-    detect, crop, _ = detector()
+    detect, crop, _ = detector(faces)
     classify = classifier_for(bundle)
     rows, skipped = [], 0
     for path in videos:
@@ -128,7 +135,7 @@ def _report(command: str, res: VideoResult) -> None:
 
 
 def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, batch_size: int = 32,
-                   progress: bool = True) -> tuple[int, int]:
+                   progress: bool = True, faces: str = "detect") -> tuple[int, int]:
     """Write `<stem>_relevance.mp4` and `<stem>_relevance.csv` into `out_dir` per video;
     returns (written, skipped). A skipped video leaves no file behind."""
     import csv
@@ -136,7 +143,7 @@ def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, b
 
     from rbdm_core.artifacts import atomic_write_text
 
-    detect, crop, _ = detector()
+    detect, crop, _ = detector(faces)
     explain = explainer_for(bundle, method, batch_size)
     written = skipped = 0
     for path in map(Path, videos):
@@ -158,14 +165,14 @@ def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, b
     return written, skipped
 
 
-def predict_images(command: str, bundle, paths) -> tuple[list[list[str]], int]:
+def predict_images(command: str, bundle, paths, faces: str = "detect") -> tuple[list[list[str]], int]:
     """Image files beside videos, in the same columns: (rows, number skipped). Each face the
     detector finds is a row (frame, time_ms, track empty); an image without a face gets one row
     saying so in `note`."""
     from rbdm_core.data.images import read_images
     from rbdm_core.video.process import box_xywh
 
-    detect, crop, name = detector()
+    detect, crop, name = detector(faces)
     classify = classifier_for(bundle)
     arrays, ok, skipped = read_images(paths, 3)
     for path, reason in skipped:
