@@ -146,7 +146,7 @@ def _info(path: Path, meta: dict) -> VideoInfo:
 @dataclass(frozen=True)
 class Frame:
     """One frame taken: `index` in the video's frames, `time_ms` = index * 1000 / fps,
-    `image` (H, W, 3) uint8 RGB."""
+    `image` (H, W, 3) uint8 RGB (read-only: a view of ffmpeg's bytes; copy it to draw on it)."""
 
     index: int
     time_ms: float
