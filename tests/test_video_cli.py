@@ -129,3 +129,18 @@ def test_explain_with_no_usable_video_writes_nothing(videos, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and not out.exists() and "Traceback" not in err
     assert "none of the 3 input file(s) could be read (or held a face)" in err
+
+
+def test_a_folder_stands_for_its_images_and_videos(videos, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(videos / "clip.MP4", folder / "sub" / "clip.MP4")
+    shutil.copy(videos / "still.png", folder / "still.png")
+    (folder / "readme.txt").write_text("notes")
+    rc = main(["predict", *MODEL, str(folder)])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "1 file(s) that are not images or videos ignored" in err
+    rows = _rows(out)
+    assert [r["path"] for r in rows] == [str(folder / "still.png")] + [str(folder / "sub" / "clip.MP4")] * len(TAKEN)

@@ -89,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--method {args.method!r}: expected one of {', '.join(METHODS)}")
     from rbdm_core.video.commands import split_videos
 
-    videos, others, _ = split_videos(args.images)
+    videos, others, notes = split_videos(args.images)
     if videos:
+        for note in notes:
+            print(f"rbdm explain: {note}", file=sys.stderr)
         return _run_with_videos(args, videos, others)
     return _run_images(args)
 
@@ -111,11 +113,8 @@ def _run_with_videos(args: argparse.Namespace, videos, others) -> int:
     existed = out.exists()
     code_images, n_image_files = 0, 0
     if others:
-        from rbdm_core.data.images import expand_inputs
-        from rbdm_core.video.reader import is_video
-
-        image_args = [p for p in args.images if not is_video(p)]
-        n_image_files = len(expand_inputs(image_args)[0])
+        image_args = [str(p) for p in others]  # folders already expanded
+        n_image_files = len(image_args)
         try:
             code_images = _run_images(argparse.Namespace(**{**vars(args), "images": image_args}))
         except ValueError as exc:  # none of the images readable: each was named

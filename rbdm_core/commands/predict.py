@@ -93,9 +93,9 @@ def _run_with_videos(args: argparse.Namespace) -> int:
     n_files = len(videos) + len(others)
     if n_skipped == n_files:
         raise ValueError(f"none of the {n_files} input file(s) could be read (or held a face)")
-    from rbdm_core.data.images import expand_inputs
+    from rbdm_core.video.commands import expand
 
-    order = {str(p): i for i, p in reversed(list(enumerate(expand_inputs(args.images)[0])))}
+    order = {str(p): i for i, p in reversed(list(enumerate(expand(args.images)[0])))}
     rows = sorted(image_rows + video_rows, key=lambda r: order[r[0]])  # stable: input order, then frames
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(COLUMNS)

@@ -190,9 +190,15 @@ def predict_images(command: str, bundle, paths, faces: str = "detect") -> tuple[
     return rows, len(skipped)
 
 
-def split_videos(paths) -> tuple[list[Path], list[Path], list[str]]:
-    """Inputs with folders expanded (their image files): (videos, other files, notes)."""
-    from rbdm_core.data.images import expand_inputs
+def expand(paths) -> tuple[list[Path], list[str]]:
+    """Inputs with every folder replaced by its image and video files: (paths, notes)."""
+    from rbdm_core.data.images import IMAGE_SUFFIXES, expand_inputs
+    from rbdm_core.video.reader import VIDEO_SUFFIXES
 
-    files, notes = expand_inputs(paths)
+    return expand_inputs(paths, IMAGE_SUFFIXES + VIDEO_SUFFIXES, "images or videos")
+
+
+def split_videos(paths) -> tuple[list[Path], list[Path], list[str]]:
+    """Inputs with folders expanded (their image and video files): (videos, other files, notes)."""
+    files, notes = expand(paths)
     return [f for f in files if is_video(f)], [f for f in files if not is_video(f)], notes
