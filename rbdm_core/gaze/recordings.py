@@ -396,8 +396,9 @@ def _pm_samples(p: Path) -> pd.DataFrame:
     kw = dict(time_column="t_ms", time_unit="ms", pixel_columns=["x", "y"], trial_columns=["participant", "image_id"])
     try:
         if p.suffix.lower() in SAMPLE_FILE_SUFFIXES:
-            g = pm.gaze.from_ipc(p, trial_columns=["participant", "image_id"],
-                                 column_map={"t_ms": "time"})
+            with warnings.catch_warnings():  # "no components could be inferred": x, y are read below
+                warnings.simplefilter("ignore", UserWarning)
+                g = pm.gaze.from_ipc(p, trial_columns=["participant", "image_id"], column_map={"t_ms": "time"})
             frame = g.samples.to_pandas()
             return frame.rename(columns={"time": "t_ms"})[list(SAMPLE_TABLE_COLUMNS)]
         g = pm.gaze.from_csv(p, column_schema_overrides={"participant": str, "image_id": str}, **kw)
@@ -472,11 +473,12 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
         if len(t) < 2 or np.isnan(xy).any(axis=1).sum() >= len(xy) - 1:
             continue
         # pymovements' I-DT on sample indices (it needs a constant step): a window of k samples
-        # spans (k - 1) dt, so min_duration_ms takes ceil(min_ms / dt) + 1 samples
+        # spans (k - 1) dt, so min_duration_ms takes ceil(min_ms / dt) + 1 samples (ceil forgives
+        # the rounding of the times: 100 ms at 60 Hz is 6 steps, not 7)
         with warnings.catch_warnings():  # its dispersion of an all-lost window: nan, "All-NaN slice"
             warnings.simplefilter("ignore", RuntimeWarning)
             ev = pm.events.idt(xy, np.arange(len(t), dtype=np.int64),
-                               minimum_duration=int(math.ceil(min_ms / dt)) + 1,
+                               minimum_duration=int(math.ceil(min_ms / dt - 1e-6)) + 1,
                                dispersion_threshold=float(disp_px)).frame
         for on, offs in zip(ev["onset"].to_list(), ev["offset"].to_list()):
             cx, cy = np.nanmedian(xy[on:offs + 1], axis=0)
