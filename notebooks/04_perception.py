@@ -322,6 +322,8 @@ per_annotator = pd.DataFrame({"annotator": human.annotators,
                               "mean fixations per image": human.n_fixations.mean(axis=1),
                               "fixations off the image": human.n_dropped.sum(axis=1),
                               "images with a heatmap": valid.sum(axis=1)})
+if study.recorded:  # the participants' own names beside the annotator numbers
+    per_annotator.insert(1, "participant", study.annotators.set_index("annotator").participant[human.annotators].to_numpy())
 print(f"n = {n_fix} pseudo-fixations per image (mean fixations per image and annotator: {pipe.mean_fixations():.2f}); "
       f"relevance method: {method or pipe.profile.relevance_method}")
 viz.table(per_annotator, float_format="{:.3g}", caption=f"{who.capitalize()} annotators ({tag})")

@@ -160,7 +160,7 @@ def parse_placement(spec: dict, src: str = "geometry", units: str | None = None)
         raise ValueError(f"{src}: placement: missing; expected [left, top, width, height] of the image on the screen "
                          "in px, or display_px: N for a centred square")
     left, top, w, h = rect
-    if left + w > sw or top + h > sh:
+    if left < 0 or top < 0 or left + w > sw or top + h > sh:
         raise ValueError(f"{src}: placement {list(rect)}: the image's rectangle does not fit on the {sw:g}x{sh:g} screen")
     units = units or spec.get("units", "screen")
     if units not in ("screen", "image"):
@@ -342,6 +342,32 @@ def _assemble(part, image_index, xs, ys, start, dur, placement, images, ok_befor
     return fx, ann
 
 
+def _parse_fixation_table(p: Path):
+    """A fixation table's columns, refused by line on a structural problem: (df, participant,
+    x, y, start_ms, duration_ms), numbers as float64 with NaN for empty cells."""
+    df = _read_csv(p, FIXATION_TABLE_COLUMNS)
+    part = _participants(df, p)
+    x, y, start, dur = (_numeric(df, c, p) for c in ("x", "y", "start_ms", "duration_ms"))
+    with np.errstate(invalid="ignore"):
+        bad_dur = np.flatnonzero(dur <= 0)
+    if len(bad_dur):
+        raise ValueError(f"{p}, line {_line(bad_dur[0])}: duration_ms: expected a duration > 0 ms, got "
+                         f"{df['duration_ms'].iloc[bad_dur[0]]!r}")
+    return df, part, x, y, start, dur
+
+
+def _check_samples_csv(p: Path) -> None:
+    """A raw-samples CSV's structure, refused by line: columns, numbers, a time on every row."""
+    df = _read_csv(p, SAMPLE_TABLE_COLUMNS)
+    _participants(df, p)
+    t_chk = _numeric(df, "t_ms", p)
+    for c in ("x", "y"):
+        _numeric(df, c, p)
+    if np.isnan(t_chk).any():
+        i = int(np.flatnonzero(np.isnan(t_chk))[0])
+        raise ValueError(f"{p}, line {_line(i)}: t_ms: empty; every sample needs its time in ms")
+
+
 def read_fixation_table(path: str | os.PathLike, images, geometry: Placement | dict | None = None,
                         units: str | None = None) -> GazeRecording:
     """Read a fixation table (CSV, see the module doc) recorded on `images` (the gaze-study
@@ -359,14 +385,7 @@ def read_fixation_table(path: str | os.PathLike, images, geometry: Placement | d
         placement = geometry if units is None else replace(geometry, units=units)
     else:
         placement = parse_placement(geometry, src=f"{p} geometry", units=units)
-    df = _read_csv(p, FIXATION_TABLE_COLUMNS)
-    part = _participants(df, p)
-    x, y, start, dur = (_numeric(df, c, p) for c in ("x", "y", "start_ms", "duration_ms"))
-    with np.errstate(invalid="ignore"):
-        bad_dur = np.flatnonzero(dur <= 0)
-    if len(bad_dur):
-        raise ValueError(f"{p}, line {_line(bad_dur[0])}: duration_ms: expected a duration > 0 ms, got "
-                         f"{df['duration_ms'].iloc[bad_dur[0]]!r}")
+    df, part, x, y, start, dur = _parse_fixation_table(p)
     index = _image_index(images)
     img = df["image_id"].str.strip().map(index)
     nan = np.isnan(x) | np.isnan(y) | np.isnan(start) | np.isnan(dur)
@@ -436,14 +455,7 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     else:
         placement = parse_placement(geometry, src=f"{p} geometry", units=units)
     if p.suffix.lower() not in SAMPLE_FILE_SUFFIXES:  # name the line of a structural problem first
-        df = _read_csv(p, SAMPLE_TABLE_COLUMNS)
-        _participants(df, p)
-        t_chk = _numeric(df, "t_ms", p)
-        for c in ("x", "y"):
-            _numeric(df, c, p)
-        if np.isnan(t_chk).any():
-            i = int(np.flatnonzero(np.isnan(t_chk))[0])
-            raise ValueError(f"{p}, line {_line(i)}: t_ms: empty; every sample needs its time in ms")
+        _check_samples_csv(p)
     s = _pm_samples(p)
     geo = placement.study_geometry()
     disp_deg = float(dispersion_deg if dispersion_deg is not None else placement.idt["dispersion_deg"])
@@ -500,10 +512,10 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     return GazeRecording(fixations=fx, samples=samples, geometry=geo, annotators=ann, drops=drops, params=params)
 
 
-def read_gaze_recording(path: str | os.PathLike, images, **kwargs: Any) -> GazeRecording:
-    """`read_fixation_table` or `read_gaze_samples`, chosen by the file: Arrow IPC (.feather,
-    .arrow, .ipc) -> samples; a CSV with a `duration_ms` column -> fixation table; a CSV with
-    `t_ms` -> samples. Anything else is refused naming the file."""
+def recording_kind(path: str | os.PathLike) -> str:
+    """"fixations" or "samples": which reader a recording file takes. Arrow IPC (.feather, .arrow,
+    .ipc) -> samples; a CSV with a `duration_ms` column -> fixations; a CSV with `t_ms` ->
+    samples. Anything else is refused naming the file."""
     p = Path(path)
     if p.is_dir():
         raise ValueError(f"gaze recording {p}: is a folder; expected a file: a fixation table (CSV with "
@@ -512,12 +524,32 @@ def read_gaze_recording(path: str | os.PathLike, images, **kwargs: Any) -> GazeR
     if not p.is_file():
         raise FileNotFoundError(f"gaze recording {p}: not found")
     if p.suffix.lower() in SAMPLE_FILE_SUFFIXES:
-        return read_gaze_samples(p, images, **kwargs)
+        return "samples"
     with open(p, encoding="utf-8", errors="replace") as fh:
         header = [c.strip() for c in fh.readline().strip().split(",")]
     if "duration_ms" in header:
-        return read_fixation_table(p, images, **kwargs)
+        return "fixations"
     if "t_ms" in header:
-        return read_gaze_samples(p, images, **kwargs)
+        return "samples"
     raise ValueError(f"gaze recording {p}: its header {header} has neither duration_ms (a fixation table: "
                      f"{list(FIXATION_TABLE_COLUMNS)}) nor t_ms (raw samples: {list(SAMPLE_TABLE_COLUMNS)})")
+
+
+def check_recording(path: str | os.PathLike) -> str:
+    """Everything about a recording file that needs no images: the file, its reader, its sidecar,
+    its columns and values (refused by line, as the readers do). Cheap; the CLI runs it before a
+    chapter starts. Returns the kind ("fixations" or "samples")."""
+    p = Path(path)
+    kind = recording_kind(p)
+    read_placement(sidecar_path(p))
+    if kind == "fixations":
+        _parse_fixation_table(p)
+    elif p.suffix.lower() not in SAMPLE_FILE_SUFFIXES:
+        _check_samples_csv(p)
+    return kind
+
+
+def read_gaze_recording(path: str | os.PathLike, images, **kwargs: Any) -> GazeRecording:
+    """`read_fixation_table` or `read_gaze_samples`, chosen by `recording_kind`."""
+    reader = read_fixation_table if recording_kind(path) == "fixations" else read_gaze_samples
+    return reader(path, images, **kwargs)
