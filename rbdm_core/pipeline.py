@@ -111,7 +111,12 @@ class Pipeline:
         if self.roots.get("gaze"):
             from .gaze.recordings import read_gaze_recording
 
-            return read_gaze_recording(self.roots["gaze"], self.gaze_images)
+            images_key = dataset_key(self.gaze_images)
+
+            def cache(key, compute):  # raw samples: the detected fixations, by the files' content hash
+                return self.store.cached_arrays("gaze_fixations", {**key, "images": images_key}, compute)
+
+            return read_gaze_recording(self.roots["gaze"], self.gaze_images, fixation_cache=cache)
         from .data.annotators import simulate_gaze
 
         return simulate_gaze(self.gaze_images, n_annotators=self.profile.annotators, seed=self.seed + 3)

@@ -277,3 +277,29 @@ def test_profile_with_a_recording_replaces_the_simulated_annotators(tmp_path):
     # a gaze root that is not a file is refused when the pipeline is made
     with pytest.raises(FileNotFoundError, match=r"roots: gaze: .*nope.csv is not a file"):
         Pipeline(get_profile("quick"), run_dir=tmp_path / "runs", roots={"gaze": str(tmp_path / "nope.csv")})
+
+
+def test_pipeline_keeps_detected_fixations_by_the_files_content(tmp_path, monkeypatch):
+    import pymovements as pm
+
+    from rbdm_core.pipeline import Pipeline, get_profile
+
+    n_img = 4
+    images = Pipeline(get_profile("quick", gaze_n=n_img), run_dir=tmp_path / "runs").gaze_images
+    rows, _ = _planted_samples()
+    rows = [r.replace(IDS[0], images.ids[0]).replace(IDS[1], images.ids[1]) for r in rows]
+    csv = _write(tmp_path, rows, sidecar=SIDECAR + "sample_rate_hz: 100\nidt: {dispersion_deg: 0.5}\n", name="s",
+                 header="participant,image_id,t_ms,x,y")
+    prof = get_profile("quick", gaze_n=n_img)
+    first = Pipeline(prof, run_dir=tmp_path / "runs", roots={"gaze": str(csv)}).gaze_study
+    assert len(first.fixations) == 12  # 2 participants x 2 images x 3 planted fixations
+
+    def boom(*args, **kwargs):
+        raise AssertionError("I-DT ran again")
+
+    monkeypatch.setattr(pm.events, "idt", boom)
+    again = Pipeline(prof, run_dir=tmp_path / "runs", roots={"gaze": str(csv)}).gaze_study
+    pd.testing.assert_frame_equal(again.fixations, first.fixations)
+    csv.write_text(csv.read_text() + f"pC,{images.ids[2]},0,400,300\n")  # new content: detected anew
+    with pytest.raises(AssertionError, match="I-DT ran again"):
+        Pipeline(prof, run_dir=tmp_path / "runs", roots={"gaze": str(csv)}).gaze_study

@@ -433,13 +433,16 @@ def _pm_samples(p: Path) -> pd.DataFrame:
 
 def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dict | None = None,
                       units: str | None = None, dispersion_deg: float | None = None,
-                      min_duration_ms: float | None = None) -> GazeRecording:
+                      min_duration_ms: float | None = None, fixation_cache=None) -> GazeRecording:
     """Read raw gaze samples (CSV or Arrow IPC, see the module doc) with pymovements and detect
     fixations per participant and image with pymovements' I-DT (`pymovements.events.idt`, on
     screen px; dispersion = `dispersion_deg` degrees of visual angle in screen px by the lab's
     geometry, default the sidecar's idt or 1.0; min_duration_ms default the sidecar's or 100).
     A fixation's place is the median of its samples (pymovements' window ends on the sample that
-    broke it), its duration offset - onset. Samples off the screen count as lost tracking."""
+    broke it), its duration offset - onset. Samples off the screen count as lost tracking.
+    fixation_cache: optional `(key, compute) -> arrays` (e.g. `Store.cached_arrays` bound to a
+    kind) that keeps the detected fixations, keyed by the files' sha256 and the I-DT parameters;
+    the caller adds what identifies `images`."""
     import pymovements as pm
 
     p = Path(path)
@@ -471,42 +474,50 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     xs, ys = np.where(off, np.nan, xs), np.where(off, np.nan, ys)
     drops = {"unknown_image_samples": int(unknown.sum()), "off_screen_samples": int(off.sum())}
     s = s.assign(image_index=img.fillna(-1).to_numpy(np.int64), sx=xs, sy=ys)[~unknown]
-    rows = []
-    for (part, ii), grp in s.groupby(["participant", "image_index"], sort=True):
-        grp = grp.sort_values("t_ms", kind="stable")
-        t = grp.t_ms.to_numpy(float)
-        step = np.diff(t)
-        dt = float(np.median(step)) if len(step) else 0.0
-        if len(step) and (step.min() <= 0 or step.max() > 1.5 * dt or step.min() < 0.5 * dt):
-            raise ValueError(f"{p}: participant {part!r}, image {images.ids[ii]!r}: sample times t_ms must rise at "
-                             f"a constant rate (median step {dt:g} ms, steps from {step.min():g} to {step.max():g} ms); "
-                             "a lost sample is a row with empty x and y, not a missing row")
-        xy = np.column_stack([grp.sx.to_numpy(float), grp.sy.to_numpy(float)])
-        if len(t) < 2 or np.isnan(xy).any(axis=1).sum() >= len(xy) - 1:
-            continue
-        # pymovements' I-DT on sample indices (it needs a constant step): a window of k samples
-        # spans (k - 1) dt, so min_duration_ms takes ceil(min_ms / dt) + 1 samples (ceil forgives
-        # the rounding of the times: 100 ms at 60 Hz is 6 steps, not 7)
-        with warnings.catch_warnings():  # its dispersion of an all-lost window: nan, "All-NaN slice"
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ev = pm.events.idt(xy, np.arange(len(t), dtype=np.int64),
-                               minimum_duration=int(math.ceil(min_ms / dt - 1e-6)) + 1,
-                               dispersion_threshold=float(disp_px)).frame
-        for on, offs in zip(ev["onset"].to_list(), ev["offset"].to_list()):
-            cx, cy = np.nanmedian(xy[on:offs + 1], axis=0)
-            rows.append((part, ii, cx, cy, t[on], t[offs] - t[on]))
-    cols = list(zip(*rows)) if rows else [[]] * 6
-    part = np.asarray(cols[0], object)
-    fx, ann = _assemble(part, np.asarray(cols[1], np.int64), np.asarray(cols[2], float), np.asarray(cols[3], float),
-                        np.asarray(cols[4], float), np.asarray(cols[5], float), placement, images,
-                        np.ones(len(rows), bool), drops)
+    def detect() -> dict[str, np.ndarray]:
+        rows = []
+        for (part, ii), grp in s.groupby(["participant", "image_index"], sort=True):
+            grp = grp.sort_values("t_ms", kind="stable")
+            t = grp.t_ms.to_numpy(float)
+            step = np.diff(t)
+            dt = float(np.median(step)) if len(step) else 0.0
+            if len(step) and (step.min() <= 0 or step.max() > 1.5 * dt or step.min() < 0.5 * dt):
+                raise ValueError(f"{p}: participant {part!r}, image {images.ids[ii]!r}: sample times t_ms must rise at "
+                                 f"a constant rate (median step {dt:g} ms, steps from {step.min():g} to {step.max():g} ms); "
+                                 "a lost sample is a row with empty x and y, not a missing row")
+            xy = np.column_stack([grp.sx.to_numpy(float), grp.sy.to_numpy(float)])
+            if len(t) < 2 or np.isnan(xy).any(axis=1).sum() >= len(xy) - 1:
+                continue
+            # pymovements' I-DT on sample indices (it needs a constant step): a window of k samples
+            # spans (k - 1) dt, so min_duration_ms takes ceil(min_ms / dt) + 1 samples (ceil forgives
+            # the rounding of the times: 100 ms at 60 Hz is 6 steps, not 7)
+            with warnings.catch_warnings():  # its dispersion of an all-lost window: nan, "All-NaN slice"
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ev = pm.events.idt(xy, np.arange(len(t), dtype=np.int64),
+                                   minimum_duration=int(math.ceil(min_ms / dt - 1e-6)) + 1,
+                                   dispersion_threshold=float(disp_px)).frame
+            for on, offs in zip(ev["onset"].to_list(), ev["offset"].to_list()):
+                cx, cy = np.nanmedian(xy[on:offs + 1], axis=0)
+                rows.append((part, ii, cx, cy, t[on], t[offs] - t[on]))
+        cols = list(zip(*rows)) if rows else [[]] * 6
+        return {"participant": np.asarray(cols[0], dtype=str), "image_index": np.asarray(cols[1], np.int64),
+                **{k: np.asarray(c, float) for k, c in zip(("x", "y", "start_ms", "duration_ms"), cols[2:])}}
+
+    files_sha = _sha256(files)
+    key = {"sha256": files_sha, "screen": list(placement.screen), "placement": list(placement.rect),
+           "units": placement.units, "image_size": placement.image_size, "dispersion_px": disp_px, "min_duration_ms": min_ms,
+           "detector": "pymovements.events.idt " + getattr(pm, "__version__", "?")}
+    found = fixation_cache(key, detect) if fixation_cache is not None else detect()
+    part = np.asarray(found["participant"], object)
+    fx, ann = _assemble(part, found["image_index"], found["x"], found["y"], found["start_ms"], found["duration_ms"],
+                        placement, images, np.ones(len(part), bool), drops)
     code = dict(zip(ann.participant, ann.annotator))
     xc, yc = _place(placement, images, s.sx.to_numpy(float), s.sy.to_numpy(float))[:2]
     samples = pd.DataFrame({"annotator": s.participant.map(code).fillna(-1).to_numpy(np.int64),
                             "image_index": s.image_index.to_numpy(np.int64), "t_ms": s.t_ms.to_numpy(float),
                             "x_screen": xc, "y_screen": yc})
     params = {"reader": "raw samples (pymovements I-DT)", "file": str(p.resolve()),
-              "files": [str(f.resolve()) for f in files], "sha256": _sha256(files), "rows": int(len(unknown)),
+              "files": [str(f.resolve()) for f in files], "sha256": files_sha, "rows": int(len(unknown)),
               "units": placement.units, "screen": list(placement.screen), "placement": list(placement.rect),
               "dispersion_deg": disp_deg, "dispersion_px": disp_px, "min_duration_ms": min_ms, "synthetic": False}
     return GazeRecording(fixations=fx, samples=samples, geometry=geo, annotators=ann, drops=drops, params=params)
@@ -550,6 +561,11 @@ def check_recording(path: str | os.PathLike) -> str:
 
 
 def read_gaze_recording(path: str | os.PathLike, images, **kwargs: Any) -> GazeRecording:
-    """`read_fixation_table` or `read_gaze_samples`, chosen by `recording_kind`."""
-    reader = read_fixation_table if recording_kind(path) == "fixations" else read_gaze_samples
-    return reader(path, images, **kwargs)
+    """`read_fixation_table` or `read_gaze_samples`, chosen by `recording_kind` (a fixation table
+    takes no `fixation_cache` nor I-DT parameters: it is read as it is)."""
+    if recording_kind(path) == "fixations":
+        extra = sorted(k for k in kwargs if k not in ("geometry", "units") and kwargs[k] is not None)
+        if set(extra) - {"fixation_cache"}:
+            raise ValueError(f"gaze recording {path}: a fixation table takes no {sorted(set(extra) - {'fixation_cache'})}")
+        return read_fixation_table(path, images, geometry=kwargs.get("geometry"), units=kwargs.get("units"))
+    return read_gaze_samples(path, images, **kwargs)
