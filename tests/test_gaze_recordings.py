@@ -88,8 +88,8 @@ def test_bad_rows_are_dropped_and_counted_exactly(tmp_path):
         f"p1,{IDS[0]},,300,250,200",         # nan (x empty)
         f"p1,{IDS[0]},NaN,300,500,200",      # nan
         f"p1,{IDS[0]},400,300,750,",         # nan (duration empty)
-        f"p1,S999/001/last,400,300,0,200",   # unknown_image
-        f"p1,S999/001/last,,300,0,200",      # nan first: counted once, as nan
+        "p1,S999/001/last,400,300,0,200",   # unknown_image
+        "p1,S999/001/last,,300,0,200",      # nan first: counted once, as nan
         f"p2,{IDS[1]},1024,300,0,200",       # off_screen (x = width)
         f"p2,{IDS[1]},-1,300,250,200",       # off_screen
         f"p2,{IDS[1]},50,300,500,200",       # off_image (on screen, left of the rectangle)
@@ -169,8 +169,8 @@ def _planted_samples(rate_hz=100.0, seed=0):
 
 def test_raw_samples_recover_planted_fixations(tmp_path):
     rows, truth = _planted_samples()
-    rows.append(f"pA,S999/001/last,0,400,300")      # unknown image: dropped, counted
-    rows.append(f"pA,S999/001/last,10,400,300")
+    rows.append("pA,S999/001/last,0,400,300")      # unknown image: dropped, counted
+    rows.append("pA,S999/001/last,10,400,300")
     side = SIDECAR + "sample_rate_hz: 100\nidt: {dispersion_deg: 0.5, min_duration_ms: 100}\n"
     csv = _write(tmp_path, rows, sidecar=side, name="samples", header="participant,image_id,t_ms,x,y")
     rec = read_gaze_recording(csv, _images())

@@ -117,6 +117,8 @@ class Placement:
         """x, y in this placement's units -> screen px."""
         if self.units == "screen":
             return np.asarray(x, float), np.asarray(y, float)
+        if self.image_size is None:
+            raise ValueError("geometry: units 'image' needs image_size: [width, height] of the image in px")
         u, v = (np.asarray(x, float) + 0.5) / self.image_size[0], (np.asarray(y, float) + 0.5) / self.image_size[1]
         return self.rect[0] + u * self.rect[2], self.rect[1] + v * self.rect[3]
 
