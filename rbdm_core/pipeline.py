@@ -51,9 +51,10 @@ class Pipeline:
             if k not in roots and os.environ.get(f"RBDM_{k.upper()}_ROOT"):
                 roots[k] = os.environ[f"RBDM_{k.upper()}_ROOT"]
         self.roots = roots
-        if roots.get("gaze") and not Path(roots["gaze"]).is_file():
-            raise FileNotFoundError(f"roots: gaze: {roots['gaze']} is not a file; expected a gaze recording (a fixation "
-                                    "table or raw samples with its geometry sidecar, see rbdm_core.gaze.recordings)")
+        if roots.get("gaze") and not Path(roots["gaze"]).exists():
+            raise FileNotFoundError(f"roots: gaze: {roots['gaze']} does not exist; expected a gaze recording (a fixation "
+                                    "table, raw samples or a folder of EyeLink ASC files, with its geometry sidecar; "
+                                    "see rbdm_core.gaze.recordings)")
         self.seed = int(seed)
         self.verbose = verbose
         if not self.profile.synthetic:

@@ -232,7 +232,8 @@ def load_profile(path: str | os.PathLike) -> Profile:
                              f"(it reads {list(ROOT_KEYS)})")
         for k, v in roots.items():
             if not isinstance(v, str) or not v:
-                what = "a file path (a gaze recording)" if k == "gaze" else "a folder path"
+                what = "a path (a gaze recording: a file, or a folder of EyeLink ASC files)" if k == "gaze" \
+                    else "a folder path"
                 raise ValueError(f"profile file {p}: roots: {k!r} must be {what}, got {v!r}")
         roots = {k: str((p.parent / v).resolve()) if not os.path.isabs(os.path.expanduser(v))
                  else os.path.expanduser(v) for k, v in roots.items()}

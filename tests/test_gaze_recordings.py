@@ -238,8 +238,8 @@ def test_reader_choice_and_unreadable_headers(tmp_path):
     csv = _write(tmp_path, ["a,b,c"], header="who,what,when")
     with pytest.raises(ValueError, match=r"neither duration_ms .* nor t_ms"):
         read_gaze_recording(csv, _images())
-    with pytest.raises(ValueError, match=r"is a folder"):
-        read_gaze_recording(tmp_path, _images())
+    with pytest.raises(FileNotFoundError, match=r"gaze recording .*gone.csv: not found"):
+        read_gaze_recording(tmp_path / "gone.csv", _images())
 
 
 def test_profile_with_a_recording_replaces_the_simulated_annotators(tmp_path):
@@ -275,7 +275,7 @@ def test_profile_with_a_recording_replaces_the_simulated_annotators(tmp_path):
     plain = Pipeline(get_profile("quick", gaze_n=n_img), run_dir=tmp_path / "runs")
     assert not plain.gaze_study.recorded
     # a gaze root that is not a file is refused when the pipeline is made
-    with pytest.raises(FileNotFoundError, match=r"roots: gaze: .*nope.csv is not a file"):
+    with pytest.raises(FileNotFoundError, match=r"roots: gaze: .*nope.csv does not exist"):
         Pipeline(get_profile("quick"), run_dir=tmp_path / "runs", roots={"gaze": str(tmp_path / "nope.csv")})
 
 
@@ -303,3 +303,53 @@ def test_pipeline_keeps_detected_fixations_by_the_files_content(tmp_path, monkey
     csv.write_text(csv.read_text() + f"pC,{images.ids[2]},0,400,300\n")  # new content: detected anew
     with pytest.raises(AssertionError, match="I-DT ran again"):
         Pipeline(prof, run_dir=tmp_path / "runs", roots={"gaze": str(csv)}).gaze_study
+
+
+def _asc(path, trials, rate_hz=100, t0=5000, before=3):
+    """A minimal EyeLink ASC file (monocular, right eye): `before` samples outside any trial, then
+    per (image id, [(x, y, n samples), ...]) a TRIALID message, the samples, one lost sample and
+    TRIAL_END."""
+    dt = int(1000 / rate_hz)
+    lines = ["** CONVERTED FROM x.edf using edfapi 4.2.1", "** DATE: Wed Sep 19 15:24:32 2023",
+             "MSG\t%d DISPLAY_COORDS 0 0 1023 767" % t0, "START\t%d \tRIGHT\tSAMPLES\tEVENTS" % t0,
+             f"SAMPLES\tGAZE\tRIGHT\tRATE\t {rate_hz:.2f}\tTRACKING\tCR\tFILTER\t2"]
+    t = t0
+    for _ in range(before):
+        lines.append(f"{t}\t  400.0\t  300.0\t 1000.0\t...")
+        t += dt
+    for image_id, plateaus in trials:
+        lines.append(f"MSG\t{t} TRIALID {image_id}")
+        for x, y, n in plateaus:
+            for _ in range(n):
+                lines.append(f"{t}\t  {x:.1f}\t  {y:.1f}\t 1000.0\t...")
+                t += dt
+        lines.append(f"{t}\t   .\t   .\t    0.0\t...")
+        t += dt
+        lines.append(f"MSG\t{t} TRIAL_END")
+    lines.append(f"END\t{t} \tSAMPLES\tEVENTS\tRES\t  38.54\t  31.12")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_eyelink_asc_folder_one_file_per_participant(tmp_path):
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    (lab / "geometry.yml").write_text(SIDECAR + "idt: {dispersion_deg: 0.5}\n")
+    # plateaus of 16 samples at 100 Hz (150 ms); the breaking sample ends each, 15 stay for the next
+    _asc(lab / "P01.asc", [(IDS[0], [(300, 200, 16), (450, 300, 16)]), (IDS[1], [(500, 400, 16)])])
+    _asc(lab / "P02.asc", [(IDS[2], [(250, 500, 16), (600, 150, 16)]), ("S999/009/last", [(400, 300, 16)])],
+         before=5)
+    (lab / "notes.txt").write_text("not a recording")  # ignored: only *.asc are read
+    rec = read_gaze_recording(lab, _images())
+    assert rec.params["reader"].startswith("EyeLink ASC")
+    assert rec.drops["outside_trial_samples"] == 3 + 5
+    assert rec.drops["unknown_image_samples"] == 16 + 1  # the trial's samples and its lost sample
+    assert rec.annotators.participant.tolist() == ["P01", "P02"]
+    fx = rec.fixations
+    assert fx.groupby(["participant", "image_id"]).size().to_dict() == {
+        ("P01", IDS[0]): 2, ("P01", IDS[1]): 1, ("P02", IDS[2]): 2}
+    planted = np.array([[300, 200], [450, 300], [500, 400], [250, 500], [600, 150]], float)
+    got = fx.sort_values(["participant", "image_index", "start_ms"])[["x_image", "y_image"]].to_numpy()
+    np.testing.assert_allclose(got, (planted - [100, 50]) / 600 * 48 - 0.5)
+    assert rec.mean_fixations() == pytest.approx(5 / 3)
+    with pytest.raises(ValueError, match=r"a folder without .asc files"):
+        read_gaze_recording(tmp_path, _images())

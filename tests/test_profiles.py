@@ -72,7 +72,7 @@ def test_a_synthetic_base_and_an_empty_file(tmp_path):
     ("base: fast\n", r"base: unknown profile 'fast'; expected one of \['paper', 'quick', 'standard'\]"),
     ("roots: {fer: /x}\n", r"roots: unknown source\(s\) \['fer'\]; valid sources are \['ferplus', 'affectnet', 'ckplus', 'gaze'\]"),
     ("roots: {folder: /x}\n", r"roots: \['folder'\] are not read by this version"),
-    ("roots: {gaze: 3}\n", r"roots: 'gaze' must be a file path \(a gaze recording\), got 3"),
+    ("roots: {gaze: 3}\n", r"roots: 'gaze' must be a path \(a gaze recording: a file, or a folder of EyeLink ASC files\), got 3"),
     ("roots: {ferplus: 3}\n", r"roots: 'ferplus' must be a folder path, got 3"),
     ("- a\n- b\n", r"expected a mapping of field: value, got list"),
     ("seeds: [0\n", r"not valid YAML"),

@@ -5,12 +5,13 @@ Two readers return a `GazeRecording`, shaped like the simulated study
 mask's n) takes either:
 
 * `read_fixation_table(csv, images)`: one row per fixation.
-* `read_gaze_samples(csv_or_ipc, images)`: one row per tracker sample, read with pymovements
-  (`pymovements.gaze.from_csv` / `from_ipc`); fixations by pymovements' I-DT
+* `read_gaze_samples(path, images)`: tracker samples read with pymovements
+  (`pymovements.gaze.from_csv` / `from_ipc` / `from_asc`): a CSV or Arrow IPC table, an EyeLink
+  ASC file, or a folder of ASC files (one per participant); fixations by pymovements' I-DT
   (`pymovements.events.idt`) per participant and image.
-* `read_gaze_recording(path, images)`: either of them, chosen by the file's columns (a CSV with a
-  `duration_ms` column is a fixation table; one with `t_ms` is raw samples; `.feather`, `.arrow`
-  and `.ipc` files are raw samples).
+* `read_gaze_recording(path, images)`: either of them, chosen by `recording_kind` (a CSV with a
+  `duration_ms` column is a fixation table; one with `t_ms` is raw samples; `.feather`, `.arrow`,
+  `.ipc` and `.asc` files and folders are raw samples).
 
 Files
 -----
@@ -33,8 +34,15 @@ an empty x or y is a lost sample).
   `gaze.geometry` (pixel (row, col) is centred at (x, y) = (col, row) and covers +-0.5).
 * start_ms, duration_ms: ms (duration > 0).
 
+EyeLink ASC (`edf2asc` output; monocular, or binocular: the right eye): the participant is the
+file's stem (`P01.asc` -> P01); the image is named by the message that starts a trial, by default
+`MSG <t> TRIALID <image_id>`, and the trial ends at `MSG <t> TRIAL_END` (the sidecar's `asc:`
+changes both regular expressions; samples outside a trial are left out and counted); x, y are the
+tracker's screen pixels, t_ms its clock.
+
 Geometry sidecar: a YAML (or JSON) file beside the data, with the data file's stem:
-`fixations.csv` -> `fixations.yml` (or `.yaml`, `.json`):
+`fixations.csv` -> `fixations.yml` (or `.yaml`, `.json`); for a folder of ASC files,
+`geometry.yml` inside it:
 
     screen: [2560, 1440]            # screen resolution in px (width, height); required
     placement: [680, 120, 1200, 1200]  # the image's on-screen rectangle: left, top, width, height (screen px)
@@ -45,6 +53,7 @@ Geometry sidecar: a YAML (or JSON) file beside the data, with the data file's st
     distance_cm: 70                 # optional (default 70): viewing distance
     sample_rate_hz: 60              # optional (default 60): tracker rate (raw samples)
     idt: {dispersion_deg: 1.0, min_duration_ms: 100}   # optional: I-DT for raw samples
+    asc: {image_message: "TRIALID (?P<image_id>\\S+)", end_message: TRIAL_END}  # optional (ASC)
 
 The image in the rectangle is the image the pipeline uses (for CK+: the centred square of the
 frame that `read_ckplus` crops, shown at `placement`); a point's place in it is the fraction
@@ -60,7 +69,8 @@ counted under its first reason): `nan` (x, y, start or duration missing), `unkno
 image id not among the gaze images), `off_screen` (outside the screen), `off_image` (on the screen
 but outside the image's rectangle: it can add nothing to the image's heatmap). Raw samples off the
 screen become lost samples (counted as `off_screen_samples`); samples of unknown images are dropped
-(`unknown_image_samples`); the detected fixations then pass the fixation rules above.
+(`unknown_image_samples`), and so are ASC samples outside a trial (`outside_trial_samples`); the
+detected fixations then pass the fixation rules above.
 
 The recording is re-expressed in a canonical `StudyGeometry` (the lab's screen, diagonal and
 distance; the image as a centred square of `display_px = min(width, height)`), in which the
@@ -73,6 +83,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -85,6 +96,10 @@ FIXATION_TABLE_COLUMNS = ("participant", "image_id", "x", "y", "start_ms", "dura
 SAMPLE_TABLE_COLUMNS = ("participant", "image_id", "t_ms", "x", "y")
 SIDECAR_SUFFIXES = (".yml", ".yaml", ".json")
 SAMPLE_FILE_SUFFIXES = (".feather", ".arrow", ".ipc")
+ASC_SUFFIX = ".asc"
+#: Where an EyeLink ASC file says which image is shown: the message that starts a trial (a named
+#: group image_id) and the one that ends it (samples outside trials are left out and counted).
+DEFAULT_ASC = {"image_message": r"TRIALID (?P<image_id>\S+)", "end_message": "TRIAL_END"}
 #: Reasons a row is dropped, in the order they are tested.
 DROP_REASONS = ("nan", "unknown_image", "off_screen", "off_image")
 DEFAULT_IDT = {"dispersion_deg": 1.0, "min_duration_ms": 100.0}
@@ -104,6 +119,7 @@ class Placement:
     distance_cm: float = 70.0
     sample_rate_hz: float = 60.0
     idt: dict = field(default_factory=lambda: dict(DEFAULT_IDT))
+    asc: dict = field(default_factory=lambda: dict(DEFAULT_ASC))
 
     def study_geometry(self):
         """The canonical StudyGeometry: the lab's screen, the image as a centred square."""
@@ -146,7 +162,7 @@ def parse_placement(spec: dict, src: str = "geometry", units: str | None = None)
     if not isinstance(spec, dict):
         raise ValueError(f"{src}: expected a mapping of geometry fields, got {type(spec).__name__}")
     known = {"screen", "placement", "display_px", "units", "image_size", "diagonal_in", "distance_cm",
-             "sample_rate_hz", "idt"}
+             "sample_rate_hz", "idt", "asc"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(f"{src}: unknown field(s) {unknown}; valid fields are {sorted(known)}")
@@ -177,15 +193,36 @@ def parse_placement(spec: dict, src: str = "geometry", units: str | None = None)
         if not isinstance(spec["idt"], dict) or set(spec["idt"]) - set(DEFAULT_IDT):
             raise ValueError(f"{src}: idt: expected a mapping with some of {sorted(DEFAULT_IDT)}, got {spec['idt']!r}")
         idt.update({k: _num(src, f"idt.{k}", v) for k, v in spec["idt"].items()})
-    return Placement(screen=(int(sw), int(sh)), rect=rect, units=units, image_size=size,
+    asc = dict(DEFAULT_ASC)
+    if "asc" in spec:
+        if not isinstance(spec["asc"], dict) or set(spec["asc"]) - set(DEFAULT_ASC) \
+                or not all(isinstance(v, str) and v for v in spec["asc"].values()):
+            raise ValueError(f"{src}: asc: expected a mapping with some of {sorted(DEFAULT_ASC)} (regular expressions), "
+                             f"got {spec['asc']!r}")
+        asc.update(spec["asc"])
+        try:
+            if "image_id" not in re.compile(asc["image_message"]).groupindex:
+                raise ValueError(f"{src}: asc: image_message must name a group image_id, e.g. "
+                                 f"{DEFAULT_ASC['image_message']!r}; got {asc['image_message']!r}")
+            re.compile(asc["end_message"])
+        except re.error as exc:
+            raise ValueError(f"{src}: asc: not a regular expression ({exc})") from None
+    return Placement(screen=(int(sw), int(sh)), rect=rect, units=units, image_size=size, asc=asc,
                      diagonal_in=_num(src, "diagonal_in", spec.get("diagonal_in", 27.0)),
                      distance_cm=_num(src, "distance_cm", spec.get("distance_cm", 70.0)),
                      sample_rate_hz=_num(src, "sample_rate_hz", spec.get("sample_rate_hz", 60.0)), idt=idt)
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
-    """The geometry sidecar of a data file: same folder and stem, .yml/.yaml/.json."""
+    """The geometry sidecar of a data file: same folder and stem, .yml/.yaml/.json; of a folder of
+    EyeLink ASC files: `geometry.yml` (.yaml, .json) inside it."""
     p = Path(path)
+    if p.is_dir():
+        for suf in SIDECAR_SUFFIXES:
+            if (p / f"geometry{suf}").is_file():
+                return p / f"geometry{suf}"
+        raise FileNotFoundError(f"{p}: no geometry sidecar; expected {p / 'geometry.yml'} (or .yaml, .json) with "
+                                "screen: [W, H] and placement: [left, top, width, height] (see rbdm_core.gaze.recordings)")
     for suf in SIDECAR_SUFFIXES:
         c = p.with_suffix(suf)
         if c.is_file():
@@ -433,6 +470,46 @@ def _pm_samples(p: Path) -> pd.DataFrame:
                          "t_ms": s["time"].to_numpy().astype(float), "x": pix[:, 0], "y": pix[:, 1]})
 
 
+def asc_files(path: Path) -> list[Path]:
+    """The EyeLink ASC files of a recording: the file itself, or a folder's *.asc (sorted)."""
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir() if f.suffix.lower() == ASC_SUFFIX and f.is_file())
+        if not files:
+            raise ValueError(f"gaze recording {path}: a folder without .asc files; expected one EyeLink ASC file per "
+                             "participant (or give a file: a fixation table or raw samples)")
+        return files
+    return [path]
+
+
+def _asc_samples(files: Sequence[Path], placement: Placement) -> pd.DataFrame:
+    """EyeLink ASC samples read by pymovements (`from_asc`): DataFrame participant (the file's
+    stem), image_id (from the trial messages; None outside a trial), t_ms, x, y (binocular: the
+    right eye)."""
+    import pymovements as pm
+
+    parts = []
+    for f in files:
+        patterns = [{"pattern": placement.asc["image_message"]},
+                    {"pattern": placement.asc["end_message"], "column": "image_id", "value": None}]
+        try:
+            with warnings.catch_warnings():  # metadata the ASC may lack (calibration, validation, ...)
+                warnings.simplefilter("ignore")
+                g = pm.gaze.from_asc(f, patterns=patterns)
+        except Exception as exc:  # pymovements' parser errors
+            raise ValueError(f"{f}: pymovements could not read it as an EyeLink ASC file "
+                             f"({type(exc).__name__}: {exc})") from None
+        smp = g.samples
+        if "image_id" not in smp.columns or len(smp) == 0:
+            raise ValueError(f"{f}: no samples inside trials; expected messages matching "
+                             f"{placement.asc['image_message']!r} (sidecar asc: image_message)")
+        pix = np.array([[np.nan] * 4 if v is None else [np.nan if c is None else c for c in v]
+                        for v in smp["pixel"].to_list()], dtype=float)
+        xy = pix[:, 2:4] if pix.shape[1] >= 4 else pix[:, :2]
+        parts.append(pd.DataFrame({"participant": f.stem, "image_id": smp["image_id"].to_numpy().astype(object),
+                                   "t_ms": smp["time"].to_numpy().astype(float), "x": xy[:, 0], "y": xy[:, 1]}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dict | None = None,
                       units: str | None = None, dispersion_deg: float | None = None,
                       min_duration_ms: float | None = None, fixation_cache=None) -> GazeRecording:
@@ -448,9 +525,11 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     import pymovements as pm
 
     p = Path(path)
-    if not p.is_file():
+    is_asc = p.is_dir() or p.suffix.lower() == ASC_SUFFIX
+    if not (p.is_file() or p.is_dir()):
         raise FileNotFoundError(f"gaze samples {p}: not found")
-    files = [p]
+    files = asc_files(p) if is_asc else [p]
+    data_files = list(files)
     if geometry is None:
         side = sidecar_path(p)
         files.append(side)
@@ -459,9 +538,16 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
         placement = geometry if units is None else replace(geometry, units=units)
     else:
         placement = parse_placement(geometry, src=f"{p} geometry", units=units)
-    if p.suffix.lower() not in SAMPLE_FILE_SUFFIXES:  # name the line of a structural problem first
-        _check_samples_csv(p)
-    s = _pm_samples(p)
+    drops = {}
+    if is_asc:
+        s = _asc_samples(data_files, placement)
+        outside = s["image_id"].isna().to_numpy()
+        drops["outside_trial_samples"] = int(outside.sum())
+        s = s[~outside].reset_index(drop=True)
+    else:
+        if p.suffix.lower() not in SAMPLE_FILE_SUFFIXES:  # name the line of a structural problem first
+            _check_samples_csv(p)
+        s = _pm_samples(p)
     geo = placement.study_geometry()
     disp_deg = float(dispersion_deg if dispersion_deg is not None else placement.idt["dispersion_deg"])
     min_ms = float(min_duration_ms if min_duration_ms is not None else placement.idt["min_duration_ms"])
@@ -474,7 +560,7 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     with np.errstate(invalid="ignore"):
         off = ~unknown & ~np.isnan(xs) & ~np.isnan(ys) & ~((xs >= 0) & (xs < sw) & (ys >= 0) & (ys < sh))
     xs, ys = np.where(off, np.nan, xs), np.where(off, np.nan, ys)
-    drops = {"unknown_image_samples": int(unknown.sum()), "off_screen_samples": int(off.sum())}
+    drops.update({"unknown_image_samples": int(unknown.sum()), "off_screen_samples": int(off.sum())})
     s = s.assign(image_index=img.fillna(-1).to_numpy(np.int64), sx=xs, sy=ys)[~unknown]
     def detect() -> dict[str, np.ndarray]:
         rows = []
@@ -518,25 +604,24 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     samples = pd.DataFrame({"annotator": s.participant.map(code).fillna(-1).to_numpy(np.int64),
                             "image_index": s.image_index.to_numpy(np.int64), "t_ms": s.t_ms.to_numpy(float),
                             "x_screen": xc, "y_screen": yc})
-    params = {"reader": "raw samples (pymovements I-DT)", "file": str(p.resolve()),
-              "files": [str(f.resolve()) for f in files], "sha256": files_sha, "rows": int(len(unknown)),
+    params = {"reader": ("EyeLink ASC" if is_asc else "raw samples") + " (pymovements I-DT)", "file": str(p.resolve()),
+              "files": [str(f.resolve()) for f in files], "sha256": files_sha, "rows": int(len(unknown)) + drops.get("outside_trial_samples", 0),
               "units": placement.units, "screen": list(placement.screen), "placement": list(placement.rect),
               "dispersion_deg": disp_deg, "dispersion_px": disp_px, "min_duration_ms": min_ms, "synthetic": False}
     return GazeRecording(fixations=fx, samples=samples, geometry=geo, annotators=ann, drops=drops, params=params)
 
 
 def recording_kind(path: str | os.PathLike) -> str:
-    """"fixations" or "samples": which reader a recording file takes. Arrow IPC (.feather, .arrow,
-    .ipc) -> samples; a CSV with a `duration_ms` column -> fixations; a CSV with `t_ms` ->
-    samples. Anything else is refused naming the file."""
+    """"fixations" or "samples": which reader a recording takes. Arrow IPC (.feather, .arrow,
+    .ipc), an EyeLink .asc file or a folder of them -> samples; a CSV with a `duration_ms` column ->
+    fixations; a CSV with `t_ms` -> samples. Anything else is refused naming the file."""
     p = Path(path)
     if p.is_dir():
-        raise ValueError(f"gaze recording {p}: is a folder; expected a file: a fixation table (CSV with "
-                         f"{list(FIXATION_TABLE_COLUMNS)}) or raw samples (CSV with {list(SAMPLE_TABLE_COLUMNS)}, or "
-                         f"{'/'.join(SAMPLE_FILE_SUFFIXES)})")
+        asc_files(p)  # a folder holds EyeLink ASC files, one per participant
+        return "samples"
     if not p.is_file():
         raise FileNotFoundError(f"gaze recording {p}: not found")
-    if p.suffix.lower() in SAMPLE_FILE_SUFFIXES:
+    if p.suffix.lower() in SAMPLE_FILE_SUFFIXES + (ASC_SUFFIX,):
         return "samples"
     with open(p, encoding="utf-8", errors="replace") as fh:
         header = [c.strip() for c in fh.readline().strip().split(",")]
@@ -557,7 +642,7 @@ def check_recording(path: str | os.PathLike) -> str:
     read_placement(sidecar_path(p))
     if kind == "fixations":
         _parse_fixation_table(p)
-    elif p.suffix.lower() not in SAMPLE_FILE_SUFFIXES:
+    elif not p.is_dir() and p.suffix.lower() not in SAMPLE_FILE_SUFFIXES + (ASC_SUFFIX,):
         _check_samples_csv(p)
     return kind
 
