@@ -32,16 +32,22 @@ def crop_square(box: tuple[int, int, int, int], margin: float = MARGIN,
                 shift_up: float = SHIFT_UP) -> tuple[int, int, int]:
     """`(x, y, side)` in pixels of the square crop for the face `box = (x, y, width, height)`:
     centre `(x + width / 2, y + height / 2 - shift_up * s)` with s = max(width, height), side
-    `round((1 + 2 * margin) * s)`. The square may reach past the image."""
+    `(1 + 2 * margin) * s`, each rounded half up to whole pixels. The square may reach past the
+    image."""
     x, y, w, h = (float(v) for v in box)
     if w <= 0 or h <= 0:
         raise ValueError(f"face box {tuple(box)}: width and height must be positive")
     if margin < 0:
         raise ValueError(f"margin: expected >= 0 box sides, got {margin!r}")
     s = max(w, h)
-    side = max(1, int(round((1 + 2 * margin) * s)))
+    side = max(1, _round(s * (1 + 2 * margin)))
     cx, cy = x + w / 2, y + h / 2 - shift_up * s
-    return int(round(cx - side / 2)), int(round(cy - side / 2)), side
+    return _round(cx - side / 2), _round(cy - side / 2), side
+
+
+def _round(v: float) -> int:
+    """Round half up (2.5 -> 3, -2.5 -> -2), the same way on both sides of zero."""
+    return int(np.floor(v + 0.5))
 
 
 def crop_face(image: np.ndarray, box: tuple[int, int, int, int], margin: float = MARGIN,
