@@ -80,3 +80,13 @@ def test_explain_unknown_model(tmp_path, capsys):
     a = _write_pngs(tmp_path, 1)[0]
     rc = main(["explain", "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "o"), str(a)])
     assert rc == 2 and "no-model" in capsys.readouterr().err
+
+
+def test_explain_face_outputs_would_overwrite_another_image(tmp_path, capsys):
+    a = _write_pngs(tmp_path, 1)[0]  # face0.png: its first face writes face0_face0.*, its photograph face0.png
+    b = tmp_path / "face0_face0.png"
+    b.write_bytes(a.read_bytes())
+    rc = main(["explain", "--model", "fer2013-pretrained", "--out", str(tmp_path / "o"), str(a), str(b)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "'face0_face0' would overwrite the face outputs of image 'face0'" in err
+    assert not (tmp_path / "o").exists()

@@ -25,6 +25,7 @@ with nothing written, when nothing could be read).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -70,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
     if dup:
         raise ValueError(f"IMAGE: several images share the file stem {dup[0]!r}; their outputs "
                          f"{dup[0]}.npy/.png would overwrite each other")
+    if args.faces == "detect":  # <stem>_face<k>.* must not be another image's outputs
+        for s in stems:
+            m = re.fullmatch(r"(.+)_face\d+", s)
+            if m and m.group(1) in stems:
+                raise ValueError(f"IMAGE: the outputs of image {s!r} would overwrite the face outputs "
+                                 f"of image {m.group(1)!r} ({s}.npy/.png); rename one of them")
     bundle = load_bundle(args.model)
     channels = bundle.preprocess.channels if args.faces == "whole" else 3
     images, paths, n_skipped = read_inputs("explain", args.images, channels)

@@ -13,7 +13,7 @@ photographs, 12 faces in 9 photographs, and 19 video frames; docs/faces.md has t
 Haar cascade (`haarcascade_frontalface_default.xml`, scale 1.1, 5 neighbours, as the `fer` package
 runs it) found 8 of the 12 faces with one false positive (a T-shirt) and took 0.3 to 0.8 s per
 640x360 frame on this machine's shared 2 cores; full-range BlazeFace found 10 of 12, short-range
-9, the two merged 11 (all but a soldier turned aside), none false, at about 7 ms per 640x360
+9, the two merged 11 (all but a soldier turned aside), none false, at 7 to 9 ms per 640x360
 frame. Both were right on every video frame (a face in each of 10, none in 9). OpenCV's YuNet
 would also do, but no well-known package on PyPI ships its model file.
 
