@@ -142,3 +142,17 @@ def test_blazeface_time_per_video_frame_is_reported(capsys):
     n = [len(detect_faces(frame)) for _ in range(5)]
     print(f"{(time.perf_counter() - t) / 5 * 1e3:.1f} ms per 640x360 frame")
     assert n == [n[0]] * 5  # the same frame gives the same faces every time
+
+
+def test_the_detector_prints_nothing_on_stderr(tmp_path):
+    """MediaPipe's native start-up lines (TFLite's XNNPACK note, absl's warning) are silenced."""
+    pytest.importorskip("mediapipe")
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from rbdm_core.data.face_detect import detect_faces; "
+            "print(len(detect_faces(np.full((120, 160, 3), 99, np.uint8))))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                       env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert r.returncode == 0 and r.stdout.strip() == "0"
+    assert r.stderr == "", r.stderr

@@ -27,6 +27,10 @@ import csv
 import sys
 
 
+#: a progress bar (stderr) shows while faces are found in at least this many images
+PROGRESS_FROM = 20
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("predict", help="classify image files with a model", description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,7 +59,13 @@ def find_faces(command: str, images, paths, channels: int):
     from rbdm_core.data.face_crop import crops_of
     from rbdm_core.data.face_detect import detect_faces
 
-    boxes = [[f.box for f in detect_faces(im)] for im in images]
+    from tqdm.auto import tqdm
+
+    from rbdm_core.progress import disabled
+
+    bar = tqdm(images, desc="finding faces", unit="image", file=sys.stderr, leave=False,
+               disable=disabled(len(images) < PROGRESS_FROM))
+    boxes = [[f.box for f in detect_faces(im)] for im in bar]
     none = [i for i, b in enumerate(boxes) if not b]
     for i in none:
         print(f"rbdm {command}: {paths[i]}: {no_face_note()}", file=sys.stderr)
