@@ -103,12 +103,13 @@ def _save(fig, path: Path) -> None:
 
 
 def save_face_png(path, gray: np.ndarray, rmap: np.ndarray, label: str, probability: float,
-                  scale: float | None = None, percentile: float = PERCENTILE) -> float:
+                  scale: float | None = None, percentile: float = PERCENTILE, title: str = "") -> float:
     """Write the overlay of one face (the model's view `gray` (h, w), relevance `rmap` (h, w)) with
-    a colour bar, the scale and the prediction; returns the scale used."""
+    a colour bar, the scale and the prediction (after `title`, if given); returns the scale used."""
     scale = robust_scale(rmap, percentile) if scale is None else float(scale)
     rgb = overlay(gray, rmap, scale)
-    fig, _ = _figure(rgb, f"{label}  p = {probability:.2f}", scale,
+    head = f"{title}\n" if title else ""
+    fig, _ = _figure(rgb, f"{head}{label}  p = {probability:.2f}", scale,
                      _scale_text(scale, [rmap], percentile), width_px=320)
     _save(fig, Path(path))
     return scale
@@ -142,7 +143,7 @@ def photo_relevance(shape: tuple[int, int], maps: Sequence[np.ndarray],
 def save_photo_png(path, photo_gray: np.ndarray, maps: Sequence[np.ndarray],
                    squares: Sequence[tuple[int, int, int]], boxes: Sequence[tuple[int, int, int, int]],
                    labels: Sequence[str], probabilities: Sequence[float], percentile: float = PERCENTILE,
-                   max_side: int = 900) -> float:
+                   max_side: int = 900, title: str = "") -> float:
     """Write the whole photograph (`photo_gray` (H, W)) with every face's relevance in place, one
     colour scale for all faces (`robust_scale` over all their maps), each face box outlined and
     numbered with its label and probability; returns the scale used."""
@@ -154,7 +155,7 @@ def save_photo_png(path, photo_gray: np.ndarray, maps: Sequence[np.ndarray],
     rgb = overlay(photo_gray, canvas, scale)
     k = max(1, int(np.ceil(max(H, W) / max_side)))  # shown at most max_side px: subsample
     shown = rgb[::k, ::k]
-    fig, ax = _figure(shown, f"{len(maps)} face(s)", scale, _scale_text(scale, list(maps), percentile),
+    fig, ax = _figure(shown, f"{title + ': ' if title else ''}{len(maps)} face(s)", scale, _scale_text(scale, list(maps), percentile),
                       width_px=min(max_side, shown.shape[1]))
     for i, ((x, y, w, h), lab, p) in enumerate(zip(boxes, labels, probabilities)):
         ax.add_patch(Rectangle((x / k - 0.5, y / k - 0.5), w / k, h / k, fill=False, lw=1.2, ec="black"))

@@ -116,7 +116,7 @@ def _explain_whole(bundle, images, paths, out: Path, args) -> int:
         prob = float(bundle.predict_proba(im[None])[0][int(rel.targets[i])])
         _save_npy(out / f"{stem}.npy", rel.maps[i].astype(np.float32))
         save_face_png(out / f"{stem}.png", _view(bundle, im), rel.maps[i],
-                      bundle.class_names[int(rel.targets[i])], prob)
+                      bundle.class_names[int(rel.targets[i])], prob, title=f"{paths[i].name} ({args.method})")
         print(_line(paths[i], None, bundle, rel, i))
     return len(images)
 
@@ -138,12 +138,14 @@ def _explain_faces(bundle, images, paths, out: Path, args) -> int:
         label = bundle.class_names[int(rel.targets[j])]
         prob = float(bundle.predict_proba(c.pixels[None])[0][int(rel.targets[j])])
         _save_npy(out / f"{stem}_face{c.face}.npy", rel.maps[j].astype(np.float32))
-        save_face_png(out / f"{stem}_face{c.face}.png", _view(bundle, c.pixels), rel.maps[j], label, prob)
+        save_face_png(out / f"{stem}_face{c.face}.png", _view(bundle, c.pixels), rel.maps[j], label, prob,
+                      title=f"{paths[c.image].name} face {c.face} ({args.method})")
         print(_line(paths[c.image], c.face, bundle, rel, j))
         per_image.setdefault(c.image, []).append((j, label, prob))
     for i, faces in per_image.items():
         idx = [j for j, _, _ in faces]
         save_photo_png(out / f"{paths[i].stem}.png", convert_channels(images[i], 1)[..., 0],
                        [rel.maps[j] for j in idx], [crops[j].square for j in idx],
-                       [crops[j].box for j in idx], [lab for _, lab, _ in faces], [p for _, _, p in faces])
+                       [crops[j].box for j in idx], [lab for _, lab, _ in faces], [p for _, _, p in faces],
+                       title=f"{paths[i].name} ({args.method})")
     return len(crops)
