@@ -149,7 +149,7 @@ def test_fer_keras_path_agrees_but_for_its_8_bit_resize():
     ours = np.stack([bundle.predict_proba(f[None, ..., None])[0] for f in faces])
     fer_8bit = model(np.stack([cv2.resize(f, (64, 64)) for f in faces]).astype(np.float64))
     fer_float = model(np.stack([cv2.resize(f.astype(np.float32), (64, 64)) for f in faces]))
-    np.testing.assert_allclose(fer_float, ours, atol=1e-4)
+    np.testing.assert_allclose(fer_float, ours, atol=1e-5)  # measured: 3e-7
     diff = np.abs(fer_8bit - ours).max()
-    assert 0 < diff < 0.03
+    assert 0 < diff < 0.03  # measured: 0.012 on these 10 faces
     assert (fer_8bit.argmax(1) == ours.argmax(1)).all()
