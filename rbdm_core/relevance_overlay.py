@@ -156,7 +156,7 @@ def save_photo_png(path, photo_gray: np.ndarray, maps: Sequence[np.ndarray],
     k = max(1, int(np.ceil(max(H, W) / max_side)))  # shown at most max_side px: subsample
     shown = rgb[::k, ::k]
     fig, ax = _figure(shown, f"{title + ': ' if title else ''}{len(maps)} face(s)", scale, _scale_text(scale, list(maps), percentile),
-                      width_px=min(max_side, shown.shape[1]))
+                      width_px=max(480, min(max_side, shown.shape[1])))
     for i, ((x, y, w, h), lab, p) in enumerate(zip(boxes, labels, probabilities)):
         ax.add_patch(Rectangle((x / k - 0.5, y / k - 0.5), w / k, h / k, fill=False, lw=1.2, ec="black"))
         ax.text(x / k, y / k - 2, f"{i}: {lab} {p:.2f}", fontsize=7, color="black", va="bottom",

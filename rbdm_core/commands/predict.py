@@ -26,13 +26,13 @@ import argparse
 import csv
 import sys
 
-
 #: a progress bar (stderr) shows while faces are found in at least this many images
 PROGRESS_FROM = 20
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("predict", help="classify image files with a model", description=__doc__,
+    p = subparsers.add_parser("predict", help="classify the faces in image files (or whole images) with a model",
+                              description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="fer2013-pretrained or a saved model folder")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...) or folders of them")
@@ -56,11 +56,10 @@ def no_face_note() -> str:
 def find_faces(command: str, images, paths, channels: int):
     """Detect and crop every face of `images` ((H, W, 3) uint8 RGB): the `FaceCrop`s (pixels in
     `channels`) and the indices of the images without a face (each named on stderr)."""
-    from rbdm_core.data.face_crop import crops_of
-    from rbdm_core.data.face_detect import detect_faces
-
     from tqdm.auto import tqdm
 
+    from rbdm_core.data.face_crop import crops_of
+    from rbdm_core.data.face_detect import detect_faces
     from rbdm_core.progress import disabled
 
     bar = tqdm(images, desc="finding faces", unit="image", file=sys.stderr, leave=False,
