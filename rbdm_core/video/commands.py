@@ -2,10 +2,10 @@
 explainer callables for `process.classify_video` / `process.explain_video`, built from a
 `ModelBundle`, and the per-file loop that names every skipped video.
 
-Detector and crop: `rbdm_core.data.face_detect.detect_faces` and `rbdm_core.data.face_crop`'s
-square crop with margin where those modules exist (the faces branch, merged separately); until
-then `stand_in_detector`, a STAND-IN that takes the whole frame as one face unless the frame is
-blank, and the box's own pixels (`process.box_crop`).
+Detector and crop: `rbdm_core.data.face_detect.detect_faces` (BlazeFace) and
+`rbdm_core.data.face_crop`'s square crop with margin, as `rbdm predict` uses for images; where
+those modules cannot be imported, `stand_in_detector` (the whole frame as one face unless the
+frame is blank) and the box's own pixels (`process.box_crop`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from rbdm_core.video.reader import VideoError, is_video
 #: height, label, probability, note, plus frame, time_ms and track (empty for an image)
 COLUMNS = ("path", "frame", "time_ms", "track", "face", "x", "y", "width", "height", "label", "probability",
            "note")
+
+#: the name `detector` reports for the stand-in
+STAND_IN_NAME = "stand-in (whole frame as one face)"
 
 #: a frame whose grey values span fewer levels than this has no face for the stand-in detector
 BLANK_RANGE = 8
@@ -52,7 +55,7 @@ def detector(faces: str = "detect") -> tuple[Callable, Callable, str]:
     except ModuleNotFoundError as exc:
         if exc.name not in ("rbdm_core.data.face_detect", "rbdm_core.data.face_crop"):
             raise
-        return stand_in_detector, box_crop, "stand-in (whole frame as one face)"
+        return stand_in_detector, box_crop, STAND_IN_NAME
 
     def square_crop(frame, box):
         x, y, side = crop_square(box)
@@ -62,12 +65,11 @@ def detector(faces: str = "detect") -> tuple[Callable, Callable, str]:
 
 def model_view(bundle, crops) -> list[np.ndarray]:
     """Crops (h, w, 3) uint8 as the still-image path reads files: converted to the model's
-    channels by PIL (gray = ITU-R 601 luma), kept at their size (the model's preprocessing resizes)."""
-    from PIL import Image
+    channels as PIL converts a file (`data.images.convert_channels`), kept at their size (the
+    model's preprocessing resizes)."""
+    from rbdm_core.data.images import convert_channels
 
-    if bundle.preprocess.channels == 3:
-        return [np.asarray(c) for c in crops]
-    return [np.asarray(Image.fromarray(np.ascontiguousarray(c)).convert("L"))[..., None] for c in crops]
+    return [convert_channels(np.asarray(c), bundle.preprocess.channels) for c in crops]
 
 
 def probabilities(bundle, crops) -> np.ndarray:
@@ -165,6 +167,15 @@ def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, b
     return written, skipped
 
 
+def _no_face_note(name: str) -> str:
+    """The still-image CSV's note for an image without a face (its words where it has them)."""
+    if name != STAND_IN_NAME:  # the real detector
+        from rbdm_core.commands.predict import no_face_note
+
+        return no_face_note()
+    return f"no face found ({name})"
+
+
 def predict_images(command: str, bundle, paths, faces: str = "detect") -> tuple[list[list[str]], int]:
     """Image files beside videos, in the same columns: (rows, number skipped). Each face the
     detector finds is a row (frame, time_ms, track empty); an image without a face gets one row
@@ -181,7 +192,7 @@ def predict_images(command: str, bundle, paths, faces: str = "detect") -> tuple[
     for path, img in zip(ok, arrays):
         boxes = [box_xywh(b) for b in detect(img)]
         if not boxes:
-            note = f"no face found ({name})"
+            note = _no_face_note(name)
             print(f"rbdm {command}: {path}: {note}", file=sys.stderr)
             rows.append([str(path)] + [""] * (len(COLUMNS) - 2) + [note])
             continue
