@@ -235,15 +235,6 @@ def test_explain_video_draws_relevance_in_place(tmp_path):
     assert f[42:].mean() < 20  # below the box and its label
 
 
-def test_robust_scale():
-    from rbdm_core.video.overlay import robust_scale
-
-    maps = [np.arange(1000, dtype=float).reshape(10, 100), -np.ones((5, 5))]
-    assert robust_scale(maps) == pytest.approx(np.percentile(np.r_[np.arange(1000), np.ones(25)], 99.5))
-    assert robust_scale([np.r_[np.zeros(999), 4.0]]) == 4.0  # the percentile is 0: the largest |R|
-    assert robust_scale([np.zeros((3, 3))]) == 1.0
-
-
 def test_box_crop_clips_to_the_frame():
     frame = np.arange(H * W * 3, dtype=np.uint8).reshape(H, W, 3)
     c, region = box_crop(frame, (-5, 40, 20, 20))

@@ -2,7 +2,7 @@
 crop came from, blended in red (positive) and blue (negative), with the face's box and label.
 
 Colour scale: one per track, the 99.5th percentile of |relevance| over all of the track's maps
-(`robust_scale`), so a face's colours are comparable from frame to frame and a few extreme
+(`relevance_overlay.robust_scale`, the still-image overlays' rule and colours), so a face's colours are comparable from frame to frame and a few extreme
 pixels do not wash out the rest; opacity = min(|r| / scale, 1) * `MAX_ALPHA`.
 """
 
@@ -12,24 +12,14 @@ from typing import Sequence
 
 import numpy as np
 
+from rbdm_core.relevance_overlay import NEGATIVE, POSITIVE
+
 #: opacity of relevance at or above the colour scale's top
 MAX_ALPHA = 0.7
 #: box and text colour (RGB)
 BOX_COLOUR = (255, 255, 0)
-_POS = np.array([255.0, 0.0, 0.0])
-_NEG = np.array([0.0, 60.0, 255.0])
-
-
-def robust_scale(maps: Sequence[np.ndarray], percentile: float = 99.5) -> float:
-    """The `percentile` of |relevance| over all `maps` (each (h, w)); the largest |relevance|
-    when that is 0, and 1.0 for all-zero maps (as the still-image overlays' scale)."""
-    if not len(maps):
-        return 1.0
-    vals = np.concatenate([np.abs(np.asarray(m, dtype=np.float64)).ravel() for m in maps])
-    top = float(np.percentile(vals, percentile))
-    if not top > 0:
-        top = float(vals.max())
-    return top if top > 0 and np.isfinite(top) else 1.0
+_POS = 255.0 * np.array(POSITIVE)
+_NEG = 255.0 * np.array(NEGATIVE)
 
 
 def resize_map(rmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:

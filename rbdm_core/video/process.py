@@ -175,7 +175,8 @@ def explain_video(path: str | os.PathLike, out: str | os.PathLike, detect: Calla
     Output frame rate: min(video fps, 1000 / step_ms), the rate of processed frames."""
     import time
 
-    from rbdm_core.video.overlay import blend, label_box, robust_scale
+    from rbdm_core.relevance_overlay import robust_scale
+    from rbdm_core.video.overlay import blend, label_box
     from rbdm_core.video.writer import mp4_writer
 
     path, out = Path(path), Path(out)
