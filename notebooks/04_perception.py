@@ -62,10 +62,12 @@ study = pipe.gaze_study
 geo = study.geometry
 n_img, (side, _, channels) = len(images), images.shape
 kind = "SYNTHETIC" if images.is_synthetic else "real"
+# the annotators are simulated on either data; on real images they are labelled as such
+gaze_kind = "SYNTHETIC" if images.is_synthetic else "SIMULATED"
 print(f"gaze-study images: {n_img} {kind} CK+{'-like' if images.is_synthetic else ''} images of "
       f"{side}x{side}x{channels}")
 print(f"simulated annotators: {len(study.annotators)}, {len(study.fixations)} fixations, "
-      f"{len(study.samples)} gaze samples at {geo.sample_rate_hz:g} Hz (SYNTHETIC)")
+      f"{len(study.samples)} gaze samples at {geo.sample_rate_hz:g} Hz ({gaze_kind})")
 
 # %% [markdown]
 # ## The study's geometry
@@ -257,7 +259,7 @@ for factor in (0.5, 1.0, 2.0):
                  "mean distance (deg)": np.nanmean(d.mean_distance_px) / geo.px_per_degree})
 detection = pd.DataFrame(rows)
 viz.table(detection, float_format="{:.3g}",
-          caption="I-DT against the generating fixations, whole study (SYNTHETIC samples)")
+          caption=f"I-DT against the generating fixations, whole study ({gaze_kind} samples)")
 
 # %% [markdown]
 # The heatmaps below use the generating fixations themselves (the detector's output would serve
@@ -308,7 +310,7 @@ per_annotator = pd.DataFrame({"annotator": human.annotators,
                               "images with a heatmap": valid.sum(axis=1)})
 print(f"n = {n_fix} pseudo-fixations per image (mean fixations per image and annotator: {pipe.mean_fixations():.2f}); "
       f"relevance method: {method or pipe.profile.relevance_method}")
-viz.table(per_annotator, float_format="{:.3g}", caption="Simulated annotators (SYNTHETIC)")
+viz.table(per_annotator, float_format="{:.3g}", caption=f"Simulated annotators ({gaze_kind})")
 
 # %% [markdown]
 # ## Table 1: how far do model and annotators agree?
@@ -339,7 +341,7 @@ scores = agreement.table1_scores(model, chance, human.maps, human.annotators, va
 table1 = statistics.summarise(scores, by=["comparison", "metric"], sort=False)  # rows in the scores' order
 order = list(dict.fromkeys(scores.comparison))
 viz.table(statistics.pivot_intervals(table1, row="comparison", column="metric", columns=metrics.TABLE1_METRICS),
-          caption="Table 1 (this run, SYNTHETIC annotators): mean [95% CI] over images")
+          caption=f"Table 1 (this run, {gaze_kind} annotators): mean [95% CI] over images")
 
 # %% [markdown]
 # The paper's Table 1 did not survive in the text available to us, so its numbers cannot be set
@@ -412,7 +414,7 @@ ids, fixmaps = gaze.study_fixation_maps(fx, n_img, shape, geo)
 bench = agreement.benchmark_scores(model_full, chance_full, human_full.maps, fixmaps, ids, valid=valid)
 bench_sum = statistics.summarise(bench, by=["comparison", "metric"], sort=False)
 viz.table(statistics.pivot_intervals(bench_sum, row="comparison", column="metric", columns=agreement.BENCHMARK_METRICS),
-          caption="Saliency-benchmark metrics, predictor -> annotator's fixations (SYNTHETIC annotators): mean [95% CI]")
+          caption="Saliency-benchmark metrics, predictor -> annotator's fixations ({gaze_kind} annotators): mean [95% CI]")
 
 # %% [markdown]
 # KL divergence punishes a predicted map that is nearly zero where a person looked: a heatmap of

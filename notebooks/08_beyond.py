@@ -161,8 +161,9 @@ shown = statistics.format_columns(tab.rename(columns={"mean": "v_mean", "ci_low"
 shown = shown.pivot(index="measure", columns="annotator", values="v")
 shown.columns = [f"annotator {a}" for a in shown.columns]
 viz.table(shown.reset_index(),
-          caption=f"Human (fixations) vs model (top-{n} pixels) perceptive masks: IoU, kept shares, "
-                  f"ground-truth precision (mean [95% CI] over {len(gz)} images)")
+          caption=f"Human (fixations) vs model (top-{n} pixels) perceptive masks: IoU, kept shares"
+                  + (", ground-truth precision" if gz.regions is not None else " (no ground-truth regions: real data)")
+                  + f" (mean [95% CI] over {len(gz)} images)")
 
 # %%
 human_union = masking.combine_masks(list(human.masks), "union")

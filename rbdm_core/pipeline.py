@@ -35,7 +35,9 @@ class Pipeline:
     roots (paper profile only): `ferplus` = folder with fer2013.csv and fer2013new.csv,
     `affectnet` = AffectNet root, `ckplus` = CK+ root; read, never written. A root not given is
     taken from `$RBDM_FERPLUS_ROOT`, `$RBDM_AFFECTNET_ROOT`, `$RBDM_CKPLUS_ROOT` (the Docker image
-    sets them to /data/ferplus, /data/affectnet, /data/ckplus).
+    sets them to /data/ferplus, /data/affectnet, /data/ckplus). `folder` = an image folder
+    (`rbdm_core.data.folder`, from a profile file's roots or `roots` here) that replaces the
+    Trainee's corpus, under any profile (`target`); FERPlus is then not needed.
     """
 
     def __init__(self, profile: Profile | str = "quick", run_dir: str | os.PathLike | None = None,
@@ -53,7 +55,8 @@ class Pipeline:
         self.seed = int(seed)
         self.verbose = verbose
         if not self.profile.synthetic:
-            missing = [k for k in ("ferplus", "affectnet", "ckplus") if k not in self.roots]
+            needed = ("affectnet", "ckplus") + (() if "folder" in self.roots else ("ferplus",))
+            missing = [k for k in needed if k not in self.roots]
             if missing:
                 raise ValueError(f"profile {self.profile.name!r} reads the real corpora: give roots for {missing} "
                                  "(folders with the files their owners distribute)")
@@ -74,8 +77,14 @@ class Pipeline:
 
     @cached_property
     def target(self) -> Dataset:
-        """The Trainee's corpus: FERPlus(-like), 48x48 gray, Training / PublicTest / PrivateTest."""
+        """The Trainee's corpus: FERPlus(-like), 48x48 gray, Training / PublicTest / PrivateTest; or
+        the image folder of root `folder` (48x48 gray, its splits mapped by
+        `data.folder.as_target_splits`)."""
         p = self.profile
+        if "folder" in self.roots:
+            from .data.folder import as_target_splits, read_folder
+
+            return as_target_splits(read_folder(self.roots["folder"], size=48, channels=1, progress=False))
         if p.synthetic:
             from .data.synthetic import make_domain
 

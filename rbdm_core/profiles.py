@@ -59,7 +59,14 @@ class Profile:
     min_per_class: per-split floor of images per class in the synthetic corpora (None: the
         generator's default, 3);
     roots: corpus folders named in a profile file ({"ferplus": ..., "affectnet": ...,
-        "ckplus": ...}; None: given to the Pipeline or taken from $RBDM_<NAME>_ROOT).
+        "ckplus": ..., "folder": ...}; None: given to the Pipeline or taken from $RBDM_<NAME>_ROOT).
+        `folder` is an image folder (ROOT/<label>/* or ROOT/<split>/<label>/*,
+        `rbdm_core.data.folder`) that replaces the Trainee's corpus (FERPlus, or the FERPlus-like
+        stand-in under a synthetic base): the Trainer still learns on AffectNet (or its stand-in),
+        its relevance masks the folder's images, and the Trainee variants train on them. Split
+        folders train* / val* (dev*) / test* become Training / PublicTest / PrivateTest; a folder
+        without splits has 20 % of each class drawn (seed 0) for validation (PublicTest). With a
+        `folder` root the FERPlus root is not needed.
     """
 
     name: str
@@ -145,9 +152,9 @@ PROFILES: dict[str, Profile] = {
 
 
 #: Corpus roots a profile file may name (`roots:`).
-ROOT_KEYS: tuple[str, ...] = ("ferplus", "affectnet", "ckplus")
+ROOT_KEYS: tuple[str, ...] = ("ferplus", "affectnet", "ckplus", "folder")
 #: Roots the profile-file format reserves for sources this version does not read yet.
-RESERVED_ROOT_KEYS: tuple[str, ...] = ("gaze", "folder")
+RESERVED_ROOT_KEYS: tuple[str, ...] = ("gaze",)
 PROFILE_FILE_SUFFIXES = (".yml", ".yaml", ".json")
 
 
@@ -187,8 +194,9 @@ def _type_name(hint: Any) -> str:
 
 def load_profile(path: str | os.PathLike) -> Profile:
     """A profile file: YAML (or JSON) with `base:` (a built-in profile, default quick), any `Profile`
-    field by its name, and `roots:` (corpus folders: ferplus, affectnet, ckplus; relative paths
-    are taken from the file's folder). The profile's name is the file's stem. An unknown field, a
+    field by its name, and `roots:` (corpus folders: ferplus, affectnet, ckplus, and folder, an
+    image folder that replaces the Trainee's corpus, see `Profile`; relative paths are taken from
+    the file's folder). The profile's name is the file's stem. An unknown field, a
     wrong type or an unknown root is an error naming it and listing what is valid."""
     p = Path(path)
     if not p.is_file():
