@@ -207,7 +207,7 @@ viz.show(fig, "human-vs-model-masks")
 from rbdm_core import curves, verdicts
 from rbdm_core.training import all_curves
 
-if fixation_trainee and pipe.profile.synthetic:
+if fixation_trainee and pipe.target.is_synthetic:
     fix = pipe.fixation_masks("Training")
     per = pipe.masks("perceptive")
     print(f"kept share of the training images ({data_kind.lower()}): fixation masks {fix.mean():.3f}, "

@@ -265,10 +265,10 @@ class Pipeline:
         from .gaze import kernel_for_image
         from .masking import combine_masks, human_masks
 
-        if not self.profile.synthetic:
-            raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads real corpora, and no gaze was "
-                             "recorded on the Trainee's corpus (FERPlus); fixation masks exist for the synthetic "
-                             "corpora, where annotators are simulated")
+        if not self.profile.synthetic or not self.target.is_synthetic:
+            raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads a real Trainee corpus, and no gaze "
+                             "was recorded on it (FERPlus, or the image folder); fixation masks exist for the "
+                             "synthetic corpora, where annotators are simulated")
         ds = self.target.select_split(split)
         seed = self.seed + 4 + 100 * sorted(self.target.splits).index(split)  # one simulated study per split
         params = {"images": dataset_key(ds), "annotators": self.profile.annotators, "seed": seed}
