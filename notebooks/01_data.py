@@ -94,7 +94,7 @@ for name, ds in corpora.items():
 # %%
 from rbdm_core.masking import PAPER_MASK_TYPES
 
-source, target, gaze_images = corpora if run_prof.synthetic else ("AffectNet", "FERPlus", "CK+")
+source, target, gaze_images = corpora  # the names above: the stand-ins', or the corpora read
 fig = viz.method_diagram(
     trainer_candidates=run_prof.trainer_candidates, relevance_method=run_prof.relevance_method,
     mask_types=PAPER_MASK_TYPES, trainee=run_prof.trainee, switch_epoch=run_prof.switch_epoch,
