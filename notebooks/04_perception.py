@@ -66,15 +66,17 @@ study = pipe.gaze_study
 geo = study.geometry
 n_img, (side, _, channels) = len(images), images.shape
 kind = "SYNTHETIC" if images.is_synthetic else "real"
+# the annotators are simulated on either data; on real images they are labelled as such
+gaze_kind = "SYNTHETIC" if images.is_synthetic else "SIMULATED"
 print(f"gaze-study images: {n_img} {kind} CK+{'-like' if images.is_synthetic else ''} images of "
       f"{side}x{side}x{channels}")
-who, tag = ("recorded", "RECORDED") if study.recorded else ("simulated", "SYNTHETIC")
+who, tag = ("recorded", "RECORDED") if study.recorded else ("simulated", gaze_kind)
 if study.recorded:
     print(textwrap.fill(study.describe(), 100))
     display(viz.table(study.drop_report(), caption=f"Gaze recording {study.params['file']}: rows read and dropped"))
 else:
     print(f"simulated annotators: {len(study.annotators)}, {len(study.fixations)} fixations, "
-          f"{len(study.samples)} gaze samples at {geo.sample_rate_hz:g} Hz (SYNTHETIC)")
+          f"{len(study.samples)} gaze samples at {geo.sample_rate_hz:g} Hz ({gaze_kind})")
 
 # %% [markdown]
 # ## The study's geometry
@@ -272,7 +274,8 @@ for factor in ((0.5, 1.0, 2.0) if not study.recorded else ()):
                  "mean distance (deg)": np.nanmean(d.mean_distance_px) / geo.px_per_degree})
 detection = pd.DataFrame(rows)
 # the table is the cell's value (shown), with a recording there is none
-(viz.table(detection, float_format="{:.3g}", caption="I-DT against the generating fixations, whole study (SYNTHETIC samples)")
+(viz.table(detection, float_format="{:.3g}",
+           caption=f"I-DT against the generating fixations, whole study ({gaze_kind} samples)")
  if not study.recorded else None)
 
 # %% [markdown]

@@ -431,13 +431,16 @@ def run_book(
     log=print,
     parameters: Mapping[str, Any] | None = None,
     kernels: str = "portable",
-) -> tuple[Path, list[tuple[str, float]]]:
+    build: bool = True,
+) -> tuple[Path | None, list[tuple[str, float]]]:
     """Execute every chapter in order (one run dir), then build the book.
 
     execute=False builds from the committed `notebooks/NN_name.ipynb` instead. update_references
     (quick profile only) writes the sanitised executed notebooks back as the committed ones.
     parameters: {name: value} given to every chapter whose parameters cell declares `name` (e.g.
     `ferplus_root`); a name no chapter declares is an error. kernels: see `execute_chapter`.
+    build=False executes the chapters only (the executed notebooks are in
+    `<run>/<profile>/notebooks/`; no HTML, html folder None).
     Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
     check_cell_timeout(cell_timeout)
     if update_references and profile != "quick":
@@ -446,6 +449,8 @@ def run_book(
         raise ValueError("--update-references needs --kernels portable (the references must match on any CPU)")
     if update_references and not execute:
         raise ValueError("--update-references needs execution (drop --no-execute)")
+    if not build and not execute:
+        raise ValueError("--no-build needs execution (drop --no-execute): there would be nothing to do")
     nbdir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     chapters = list_chapters(nbdir)
     if not chapters:
@@ -482,6 +487,8 @@ def run_book(
             raise FileNotFoundError(f"{nbdir}: committed executed notebook(s) missing: {', '.join(missing)} "
                                     "(run `rbdm book --update-references`)")
         executed = [c.with_suffix(".ipynb") for c in chapters]
+    if not build:
+        return None, timings
     t0 = time.perf_counter()
     html = build_book(executed, book_dir=book_dir, run_dir=root if execute else None)
     timings.append(("(build)", time.perf_counter() - t0))

@@ -36,7 +36,9 @@ class Pipeline:
     `affectnet` = AffectNet root, `ckplus` = CK+ root; read, never written. Any profile:
     `gaze` = a gaze recording on the gaze images (`gaze_study`). A root not given is
     taken from `$RBDM_FERPLUS_ROOT`, `$RBDM_AFFECTNET_ROOT`, `$RBDM_CKPLUS_ROOT` (the Docker image
-    sets them to /data/ferplus, /data/affectnet, /data/ckplus).
+    sets them to /data/ferplus, /data/affectnet, /data/ckplus). `folder` = an image folder
+    (`rbdm_core.data.folder`, from a profile file's roots or `roots` here) that replaces the
+    Trainee's corpus, under any profile (`target`); FERPlus is then not needed.
     """
 
     def __init__(self, profile: Profile | str = "quick", run_dir: str | os.PathLike | None = None,
@@ -58,7 +60,8 @@ class Pipeline:
         self.seed = int(seed)
         self.verbose = verbose
         if not self.profile.synthetic:
-            missing = [k for k in ("ferplus", "affectnet", "ckplus") if k not in self.roots]
+            needed = ("affectnet", "ckplus") + (() if "folder" in self.roots else ("ferplus",))
+            missing = [k for k in needed if k not in self.roots]
             if missing:
                 raise ValueError(f"profile {self.profile.name!r} reads the real corpora: give roots for {missing} "
                                  "(folders with the files their owners distribute)")
@@ -79,8 +82,14 @@ class Pipeline:
 
     @cached_property
     def target(self) -> Dataset:
-        """The Trainee's corpus: FERPlus(-like), 48x48 gray, Training / PublicTest / PrivateTest."""
+        """The Trainee's corpus: FERPlus(-like), 48x48 gray, Training / PublicTest / PrivateTest; or
+        the image folder of root `folder` (48x48 gray, its splits mapped by
+        `data.folder.as_target_splits`)."""
         p = self.profile
+        if "folder" in self.roots:
+            from .data.folder import as_target_splits, read_folder
+
+            return as_target_splits(read_folder(self.roots["folder"], size=48, channels=1, progress=False))
         if p.synthetic:
             from .data.synthetic import make_domain
 
@@ -276,10 +285,10 @@ class Pipeline:
         from .gaze import kernel_for_image
         from .masking import combine_masks, human_masks
 
-        if not self.profile.synthetic:
-            raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads real corpora, and no gaze was "
-                             "recorded on the Trainee's corpus (FERPlus); fixation masks exist for the synthetic "
-                             "corpora, where annotators are simulated")
+        if not self.profile.synthetic or not self.target.is_synthetic:
+            raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads a real Trainee corpus, and no gaze "
+                             "was recorded on it (FERPlus, or the image folder); fixation masks exist for the "
+                             "synthetic corpora, where annotators are simulated")
         ds = self.target.select_split(split)
         seed = self.seed + 4 + 100 * sorted(self.target.splits).index(split)  # one simulated study per split
         params = {"images": dataset_key(ds), "annotators": self.profile.annotators, "seed": seed}
