@@ -149,7 +149,7 @@ detect, crop, detector_name = detector()
 video = photos.path("WolfgangLanger_Pexels.mp4", photos_dir)
 res = classify_video(video, detect, classifier_for(bundle), step_ms=step_ms, crop=crop, progress=False)
 rows = pd.DataFrame([r.__dict__ for r in res.rows])
-print(f"{video.name}: {res.info.width}x{res.info.height} at {res.info.fps:.3g} frames/s; {res.frames} frames "
+print(f"{video.name}: {res.info.size[0]}x{res.info.size[1]} at {res.info.fps:.3g} frames/s; {res.frames} frames "
       f"taken at a {step_ms} ms step; {len(rows)} faces in {rows['frame'].nunique()} of them; "
       f"{rows['track'].nunique()} track(s)")
 share = rows["label"].value_counts(normalize=True)

@@ -12,18 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x, y, width, height) boxes; 0 when either is empty."""
-    ax, ay, aw, ah = (float(v) for v in a)
-    bx, by, bw, bh = (float(v) for v in b)
-    iw = min(ax + aw, bx + bw) - max(ax, bx)
-    ih = min(ay + ah, by + bh) - max(ay, by)
-    inter = max(iw, 0.0) * max(ih, 0.0)
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
-
+from rbdm_core.data.face_detect import iou  # noqa: F401 (the one box overlap; tracks.iou for callers)
 
 class Tracker:
     """Incremental form of `assign_tracks`: call `update(boxes)` once per processed frame."""
