@@ -277,31 +277,34 @@ def _refuse_inside(cache_root: Path, root: Path) -> None:
 
 def _build_images(rows: pd.DataFrame, files: dict, out: Path, size: tuple[int, int], channels: int,
                   shard_rows: int, progress: bool) -> None:
-    """Fill `out/images.npy.partial` shard by shard; a marker file records each finished shard."""
+    """Fill `out/images.npy.partial` shard by shard; a marker file records each finished shard.
+
+    Each face is written at its offset in the .npy file with `os.pwrite` as soon as it is
+    cropped, so the process holds one image at a time: nothing of the output stays mapped or
+    resident in this process (a memmap written through would keep every written page in its
+    resident set until the kernel reclaims it). Each shard is fsynced before its marker is written.
+    """
     n = len(rows)
     shape = (n, size[0], size[1], channels)
     out.mkdir(parents=True, exist_ok=True)
     partial, done = out / "images.npy.partial", out / "done"
-    mm = None
-    if partial.exists():
-        try:
-            mm = np.lib.format.open_memmap(partial, mode="r+")
-            if mm.shape != shape or mm.dtype != np.uint8:
-                mm = None
-        except (ValueError, OSError):
-            mm = None
-    if mm is None:
+    offset = _partial_offset(partial, shape)
+    if offset is None:
         for f in done.glob("*") if done.exists() else []:
             f.unlink()
-        mm = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=shape)
+        mm = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=shape)  # header + sparse body
+        offset = int(mm.offset)
+        del mm
     done.mkdir(exist_ok=True)
     atomic_write_text(out / "params.json", json.dumps({"size": list(size), "channels": channels, "n": n}))
-    path, split, row = rows["path"].to_numpy(str), rows["split"].to_numpy(str), rows["row"].to_numpy()
+    path, split, row = rows["path"].to_numpy(), rows["split"].to_numpy(), rows["row"].to_numpy()
     boxes = rows[list(BOX_COLUMNS)].to_numpy(np.int64)
+    item = size[0] * size[1] * channels
     n_shards = -(-n // shard_rows)
     finished = {k for k in range(n_shards) if (done / f"{k:05d}").exists()}
     bar = _progress(n, progress, "cropping AffectNet faces",
                     initial=sum(min(n, (k + 1) * shard_rows) - k * shard_rows for k in finished))
+    fd = os.open(partial, os.O_RDWR)
     try:
         for k in range(n_shards):
             if k in finished:
@@ -310,13 +313,34 @@ def _build_images(rows: pd.DataFrame, files: dict, out: Path, size: tuple[int, i
             for j in range(lo, hi):
                 what = f"{files[split[j]]} {_line(int(row[j]))}: "
                 im = open_image(files["images"] / path[j], channels, what=what)
-                mm[j] = resize(crop_box(im, tuple(boxes[j]), what=what), size)
+                face = np.ascontiguousarray(resize(crop_box(im, tuple(boxes[j]), what=what), size), dtype=np.uint8)
+                _pwrite_all(fd, memoryview(face).cast("B"), offset + j * item)
                 bar.update(1)
-            mm.flush()
+            os.fsync(fd)
             atomic_write_text(done / f"{k:05d}", f"{lo} {hi}\n")
     finally:
+        os.close(fd)
         bar.close()
-        del mm
+
+
+def _partial_offset(partial: Path, shape: tuple[int, ...]) -> int | None:
+    """Byte offset of the data in an existing `images.npy.partial` of `shape` uint8, else None."""
+    if not partial.exists():
+        return None
+    try:
+        mm = np.lib.format.open_memmap(partial, mode="r")
+    except (ValueError, OSError):
+        return None
+    ok = mm.shape == shape and mm.dtype == np.uint8
+    offset = int(mm.offset)
+    del mm
+    return offset if ok else None
+
+
+def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
+    while len(data):
+        k = os.pwrite(fd, data, offset)
+        data, offset = data[k:], offset + k
 
 
 def iter_affectnet(root: str | Path, batch_size: int = 256, **kwargs) -> Iterator[Dataset]:
