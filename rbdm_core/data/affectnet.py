@@ -147,7 +147,7 @@ def index_affectnet(
     seed: int = 0,
     cache_dir: str | Path | None = None,
     progress: bool = True,
-    chunksize: int = 50_000,
+    chunksize: int = 10_000,
     shard_rows: int = 4096,
 ) -> tuple[pd.DataFrame, dict]:
     """The cleaned AffectNet row list, without decoding images.
@@ -175,11 +175,13 @@ def index_affectnet(
     dropped["duplicate_path"] = int((~keep).sum())
     rows = rows[keep].reset_index(drop=True)
 
-    # hashes are cached per unique path, in sorted path order (independent of the seed)
+    # hashes are cached per unique path, in sorted path order (independent of the seed). Paths are
+    # unique here, so one argsort maps rows to shards and back; object arrays share the row's
+    # strings (a fixed-width str array would cost 4 bytes per character per copy).
     key = param_key({"v": CACHE_VERSION, "root": str(Path(root).resolve()), "files": _files_signature(files)})
     hdir = cache_root / "affectnet" / f"index-{key}" / "hashes"
-    paths = np.sort(rows["path"].to_numpy(str))
-    where = rows.set_index("path")
+    order = np.argsort(rows["path"].to_numpy(object), kind="stable")
+    paths = rows["path"].to_numpy(object)[order]
     sha = np.empty(len(paths), dtype="S40")
     n_shards = -(-len(paths) // shard_rows)
     bar = _progress(len(paths), progress, "hashing AffectNet images")
@@ -194,7 +196,7 @@ def index_affectnet(
                 for j in range(lo, hi):
                     p = files["images"] / paths[j]
                     if not p.is_file():
-                        r = where.loc[paths[j]]
+                        r = rows.iloc[int(order[j])]
                         raise FileNotFoundError(
                             f"{files[r['split']]} {_line(int(r['row']))}: image file {p} does not exist"
                         )
@@ -205,8 +207,11 @@ def index_affectnet(
             bar.update(hi - lo)
     finally:
         bar.close()
-    sha = sha[np.searchsorted(paths, rows["path"].to_numpy(str))]
-    rows["sha1"] = sha.astype(str)
+    by_row = np.empty_like(sha)
+    by_row[order] = sha
+    del sha, paths, order
+    rows["sha1"] = [h.decode("ascii") for h in by_row]
+    del by_row
     keep = _keep_one(rows, "sha1", rng.random(len(rows)))
     dropped["duplicate_content"] = int((~keep).sum())
     rows = rows[keep].reset_index(drop=True)
