@@ -7,6 +7,7 @@ that are not themselves benchmark names are passed to that benchmark as `main(ar
 """
 
 import importlib
+import inspect
 import pkgutil
 import sys
 from pathlib import Path
@@ -24,9 +25,14 @@ def main(argv: list[str]) -> int:
         else:
             print(f"unknown benchmark {word!r}; available: {', '.join(names)}", file=sys.stderr)
             return 2
+    modules = {name: importlib.import_module(f"benchmarks.bench_{name}") for name, _ in chosen}
+    for name, args in chosen:
+        if args and not inspect.signature(modules[name].main).parameters:
+            print(f"benchmark {name!r} takes no options, got {' '.join(args)}", file=sys.stderr)
+            return 2
     for name, args in chosen or [(n, []) for n in names]:
         print(f"=== benchmark: {name}", flush=True)
-        module = importlib.import_module(f"benchmarks.bench_{name}")
+        module = modules.get(name) or importlib.import_module(f"benchmarks.bench_{name}")
         module.main(args) if args else module.main()
     return 0
 
