@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -266,9 +267,7 @@ def read_affectnet(
     final, meta = out / "images.npy", out / "meta.npz"
     if not (final.exists() and meta.exists()):
         _build_images(rows, files, out, (h, w), channels, shard_rows, progress)
-        with atomic_path(meta) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, labels=rows["label"].to_numpy(np.int64), split=rows["split"].to_numpy(str),
-                     ids=rows["path"].to_numpy(str), sha1=rows["sha1"].to_numpy(str))
+        _write_meta(rows, meta)
         os.replace(out / "images.npy.partial", final)
     images = np.load(final, mmap_mode="r")
     with np.load(meta, allow_pickle=False) as z:
@@ -277,6 +276,20 @@ def read_affectnet(
         raise ValueError(f"AffectNet cache {out} is inconsistent ({images.shape[0]} images, {len(labels)} labels); delete it")
     prov = dict(prov, size=[h, w], channels=channels, cache=str(out))
     return Dataset(images=images, labels=labels, class_names=FERPLUS_CLASSES, split=split, ids=ids, provenance=prov)
+
+
+def _write_meta(rows: pd.DataFrame, path: Path) -> None:
+    """meta.npz (labels int64, split, ids, sha1 as fixed-width str), one column converted at a time.
+
+    The same file np.savez writes, but only one fixed-width copy of a column (4 bytes a
+    character) exists at any moment instead of all four.
+    """
+    columns = (("labels", lambda: rows["label"].to_numpy(np.int64)), ("split", lambda: rows["split"].to_numpy(str)),
+               ("ids", lambda: rows["path"].to_numpy(str)), ("sha1", lambda: rows["sha1"].to_numpy(str)))
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, column in columns:
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, column(), allow_pickle=False)
 
 
 def _refuse_inside(cache_root: Path, root: Path) -> None:
