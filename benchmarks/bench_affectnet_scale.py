@@ -69,6 +69,30 @@ print(json.dumps({"seconds": dt, "n": len(ds), "decoded": decoded[0], "rss_after
 """
 
 
+_INDEX_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+import numpy as np
+import rbdm_core.data.affectnet as an
+root, cache = sys.argv[1], Path(sys.argv[2])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+rows, prov = an.index_affectnet(root, cache_dir=cache, progress=False)
+t_index = time.perf_counter() - t0
+peak_index = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+an._write_meta(rows, cache / "meta.npz")   # what read_affectnet writes and reads back beside the images
+del rows
+with np.load(cache / "meta.npz", allow_pickle=False) as z:
+    labels, split, ids = z["labels"], z["split"].astype(object), z["ids"].astype(object)
+print(json.dumps({"seconds_index": t_index, "n": len(labels), "rss_after_imports_kib": base,
+                  "peak_rss_index_kib": peak_index, "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "ids_bytes": int(labels.nbytes + sum(sys.getsizeof(s) + 8 for s in ids)), "dropped": prov["dropped"]}))
+"""
+
+#: AffectNet's manually annotated lists by expression 0..10 (training + validation, 420,299 rows).
+AFFECTNET_COUNTS = (75_374, 134_915, 25_959, 14_590, 6_878, 4_303, 25_382, 4_250, 33_588, 12_145, 82_915)
+
+
 def _mib(x: float) -> str:
     return f"{x / 2**20:,.0f} MiB"
 
@@ -132,6 +156,60 @@ def generate(root: Path, n: int, size: int, seed: int = 0) -> dict:
     return counts
 
 
+def generate_lists(root: Path, n: int, seed: int = 0) -> dict:
+    """AffectNet-size lists (n rows, AffectNet's expression shares and 56-hex-digit file names) with
+    stub image files (unique bytes, not images): enough to index and hash, not to decode."""
+    rng = np.random.default_rng(seed)
+    tmp = root.with_name(root.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    lists, images = tmp / "Manually_Annotated_file_lists", tmp / "Manually_Annotated_Images"
+    lists.mkdir(parents=True)
+    share = np.array(AFFECTNET_COUNTS, float) / sum(AFFECTNET_COUNTS)
+    expr = rng.choice(len(share), size=n, p=share)
+    landmarks = ";".join(f"{v:.2f}" for v in np.linspace(1, 50, 136))
+    n_val = max(1, n // 75)
+    with open(lists / "training.csv", "w", newline="") as ft, open(lists / "validation.csv", "w", newline="") as fv:
+        wt, wv = csv.writer(ft), csv.writer(fv)
+        wt.writerow(HEADER)
+        wv.writerow(HEADER)
+        for i in range(n):
+            name = f"{i // 420 + 1}/{hashlib.sha224(f'{seed}-{i}'.encode()).hexdigest()}.jpg"
+            p = images / name
+            if i % 420 == 0:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(name.encode())
+            (wv if i >= n - n_val else wt).writerow([name, 10, 12, 200, 210, landmarks, int(expr[i]), 0.25, -0.5])
+    counts = {"rows": n, "kept_expected": int((expr <= 7).sum())}
+    (tmp / "lists.json").write_text(json.dumps(counts))
+    os.replace(tmp, root)
+    return counts
+
+
+def index_at_scale(n: int, corpus: Path | None) -> None:
+    """Peak memory of the row list alone (index, hash, meta write and read) at `n` csv rows."""
+    root = corpus or corpus_dir(n, 0).with_name(f"affectnet-lists-{n}")
+    if (root / "lists.json").exists():
+        counts = json.loads((root / "lists.json").read_text())
+        print(f"lists {root}: reused ({counts['rows']:,} rows)", flush=True)
+    else:
+        t0 = time.perf_counter()
+        counts = generate_lists(root, n)
+        print(f"lists {root}: generated {n:,} rows with stub files in {time.perf_counter() - t0:.1f} s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="rbdm-affectnet-lists-") as tmp:
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", _INDEX_CHILD, str(root), tmp], stdout=subprocess.PIPE,
+                              text=True, check=True)
+        wall = time.perf_counter() - t0
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    base, pi, pk = (r[k] * 1024 for k in ("rss_after_imports_kib", "peak_rss_index_kib", "peak_rss_kib"))
+    print(f"row list at AffectNet scale: {n:,} csv rows, {r['n']:,} kept (expected {counts['kept_expected']:,}); "
+          f"index + hashing {r['seconds_index']:.1f} s (child wall {wall:.1f} s)", flush=True)
+    print(f"  peak RSS {_mib(pk)} (after imports {_mib(base)}; index added {_mib(pi - base)}, with meta "
+          f"write + read {_mib(pk - base)} = {(pk - base) / r['n']:,.0f} bytes per kept row); ids and labels "
+          f"are {_mib(r['ids_bytes'])} of the output; allowance beyond the output {ALLOWANCE_MB} MB", flush=True)
+
+
 def _child(root: Path, cache: Path, size: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", _CHILD, str(root), str(cache), str(size)],
                             stdout=subprocess.PIPE, text=True)
@@ -184,7 +262,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=100_000, help="images in the generated corpus")
     ap.add_argument("--size", type=int, default=128, help="side of the images and of the output, pixels")
     ap.add_argument("--corpus", type=Path, default=None, help="where the generated corpus is kept")
+    ap.add_argument("--index-rows", type=int, default=0,
+                    help="only measure the row list (index, hashing, meta) at this many csv rows, with stub "
+                         "files; 420299 = AffectNet's manually annotated lists")
     args = ap.parse_args(argv or [])
+    if args.index_rows:
+        index_at_scale(args.index_rows, args.corpus)
+        return
     root = args.corpus or corpus_dir(args.n, args.size)
     if (root / "corpus.json").exists():
         counts = json.loads((root / "corpus.json").read_text())
