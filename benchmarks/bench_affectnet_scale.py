@@ -325,7 +325,8 @@ def main(argv: list[str] | None = None) -> None:
               f"(of {r3['n']:,}); interrupted + resumed {t_kill + w3:.1f} s vs uninterrupted {w1:.1f} s; "
               f"images.npy + meta {'EQUAL to' if same else 'DIFFER from'} the uninterrupted read", flush=True)
     ch = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    print(f"largest peak RSS of any child (RUSAGE_CHILDREN) {_mib(ch)}; this process {_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)}")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"largest peak RSS of any child (RUSAGE_CHILDREN) {_mib(ch)}; this process {_mib(own)}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import rbdm_core
 from fixtures_writers import write_affectnet
@@ -59,6 +60,7 @@ def _colour(j: int) -> tuple[int, int, int]:
     return (j % 256, j // 256, 200)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA and /proc/self/status are Linux's")
 def test_read_affectnet_memory_is_bounded(tmp_path):
     images, training, validation = {}, [], []
     for j in range(N):
