@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         proc = _child(root, b, args.size)
         n_shards = -(-r1["n"] // 4096)
-        while proc.poll() is None and _markers(b)[1] < n_shards // 2:
+        while proc.poll() is None and _markers(b)[1] < max(1, n_shards // 2):
             time.sleep(0.1)
         killed = proc.poll() is None
         if killed:
