@@ -389,6 +389,10 @@ def confusion(matrix: np.ndarray, class_names: Sequence[str], *, normalize: bool
     return fig
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
 class Table:
     """A DataFrame shown as a stable HTML table (`text/html`) and plain text (`text/plain`)."""
 
@@ -425,8 +429,11 @@ class Table:
         out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
         integral = self._integral()
         for idx, row in zip(df.index, df.itertuples(index=False)):
+            vals = ([idx] if self.index else []) + list(row)
             cells = ([self._fmt(idx)] if self.index else []) + [self._fmt(v, i) for v, i in zip(row, integral)]
-            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+            # numbers carry class "num" (right-aligned by book/_static/rbdm.css, also in the first column)
+            out.append("<tr>" + "".join(f'<td class="num">{html.escape(c)}</td>' if _is_number(v) else
+                                        f"<td>{html.escape(c)}</td>" for v, c in zip(vals, cells)) + "</tr>")
         out.append("</tbody></table>")
         return "\n".join(out)
 
