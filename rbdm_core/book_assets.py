@@ -12,6 +12,10 @@ Run on the HTML folder after a Jupyter Book build (`book/_ext/rbdm_offline.py`, 
   fontawesome.js, the theme's translation catalogues (`_static/locales`, read at build time), and a vendored tree (plotly, MathJax, the ipywidgets manager with require.js)
   that no page references.
 
+- readers without JavaScript see, in place of each figure's empty box, a note with the figure's
+  title (`<noscript>`). A static image of a plotly figure cannot be made without a browser:
+  plotly's image export (Kaleido) is a headless Chromium, which the book build does not need.
+
 Every rewrite is idempotent (a second pass changes nothing), so incremental builds are safe.
 """
 
@@ -32,6 +36,9 @@ FONTAWESOME_TAG_RE = re.compile(r'[ \t]*<script[^>]*src="[^"]*_static/scripts/fo
 MATHJAX_TAG_RE = re.compile(r'[ \t]*<script[^>]*src="[^"]*_static/vendor/mathjax/[^"]*"[^>]*></script>\n?')
 MATHJAX_CONFIG_RE = re.compile(r'[ \t]*<script>window\.MathJax = .*?</script>\n?', re.S)
 REQUIRE_RE = re.compile(r'<script[^>]*src="[^"]*_static/vendor/(?:require\.js|html-manager/)')
+FIGURE_DIV_RE = re.compile(r'(<div id="(rbdm-fig-[A-Za-z0-9_-]+)" class="rbdm-figure"[^>]*></div>)(\n<script[^>]*>\n'
+                           r'\(function \(\) \{\n  var id = "[^"]+", spec = (\{.*\});\n)?')
+NOSCRIPT_STYLE = "<noscript><style>.rbdm-figure{display:none}</style></noscript>"
 SOURCE_MAP_RE = re.compile(r"\n?//# sourceMappingURL=\S+\.map[ \t]*$|\n?/\*# sourceMappingURL=\S+?\.map ?\*/", re.M)
 
 
@@ -51,6 +58,38 @@ class PruneReport:
     bytes_removed: int = 0
 
 
+def figure_title(spec_json: str | None) -> str:
+    """A figure's title as plain text from its plotly JSON ('' when it has none)."""
+    import html
+    import json
+
+    if not spec_json:
+        return ""
+    try:
+        spec, _ = json.JSONDecoder().raw_decode(spec_json.replace("<\\/", "</"))
+        title = spec.get("layout", {}).get("title", "")
+    except ValueError:
+        return ""
+    text = title.get("text", "") if isinstance(title, dict) else str(title or "")
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text.replace("<br>", " — "))).strip(" —")
+    return html.escape(plain, quote=False)
+
+
+def add_noscript(text: str) -> str:
+    """A note after each figure for readers without JavaScript, and a style that hides the empty box."""
+    if NOSCRIPT_STYLE in text or FIGURE_MARK not in text:
+        return text
+
+    def note(m: re.Match) -> str:
+        title = figure_title(m.group(4))
+        what = f"Figure “{title}”" if title else "A figure"
+        return (m.group(1) + f'<noscript><p class="rbdm-noscript">[{what} ({m.group(2)}): an interactive plotly '
+                "figure, shown when JavaScript is on.]</p></noscript>" + m.group(0)[len(m.group(1)):])
+
+    text = FIGURE_DIV_RE.sub(note, text)
+    return text.replace("</head>", NOSCRIPT_STYLE + "\n</head>", 1)
+
+
 def rewrite_page(text: str) -> tuple[str, PageAssets]:
     """One page's HTML with only the scripts it uses (see the module docstring), and what it loads."""
     has_fig = FIGURE_MARK in text
@@ -58,6 +97,7 @@ def rewrite_page(text: str) -> tuple[str, PageAssets]:
     widgets = REQUIRE_RE.search(text) is not None
     text = FONTAWESOME_TAG_RE.sub("", text)
     if has_fig:
+        text = add_noscript(text)
         defer = "" if widgets else " defer"
         text = PLOTLY_TAG_RE.sub(lambda m: f'<script{defer} src="{m.group(1)}"></script>', text)
     else:

@@ -374,6 +374,22 @@ def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book
     assert text_only >= 3  # intro, rerun, bibliography at least
 
 
+@pytest.mark.browser
+def test_without_javascript_each_figure_leaves_a_titled_note(built_book, server, browser):
+    html, chapters = built_book
+    server.root = html
+    ch = next(c for c in chapters if declared_figures(c.with_suffix(".ipynb")))
+    want = declared_figures(ch.with_suffix(".ipynb"))
+    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{server.url}/_chapters/{ch.stem}.html", wait_until="load")
+    notes = page.locator(".rbdm-noscript")
+    assert notes.count() == len(want) and notes.first.is_visible()
+    assert all(f"({fid})" in notes.nth(k).inner_text() for k, fid in enumerate(want))
+    assert not page.locator(".rbdm-figure").first.is_visible()  # no empty box
+    ctx.close()
+
+
 def _explorer_case():
     """A small explorer with hand-made masks whose state we can predict per control position."""
     rng = np.random.default_rng(0)

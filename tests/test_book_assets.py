@@ -68,3 +68,37 @@ def test_prune_build_removes_what_no_page_loads(tmp_path):
     assert report.bytes_removed == 100 + 2 + 1 + 1 + 1 + 1  # fontawesome, map, mathjax, manager, require, locales
     again = ba.prune_build(html)
     assert again.removed == [] and (html / "a.html").read_text() == ba.rewrite_page(files["a.html"])[0]
+
+
+def test_figures_get_a_note_for_readers_without_javascript():
+    spec = '{"data":[],"layout":{"title":{"text":"Curves<br><sup>3 seeds<\\/sup>"}}}'
+    body = (FIGURE + '\n<script type="text/javascript">\n(function () {\n  var id = "rbdm-fig-a", spec = '
+            + spec + ';\n  var config = {};\n})();\n</script>')
+    page, _ = ba.rewrite_page(HEAD.replace("BODY", body))
+    assert page.count('<p class="rbdm-noscript">') == 1
+    assert "[Figure “Curves — 3 seeds” (rbdm-fig-a)" in page
+    assert ba.NOSCRIPT_STYLE in page.split("</head>")[0]  # the empty box is hidden without JavaScript
+    assert ba.rewrite_page(page)[0] == page
+    bare, _ = ba.rewrite_page(HEAD.replace("BODY", "<p>text</p>"))
+    assert "noscript" not in bare
+
+
+def test_bibliography_labels_are_author_year():
+    import sys
+
+    from pybtex.database import parse_string
+
+    sys.path.insert(0, str(__import__("rbdm_core.notebook_run").notebook_run.BOOK_DIR / "_ext"))
+    try:
+        import rbdm_citations as rc
+    finally:
+        sys.path.pop(0)
+    bib = parse_string(r"""
+@article{a, author = {Schiller, Dominik and Huber, Tobias and Andr{\'e}, Elisabeth}, title = {T}, year = {2020}}
+@article{b, author = {Andr{\'e}, Elisabeth and Huber, Tobias}, title = {U}, year = {2019}}
+@article{c, author = {Blignaut, Pieter}, title = {V}, year = {2010}}
+@article{d, author = {Blignaut, Pieter}, title = {W}, year = {2010}}
+""", "bibtex")
+    entries = list(bib.entries.values())
+    assert list(rc.AuthorYearLabelStyle().format_labels(entries)) == [
+        "Schiller et al., 2020", "André and Huber, 2019", "Blignaut, 2010a", "Blignaut, 2010b"]
