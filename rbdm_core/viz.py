@@ -389,7 +389,13 @@ def confusion(matrix: np.ndarray, class_names: Sequence[str], *, normalize: bool
     return fig
 
 
+_NUMBER_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?%?$", re.I)
+
+
 def _is_number(v: Any) -> bool:
+    """A number, or a string that reads as one ("0.208", "-3", "1e-05", "12%")."""
+    if isinstance(v, str):
+        return bool(_NUMBER_RE.match(v.strip()))
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 

@@ -160,5 +160,7 @@ def test_whole_number_float_columns_print_as_integers():
     html = t._repr_html_()
     assert '<td class="num">4</td><td class="num">0.200</td><td class="num">1</td>' in html
     assert '<td class="num">12</td><td class="num">0.250</td><td class="num"></td>' in html
-    assert '<td>x</td>' in viz.table(pd.DataFrame({"s": ["x"]}))._repr_html_()  # text is not a number
+    text = viz.table(pd.DataFrame({"s": ["x", "0.25", "0.2 [0.1, 0.3]"]}))._repr_html_()
+    assert '<td>x</td>' in text and '<td class="num">0.25</td>' in text  # a number written as text too
+    assert '<td>0.2 [0.1, 0.3]</td>' in text  # an interval is not one number
     assert "4.000" not in repr(t)
