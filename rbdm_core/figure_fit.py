@@ -239,11 +239,26 @@ def fit_hover(fig) -> None:
 
 
 def fit_shape_labels(fig) -> None:
-    """Labels of reference lines (add_hline / add_vline) get a white backing, so they read over data."""
+    """Labels of reference lines (add_hline / add_vline) get a white backing, so they read over data;
+    a horizontal line's label at the right end moves into the right margin (it sat over the last
+    category's data), unless a vertical legend lives there."""
+    shown = fig.layout.showlegend is True or (fig.layout.showlegend is None and len(fig.data) > 1)
+    legend_right = shown and fig.layout.legend.orientation != "h"
+    grow = 0.0
     for a in fig.layout.annotations:
         refs = (str(a.xref or ""), str(a.yref or ""))
-        if any(r.endswith(" domain") for r in refs) and a.bgcolor is None and a.showarrow is False:
+        if not (any(r.endswith(" domain") for r in refs) and a.showarrow is False):
+            continue
+        if a.bgcolor is None:
             a.bgcolor = "rgba(255,255,255,0.8)"
+        hline_right = refs[0].endswith(" domain") and not refs[1].endswith(" domain") and a.x is not None \
+            and float(a.x) == 1.0 and a.xanchor == "right"
+        if hline_right and not legend_right:
+            a.xanchor, a.yanchor, a.xshift = "left", "middle", 4
+            grow = max(grow, text_px(a.text, _font_size(a.font, 12)) + 12)
+    if grow:
+        m = _margin(fig)
+        fig.layout.margin.r = max(m["r"], grow)
 
 
 def fit(fig, width: float = WIDTH):

@@ -81,11 +81,19 @@ def test_hover_numbers_get_three_significant_digits_but_integers_stay_plain():
     assert ":" + ff.HOVER_FORMAT + "}" in spec["data"][1]["hovertemplate"]
 
 
-def test_reference_line_labels_get_a_backing():
-    fig = go.Figure(go.Box(y=[0.9, 1.1, 1.0]))
+def test_reference_line_labels_get_a_backing_and_leave_the_data():
+    fig = go.Figure([go.Box(y=[0.9, 1.1, 1.0], name="a"), go.Box(y=[0.5, 2.0], name="smoothgrad")])
+    fig.update_layout(showlegend=False, margin={"r": 20})
     fig.add_hline(y=1.0, annotation_text="conserved (1)")
     ff.fit(fig)
-    assert fig.layout.annotations[0].bgcolor is not None
+    a = fig.layout.annotations[0]
+    assert a.bgcolor is not None
+    assert (a.x, a.xanchor) == (1.0, "left")  # starts where the plot area ends: in the right margin
+    assert fig.layout.margin.r >= ff.text_px("conserved (1)", 12)
+    with_legend = go.Figure([go.Scatter(y=[1, 2], name="a"), go.Scatter(y=[2, 1], name="b")])
+    with_legend.add_hline(y=1.5, annotation_text="target")
+    ff.fit(with_legend)
+    assert with_legend.layout.annotations[0].xanchor == "right"  # the legend has the margin
 
 
 def test_fit_does_not_modify_the_callers_figure_and_is_stable():
