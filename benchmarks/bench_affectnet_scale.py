@@ -116,6 +116,17 @@ def corpus_dir(n: int, size: int) -> Path:
     return default_cache_dir() / "benchmarks" / f"affectnet-{n}-{size}"
 
 
+def _partial_tree(root: Path) -> tuple[Path, Path, Path]:
+    """A fresh `root.partial` folder (renamed to `root` when complete) with AffectNet's list folder
+    made: (partial root, list folder, image folder)."""
+    tmp = root.with_name(root.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    lists, images = tmp / "Manually_Annotated_file_lists", tmp / "Manually_Annotated_Images"
+    lists.mkdir(parents=True)
+    return tmp, lists, images
+
+
 def generate(root: Path, n: int, size: int, seed: int = 0) -> dict:
     """Write the corpus under `root` (via `root.partial`, renamed at the end); returns its counts.
 
@@ -124,11 +135,7 @@ def generate(root: Path, n: int, size: int, seed: int = 0) -> dict:
     from PIL import Image
 
     rng = np.random.default_rng(seed)
-    tmp = root.with_name(root.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    lists, images = tmp / "Manually_Annotated_file_lists", tmp / "Manually_Annotated_Images"
-    lists.mkdir(parents=True)
+    tmp, lists, images = _partial_tree(root)
     n_val = max(1, n // 50)
     excluded = rng.random(n) < 0.05                           # expressions 8..10
     n_copy, n_twice = max(2, n // 1000), max(2, n // 2000)
@@ -173,11 +180,7 @@ def generate_lists(root: Path, n: int, seed: int = 0) -> dict:
     """AffectNet-size lists (n rows, AffectNet's expression shares and 56-hex-digit file names) with
     stub image files (unique bytes, not images): enough to index and hash, not to decode."""
     rng = np.random.default_rng(seed)
-    tmp = root.with_name(root.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    lists, images = tmp / "Manually_Annotated_file_lists", tmp / "Manually_Annotated_Images"
-    lists.mkdir(parents=True)
+    tmp, lists, images = _partial_tree(root)
     share = np.array(AFFECTNET_COUNTS, float) / sum(AFFECTNET_COUNTS)
     expr = rng.choice(len(share), size=n, p=share)
     landmarks = ";".join(f"{v:.2f}" for v in np.linspace(1, 50, 136))

@@ -407,6 +407,18 @@ def _check_samples_csv(p: Path) -> None:
         raise ValueError(f"{p}, line {_line(i)}: t_ms: empty; every sample needs its time in ms")
 
 
+def _placement(p: Path, geometry, units, files: list) -> "Placement":
+    """The recording's placement: from `geometry` (a Placement or a mapping) when given, else from
+    the sidecar beside `p` (appended to `files`, which key the cache)."""
+    if geometry is None:
+        side = sidecar_path(p)
+        files.append(side)
+        return read_placement(side, units)
+    if isinstance(geometry, Placement):
+        return geometry if units is None else replace(geometry, units=units)
+    return parse_placement(geometry, src=f"{p} geometry", units=units)
+
+
 def read_fixation_table(path: str | os.PathLike, images, geometry: Placement | dict | None = None,
                         units: str | None = None) -> GazeRecording:
     """Read a fixation table (CSV, see the module doc) recorded on `images` (the gaze-study
@@ -416,14 +428,7 @@ def read_fixation_table(path: str | os.PathLike, images, geometry: Placement | d
     if not p.is_file():
         raise FileNotFoundError(f"fixation table {p}: not found")
     files = [p]
-    if geometry is None:
-        side = sidecar_path(p)
-        files.append(side)
-        placement = read_placement(side, units)
-    elif isinstance(geometry, Placement):
-        placement = geometry if units is None else replace(geometry, units=units)
-    else:
-        placement = parse_placement(geometry, src=f"{p} geometry", units=units)
+    placement = _placement(p, geometry, units, files)
     df, part, x, y, start, dur = _parse_fixation_table(p)
     index = _image_index(images)
     img = df["image_id"].str.strip().map(index)
@@ -530,14 +535,7 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
         raise FileNotFoundError(f"gaze samples {p}: not found")
     files = asc_files(p) if is_asc else [p]
     data_files = list(files)
-    if geometry is None:
-        side = sidecar_path(p)
-        files.append(side)
-        placement = read_placement(side, units)
-    elif isinstance(geometry, Placement):
-        placement = geometry if units is None else replace(geometry, units=units)
-    else:
-        placement = parse_placement(geometry, src=f"{p} geometry", units=units)
+    placement = _placement(p, geometry, units, files)
     drops = {}
     if is_asc:
         s = _asc_samples(data_files, placement)
