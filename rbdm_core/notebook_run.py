@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 
 from rbdm_core import kernel_settings
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
+from rbdm_core.faults import child_environment, fault_point
 from rbdm_core.profiles import PROFILES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -189,6 +190,7 @@ def execute_chapter(
     env = {"RBDM_RUN_DIR": str(root), "RBDM_FIGURE_MIME": "html", "PYTHONHASHSEED": "0",
            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     env.update(kernel_env)
+    env.update(child_environment())  # tests only: a planned fault in the kernel kills the whole run
     if quiet_kernel_progress:
         env["TQDM_DISABLE"] = "1"
     tmp = out.with_name(f".{path.stem}.running.ipynb")
@@ -427,6 +429,7 @@ def run_book(
     log=print,
     parameters: Mapping[str, Any] | None = None,
     kernels: str = "portable",
+    chapters: Sequence[str] | None = None,
 ) -> tuple[Path, list[tuple[str, float]]]:
     """Execute every chapter in order (one run dir), then build the book.
 
@@ -434,6 +437,8 @@ def run_book(
     (quick profile only) writes the sanitised executed notebooks back as the committed ones.
     parameters: {name: value} given to every chapter whose parameters cell declares `name` (e.g.
     `ferplus_root`); a name no chapter declares is an error. kernels: see `execute_chapter`.
+    chapters: only these chapters (`resolve_chapter` specs such as "01", "09_nuisance"), in book
+    order, are executed and built (default: all).
     Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
     check_cell_timeout(cell_timeout)
     if update_references and profile != "quick":
@@ -443,9 +448,15 @@ def run_book(
     if update_references and not execute:
         raise ValueError("--update-references needs execution (drop --no-execute)")
     nbdir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
+    subset = chapters
     chapters = list_chapters(nbdir)
     if not chapters:
         raise FileNotFoundError(f"{nbdir}: no chapters (NN_name.py)")
+    if subset is not None:
+        wanted = {resolve_chapter(c, nbdir) for c in subset}
+        chapters = [c for c in chapters if c in wanted]
+        if not chapters:
+            raise ValueError("chapters: expected at least one chapter of the book")
     params = dict(parameters or {})
     declared = {c: set(chapter_parameters(read_notebook(c))) for c in chapters} if params else {}
     unused = sorted(set(params) - set().union(*declared.values())) if params else []
@@ -468,6 +479,7 @@ def run_book(
             executed.append(out)
             if update_references:
                 log(f"book: reference written: {write_reference(out, nbdir, root)}")
+            fault_point("chapter")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
         from rbdm_core.profiles import get_profile
 
         atomic_write_text(root / get_profile(profile).name / "timings.json",

@@ -1,4 +1,5 @@
-"""`rbdm book [--profile NAME_OR_FILE] [--run-dir DIR] [-p NAME VALUE]... [--no-execute] [--update-references]`:
+"""`rbdm book [--profile NAME_OR_FILE] [--run-dir DIR] [-p NAME VALUE]... [--chapters NN,...] [--book-dir DIR]
+[--no-execute] [--update-references]`:
 execute every chapter in order, report the time per chapter, build the HTML book."""
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                           "(repeatable; values are YAML scalars)")
     p.add_argument("--no-execute", action="store_true",
                    help="build from the committed executed notebooks (notebooks/NN_name.ipynb)")
+    p.add_argument("--chapters", metavar="NN[,NN...]",
+                   help="execute and build only these chapters, e.g. 01,09 (default: every chapter)")
+    p.add_argument("--book-dir", metavar="DIR", default=None,
+                   help="the Jupyter Book folder to build in (default: book/ of the repository)")
     p.add_argument("--update-references", action="store_true",
                    help="maintainers: write the sanitised executed notebooks back as the committed "
                    "references for nbval (quick profile only)")
@@ -38,7 +43,9 @@ def run(args) -> int:
         html, timings = nr.run_book(profile=args.profile, run_dir=args.run_dir, execute=not args.no_execute,
                                     update_references=args.update_references, cell_timeout=args.cell_timeout,
                                     progress=not args.no_progress, log=log,
-                                    parameters=nr.parse_parameters(args.parameter), kernels=kernels_for(args))
+                                    parameters=nr.parse_parameters(args.parameter), kernels=kernels_for(args),
+                                    chapters=args.chapters.split(",") if args.chapters else None,
+                                    book_dir=args.book_dir)
     except Exception as exc:
         if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError", "RuntimeError"):
             print(f"rbdm book: failed: {exc}", file=sys.stderr)
