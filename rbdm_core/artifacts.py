@@ -202,10 +202,21 @@ def _write_checked(path: Path, write: Callable[[Any], None], size: int | None = 
     return path
 
 
+def _savez(fh, arrays: Mapping[str, np.ndarray]) -> None:
+    """np.savez(fh, **arrays), byte for byte, but the zip is closed even when a write fails (numpy
+    leaves it to the garbage collector, which then reports an error of its own)."""
+    import zipfile
+
+    with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, val in arrays.items():
+            with zf.open(key + ".npy", "w", force_zip64=True) as fid:
+                np.lib.format.write_array(fid, np.asanyarray(val), allow_pickle=False)
+
+
 def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
     """np.savez, atomically, with a checksum file beside it."""
     size = sum(np.asarray(a).nbytes for a in arrays.values())
-    return _write_checked(Path(path), lambda fh: np.savez(fh, **arrays), size)
+    return _write_checked(Path(path), lambda fh: _savez(fh, arrays), size)
 
 
 save_npz = atomic_save_npz

@@ -17,7 +17,7 @@ Stages (where the counter advances):
   cell                     before each code cell a notebook kernel runs (inside a chapter; see
                            `rbdm_core.kernel_settings`)
 
-The tests in tests/test_faults_kill.py use it; users never need it.
+The tests in tests/test_faults.py use it; users never need it.
 """
 
 from __future__ import annotations
