@@ -347,3 +347,84 @@ def test_rbdm_train_on_a_real_small_filesystem(tmp_path):
     assert (out / "leftover").read_text() == ""
     assert (out / "second.code").read_text().strip() == "0", (out / "second.err").read_text()
     assert fr.artifact_hashes(out / "out") == fr.artifact_hashes(tmp_path / "solo")
+
+
+# --------------------------------------------------------------------------- rbdm book
+TINY_PROFILE = "base: quick\nsource_n: 160\ntarget_n: 160\ngaze_n: 8\n"
+
+
+def _book(tmp_path: Path, name: str) -> list[str]:
+    """`rbdm book` of chapters 01 (the data) and 09 (the committed study) with the tiny profile,
+    into its own run folder and its own copy of book/."""
+    from rbdm_core import notebook_run as nr
+
+    book = tmp_path / f"{name}-book"
+    if book.exists():
+        return _book_command(tmp_path, name)
+    shutil.copytree(nr.BOOK_DIR, book, ignore=shutil.ignore_patterns("_build", "_chapters", "_vendor", "node_modules"))
+    if (nr.BOOK_DIR / "_vendor").exists():
+        (book / "_vendor").symlink_to((nr.BOOK_DIR / "_vendor").resolve(), target_is_directory=True)
+    return _book_command(tmp_path, name)
+
+
+def _book_command(tmp_path: Path, name: str) -> list[str]:
+    profile = tmp_path / "tiny.yml"
+    profile.write_text(TINY_PROFILE)
+    book = tmp_path / f"{name}-book"
+    return [sys.executable, "-m", "rbdm_core.cli", "book", "--chapters", "01,09", "--profile", str(profile),
+            "--run-dir", str(tmp_path / name), "--book-dir", str(book), "--no-progress"]
+
+
+def _executed_cells(path: Path) -> int:
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # being written
+        return 0
+    return sum(1 for c in nb.cells if c.cell_type == "code" and c.get("execution_count"))
+
+
+def _sanitised(run: Path) -> dict[str, str]:
+    import nbformat
+
+    from rbdm_core import notebook_run as nr
+
+    return {p.name: nbformat.writes(nr.sanitize_notebook(nbformat.read(p, as_version=4), paths={str(run): "<run_dir>"}))
+            for p in sorted((run / "tiny" / "notebooks").glob("*.ipynb"))}
+
+
+@pytest.mark.slow
+def test_rbdm_book_killed_inside_and_between_chapters_resumes_to_the_same_book(tmp_path):
+    """`rbdm book` killed inside chapter 01 (once its running notebook shows three executed
+    cells), then between chapters 01 and 09 (RBDM_FAULT_AFTER=chapter:1); the third run finishes
+    with the chapters' outputs of an uninterrupted run and builds the book."""
+    ref = fr.start(_book(tmp_path, "ref"))
+    try:
+        _kill_inside_and_between(tmp_path)
+    finally:
+        code_ref, out_ref, err_ref = fr.finish(ref)
+    assert code_ref == 0, err_ref[-3000:]
+    assert _sanitised(tmp_path / "run") == _sanitised(tmp_path / "ref")
+
+
+def _kill_inside_and_between(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    notebooks = run / "tiny" / "notebooks"
+
+    # 1. inside chapter 01: the test kills the process group (rbdm book and its kernel)
+    proc = fr.start(_book(tmp_path, "run"))
+    assert fr.kill_when(proc, lambda: _executed_cells(notebooks / ".01_data.running.ipynb") >= 3) == KILLED
+    assert not (notebooks / "01_data.ipynb").exists()
+
+    # 2. between chapters: chapter 01 done, chapter 09 not started, no book built
+    code, _, err = fr.finish(fr.start(_book(tmp_path, "run"), RBDM_FAULT_AFTER="chapter:1"))
+    assert code == KILLED, err[-2000:]
+    assert (notebooks / "01_data.ipynb").exists() and not (notebooks / "09_study.ipynb").exists()
+    assert not (tmp_path / "run-book" / "_build").exists()
+
+    # 3. the re-run finishes: the same executed chapters as the uninterrupted run
+    code, out, err = fr.finish(fr.start(_book(tmp_path, "run")))
+    assert code == 0, err[-3000:]
+    assert (tmp_path / "run-book" / "_build" / "html" / "index.html").exists()
+    assert sorted(p.name for p in notebooks.iterdir()) == ["01_data.ipynb", "09_study.ipynb"]
