@@ -14,8 +14,9 @@ Stages (where the counter advances):
   affectnet-hash-shard     after each shard of AffectNet image hashes (the index)
   affectnet-image-shard    after each shard of cropped AffectNet faces (the image cache)
   chapter                  after each chapter `rbdm book` executed (between chapters)
-  cell                     before each code cell a notebook kernel runs (inside a chapter; see
-                           `rbdm_core.kernel_settings`)
+
+A chapter's kernel inherits the plan (and `$RBDM_FAULT_PGID`, `child_environment`), so a point
+reached inside a chapter (a training step of chapter 2) kills `rbdm book` too.
 
 The tests in tests/test_faults.py use it; users never need it.
 """

@@ -194,20 +194,26 @@ def execute_chapter(
     if quiet_kernel_progress:
         env["TQDM_DISABLE"] = "1"
     tmp = out.with_name(f".{path.stem}.running.ipynb")
-    try:
-        with kernel_settings.temporary_environment(env):
-            pm.execute_notebook(
-                nb, str(tmp), parameters=params, kernel_name=KERNEL_NAME, language="python",
-                progress_bar=progress, cwd=str(path.parent), execution_timeout=cell_timeout,
-                request_save_on_cell_execute=True,
-            )
-    except BaseException:
-        if tmp.exists():
-            os.replace(tmp, failed)
-        raise
-    os.replace(tmp, out)
-    if failed.exists():
-        failed.unlink()
+    from rbdm_core.locks import folder_lock
+
+    # one execution of a chapter per run folder at a time (a second `rbdm run` of it waits, then
+    # runs it again on the artifacts the first left): papermill saves the running notebook cell by
+    # cell, and two of them must not write one file
+    with folder_lock(out.parent, f"chapter {path.stem}", name=f".{path.stem}.lock", sweep=False):
+        try:
+            with kernel_settings.temporary_environment(env):
+                pm.execute_notebook(
+                    nb, str(tmp), parameters=params, kernel_name=KERNEL_NAME, language="python",
+                    progress_bar=progress, cwd=str(path.parent), execution_timeout=cell_timeout,
+                    request_save_on_cell_execute=True,
+                )
+        except BaseException:
+            if tmp.exists():
+                os.replace(tmp, failed)
+            raise
+        os.replace(tmp, out)
+        if failed.exists():
+            failed.unlink()
     return out
 
 

@@ -201,6 +201,51 @@ def test_a_second_process_waits_for_the_holder_then_goes_on(tmp_path):
     assert fr.finish(second)[:2] == (0, "held\nreleased\n")
 
 
+CHAPTER = """# %% tags=["parameters"]
+run_dir = None
+
+# %%
+import time
+import numpy as np
+from rbdm_core.artifacts import Store
+
+def compute():
+    time.sleep(1.0)  # long enough for the second process to ask while the first computes
+    return {"a": np.arange(12.0).reshape(3, 4)}
+
+print(Store(run_dir + "/quick").cached_arrays("sums", {"k": 1}, compute)["a"].sum(axis=1))
+"""
+
+
+@pytest.mark.slow
+def test_two_rbdm_run_of_one_chapter_at_once_both_finish_with_the_solo_result(tmp_path):
+    """Two `rbdm run CHAPTER` on one run folder at once: the second waits for the chapter's lock
+    (named on stderr), then runs it on what the first stored; both notebooks equal a solo run's."""
+    import nbformat
+
+    from rbdm_core import notebook_run as nr
+
+    chapter = tmp_path / "10_sums.py"
+    chapter.write_text(CHAPTER)
+
+    def rbdm_run(run: Path):
+        return fr.start([sys.executable, "-m", "rbdm_core.cli", "run", str(chapter), "--run-dir", str(run),
+                         "-p", "run_dir", str(run), "--no-progress"])
+
+    solo = fr.finish(rbdm_run(tmp_path / "solo"))
+    a, b = rbdm_run(tmp_path / "both"), rbdm_run(tmp_path / "both")
+    (ca, _, ea), (cb, _, eb) = fr.finish(a), fr.finish(b)
+    assert (solo[0], ca, cb) == (0, 0, 0), (solo[2][-2000:], ea[-2000:], eb[-2000:])
+    assert "chapter 10_sums in use by PID" in ea + eb
+
+    def outputs(run: Path) -> str:
+        nb = nbformat.read(run / "quick" / "notebooks" / "10_sums.ipynb", as_version=4)
+        return nbformat.writes(nr.sanitize_notebook(nb, paths={str(run): "<run_dir>"}))
+
+    assert outputs(tmp_path / "both") == outputs(tmp_path / "solo")
+    assert "[ 6. 22. 38.]" in outputs(tmp_path / "solo")  # the rows of arange(12) summed by hand
+
+
 TRAIN = ["-m", "rbdm_core.cli", "train", "--n", "160", "--epochs", "2", "--eval-every", "3", "--quiet", "--out"]
 
 
@@ -427,4 +472,5 @@ def _kill_inside_and_between(tmp_path: Path) -> None:
     code, out, err = fr.finish(fr.start(_book(tmp_path, "run")))
     assert code == 0, err[-3000:]
     assert (tmp_path / "run-book" / "_build" / "html" / "index.html").exists()
-    assert sorted(p.name for p in notebooks.iterdir()) == ["01_data.ipynb", "09_study.ipynb"]
+    assert sorted(p.name for p in notebooks.glob("*.ipynb")) == ["01_data.ipynb", "09_study.ipynb"]
+    assert not list(notebooks.glob(".*.ipynb"))  # no running notebook left of the killed runs
