@@ -1,13 +1,15 @@
 """Helpers of the fault tests: a tiny pipeline run in a real subprocess, and the run folder's
 artifacts as file hashes.
 
-`python tests/fault_runs.py RUN_DIR` runs the pipeline of the `tiny` profile below up to one
+`python tests/fault_runs.py --full-after ROOM ARGS...` runs `rbdm ARGS` with a disk that is full
+after ROOM bytes of artifacts (`FullAfter`). `python tests/fault_runs.py RUN_DIR` runs the pipeline of the `tiny` profile below up to one
 masked Trainee (Trainer -> relevance maps -> negative masks -> Trainee "negative", seed 0) and
 prints the Trainee's final weights hash. Each step is cached in RUN_DIR, so a re-run resumes.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import signal
@@ -95,7 +97,53 @@ def temporary_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in Path(root).rglob(".*.tmp"))
 
 
+class FullAfter:
+    """`open` for rbdm_core.artifacts whose files take `room` bytes in all, then fail with ENOSPC
+    (a real half-written file, as a disk that fills up while writing)."""
+
+    def __init__(self, room: int):
+        self.room = room
+
+    def __call__(self, path, mode="r", *args, **kwargs):
+        fh = open(path, mode, *args, **kwargs)
+        if "w" not in mode:
+            return fh
+        outer = self
+
+        class Full:
+            def write(self, data):
+                n = len(memoryview(data).cast("B"))
+                if n > outer.room:
+                    fh.write(bytes(memoryview(data).cast("B")[:outer.room]))
+                    fh.flush()
+                    outer.room = 0
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                outer.room -= n
+                return fh.write(data)
+
+            def __getattr__(self, name):
+                return getattr(fh, name)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                fh.close()
+
+        return Full()
+
+
+def full_disk(room: int, args: list[str]) -> subprocess.Popen:
+    """`rbdm ARGS` in a subprocess whose artifact writes get `room` bytes in all (`FullAfter`)."""
+    return start([sys.executable, str(Path(__file__).resolve()), "--full-after", str(room), *args])
+
+
 def main(argv: list[str]) -> int:
+    if argv[0] == "--full-after":  # rbdm ARGS on a disk that fills up after ROOM bytes
+        from rbdm_core import artifacts, cli
+
+        artifacts.open = FullAfter(int(argv[1]))
+        return cli.main(argv[2:])
     from rbdm_core.pipeline import Pipeline
     from rbdm_core.profiles import get_profile
 
