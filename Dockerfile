@@ -39,7 +39,8 @@ RUN python -m pip install --no-cache-dir \
         "playwright==1.65.2" \
         "pymovements==0.28.0" \
         "threadpoolctl==3.8.0" \
- && python -m pip install --no-cache-dir --no-deps "innvestigate==2.1.2" "fer==25.10.3"
+        "opencv-python-headless==4.10.0.84" \
+ && python -m pip install --no-cache-dir --no-deps "innvestigate==2.1.2" "fer==25.10.3" "mediapipe==0.10.14"
 # END deps
 COPY . /opt/rbdm
 RUN python -m pip install --no-cache-dir --no-deps -e . \

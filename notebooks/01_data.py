@@ -50,13 +50,24 @@ from rbdm_core.data import FERPLUS_CLASSES
 from rbdm_core.data import synthetic
 from rbdm_core.pipeline import Pipeline, get_profile
 
-# the stand-ins always have the quick profile's sizes (the paper profile adds the real corpora below)
-prof = get_profile("quick", source_n=n_affectnet, target_n=n_ferplus, gaze_n=n_ckplus)
-pipe = Pipeline(prof, run_dir=run_dir, seed=seed)
+run_prof = get_profile(profile)  # the profile the later chapters run with
+synthetic_run = run_prof.synthetic and not (run_prof.roots or {}).get("folder")
+if synthetic_run:  # the stand-ins always have the quick profile's sizes
+    prof = get_profile("quick", source_n=n_affectnet, target_n=n_ferplus, gaze_n=n_ckplus)
+    pipe = Pipeline(prof, run_dir=run_dir, seed=seed)
+    names = {"source": "AffectNet-like", "target": "FERPlus-like", "gaze": "CK+-like"}
+else:  # the real corpora, read as the later chapters read them (roots: the profile's or given here)
+    prof = run_prof
+    pipe = Pipeline(prof, run_dir=run_dir, seed=seed,
+                    roots={"ferplus": ferplus_root, "affectnet": affectnet_root, "ckplus": ckplus_root})
+    like = {True: "-like", False: ""}
+    names = {"source": "AffectNet" + like[pipe.source.is_synthetic],
+             "target": "image folder" if "folder" in pipe.roots else "FERPlus" + like[pipe.target.is_synthetic],
+             "gaze": "CK+" + like[pipe.gaze_images.is_synthetic]}
 corpora = {
-    "AffectNet-like": pipe.source,  # the Trainer's corpus
-    "FERPlus-like": pipe.target,  # the Trainee's corpus
-    "CK+-like": pipe.gaze_images,  # the gaze study's images
+    names["source"]: pipe.source,  # the Trainer's corpus
+    names["target"]: pipe.target,  # the Trainee's corpus
+    names["gaze"]: pipe.gaze_images,  # the gaze study's images
 }
 for name, ds in corpora.items():
     kind = "SYNTHETIC" if ds.is_synthetic else "real"
@@ -83,8 +94,7 @@ for name, ds in corpora.items():
 # %%
 from rbdm_core.masking import PAPER_MASK_TYPES
 
-run_prof = get_profile(profile)  # the profile the later chapters run with
-source, target, gaze_images = corpora if run_prof.synthetic else ("AffectNet", "FERPlus", "CK+")
+source, target, gaze_images = corpora  # the names above: the stand-ins', or the corpora read
 fig = viz.method_diagram(
     trainer_candidates=run_prof.trainer_candidates, relevance_method=run_prof.relevance_method,
     mask_types=PAPER_MASK_TYPES, trainee=run_prof.trainee, switch_epoch=run_prof.switch_epoch,
@@ -128,10 +138,14 @@ paper_counts = pd.DataFrame(
     ],
     columns=["corpus", "role in the paper", "the paper's count", "stand-in"],
 )
+if not synthetic_run:  # this run read the corpora themselves
+    paper_counts = paper_counts.drop(columns="stand-in").assign(**{"stand-in": list(corpora)})
 paper_counts["this run"] = [
-    f"{len(corpora[s])} images ({'synthetic' if corpora[s].is_synthetic else 'real'})"
-    for s in paper_counts["stand-in"]
+    f"{len(corpora[s])} images ({'synthetic' if corpora[s].is_synthetic else 'real'}"
+    + (", an image folder)" if s == "image folder" else ")") for s in paper_counts["stand-in"]
 ]
+if not synthetic_run:
+    paper_counts = paper_counts.drop(columns="stand-in")
 viz.table(paper_counts, caption="Corpus sizes: the paper's (quoted) beside this run's")
 
 # %% [markdown]
@@ -169,7 +183,8 @@ for col, (name, ds) in enumerate(corpora.items(), start=1):
         sub = c[c["split"] == s]
         fig.add_trace(go.Bar(x=sub["label"], y=sub["count"], name=s, marker_color=color,
                              legendgroup=s, showlegend=True), row=1, col=col)
-fig.update_layout(barmode="stack", height=420, title="Images per class and split (synthetic stand-ins)",
+fig.update_layout(barmode="stack", height=420,
+                  title=f"Images per class and split ({'synthetic stand-ins' if synthetic_run else 'real corpora'})",
                   legend={"orientation": "h", "y": -0.3})
 fig.update_xaxes(tickangle=-45)
 viz.show(fig, "counts-per-class")
@@ -180,21 +195,24 @@ viz.show(fig, "counts-per-class")
 # CK+'s labelled sequences); the synthetic shares are counted from the data above.
 
 # %%
+kind_of_run = "synthetic" if synthetic_run else "this run"
+
+
 def share_table(ds, split, reference):
     sub = ds.select_split(split)
     got = np.bincount(sub.labels, minlength=len(ds.class_names)) / len(sub)
     ref = np.array([reference[c] for c in ds.class_names], dtype=float)
     ref = ref / ref.sum()
-    return pd.DataFrame({"class": list(ds.class_names), "reference share": ref, "synthetic share": got,
+    return pd.DataFrame({"class": list(ds.class_names), "reference share": ref, f"{kind_of_run} share": got,
                          "difference": got - ref})
 
 
 shares = {
-    "FERPlus-like, Training": share_table(corpora["FERPlus-like"], "Training", synthetic.FERPLUS_PROPORTIONS),
-    "AffectNet-like, training": share_table(corpora["AffectNet-like"], "training", synthetic.AFFECTNET_TRAINING_COUNTS),
+    f"{names['target']}, Training": share_table(corpora[names["target"]], "Training", synthetic.FERPLUS_PROPORTIONS),
+    f"{names['source']}, training": share_table(corpora[names["source"]], "training", synthetic.AFFECTNET_TRAINING_COUNTS),
 }
 for title, t in shares.items():
-    display(viz.table(t, float_format="{:.3f}", caption=f"{title}: class shares (synthetic vs the real corpus)"))
+    display(viz.table(t, float_format="{:.3f}", caption=f"{title}: class shares ({kind_of_run} vs the real corpus)"))
 
 # %% [markdown]
 # In small synthetic sets the rarest classes (disgust and contempt in FERPlus) sit slightly above
@@ -209,12 +227,15 @@ for title, t in shares.items():
 # and 5 measure exactly that.
 
 # %%
-for key, (name, split) in {"affectnet": ("AffectNet-like", "training"),
-                           "ferplus": ("FERPlus-like", "Training")}.items():
+for key, (name, split) in {"affectnet": (names["source"], "training"),
+                           "ferplus": (names["target"], "Training")}.items():
     ds = corpora[name]
     idx = ds.first_of_each_class(split)
-    fig = viz.image_grid(ds.images[idx], [ds.class_names[ds.labels[i]] for i in idx], overlays=ds.regions[idx],
-                         cols=8, title=f"{name} (synthetic): one {split} image per class, ground truth in red")
+    about = "(synthetic)" if ds.regions is not None else "(real)"
+    fig = viz.image_grid(ds.images[idx], [ds.class_names[ds.labels[i]] for i in idx],
+                         overlays=ds.regions[idx] if ds.regions is not None else None, cols=8,
+                         title=f"{name} {about}: one {split} image per class"
+                         + (", ground truth in red" if ds.regions is not None else " (no ground truth: real data)"))
     viz.show(fig, f"examples-{key}")
 
 # %% [markdown]
@@ -222,7 +243,7 @@ for key, (name, split) in {"affectnet": ("AffectNet-like", "training"),
 # posed sequence (neutral) and its last frame (the apex of the expression).
 
 # %%
-ck = corpora["CK+-like"]
+ck = corpora[names["gaze"]]
 ids = pd.Series(ck.ids)
 firsts = np.flatnonzero(ids.str.endswith("/first"))[:4]
 pairs = []
@@ -231,8 +252,9 @@ for i in firsts:
     pairs += [int(i), last]
 pairs = np.array(pairs)
 titles = [f"{ck.ids[i].rsplit('/', 1)[0]}<br>{ck.ids[i].rsplit('/', 1)[1]}: {ck.class_names[ck.labels[i]]}" for i in pairs]
-fig = viz.image_grid(ck.images[pairs], titles, overlays=ck.regions[pairs], cols=8,
-                     title="CK+-like (synthetic): first and last frame of four sequences")
+fig = viz.image_grid(ck.images[pairs], titles, overlays=ck.regions[pairs] if ck.regions is not None else None,
+                     cols=8, title=f"{names['gaze']} ({'synthetic' if ck.is_synthetic else 'real'}): "
+                     "first and last frame of four sequences")
 viz.show(fig, "examples-ckplus")
 
 # %% [markdown]
@@ -244,20 +266,29 @@ viz.show(fig, "examples-ckplus")
 # `rbdm_core.data` (FERPlus: `fer2013.csv` with the votes in `fer2013new.csv`, majority rule as in the
 # paper; AffectNet: the manually annotated lists and images; CK+: the first and last frame of every
 # labelled sequence) and shows its counts next to the paper's. Data folders are only read.
+#
+# With a profile that reads the real corpora (`rbdm book --profile my.yml`, a profile file with
+# `base: paper` and `roots:`; see the README), the chapter above already shows them, and the table
+# below says what each reader did: the rows the FERPlus vote rule kept and dropped, the AffectNet
+# rows cleaned away and the images cropped to their face box, the CK+ sequences whose first and last
+# frames were read. An image folder given as root `folder` stands in for FERPlus as the Trainee's
+# corpus.
 
 # %%
 from pathlib import Path
 
-real = {}
-if ferplus_root is not None:
+from rbdm_core.data.provenance import provenance_table
+
+real = {} if synthetic_run else {k: v for k, v in corpora.items() if not v.is_synthetic}  # read above
+if synthetic_run and ferplus_root is not None:
     from rbdm_core.data.ferplus import read_ferplus
 
     real["FERPlus"] = read_ferplus(Path(ferplus_root) / "fer2013.csv", Path(ferplus_root) / "fer2013new.csv", rule="paper")
-if affectnet_root is not None:
+if synthetic_run and affectnet_root is not None:
     from rbdm_core.data.affectnet import read_affectnet
 
     real["AffectNet"] = read_affectnet(affectnet_root, size=prof.source_size)
-if ckplus_root is not None:
+if synthetic_run and ckplus_root is not None:
     from rbdm_core.data.ckplus import read_ckplus
 
     real["CK+"] = read_ckplus(ckplus_root, size=48)
@@ -265,8 +296,11 @@ if not real:
     print("No real corpus given: every number in this chapter is SYNTHETIC.")
 paper_n = {"AffectNet": 269118, "FERPlus": 35488, "CK+": 654}
 for name, ds in real.items():
-    print(f"{name} (real): {len(ds)} images; the paper reports {paper_n[name]:,}")
-    display(viz.table(counts_table(ds), caption=f"{name} (real): images per class and split"))
+    print(f"{name} (real): {len(ds)} images" + (f"; the paper reports {paper_n[name]:,}" if name in paper_n else ""))
+    if synthetic_run:  # a real profile showed the counts above
+        display(viz.table(counts_table(ds), caption=f"{name} (real): images per class and split"))
+if real:
+    display(viz.table(provenance_table(real), caption="What the readers did (real corpora)"))
 
 # %% [markdown]
 # ## Summary

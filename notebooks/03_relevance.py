@@ -329,7 +329,8 @@ if src.regions is not None and tgt.regions is not None:
                       legend={"orientation": "h", "y": -0.25})
     viz.show(fig, "relevance-in-regions")
 else:
-    print("Real data carries no ground-truth regions: this section needs the synthetic corpora.")
+    print("Real data carries no ground-truth regions: the share of relevance inside them cannot be scored "
+          "on this run's corpora.")
 
 # %% [markdown]
 # ## Relevance at the image border

@@ -29,7 +29,11 @@
 # The paper's recordings are not public. **Every gaze sample, fixation and annotator in this
 # chapter is simulated** (`rbdm_core.data.annotators`): synthetic people with habits of their own
 # who look at the eyes and at the facial regions that define each image's class. With
-# `profile="paper"` the images are the real CK+ frames, but the annotators stay synthetic.
+# `profile="paper"` the images are the real CK+ frames, but the annotators stay synthetic, unless
+# the profile names a gaze recording (`roots: {gaze: FILE}`, a fixation table or raw samples,
+# `rbdm_core.gaze.recordings`): then its participants replace the simulated annotators here and in
+# chapters 5 and 6, the captions below say "recorded", and the first cell prints what was read
+# and which rows were dropped.
 
 # %% tags=["parameters"]
 profile = "quick"  # "quick": synthetic stand-ins; "paper": the real corpora (give the roots below)
@@ -62,10 +66,17 @@ study = pipe.gaze_study
 geo = study.geometry
 n_img, (side, _, channels) = len(images), images.shape
 kind = "SYNTHETIC" if images.is_synthetic else "real"
+# the annotators are simulated on either data; on real images they are labelled as such
+gaze_kind = "SYNTHETIC" if images.is_synthetic else "SIMULATED"
 print(f"gaze-study images: {n_img} {kind} CK+{'-like' if images.is_synthetic else ''} images of "
       f"{side}x{side}x{channels}")
-print(f"simulated annotators: {len(study.annotators)}, {len(study.fixations)} fixations, "
-      f"{len(study.samples)} gaze samples at {geo.sample_rate_hz:g} Hz (SYNTHETIC)")
+who, tag = ("recorded", "RECORDED") if study.recorded else ("simulated", gaze_kind)
+if study.recorded:
+    print(textwrap.fill(study.describe(), 100))
+    display(viz.table(study.drop_report(), caption=f"Gaze recording {study.params['file']}: rows read and dropped"))
+else:
+    print(f"simulated annotators: {len(study.annotators)}, {len(study.fixations)} fixations, "
+          f"{len(study.samples)} gaze samples at {geo.sample_rate_hz:g} Hz ({gaze_kind})")
 
 # %% [markdown]
 # ## The study's geometry
@@ -179,7 +190,7 @@ fig.add_trace(go.Scatter(x=[fx_x], y=[fx_y], mode="markers", marker={"symbol": "
 fig.update_xaxes(visible=False, range=[-0.5, side - 0.5])
 fig.update_yaxes(visible=False, range=[side - 0.5, -0.5], scaleanchor="x")
 fig.update_layout(height=600, margin={"l": 10, "r": 10, "t": 60, "b": 10}, legend={"orientation": "h", "y": -0.02},
-                  title=f"Areas of vision around one fixation<br><sup>image {img0} ({kind}), simulated fixation; "
+                  title=f"Areas of vision around one fixation<br><sup>image {img0} ({kind}), {who} fixation; "
                         "shaded: its cut Gaussian</sup>")
 viz.show(fig, "fig6-visual-field")
 
@@ -201,12 +212,17 @@ viz.show(fig, "fig6-visual-field")
 # the threshold errs on the generous side).
 
 # %%
-jitter_deg = float(study.params["jitter_deg"])
-win = int(round(fx.duration_ms.median() * geo.sample_rate_hz / 1000))
-threshold = gaze.dispersion_threshold_px(jitter_deg, geo.px_per_degree, win, quantile=0.95, seed=seed)
-print(f"jitter {jitter_deg:g} deg RMS = {jitter_deg * geo.px_per_degree:.1f} screen px; median fixation "
-      f"{fx.duration_ms.median():.0f} ms = {win} samples")
-print(f"I-DT dispersion threshold: {threshold:.1f} screen px = {threshold / geo.px_per_degree:.2f} deg")
+if study.recorded:  # no generating fixations to check a detector against
+    print(textwrap.fill(f"Recorded gaze ({study.params['reader']}): the fixations are the recording's, so the "
+                        "check of I-DT against generating fixations below applies to simulated annotators only "
+                        "and is skipped.", 100))
+else:
+    jitter_deg = float(study.params["jitter_deg"])
+    win = int(round(fx.duration_ms.median() * geo.sample_rate_hz / 1000))
+    threshold = gaze.dispersion_threshold_px(jitter_deg, geo.px_per_degree, win, quantile=0.95, seed=seed)
+    print(f"jitter {jitter_deg:g} deg RMS = {jitter_deg * geo.px_per_degree:.1f} screen px; median fixation "
+          f"{fx.duration_ms.median():.0f} ms = {win} samples")
+    print(f"I-DT dispersion threshold: {threshold:.1f} screen px = {threshold / geo.px_per_degree:.2f} deg")
 
 # %% [markdown]
 # One scanpath, annotator 0 on the image of Figure 6: the raw samples (grey dots, lost samples and
@@ -214,31 +230,32 @@ print(f"I-DT dispersion threshold: {threshold:.1f} screen px = {threshold / geo.
 # duration) and the fixations I-DT recovers from the samples (crosses).
 
 # %%
-samp = study.samples[(study.samples.annotator == f0.annotator) & (study.samples.image_index == img0)]
-true_fx = fx[(fx.annotator == f0.annotator) & (fx.image_index == img0)]
-found = gaze.detect_fixations_idt(samp.t_ms.to_numpy(), samp.x_screen.to_numpy(), samp.y_screen.to_numpy(),
-                                  dispersion_px=threshold)
 shape = (side, side)
-s_xy = gaze.screen_to_image(samp[["x_screen", "y_screen"]].to_numpy(), shape, geo.display_px, geo.screen)
-t_xy = gaze.screen_to_image(true_fx[["x_screen", "y_screen"]].to_numpy(), shape, geo.display_px, geo.screen)
-d_xy = gaze.screen_to_image(found.xy, shape, geo.display_px, geo.screen) if len(found) else np.zeros((0, 2))
-fig = go.Figure()
-fig.add_trace(go.Image(source=viz.png_data_uri(images.images[img0]), hoverinfo="skip"))
-fig.add_trace(go.Scatter(x=s_xy[:, 0], y=s_xy[:, 1], mode="markers+lines", name="60 Hz samples",
-                         marker={"size": 3, "color": "rgba(120,120,120,0.8)"}, line={"width": 0.5, "color": "#bbbbbb"}))
-fig.add_trace(go.Scatter(x=t_xy[:, 0], y=t_xy[:, 1], mode="markers+text", name="generating fixations",
-                         text=[str(i) for i in range(len(t_xy))], textposition="top right",
-                         marker={"size": 6 + np.sqrt(true_fx.duration_ms.to_numpy()) * 0.8, "color": "rgba(31,119,180,0.35)",
-                                 "line": {"color": "#1f77b4", "width": 2}}))
-fig.add_trace(go.Scatter(x=d_xy[:, 0], y=d_xy[:, 1], mode="markers", name="I-DT fixations",
-                         marker={"symbol": "x", "size": 11, "color": "#d62728"}))
-fig.update_xaxes(visible=False, range=[-0.5, side - 0.5])
-fig.update_yaxes(visible=False, range=[side - 0.5, -0.5], scaleanchor="x")
-fig.update_layout(height=600, margin={"l": 10, "r": 10, "t": 60, "b": 10},
-                  legend={"orientation": "h", "y": -0.02},
-                  title=f"A simulated scanpath<br><sup>{len(true_fx)} generating vs {len(found)} detected fixations "
-                        f"(annotator {f0.annotator}, image {img0})</sup>")
-viz.show(fig, "scanpath")
+if not study.recorded:
+    samp = study.samples[(study.samples.annotator == f0.annotator) & (study.samples.image_index == img0)]
+    true_fx = fx[(fx.annotator == f0.annotator) & (fx.image_index == img0)]
+    found = gaze.detect_fixations_idt(samp.t_ms.to_numpy(), samp.x_screen.to_numpy(), samp.y_screen.to_numpy(),
+                                      dispersion_px=threshold)
+    s_xy = gaze.screen_to_image(samp[["x_screen", "y_screen"]].to_numpy(), shape, geo.display_px, geo.screen)
+    t_xy = gaze.screen_to_image(true_fx[["x_screen", "y_screen"]].to_numpy(), shape, geo.display_px, geo.screen)
+    d_xy = gaze.screen_to_image(found.xy, shape, geo.display_px, geo.screen) if len(found) else np.zeros((0, 2))
+    fig = go.Figure()
+    fig.add_trace(go.Image(source=viz.png_data_uri(images.images[img0]), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=s_xy[:, 0], y=s_xy[:, 1], mode="markers+lines", name="60 Hz samples",
+                             marker={"size": 3, "color": "rgba(120,120,120,0.8)"}, line={"width": 0.5, "color": "#bbbbbb"}))
+    fig.add_trace(go.Scatter(x=t_xy[:, 0], y=t_xy[:, 1], mode="markers+text", name="generating fixations",
+                             text=[str(i) for i in range(len(t_xy))], textposition="top right",
+                             marker={"size": 6 + np.sqrt(true_fx.duration_ms.to_numpy()) * 0.8, "color": "rgba(31,119,180,0.35)",
+                                     "line": {"color": "#1f77b4", "width": 2}}))
+    fig.add_trace(go.Scatter(x=d_xy[:, 0], y=d_xy[:, 1], mode="markers", name="I-DT fixations",
+                             marker={"symbol": "x", "size": 11, "color": "#d62728"}))
+    fig.update_xaxes(visible=False, range=[-0.5, side - 0.5])
+    fig.update_yaxes(visible=False, range=[side - 0.5, -0.5], scaleanchor="x")
+    fig.update_layout(height=600, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+                      legend={"orientation": "h", "y": -0.02},
+                      title=f"A simulated scanpath<br><sup>{len(true_fx)} generating vs {len(found)} detected fixations "
+                            f"(annotator {f0.annotator}, image {img0})</sup>")
+    viz.show(fig, "scanpath")
 
 # %% [markdown]
 # Over the whole study, each detected fixation is paired with at most one generating fixation
@@ -248,7 +265,7 @@ viz.show(fig, "scanpath")
 
 # %%
 rows = []
-for factor in (0.5, 1.0, 2.0):
+for factor in ((0.5, 1.0, 2.0) if not study.recorded else ()):
     d = gaze.detection_table(study.samples, fx, threshold * factor, max_distance_px=threshold)
     tot = d[["n_true", "n_detected", "n_matched"]].sum()
     rows.append({"threshold (screen px)": threshold * factor, "threshold (deg)": threshold * factor / geo.px_per_degree,
@@ -256,8 +273,10 @@ for factor in (0.5, 1.0, 2.0):
                  "recall": tot.n_matched / tot.n_true, "precision": tot.n_matched / tot.n_detected,
                  "mean distance (deg)": np.nanmean(d.mean_distance_px) / geo.px_per_degree})
 detection = pd.DataFrame(rows)
-viz.table(detection, float_format="{:.3g}",
-          caption="I-DT against the generating fixations, whole study (SYNTHETIC samples)")
+# the table is the cell's value (shown), with a recording there is none
+(viz.table(detection, float_format="{:.3g}",
+           caption=f"I-DT against the generating fixations, whole study ({gaze_kind} samples)")
+ if not study.recorded else None)
 
 # %% [markdown]
 # The heatmaps below use the generating fixations themselves (the detector's output would serve
@@ -306,9 +325,11 @@ per_annotator = pd.DataFrame({"annotator": human.annotators,
                               "mean fixations per image": human.n_fixations.mean(axis=1),
                               "fixations off the image": human.n_dropped.sum(axis=1),
                               "images with a heatmap": valid.sum(axis=1)})
+if study.recorded:  # the participants' own names beside the annotator numbers
+    per_annotator.insert(1, "participant", study.annotators.set_index("annotator").participant[human.annotators].to_numpy())
 print(f"n = {n_fix} pseudo-fixations per image (mean fixations per image and annotator: {pipe.mean_fixations():.2f}); "
       f"relevance method: {method or pipe.profile.relevance_method}")
-viz.table(per_annotator, float_format="{:.3g}", caption="Simulated annotators (SYNTHETIC)")
+viz.table(per_annotator, float_format="{:.3g}", caption=f"{who.capitalize()} annotators ({tag})")
 
 # %% [markdown]
 # ## Table 1: how far do model and annotators agree?
@@ -339,7 +360,7 @@ scores = agreement.table1_scores(model, chance, human.maps, human.annotators, va
 table1 = statistics.summarise(scores, by=["comparison", "metric"], sort=False)  # rows in the scores' order
 order = list(dict.fromkeys(scores.comparison))
 viz.table(statistics.pivot_intervals(table1, row="comparison", column="metric", columns=metrics.TABLE1_METRICS),
-          caption="Table 1 (this run, SYNTHETIC annotators): mean [95% CI] over images")
+          caption=f"Table 1 (this run, {tag} annotators): mean [95% CI] over images")
 
 # %% [markdown]
 # The paper's Table 1 did not survive in the text available to us, so its numbers cannot be set
@@ -412,7 +433,7 @@ ids, fixmaps = gaze.study_fixation_maps(fx, n_img, shape, geo)
 bench = agreement.benchmark_scores(model_full, chance_full, human_full.maps, fixmaps, ids, valid=valid)
 bench_sum = statistics.summarise(bench, by=["comparison", "metric"], sort=False)
 viz.table(statistics.pivot_intervals(bench_sum, row="comparison", column="metric", columns=agreement.BENCHMARK_METRICS),
-          caption="Saliency-benchmark metrics, predictor -> annotator's fixations (SYNTHETIC annotators): mean [95% CI]")
+          caption=f"Saliency-benchmark metrics, predictor -> annotator's fixations ({tag} annotators): mean [95% CI]")
 
 # %% [markdown]
 # KL divergence punishes a predicted map that is nearly zero where a person looked: a heatmap of
@@ -461,7 +482,7 @@ for c in range(1, len(panels) + 1):
     fig.update_yaxes(scaleanchor=f"x{'' if c == 1 else c}", row=1, col=c)
 label = images.class_names[images.labels[ex]]
 fig.update_layout(height=330, showlegend=False, margin={"l": 10, "r": 10, "t": 70, "b": 10},
-                  title=f"Heatmaps on image {ex}<br><sup>{label}, {kind} image; simulated annotators and the "
+                  title=f"Heatmaps on image {ex}<br><sup>{label}, {kind} image; {who} annotators and the "
                         "model; dots: (pseudo-)fixations</sup>")
 viz.show(fig, "fig7-heatmaps")
 print("scores on this image:")
@@ -514,7 +535,7 @@ else:
             "top_pixels_in_region": f"top-{n_fix} pixels in region", "relevance_share": "relevance share in region",
             "gap": "gap"}
     display(viz.table(missed.chosen[list(cols)].rename(columns=cols), float_format="{:.3f}",
-                      caption=f"Figure 13's images by the rule (SIMULATED annotators, {kind} images)"))
+                      caption=f"Figure 13's images by the rule ({who.upper()} annotators, {kind} images)"))
 
 # %% [markdown]
 # Per chosen image, left: the image with its ground-truth region tinted red and the annotators'
@@ -535,7 +556,7 @@ if missed is not None and len(missed.chosen):
                          overlays=np.repeat(images.regions[chosen], 2, axis=0), cols=2, cell_px=330,
                          title=("Figure 13: fixated, yet missed by the Trainer" if missed.qualified else
                                 "Figure 13: no misclassified image qualifies, the closest case(s)")
-                         + f"<br><sup>{kind} images, SIMULATED annotators; red: ground-truth region</sup>")
+                         + f"<br><sup>{kind} images, {who.upper()} annotators; red: ground-truth region</sup>")
     colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
     for row, img in enumerate(chosen, start=1):
         on = fx[fx.image_index == img]

@@ -26,7 +26,8 @@
 #   Trainee sees only what the Trainer found useful;
 # - **perceptive**: take the `n` most relevant pixels as if they were fixations (`n` = the mean
 #   number of fixations per image in the gaze study of chapter 4, which the quick profile simulates,
-#   so there `n` follows the simulator's setting), build the gaze heatmap around
+#   so there `n` follows the simulator's setting; a profile that names a gaze recording takes it
+#   from the recording, and the first cell below says so), build the gaze heatmap around
 #   them and remove every pixel where that heatmap is zero.
 #
 # This chapter shows the three masks (the paper's Figure 8), measures how much of each image they
@@ -48,6 +49,8 @@ affectnet_root = None  # AffectNet folder (Manually_Annotated_file_lists/ and th
 ckplus_root = None  # CK+ folder (cohn-kanade-images/ and Emotion/)
 
 # %%
+import textwrap
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -68,6 +71,9 @@ print(f"{len(train)} {kind} training images of the Trainee's corpus, relevance: 
 for t in MASK_TYPES:
     params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in pipe.mask_params(t).items())
     print(f"  {t:10s} {params or '(no parameter)'}")
+if pipe.roots.get("gaze"):  # a recording replaces the simulated annotators of chapter 4
+    print(textwrap.fill(f"perceptive n: {'the profile sets it' if pipe.profile.perceptive_n else 'the mean number of fixations per image and participant'}; "
+                        + pipe.gaze_study.describe(), 100, subsequent_indent="  "))
 
 # %% [markdown]
 # The masks the cell above computed, as `rbdm_core.masking.relevance_masks` computes them. An

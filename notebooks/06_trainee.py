@@ -60,6 +60,8 @@ affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
 # %%
+import textwrap
+
 import numpy as np
 import pandas as pd
 
@@ -77,6 +79,9 @@ print(f"Trainee {prof.trainee} on the {data_kind} target corpus\n"
       f"{prof.trainee_epochs} epochs, switch after epoch {prof.switch_epoch}, seeds {list(prof.seeds)}\n"
       f"removed pixels filled with: {prof.fill}" + (f" (and, for comparison, {leak_free_fill})" if leak_free_fill else "") + "\n"
       f"Trainer: {pipe.trainer_architecture}")
+if pipe.roots.get("gaze"):  # the perceptive masks' n comes from the recording, not the simulated annotators
+    print(textwrap.fill(f"perceptive masks: n = {pipe.perceptive_n()} from " + pipe.gaze_study.describe(), 100,
+                        subsequent_indent="  "))
 
 # %% [markdown]
 # ## What the masks leak

@@ -161,8 +161,9 @@ shown = statistics.format_columns(tab.rename(columns={"mean": "v_mean", "ci_low"
 shown = shown.pivot(index="measure", columns="annotator", values="v")
 shown.columns = [f"annotator {a}" for a in shown.columns]
 viz.table(shown.reset_index(),
-          caption=f"Human (fixations) vs model (top-{n} pixels) perceptive masks: IoU, kept shares, "
-                  f"ground-truth precision (mean [95% CI] over {len(gz)} images)")
+          caption=f"Human (fixations) vs model (top-{n} pixels) perceptive masks: IoU, kept shares"
+                  + (", ground-truth precision" if gz.regions is not None else " (no ground-truth regions: real data)")
+                  + f" (mean [95% CI] over {len(gz)} images)")
 
 # %%
 human_union = masking.combine_masks(list(human.masks), "union")
@@ -206,7 +207,7 @@ viz.show(fig, "human-vs-model-masks")
 from rbdm_core import curves, verdicts
 from rbdm_core.training import all_curves
 
-if fixation_trainee and pipe.profile.synthetic:
+if fixation_trainee and pipe.target.is_synthetic:
     fix = pipe.fixation_masks("Training")
     per = pipe.masks("perceptive")
     print(f"kept share of the training images ({data_kind.lower()}): fixation masks {fix.mean():.3f}, "

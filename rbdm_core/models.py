@@ -101,6 +101,12 @@ class Preprocess:
             raise ValueError(f"Preprocess: expected (N, H, W, 1|3) images, got shape {images.shape}")
         return np.asarray(self.apply_tf(images), dtype=np.float32)
 
+    def pixels(self, images: np.ndarray) -> np.ndarray:
+        """What the model sees, as a picture: (N, H, W, C) uint8 -> (N, h, w) uint8, resized to the
+        input size and averaged to gray, before the scale and offset (values 0..255)."""
+        x = self(images)
+        return np.clip(np.round(((x - self.offset) / self.scale).mean(axis=-1)), 0, 255).astype(np.uint8)
+
     def describe(self, input_shape: tuple[int, ...] | None = None) -> str:
         """One sentence saying what the adapter does (for an input of shape (H, W, C) if given)."""
         h, w = self.size

@@ -166,6 +166,10 @@ def execute_chapter(
     from rbdm_core.profiles import get_profile, is_profile_file
 
     prof = get_profile(profile)  # a built-in name or a profile file; errors name what is wrong
+    if (prof.roots or {}).get("gaze"):  # a gaze recording's file, sidecar, columns and values, before a kernel starts
+        from rbdm_core.gaze.recordings import check_recording
+
+        check_recording(prof.roots["gaze"])
     if is_profile_file(profile) and str(profile) not in PROFILES:
         profile = str(Path(profile).resolve())  # the kernel runs in another folder
     kernel_env = kernel_settings.environment(kernels)
@@ -436,7 +440,8 @@ def run_book(
     parameters: Mapping[str, Any] | None = None,
     kernels: str = "portable",
     chapters: Sequence[str] | None = None,
-) -> tuple[Path, list[tuple[str, float]]]:
+    build: bool = True,
+) -> tuple[Path | None, list[tuple[str, float]]]:
     """Execute every chapter in order (one run dir), then build the book.
 
     execute=False builds from the committed `notebooks/NN_name.ipynb` instead. update_references
@@ -445,6 +450,8 @@ def run_book(
     `ferplus_root`); a name no chapter declares is an error. kernels: see `execute_chapter`.
     chapters: only these chapters (`resolve_chapter` specs such as "01", "09_nuisance"), in book
     order, are executed and built (default: all).
+    build=False executes the chapters only (the executed notebooks are in
+    `<run>/<profile>/notebooks/`; no HTML, html folder None).
     Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
     check_cell_timeout(cell_timeout)
     if update_references and profile != "quick":
@@ -453,6 +460,8 @@ def run_book(
         raise ValueError("--update-references needs --kernels portable (the references must match on any CPU)")
     if update_references and not execute:
         raise ValueError("--update-references needs execution (drop --no-execute)")
+    if not build and not execute:
+        raise ValueError("--no-build needs execution (drop --no-execute): there would be nothing to do")
     nbdir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     subset = chapters
     chapters = list_chapters(nbdir)
@@ -496,6 +505,8 @@ def run_book(
             raise FileNotFoundError(f"{nbdir}: committed executed notebook(s) missing: {', '.join(missing)} "
                                     "(run `rbdm book --update-references`)")
         executed = [c.with_suffix(".ipynb") for c in chapters]
+    if not build:
+        return None, timings
     t0 = time.perf_counter()
     html = build_book(executed, book_dir=book_dir, run_dir=root if execute else None)
     timings.append(("(build)", time.perf_counter() - t0))

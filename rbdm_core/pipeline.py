@@ -33,9 +33,12 @@ class Pipeline:
     """Cached steps of one profile in one run directory.
 
     roots (paper profile only): `ferplus` = folder with fer2013.csv and fer2013new.csv,
-    `affectnet` = AffectNet root, `ckplus` = CK+ root; read, never written. A root not given is
+    `affectnet` = AffectNet root, `ckplus` = CK+ root; read, never written. Any profile:
+    `gaze` = a gaze recording on the gaze images (`gaze_study`). A root not given is
     taken from `$RBDM_FERPLUS_ROOT`, `$RBDM_AFFECTNET_ROOT`, `$RBDM_CKPLUS_ROOT` (the Docker image
-    sets them to /data/ferplus, /data/affectnet, /data/ckplus).
+    sets them to /data/ferplus, /data/affectnet, /data/ckplus). `folder` = an image folder
+    (`rbdm_core.data.folder`, from a profile file's roots or `roots` here) that replaces the
+    Trainee's corpus, under any profile (`target`); FERPlus is then not needed.
     """
 
     def __init__(self, profile: Profile | str = "quick", run_dir: str | os.PathLike | None = None,
@@ -50,10 +53,15 @@ class Pipeline:
             if k not in roots and os.environ.get(f"RBDM_{k.upper()}_ROOT"):
                 roots[k] = os.environ[f"RBDM_{k.upper()}_ROOT"]
         self.roots = roots
+        if roots.get("gaze") and not Path(roots["gaze"]).exists():
+            raise FileNotFoundError(f"roots: gaze: {roots['gaze']} does not exist; expected a gaze recording (a fixation "
+                                    "table, raw samples or a folder of EyeLink ASC files, with its geometry sidecar; "
+                                    "see rbdm_core.gaze.recordings)")
         self.seed = int(seed)
         self.verbose = verbose
         if not self.profile.synthetic:
-            missing = [k for k in ("ferplus", "affectnet", "ckplus") if k not in self.roots]
+            needed = ("affectnet", "ckplus") + (() if "folder" in self.roots else ("ferplus",))
+            missing = [k for k in needed if k not in self.roots]
             if missing:
                 raise ValueError(f"profile {self.profile.name!r} reads the real corpora: give roots for {missing} "
                                  "(folders with the files their owners distribute)")
@@ -74,8 +82,14 @@ class Pipeline:
 
     @cached_property
     def target(self) -> Dataset:
-        """The Trainee's corpus: FERPlus(-like), 48x48 gray, Training / PublicTest / PrivateTest."""
+        """The Trainee's corpus: FERPlus(-like), 48x48 gray, Training / PublicTest / PrivateTest; or
+        the image folder of root `folder` (48x48 gray, its splits mapped by
+        `data.folder.as_target_splits`)."""
         p = self.profile
+        if "folder" in self.roots:
+            from .data.folder import as_target_splits, read_folder
+
+            return as_target_splits(read_folder(self.roots["folder"], size=48, channels=1, progress=False))
         if p.synthetic:
             from .data.synthetic import make_domain
 
@@ -100,13 +114,26 @@ class Pipeline:
 
     @cached_property
     def gaze_study(self):
-        """Simulated annotators' fixations on `gaze_images` (synthetic; the paper's recordings are not public)."""
+        """The gaze study on `gaze_images`: the recording named by `roots["gaze"]` (a fixation table
+        or raw samples, `gaze.recordings.read_gaze_recording`; a `GazeRecording`), else simulated
+        annotators' fixations (`data.annotators.simulate_gaze`, a `GazeStudy`; the paper's
+        recordings are not public). Either has `.recorded`."""
+        if self.roots.get("gaze"):
+            from .gaze.recordings import read_gaze_recording
+
+            images_key = dataset_key(self.gaze_images)
+
+            def cache(key, compute):  # raw samples: the detected fixations, by the files' content hash
+                return self.store.cached_arrays("gaze_fixations", {**key, "images": images_key}, compute)
+
+            return read_gaze_recording(self.roots["gaze"], self.gaze_images, fixation_cache=cache)
         from .data.annotators import simulate_gaze
 
         return simulate_gaze(self.gaze_images, n_annotators=self.profile.annotators, seed=self.seed + 3)
 
     def mean_fixations(self) -> float:
-        """Mean number of fixations per image and annotator in the gaze study (the paper's n)."""
+        """Mean number of fixations per image and annotator in the gaze study (the paper's n;
+        recorded or simulated, see `gaze_study`), over the (annotator, image) pairs with fixations."""
         fx = self.gaze_study.fixations
         return float(fx.groupby(["annotator", "image_index"]).size().mean())
 
@@ -251,15 +278,17 @@ class Pipeline:
         pixels that at least one annotator perceives (`masking.human_masks` with the gaze kernel
         for the images' size, united over the annotators). The fixations are simulated
         (`data.annotators.simulate_gaze`, the profile's number of annotators): no gaze was ever
-        recorded on FERPlus, so the real-data profile has none to use."""
+        recorded on FERPlus, so the real-data profile has none to use. A gaze recording
+        (`roots["gaze"]`) is on the gaze images, not on this corpus: it does not apply here, and
+        these masks stay simulated with or without one."""
         from .data.annotators import simulate_gaze
         from .gaze import kernel_for_image
         from .masking import combine_masks, human_masks
 
-        if not self.profile.synthetic:
-            raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads real corpora, and no gaze was "
-                             "recorded on the Trainee's corpus (FERPlus); fixation masks exist for the synthetic "
-                             "corpora, where annotators are simulated")
+        if not self.profile.synthetic or not self.target.is_synthetic:
+            raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads a real Trainee corpus, and no gaze "
+                             "was recorded on it (FERPlus, or the image folder); fixation masks exist for the "
+                             "synthetic corpora, where annotators are simulated")
         ds = self.target.select_split(split)
         seed = self.seed + 4 + 100 * sorted(self.target.splits).index(split)  # one simulated study per split
         params = {"images": dataset_key(ds), "annotators": self.profile.annotators, "seed": seed}

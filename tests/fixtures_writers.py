@@ -137,3 +137,92 @@ def snapshot(folder) -> dict:
     """{relative path: (size, mtime_ns)} of every file and folder under `folder`."""
     folder = Path(folder)
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+# --------------------------------------------------------------------------- the three corpora at once
+#: CK+ emotion codes written by `miniature_specs` (1..7: every emotion; 0 = neutral is the first frames').
+CK_CODES = (1, 2, 3, 4, 5, 6, 7)
+
+
+def class_face(label: int, shape, rng) -> np.ndarray:
+    """An (H, W) uint8 face-like pattern for FERPlus class index `label`: a bright band whose
+    height and position depend on the class, plus noise (so a small network can learn something)."""
+    h, w = shape
+    img = rng.integers(40, 90, size=(h, w)).astype(np.int16)
+    top = int(h * (0.1 + 0.09 * label))
+    img[top: top + max(2, h // 8), w // 6: w - w // 6] += 120
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def miniature_specs(per_class: int = 6, seed: int = 0) -> dict:
+    """Row descriptions of three miniature corpora in the real formats (what `write_miniature_corpora`
+    writes): {"ferplus": rows for write_ferplus, "affectnet": (training, validation, images),
+    "ckplus": sequences for write_ckplus}.
+
+    FERPlus: per class `per_class` Training, 2 PublicTest, 2 PrivateTest rows with a clear top vote,
+    plus rows the paper's rule drops (2 ties, 1 unknown top, 1 NF top, 1 without votes) and one row
+    FERPlus dropped (empty image name). AffectNet: per class `per_class` training and 2 validation
+    images, 64x80 RGB with the face in a box (x 12, y 8, w 40, h 48), plus rows the cleaning drops
+    (one each of None, Uncertain, Non-Face, one repeated path, one copy of another image's bytes).
+    CK+: two 4-frame sequences per emotion code 1..7 (the second subject's labelled on frame 3), and
+    one unlabelled sequence."""
+    rng = np.random.default_rng(seed)
+    classes = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
+    fer = []
+    for c in range(8):
+        for usage, n in (("Training", per_class), ("PublicTest", 2), ("PrivateTest", 2)):
+            for _ in range(n):
+                votes = [0] * 10
+                votes[c] = 6
+                votes[(c + 1) % 8] = 3
+                votes[8] = 1
+                fer.append({"usage": usage, "name": f"fer{len(fer):07d}.png", "votes": votes,
+                            "pixels": class_face(c, (48, 48), rng)})
+    extra = [("Training", "tie", [4, 4, 1, 0, 0, 0, 0, 0, 1, 0]), ("PublicTest", "tie", [0, 0, 3, 3, 0, 0, 0, 0, 2, 2]),
+             ("Training", "unknown", [2, 0, 0, 0, 0, 0, 0, 0, 7, 1]), ("Training", "NF", [1, 0, 0, 0, 0, 0, 0, 0, 0, 9]),
+             ("PrivateTest", "no_votes", [0] * 10), ("Training", "empty_image_name", [10, 0, 0, 0, 0, 0, 0, 0, 0, 0])]
+    for usage, why, votes in extra:
+        fer.append({"usage": usage, "name": "" if why == "empty_image_name" else f"fer{len(fer):07d}.png",
+                    "votes": votes, "why": why})
+    train, val, images = [], [], {}
+    box = (12, 8, 40, 48)  # x, y, w, h inside a 64 (h) x 80 (w) image
+    code_of = {"neutral": 0, "happiness": 1, "sadness": 2, "surprise": 3, "fear": 4, "disgust": 5, "anger": 6,
+               "contempt": 7}
+    for c, name in enumerate(classes):
+        for split, rows, n in (("training", train, per_class), ("validation", val, 2)):
+            for k in range(n):
+                path = f"{len(images) % 3}/{split}_{name}_{k}.png"
+                face = np.repeat(class_face(c, (box[3], box[2]), rng)[:, :, None], 3, axis=2)
+                img = np.full((64, 80, 3), 250, np.uint8)  # a white frame around the face box
+                img[box[1]: box[1] + box[3], box[0]: box[0] + box[2]] = face
+                images[path] = img
+                rows.append({"path": path, "box": box, "expression": code_of[name]})
+    for code in (8, 9, 10):
+        path = f"9/dropped_{code}.png"
+        images[path] = np.full((64, 80, 3), 30 * code % 256, np.uint8)
+        train.append({"path": path, "box": box, "expression": code, "why": f"expression {code}"})
+    train.append({**train[0], "why": "duplicate_path"})  # the same path listed twice
+    copy = "9/copy_of_first.png"
+    images[copy] = images[train[1]["path"]]  # the same bytes under another name
+    train.append({"path": copy, "box": box, "expression": train[1]["expression"], "why": "duplicate_content"})
+    sequences = []
+    for code in CK_CODES:
+        for subject in (1, 2):
+            sequences.append({"subject": subject, "seq": code, "frames": 4, "code": f"{code}.0000000e+00",
+                              "label_frame": 4 if subject == 1 else 3})
+    sequences.append({"subject": 3, "seq": 1, "frames": 3, "code": None})
+    return {"ferplus": fer, "affectnet": (train, val, images), "ckplus": sequences}
+
+
+def write_miniature_corpora(root, specs: dict) -> dict:
+    """Write `miniature_specs(...)` under `root` as ferplus/, affectnet/, ckplus/; return {name: folder}."""
+    root = Path(root)
+    fer = specs["ferplus"]
+    pixels = {i: " ".join(map(str, r["pixels"].ravel().tolist())) for i, r in enumerate(fer) if "pixels" in r}
+    write_ferplus(root / "ferplus", [{k: v for k, v in r.items() if k not in ("why", "pixels")} for r in fer],
+                  pixels_override=pixels)
+    train, val, images = specs["affectnet"]
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "why"} for r in rows]  # noqa: E731
+    write_affectnet(root / "affectnet", strip(train), strip(val), images)
+    write_ckplus(root / "ckplus", specs["ckplus"], shape=(60, 80))
+    return {k: root / k for k in ("ferplus", "affectnet", "ckplus")}

@@ -109,6 +109,18 @@ def _profile(tmp, text):
     return ["run", "01", "--profile", str(p), "--no-progress"], None
 
 
+def _gaze(tmp, rows, sidecar="screen: [2560, 1440]\ndisplay_px: 1200\n"):
+    """A profile naming a gaze recording (a fixation table in lab/) and `rbdm run 04` on it."""
+    lab = tmp / "lab"
+    lab.mkdir()
+    (lab / "fix.csv").write_text("participant,image_id,x,y,start_ms,duration_ms\n" + "\n".join(rows) + "\n")
+    if sidecar is not None:
+        (lab / "fix.yml").write_text(sidecar)
+    p = tmp / "my.yml"
+    p.write_text("roots: {gaze: lab/fix.csv}\n")
+    return ["run", "04", "--profile", str(p), "--no-progress"], lab
+
+
 def _npz(tmp):
     p = tmp / "d.npz"
     np.savez(p, images=np.zeros((4, 8, 8, 1), np.uint8), labels=np.zeros(4, np.int64))
@@ -175,6 +187,14 @@ CATALOGUE = [
          r"my.yml: roots: unknown source\(s\) \['fer'\]; valid sources are"),
     Case("profile file", "a missing file", lambda t: (["run", "01", "--profile", str(t / "gone.yml")], None),
          r"gone.yml: not found"),
+    Case("gaze recording", "a value that is not a number",
+         lambda t: _gaze(t, ["p1,S005/001/last,1200,700,0,250", "p1,S005/001/last,12OO,700,300,250"]),
+         r"fix.csv, line 3: x: expected a number, got '12OO'"),
+    Case("gaze recording", "no geometry sidecar", lambda t: _gaze(t, ["p1,S005/001/last,1200,700,0,250"], None),
+         r"fix.csv: no geometry sidecar; expected .*fix.yml"),
+    Case("gaze recording", "an image that does not fit the screen",
+         lambda t: _gaze(t, ["p1,S005/001/last,1200,700,0,250"], "screen: [1024, 768]\ndisplay_px: 1200\n"),
+         r"fix.yml: placement .*does not fit on the 1024x768 screen"),
     Case("chapter parameters", "a parameter the chapter does not have",
          lambda t: (["run", "05", "-p", "negative_fraktion", "0.2", "--no-progress"], None),
          r"chapter 05_masking: unknown parameter\(s\) negative_fraktion; its parameters are: .*negative_fraction"),

@@ -366,24 +366,11 @@ TINY_PROFILE = "base: quick\nsource_n: 160\ntarget_n: 160\ngaze_n: 8\n"
 
 def _book(tmp_path: Path, name: str) -> list[str]:
     """`rbdm book` of chapters 01 (the data) and 09 (the committed study) with the tiny profile,
-    into its own run folder and its own copy of book/."""
-    from rbdm_core import notebook_run as nr
-
-    book = tmp_path / f"{name}-book"
-    if book.exists():
-        return _book_command(tmp_path, name)
-    shutil.copytree(nr.BOOK_DIR, book, ignore=shutil.ignore_patterns("_build", "_chapters", "_vendor", "node_modules"))
-    if (nr.BOOK_DIR / "_vendor").exists():
-        (book / "_vendor").symlink_to((nr.BOOK_DIR / "_vendor").resolve(), target_is_directory=True)
-    return _book_command(tmp_path, name)
-
-
-def _book_command(tmp_path: Path, name: str) -> list[str]:
+    into its own run folder, without the HTML build (a function of the executed chapters)."""
     profile = tmp_path / "tiny.yml"
     profile.write_text(TINY_PROFILE)
-    book = tmp_path / f"{name}-book"
     return [sys.executable, "-m", "rbdm_core.cli", "book", "--chapters", "01,09", "--profile", str(profile),
-            "--run-dir", str(tmp_path / name), "--book-dir", str(book), "--no-progress"]
+            "--run-dir", str(tmp_path / name), "--no-build", "--no-progress"]
 
 
 def _executed_cells(path: Path) -> int:
@@ -409,7 +396,7 @@ def _sanitised(run: Path) -> dict[str, str]:
 def test_rbdm_book_killed_inside_and_between_chapters_resumes_to_the_same_book(tmp_path):
     """`rbdm book` killed inside chapter 01 (once its running notebook shows three executed
     cells), then between chapters 01 and 09 (RBDM_FAULT_AFTER=chapter:1); the third run finishes
-    with the chapters' outputs of an uninterrupted run and builds the book."""
+    with the chapters' outputs of an uninterrupted run."""
     ref = fr.start(_book(tmp_path, "ref"))
     try:
         _kill_inside_and_between(tmp_path)
@@ -432,11 +419,11 @@ def _kill_inside_and_between(tmp_path: Path) -> None:
     code, _, err = fr.finish(fr.start(_book(tmp_path, "run"), RBDM_FAULT_AFTER="chapter:1"))
     assert code == KILLED, err[-2000:]
     assert (notebooks / "01_data.ipynb").exists() and not (notebooks / "09_study.ipynb").exists()
-    assert not (tmp_path / "run-book" / "_build").exists()
+    assert not (run / "tiny" / "timings.json").exists()  # the book's run did not get to its end
 
     # 3. the re-run finishes: the same executed chapters as the uninterrupted run
     code, out, err = fr.finish(fr.start(_book(tmp_path, "run")))
     assert code == 0, err[-3000:]
-    assert (tmp_path / "run-book" / "_build" / "html" / "index.html").exists()
+    assert json.loads((run / "tiny" / "timings.json").read_text()).keys() == {"01_data", "09_study"}
     assert sorted(p.name for p in notebooks.glob("*.ipynb")) == ["01_data.ipynb", "09_study.ipynb"]
     assert not list(notebooks.glob(".*.ipynb"))  # no running notebook left of the killed runs

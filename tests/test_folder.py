@@ -109,3 +109,41 @@ def test_data_summary_and_train_read_a_folder_without_writing_it(tmp_path, capsy
     finally:
         for p in [root, *root.rglob("*")]:
             os.chmod(p, stat.S_IRWXU)
+
+
+def _ds(labels, split):
+    from rbdm_core.data.dataset import Dataset
+
+    n = len(labels)
+    return Dataset(images=np.zeros((n, 4, 4, 1), np.uint8), labels=np.array(labels, np.int64),
+                   split=np.array(split, object), ids=np.array([str(i) for i in range(n)], object),
+                   provenance={"source": "folder", "files": ["/f"]})
+
+
+def test_target_splits_map_split_folders_by_name():
+    from rbdm_core.data.folder import as_target_splits
+
+    ds = _ds([0, 1, 0, 1, 2], ["train", "train", "val", "test", "train"])
+    out = as_target_splits(ds)
+    assert list(out.split) == ["Training", "Training", "PublicTest", "PrivateTest", "Training"]
+    assert out.provenance["split_map"] == {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+    # no validation folder: the test folder validates
+    out = as_target_splits(_ds([0, 1], ["Train", "Test"]))
+    assert list(out.split) == ["Training", "PublicTest"]
+    with pytest.raises(ValueError, match=r"split folder 'holdout' is not a training, validation or test split"):
+        as_target_splits(_ds([0, 1], ["train", "holdout"]))
+    with pytest.raises(ValueError, match=r"no training split folder"):
+        as_target_splits(_ds([0, 1], ["val", "test"]))
+
+
+def test_target_splits_draw_a_share_of_each_class_without_split_folders():
+    from rbdm_core.data.folder import as_target_splits
+
+    labels = [0] * 10 + [1] * 3 + [2]
+    out = as_target_splits(_ds(labels, ["all"] * len(labels)), validation_share=0.2, seed=0)
+    val = out.split == "PublicTest"
+    # round(0.2 * 10) = 2, max(1, round(0.6)) = 1, a class of one image stays in training
+    assert [int((val & (out.labels == k)).sum()) for k in range(3)] == [2, 1, 0]
+    assert set(out.split) == {"Training", "PublicTest"}
+    again = as_target_splits(_ds(labels, ["all"] * len(labels)), validation_share=0.2, seed=0)
+    assert list(again.split) == list(out.split)

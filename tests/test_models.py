@@ -31,6 +31,18 @@ def test_preprocess_channels_and_scaling():
     np.testing.assert_allclose(g, 70.0)  # (30 + 60 + 120) / 3
 
 
+def test_preprocess_pixels_undo_the_scaling():
+    # 1x2 image [0, 100] -> 1x4 as above (0, 25, 75, 100), whatever scale and offset the model uses;
+    # RGB (30, 60, 120) -> gray 70
+    img = np.array([0, 100], np.uint8).reshape(1, 1, 2, 1)
+    out = Preprocess(size=(1, 4), channels=3, scale=2 / 255, offset=-1.0).pixels(img)
+    assert out.dtype == np.uint8 and out.shape == (1, 1, 4)
+    np.testing.assert_array_equal(out[0, 0], [0, 25, 75, 100])
+    col = np.zeros((1, 2, 2, 3), np.uint8)
+    col[..., 0], col[..., 1], col[..., 2] = 30, 60, 120
+    np.testing.assert_array_equal(Preprocess(size=(2, 2), channels=1).pixels(col), 70)
+
+
 def test_preprocess_json_round_trip_and_describe():
     p = Preprocess(size=(75, 75), channels=3, scale=2 / 255, offset=-1.0)
     q = Preprocess.from_dict(json.loads(json.dumps(p.to_dict())))

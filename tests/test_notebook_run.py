@@ -284,3 +284,19 @@ def test_book_parameters_must_be_declared_by_some_chapter(tmp_path):
 
     with pytest.raises(ValueError, match="no chapter declares"):
         run_book(run_dir=tmp_path, parameters={"no_such_parameter": 1})
+
+
+def test_book_without_the_build_executes_every_chapter_and_builds_nothing(tmp_path, capsys):
+    nb = tmp_path / "nb"
+    write_chapter(nb, "01_alpha", 'print("alpha ran")')
+    write_chapter(nb, "02_beta", 'print("beta ran")')
+    book = tmp_path / "book"  # not a Jupyter Book folder: building would fail
+    html, timings = nr.run_book(run_dir=tmp_path / "runs", notebooks_dir=nb, book_dir=book, progress=False,
+                                log=lambda m: None, build=False)
+    assert html is None and [name for name, _ in timings] == ["01_alpha", "02_beta"]
+    out = tmp_path / "runs" / "quick" / "notebooks"
+    assert "alpha ran" in stdout_of(nbformat.read(out / "01_alpha.ipynb", as_version=4))
+    assert "beta ran" in stdout_of(nbformat.read(out / "02_beta.ipynb", as_version=4))
+    assert not book.exists()
+    with pytest.raises(ValueError, match="--no-build needs execution"):
+        nr.run_book(notebooks_dir=nb, execute=False, build=False)

@@ -182,3 +182,25 @@ def test_constant_relevance_maps_keep_every_pixel(tmp_path, monkeypatch):
         others = [0, 1, 3, 4, 5]
         expect = masking.make_masks(maps[others], t, **pipe.mask_params(t, 48))
         assert np.array_equal(m[others], expect)
+
+
+def test_an_image_folder_root_is_the_trainee_corpus(tmp_path):
+    """roots {"folder": DIR}: Pipeline.target reads the folder (48x48 gray, train/val -> Training /
+    PublicTest), the Trainer's corpus stays the profile's, and fixation masks are refused."""
+    from PIL import Image
+
+    for split, n in (("train", 3), ("val", 1)):
+        for label in ("happy", "sad"):
+            d = tmp_path / "faces" / split / label
+            d.mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(np.full((30, 40), 10 * i + 50, np.uint8)).save(d / f"{i}.png")
+    prof = get_profile("quick", source_n=60, roots={"folder": str(tmp_path / "faces")})
+    pipe = Pipeline(prof, run_dir=tmp_path / "runs")
+    tgt = pipe.target
+    assert tgt.shape == (48, 48, 1) and not tgt.is_synthetic
+    assert sorted(tgt.splits) == ["PublicTest", "Training"]
+    assert int((tgt.split == "Training").sum()) == 6 and int((tgt.split == "PublicTest").sum()) == 2
+    assert pipe.source.is_synthetic
+    with pytest.raises(ValueError, match="no gaze"):
+        pipe.fixation_masks()

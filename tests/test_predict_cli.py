@@ -35,10 +35,11 @@ def _rows(out):
     return list(csv.DictReader(io.StringIO(out)))
 
 
-def test_predict_skips_bad_files_and_names_them(tmp_path, capsys):
+@pytest.mark.parametrize("faces", ["detect", "whole"])
+def test_predict_skips_bad_files_and_names_them(tmp_path, capsys, faces):
     good, bad = _batch(tmp_path)
     order = [good[0], bad[0], good[1], bad[1], bad[2], good[2], bad[3]]
-    rc = main(["predict", "--model", "fer2013-pretrained", *map(str, order)])
+    rc = main(["predict", "--model", "fer2013-pretrained", "--faces", faces, *map(str, order)])
     out, err = capsys.readouterr()
     assert rc == 1
     rows = _rows(out)
@@ -47,7 +48,7 @@ def test_predict_skips_bad_files_and_names_them(tmp_path, capsys):
         assert f"rbdm predict: skipped {p}: " in err
     assert "4 file(s) skipped, 3 classified" in err and "Traceback" not in err
     # the same good images alone: the same rows, exit 0
-    rc = main(["predict", "--model", "fer2013-pretrained", *map(str, good)])
+    rc = main(["predict", "--model", "fer2013-pretrained", "--faces", faces, *map(str, good)])
     assert rc == 0 and _rows(capsys.readouterr().out) == rows
 
 
@@ -67,8 +68,8 @@ def test_predict_expands_folders_and_refuses_when_nothing_is_readable(tmp_path, 
 def test_explain_skips_bad_files_and_writes_the_good_ones(tmp_path, capsys):
     good, bad = _batch(tmp_path)
     out_dir = tmp_path / "maps"
-    rc = main(["explain", "--model", "fer2013-pretrained", "--method", "gradient", "--out", str(out_dir),
-               str(good[0]), str(bad[0]), str(good[1])])
+    rc = main(["explain", "--model", "fer2013-pretrained", "--method", "gradient", "--faces", "whole",
+               "--out", str(out_dir), str(good[0]), str(bad[0]), str(good[1])])
     err = capsys.readouterr().err
     assert rc == 1 and f"rbdm explain: skipped {bad[0]}" in err
     assert sorted(p.name for p in out_dir.iterdir()) == ["good0.npy", "good0.png", "good1.npy", "good1.png"]

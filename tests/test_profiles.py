@@ -70,8 +70,8 @@ def test_a_synthetic_base_and_an_empty_file(tmp_path):
     ("synthetic: 'yes'\n", r"field 'synthetic' must be bool, got 'yes'"),
     ("input_size: 1.5\n", r"field 'input_size' must be int \| str \| None, got 1.5"),
     ("base: fast\n", r"base: unknown profile 'fast'; expected one of \['paper', 'quick', 'standard'\]"),
-    ("roots: {fer: /x}\n", r"roots: unknown source\(s\) \['fer'\]; valid sources are \['ferplus', 'affectnet', 'ckplus'\]"),
-    ("roots: {gaze: /x}\n", r"roots: \['gaze'\] are not read by this version"),
+    ("roots: {fer: /x}\n", r"roots: unknown source\(s\) \['fer'\]; valid sources are \['ferplus', 'affectnet', 'ckplus', 'folder', 'gaze'\]"),
+    ("roots: {gaze: 3}\n", r"roots: 'gaze' must be a path \(a gaze recording: a file, or a folder of EyeLink ASC files\), got 3"),
     ("roots: {ferplus: 3}\n", r"roots: 'ferplus' must be a folder path, got 3"),
     ("- a\n- b\n", r"expected a mapping of field: value, got list"),
     ("seeds: [0\n", r"not valid YAML"),
@@ -88,3 +88,17 @@ def test_missing_profile_file_and_unknown_name(tmp_path):
         get_profile(str(tmp_path / "nope.yml"))
     with pytest.raises(ValueError, match=r"unknown profile 'fast'"):
         get_profile("fast")
+
+
+def test_an_image_folder_root_is_read_and_resolved(tmp_path):
+    """roots: {folder: DIR} is accepted (relative to the file) and replaces FERPlus: a paper-based
+    profile with a folder needs no FERPlus root."""
+    from rbdm_core.pipeline import Pipeline
+
+    prof = load_profile(_write(tmp_path, "base: paper\nroots: {folder: faces, affectnet: /a, ckplus: /c}\n", "own.yml"))
+    assert prof.roots == {"folder": str((tmp_path / "faces").resolve()), "affectnet": "/a", "ckplus": "/c"}
+    pipe = Pipeline(prof, run_dir=tmp_path / "runs")
+    assert pipe.roots["folder"] == str((tmp_path / "faces").resolve())
+    no_folder = load_profile(_write(tmp_path, "base: paper\nroots: {affectnet: /a, ckplus: /c}\n", "nofolder.yml"))
+    with pytest.raises(ValueError, match=r"give roots for \['ferplus'\]"):
+        Pipeline(no_folder, run_dir=tmp_path / "runs")

@@ -96,7 +96,7 @@ def test_predict_fer2013_pretrained(files, capsys):
     from rbdm_core.models import load_bundle
 
     paths = [str(files / "gray.png"), str(files / "colour.jpg")]
-    assert main(["predict", "--model", "fer2013-pretrained", *paths]) == 0
+    assert main(["predict", "--model", "fer2013-pretrained", "--faces", "whole", *paths]) == 0
     rows = _csv(capsys.readouterr().out)
     assert rows[0] == ["path", "label", "probability"] and len(rows) == 3
     b = load_bundle("fer2013-pretrained")
@@ -114,7 +114,7 @@ def test_predict_with_a_trained_model_folder(files, trained, capsys):
     if not model.exists():
         main(["train", "--config", str(cfg), "--data", f"npz:{files / 'data.npz'}", "--out", str(out), "--quiet"])
         capsys.readouterr()
-    assert main(["predict", "--model", str(model), str(files / "colour.jpg")]) == 0
+    assert main(["predict", "--model", str(model), "--faces", "whole", str(files / "colour.jpg")]) == 0
     rows = _csv(capsys.readouterr().out)
     from rbdm_core.data.dataset import FERPLUS_CLASSES
 
@@ -157,3 +157,22 @@ def test_train_masked_variant_with_trainer_masks(files, tmp_path, monkeypatch, c
     assert masks.shape == (64, 48, 48)
     np.testing.assert_array_equal((~masks).reshape(64, -1).sum(1), removed)
     assert (tmp_path / "o" / "negative" / "seed-0" / "result.json").exists()
+
+
+def test_the_data_default_is_the_profiles_trainee_corpus(tmp_path, monkeypatch):
+    """rbdm train --profile FILE without --data trains on the profile's Trainee corpus: its image
+    folder, else (a real-corpus profile) FERPlus; the synthetic profiles keep the stand-in."""
+    from rbdm_core.commands.train import profile_data
+    from rbdm_core.profiles import PROFILES, load_profile
+
+    monkeypatch.delenv("RBDM_FERPLUS_ROOT", raising=False)
+    real = tmp_path / "real.yml"
+    real.write_text("base: paper\nroots: {ferplus: /d/fer, affectnet: /d/an, ckplus: /d/ck}\n")
+    own = tmp_path / "own.yml"
+    own.write_text("base: paper\nroots: {folder: /d/faces, affectnet: /d/an, ckplus: /d/ck}\n")
+    assert profile_data(load_profile(real)) == "ferplus:/d/fer"
+    assert profile_data(load_profile(own)) == "folder:/d/faces"
+    assert profile_data(PROFILES["quick"]) == "synthetic:ferplus_like"
+    assert profile_data(PROFILES["paper"]) == "synthetic:ferplus_like"  # no root known
+    monkeypatch.setenv("RBDM_FERPLUS_ROOT", "/env/fer")
+    assert profile_data(PROFILES["paper"]) == "ferplus:/env/fer"

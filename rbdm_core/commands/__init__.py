@@ -9,7 +9,9 @@ def add_execution_options(p, parameter_help: str) -> None:
     p.add_argument("--profile", default="quick", metavar="NAME_OR_FILE",
                    help="quick: embedded synthetic data, small models (default); paper: real corpora, paper sizes; "
                    "standard: the nuisance study's sizes; or a profile file (YAML: base: NAME, any profile field, "
-                   "roots: {ferplus: DIR, affectnet: DIR, ckplus: DIR}; the run folder is named after its stem)")
+                   "roots: {ferplus: DIR, affectnet: DIR, ckplus: DIR, folder: DIR}; folder, an image folder "
+                   "ROOT/[<split>/]<label>/*, replaces FERPlus as the Trainee's corpus; the run folder is named after "
+                   "its stem)")
     p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
     from rbdm_core.notebook_run import CELL_TIMEOUT_S
 

@@ -1,11 +1,13 @@
-"""`rbdm book [--profile NAME_OR_FILE] [--run-dir DIR] [-p NAME VALUE]... [--chapters NN,...] [--book-dir DIR]
-[--no-execute] [--update-references]`:
-execute every chapter in order, report the time per chapter, build the HTML book."""
+"""`rbdm book [--profile NAME_OR_FILE] [--run-dir DIR] [-p NAME VALUE]... [--chapters NN,...] [--no-execute]
+[--no-build] [--update-references]`: execute every chapter (or those of --chapters) in order, report
+the time per chapter, build the HTML book (--no-build: the executed chapters only, in
+<run dir>/<profile>/notebooks/)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from rbdm_core.commands import add_execution_options, check_cell_timeout, kernels_for
 
@@ -23,8 +25,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="build from the committed executed notebooks (notebooks/NN_name.ipynb)")
     p.add_argument("--chapters", metavar="NN[,NN...]",
                    help="execute and build only these chapters, e.g. 01,09 (default: every chapter)")
-    p.add_argument("--book-dir", metavar="DIR", default=None,
-                   help="the Jupyter Book folder to build in (default: book/ of the repository)")
+    p.add_argument("--no-build", action="store_true",
+                   help="execute the chapters only, into <run dir>/<profile>/notebooks/NN_name.ipynb, and skip "
+                   "the HTML build (a check that every chapter runs, e.g. on the real corpora)")
     p.add_argument("--update-references", action="store_true",
                    help="maintainers: write the sanitised executed notebooks back as the committed "
                    "references for nbval (quick profile only)")
@@ -45,7 +48,7 @@ def run(args) -> int:
                                     progress=not args.no_progress, log=log,
                                     parameters=nr.parse_parameters(args.parameter), kernels=kernels_for(args),
                                     chapters=args.chapters.split(",") if args.chapters else None,
-                                    book_dir=args.book_dir)
+                                    build=not args.no_build)
     except Exception as exc:
         if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError", "RuntimeError"):
             print(f"rbdm book: failed: {exc}", file=sys.stderr)
@@ -56,5 +59,12 @@ def run(args) -> int:
     for name, t in timings:
         print(f"{name:<28}{t:>10.1f}")
     print(f"{'total':<28}{total:>10.1f}")
-    print(f"book: {html / 'index.html'}")
+    if html is not None:
+        print(f"book: {html / 'index.html'}")
+    else:
+        from rbdm_core.artifacts import default_run_dir
+        from rbdm_core.profiles import get_profile
+
+        root = Path(args.run_dir).resolve() if args.run_dir else default_run_dir()
+        print(f"chapters: {root / get_profile(args.profile).name / 'notebooks'} (no HTML built: --no-build)")
     return 0

@@ -1,28 +1,35 @@
 """`rbdm explain --model NAME_OR_PATH --method METHOD --out DIR IMAGE...`: relevance maps of image files.
 
-For each IMAGE writes, atomically, into DIR:
-  <stem>.npy  the relevance map, (h, w) float32 at the model's input size, channels summed,
-              explaining the predicted class before the softmax;
-  <stem>.png  an overlay: the model's (grayscale) view of the image with positive relevance in
-              red and negative in blue, opacity proportional to |relevance| / max |relevance|.
+By default (`--faces detect`) the faces in each IMAGE are found and cropped as `rbdm predict`
+does (BlazeFace; a square around the box, 0.125 box sides a side), and for face k of IMAGE it
+writes, atomically, into DIR:
+  <stem>_face<k>.npy  the relevance map, (h, w) float32 at the model's input size, channels
+                      summed, explaining the predicted class before the softmax;
+  <stem>_face<k>.png  an overlay: the model's (grayscale) view of the crop with positive relevance
+                      in red and negative in blue, a colour bar, the label and its probability;
+  <stem>.png          the whole photograph with every face's relevance in its crop square, one
+                      colour scale for all its faces, each box numbered and labelled.
+An image with no face found is named on stderr and gets no files. `--faces whole` explains the
+whole image instead (the earlier behaviour): <stem>.npy and <stem>.png.
+Overlays use a robust colour scale: |R| at the 99.5th percentile of the map's |R| (of all faces'
+maps, for the photograph) is full colour, beyond it clipped; the figure states the scale and the
+share of pixels clipped (rbdm_core.relevance_overlay).
 NAME_OR_PATH is what `rbdm predict` accepts (fer2013-pretrained or a saved model folder). Images
-of any size and colour are brought to the model's input as its preprocessing says, and all of them
-are analysed in one call (one analyzer build, whatever the mix of sizes). A folder given as IMAGE stands for
-its image files; a file that cannot be read is named on stderr and skipped, the others are still
-explained, and the exit status is 1 when anything was skipped (2, with nothing written, when
-nothing could be read).
+of any size and colour are brought to the model's input as its preprocessing says, and all faces
+(or images) are analysed in one call (one analyzer build, whatever the mix of sizes). A folder
+given as IMAGE stands for its image files; a file that cannot be read is named on stderr and
+skipped, the others are still explained, and the exit status is 1 when anything was skipped (2,
+with nothing written, when nothing could be read).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
-
-#: overlay PNGs are scaled up (nearest neighbour) to at least this many pixels on the short side
-OVERLAY_MIN_SIDE = 256
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -35,31 +42,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (created)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...) or folders of them")
+    from rbdm_core.commands.predict import add_faces_argument
+
+    add_faces_argument(p)
     return p
-
-
-def overlay(gray: np.ndarray, rmap: np.ndarray) -> np.ndarray:
-    """(h, w) float gray in any range + (h, w) relevance -> (h, w, 3) uint8 RGB overlay."""
-    g = gray.astype(np.float64)
-    span = g.max() - g.min()
-    g = (g - g.min()) / span if span > 0 else np.zeros_like(g)
-    base = np.repeat((0.3 + 0.7 * g)[..., None], 3, axis=-1)  # a lighter gray, so colour shows
-    peak = np.abs(rmap).max()
-    a = (np.abs(rmap) / peak) if peak > 0 else np.zeros_like(rmap, dtype=np.float64)
-    colour = np.where((rmap >= 0)[..., None], np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.2, 1.0]))
-    out = base * (1 - a[..., None]) + colour * a[..., None]
-    return np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
-
-
-def _save_png(path: Path, rgb: np.ndarray) -> None:
-    from PIL import Image
-
-    from rbdm_core.artifacts import atomic_path
-
-    k = max(1, int(np.ceil(OVERLAY_MIN_SIDE / min(rgb.shape[:2]))))
-    big = np.repeat(np.repeat(rgb, k, axis=0), k, axis=1)
-    with atomic_path(path) as tmp:
-        Image.fromarray(big, mode="RGB").save(tmp, format="PNG")
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
@@ -72,7 +58,7 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rbdm_core.models import load_bundle
-    from rbdm_core.saliency import METHODS, relevance
+    from rbdm_core.saliency import METHODS
 
     if args.method not in METHODS:
         raise ValueError(f"--method {args.method!r}: expected one of {', '.join(METHODS)}")
@@ -85,22 +71,81 @@ def run(args: argparse.Namespace) -> int:
     if dup:
         raise ValueError(f"IMAGE: several images share the file stem {dup[0]!r}; their outputs "
                          f"{dup[0]}.npy/.png would overwrite each other")
+    if args.faces == "detect":  # <stem>_face<k>.* must not be another image's outputs
+        for s in stems:
+            m = re.fullmatch(r"(.+)_face\d+", s)
+            if m and m.group(1) in stems:
+                raise ValueError(f"IMAGE: the outputs of image {s!r} would overwrite the face outputs "
+                                 f"of image {m.group(1)!r} ({s}.npy/.png); rename one of them")
     bundle = load_bundle(args.model)
-    pre = bundle.preprocess
-    images, paths, n_skipped = read_inputs("explain", args.images, pre.channels)
-    stems = [p.stem for p in paths]
+    channels = bundle.preprocess.channels if args.faces == "whole" else 3
+    images, paths, n_skipped = read_inputs("explain", args.images, channels)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.faces == "whole":
+        n = _explain_whole(bundle, images, paths, out, args)
+        print(f"wrote {n} maps and overlays to {out}", file=sys.stderr)
+    else:
+        n = _explain_faces(bundle, images, paths, out, args)
+        print(f"wrote {n} face maps and overlays to {out}", file=sys.stderr)
+    if n_skipped:
+        print(f"rbdm explain: {n_skipped} file(s) skipped", file=sys.stderr)
+    return 1 if n_skipped else 0
+
+
+def _view(bundle, image: np.ndarray) -> np.ndarray:
+    """The model's input for one (H, W, C) uint8 image, channels averaged: (h, w) float."""
+    return bundle.preprocess(image[None]).mean(axis=-1)[0]
+
+
+def _line(path, face, bundle, rel, i) -> str:
+    where = f"{path}" if face is None else f"{path}\tface={face}"
+    return (f"{where}\t{bundle.class_names[int(rel.targets[i])]}\tlogit={rel.logits[i]:.4g}"
+            f"\tsum={rel.sums[i]:.4g}{'  (constant map)' if rel.constant[i] else ''}")
+
+
+def _explain_whole(bundle, images, paths, out: Path, args) -> int:
+    from rbdm_core.relevance_overlay import save_face_png
+    from rbdm_core.saliency import relevance
+
     # one analysis for all images: each is brought to the model's input by its preprocessing
     # (sizes may differ), so many sizes cost what one size costs
     rel = relevance(bundle, images, method=args.method, batch_size=args.batch_size)
     for i, im in enumerate(images):
-        view = pre(im[None]).mean(axis=-1)[0]  # the model's input, channels averaged, for the overlay
-        _save_npy(out / f"{stems[i]}.npy", rel.maps[i].astype(np.float32))
-        _save_png(out / f"{stems[i]}.png", overlay(view, rel.maps[i]))
-        print(f"{paths[i]}\t{bundle.class_names[int(rel.targets[i])]}\tlogit={rel.logits[i]:.4g}"
-              f"\tsum={rel.sums[i]:.4g}{'  (constant map)' if rel.constant[i] else ''}")
-    print(f"wrote {len(images)} maps and overlays to {out}", file=sys.stderr)
-    if n_skipped:
-        print(f"rbdm explain: {n_skipped} file(s) skipped", file=sys.stderr)
-    return 1 if n_skipped else 0
+        stem = paths[i].stem
+        prob = float(bundle.predict_proba(im[None])[0][int(rel.targets[i])])
+        _save_npy(out / f"{stem}.npy", rel.maps[i].astype(np.float32))
+        save_face_png(out / f"{stem}.png", _view(bundle, im), rel.maps[i],
+                      bundle.class_names[int(rel.targets[i])], prob, title=f"{paths[i].name} ({args.method})")
+        print(_line(paths[i], None, bundle, rel, i))
+    return len(images)
+
+
+def _explain_faces(bundle, images, paths, out: Path, args) -> int:
+    from rbdm_core.commands.predict import find_faces
+    from rbdm_core.data.images import convert_channels
+    from rbdm_core.relevance_overlay import save_face_png, save_photo_png
+    from rbdm_core.saliency import relevance
+
+    crops, _ = find_faces("explain", images, paths, bundle.preprocess.channels)
+    if not crops:
+        return 0
+    # one analysis for every face of every image (crop sizes differ)
+    rel = relevance(bundle, [c.pixels for c in crops], method=args.method, batch_size=args.batch_size)
+    per_image: dict[int, list[int]] = {}
+    for j, c in enumerate(crops):
+        stem = paths[c.image].stem
+        label = bundle.class_names[int(rel.targets[j])]
+        prob = float(bundle.predict_proba(c.pixels[None])[0][int(rel.targets[j])])
+        _save_npy(out / f"{stem}_face{c.face}.npy", rel.maps[j].astype(np.float32))
+        save_face_png(out / f"{stem}_face{c.face}.png", _view(bundle, c.pixels), rel.maps[j], label, prob,
+                      title=f"{paths[c.image].name} face {c.face} ({args.method})")
+        print(_line(paths[c.image], c.face, bundle, rel, j))
+        per_image.setdefault(c.image, []).append((j, label, prob))
+    for i, faces in per_image.items():
+        idx = [j for j, _, _ in faces]
+        save_photo_png(out / f"{paths[i].stem}.png", convert_channels(images[i], 1)[..., 0],
+                       [rel.maps[j] for j in idx], [crops[j].square for j in idx],
+                       [crops[j].box for j in idx], [lab for _, lab, _ in faces], [p for _, _, p in faces],
+                       title=f"{paths[i].name} ({args.method})")
+    return len(crops)

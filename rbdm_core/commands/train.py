@@ -8,6 +8,8 @@ Data sources (--data):
   folder:ROOT        an image folder, ROOT/<label>/* or ROOT/<split>/<label>/*
                      (rbdm_core.data.folder.read_folder, with --size, default 48)
   npz:FILE           arrays images (N,H,W,C) uint8, labels (N,), split (N,) str [, class_names]
+Default: the profile's Trainee corpus (a profile file's `folder` root; FERPlus from its `ferplus`
+root when the profile reads the real corpora; else synthetic:ferplus_like).
 Splits: --train-split / --val-split (default Training/PublicTest, or training/validation).
 Masks for masked variants (--masks): `trainer` (the default) makes them from the profile's Trainer
 (trained or reused from the run folder, `rbdm_core.pipeline`): its deep Taylor relevance maps of the
@@ -38,7 +40,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="YAML or JSON file with any of the options below")
     p.add_argument("--profile", metavar="NAME_OR_FILE", help="quick, paper, standard or a profile file (YAML): defaults for architecture, epochs, sizes "
-                   "(default quick)")
+                   "and --data (a profile file's roots: folder, else ferplus for a real-corpus profile; default quick)")
     p.add_argument("--architecture", help="xception, inception_v3, mobilenet_v2, vgg_face, mobilenet_v2_small, "
                    "small_cnn, small_resnet (default: the profile's)")
     p.add_argument("--data", help="synthetic:DOMAIN | ferplus:ROOT | affectnet:ROOT | folder:ROOT | npz:FILE "
@@ -96,7 +98,7 @@ def settings(args: argparse.Namespace) -> dict:
 
     prof = get_profile(merged.get("profile", "quick"))  # the Trainee's settings of that profile
     s = {"profile": prof.name, "architecture": prof.trainee,
-         "data": "synthetic:ferplus_like", "variant": "no-mask", "seeds": [0], "switch_epoch": prof.switch_epoch,
+         "data": profile_data(prof), "variant": "no-mask", "seeds": [0], "switch_epoch": prof.switch_epoch,
          "fill": prof.fill,
          "input_size": prof.input_size, "masks": None, "train_split": None, "val_split": None, "n": None,
          "data_seed": 0, "size": None, "out": None}
@@ -113,6 +115,20 @@ def settings(args: argparse.Namespace) -> dict:
     if isinstance(s["input_size"], str) and s["input_size"].isdigit():
         s["input_size"] = int(s["input_size"])
     return s
+
+
+def profile_data(prof) -> str:
+    """The --data default of a profile: its Trainee corpus (an image folder given as root `folder`;
+    FERPlus from its root, or $RBDM_FERPLUS_ROOT, when the profile reads the real corpora; else the
+    synthetic FERPlus-like domain)."""
+    import os
+
+    roots = dict(prof.roots or {})
+    if roots.get("folder"):
+        return f"folder:{roots['folder']}"
+    if not prof.synthetic and (roots.get("ferplus") or os.environ.get("RBDM_FERPLUS_ROOT")):
+        return f"ferplus:{roots.get('ferplus') or os.environ['RBDM_FERPLUS_ROOT']}"
+    return "synthetic:ferplus_like"
 
 
 def load_data(spec: str, s: dict):

@@ -163,10 +163,11 @@ def index_affectnet(
     files = affectnet_files(root)
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     _refuse_inside(cache_root, Path(root))
-    frames, dropped = [], {}
+    frames, dropped, listed = [], {}, 0
     for s in SPLITS:
         df, d = _read_list(files[s], s, chunksize)
         frames.append(df)
+        listed += len(df) + sum(d.values())
         for k, v in d.items():
             dropped[k] = dropped.get(k, 0) + v
     rows = pd.concat(frames, ignore_index=True)
@@ -223,6 +224,7 @@ def index_affectnet(
         "images_dir": str(files["images"].resolve()),
         "rule": "expression 0..7 kept; duplicates by path, then by SHA-1 of the image file, one kept at random",
         "seed": int(seed),
+        "listed": int(listed),
         "kept": int(len(rows)),
         "dropped": dropped,
         "index_key": key,
@@ -248,6 +250,9 @@ def read_affectnet(
     seed:      picks which row of a duplicate group is kept
     Labels index FERPLUS_CLASSES; split "training"/"validation"; ids = subDirectory_filePath.
     Errors name the csv row: missing or unreadable image, face box outside the image.
+    provenance: "listed" (rows in the two lists), "dropped" (rows by reason: expression_none,
+    expression_uncertain, expression_non_face, duplicate_path, duplicate_content), "kept", and
+    "cropped_to_face_box" (images cut from their file by their face box: every kept row).
     """
     h, w = _check_size(size)
     _check_channels(channels)
@@ -272,7 +277,7 @@ def read_affectnet(
         labels, split, ids = z["labels"], z["split"].astype(object), z["ids"].astype(object)
     if images.shape[0] != len(labels):
         raise ValueError(f"AffectNet cache {out} is inconsistent ({images.shape[0]} images, {len(labels)} labels); delete it")
-    prov = dict(prov, size=[h, w], channels=channels, cache=str(out))
+    prov = dict(prov, size=[h, w], channels=channels, cache=str(out), cropped_to_face_box=int(images.shape[0]))
     return Dataset(images=images, labels=labels, class_names=FERPLUS_CLASSES, split=split, ids=ids, provenance=prov)
 
 

@@ -102,6 +102,9 @@ class GazeStudy:
     annotators: pd.DataFrame = field(default_factory=pd.DataFrame)
     params: dict = field(default_factory=dict)
 
+    #: Simulated, not recorded (`gaze.recordings.GazeRecording.recorded` is True).
+    recorded = False
+
     def mean_fixations(self) -> float:
         """Mean number of fixations per image and annotator (the perceptive mask's n)."""
         return float(self.fixations.groupby(["annotator", "image_index"]).size().mean())

@@ -85,7 +85,9 @@ def read_ckplus(
                  sorted order assigned round-robin)
     keep_aspect: crop the centred square of each frame before resizing (else stretch)
     Rows come in pairs per sequence: ids "Sxxx/yyy/first" (label neutral) and "Sxxx/yyy/last"
-    (the emotion file's label); labels index FERPLUS_CLASSES.
+    (the emotion file's label); labels index FERPLUS_CLASSES. provenance: "sequences" (labelled),
+    "first_frames" / "last_frames" (images read as each), "dropped" {"unlabelled_sequences"},
+    "label_frame_not_last" (emotion file naming another frame than the last).
     """
     size = _check_size(size)
     _check_channels(channels)
@@ -126,6 +128,8 @@ def read_ckplus(
         "files": [str((root / IMAGE_DIR).resolve()), str((root / EMOTION_DIR).resolve())],
         "rule": "first frame neutral, last frame labelled by the sequence's emotion file",
         "sequences": len(seqs),
+        "first_frames": len(seqs),
+        "last_frames": len(seqs),
         "subjects": len(subjects),
         "dropped": {"unlabelled_sequences": max(0, n_seq_dirs - len(seqs))},
         "label_frame_not_last": not_last,

@@ -137,3 +137,51 @@ def read_folder(root: str | Path, size: int | tuple[int, int] = 48, channels: in
     return Dataset(images=images, labels=np.array([lab for _, lab, _ in items], np.int64), class_names=FERPLUS_CLASSES,
                    split=np.array([s for s, _, _ in items], object),
                    ids=np.array([str(p.relative_to(root)) for _, _, p in items], object), provenance=provenance)
+
+
+#: Split-folder name prefixes (lower case) and the FERPlus split they become in `as_target_splits`.
+SPLIT_PREFIXES: tuple[tuple[str, str], ...] = (("train", "Training"), ("val", "PublicTest"), ("dev", "PublicTest"),
+                                                ("test", "PrivateTest"))
+
+
+def as_target_splits(ds: Dataset, validation_share: float = 0.2, seed: int = 0) -> Dataset:
+    """An image-folder corpus with FERPlus's split names, so it can stand in for the Trainee's
+    corpus (the pipeline trains on "Training" and validates on "PublicTest").
+
+    Split folders are mapped by name: train* -> Training, val* / dev* -> PublicTest, test* ->
+    PrivateTest (or PublicTest when there is no validation folder); any other split name is an
+    error naming it. Without split folders (split "all"), each class's images are shuffled with
+    `seed` and round(validation_share * n) of them (at least one when the class has two or more)
+    go to PublicTest, the rest to Training. provenance["split_map"] records what became what."""
+    splits = [str(s) for s in ds.splits]
+    prov = dict(ds.provenance or {})
+    new = np.empty(len(ds), dtype=object)
+    if splits == ["all"]:
+        rng = np.random.default_rng(seed)
+        new[:] = "Training"
+        for k in range(len(ds.class_names)):
+            idx = np.flatnonzero(ds.labels == k)
+            n_val = max(1, int(round(validation_share * len(idx)))) if len(idx) >= 2 else 0
+            new[rng.permutation(idx)[:n_val]] = "PublicTest"
+        prov["split_map"] = {"all": f"Training / PublicTest ({validation_share:g} of each class, seed {seed})"}
+    else:
+        mapping = {}
+        for s in splits:
+            hit = next((to for pre, to in SPLIT_PREFIXES if s.lower().startswith(pre)), None)
+            if hit is None:
+                raise ValueError(f"image folder {prov.get('files', ['?'])[0]}: split folder {s!r} is not a training, "
+                                 f"validation or test split; name split folders train*, val* (or dev*) and test*")
+            mapping[s] = hit
+        if "Training" not in mapping.values():
+            raise ValueError(f"image folder {prov.get('files', ['?'])[0]}: no training split folder (train*) among "
+                             f"{splits}")
+        if "PublicTest" not in mapping.values():
+            mapping = {s: ("PublicTest" if to == "PrivateTest" else to) for s, to in mapping.items()}
+        if "PublicTest" not in mapping.values():
+            raise ValueError(f"image folder {prov.get('files', ['?'])[0]}: no validation or test split folder "
+                             f"(val*, dev* or test*) among {splits}")
+        for s, to in mapping.items():
+            new[ds.split == s] = to
+        prov["split_map"] = mapping
+    return Dataset(images=ds.images, labels=ds.labels, class_names=ds.class_names, split=new, ids=ds.ids,
+                   regions=ds.regions, provenance=prov)

@@ -147,3 +147,14 @@ def read_images(paths, channels: int = 1) -> tuple[list[np.ndarray], list[Path],
         except (FileNotFoundError, ValueError) as exc:
             skipped.append((p, str(exc)))
     return arrays, ok, skipped
+
+
+def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """`(H, W, 1|3) uint8` -> `(H, W, channels) uint8` as `open_image` converts a file (PIL's
+    "L" / "RGB" conversion), so a crop of an RGB image equals the same crop read as gray."""
+    _check_channels(channels)
+    a = np.asarray(image, dtype=np.uint8)
+    if a.shape[-1] == channels:
+        return a
+    im = Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a, mode="L" if a.shape[-1] == 1 else "RGB")
+    return to_array(im.convert("L" if channels == 1 else "RGB"))
