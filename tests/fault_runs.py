@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: the tiny pipeline: one Trainer candidate, 2 epochs each, 160 images per corpus
 TINY = dict(name="tiny", source_n=160, target_n=160, gaze_n=8, trainer_candidates=("small_cnn",),
             trainer_epochs=2, trainee_epochs=2, seeds=(0,), eval_every=3, annotators=1)
-#: files that are no artifact: lock files (their holder's PID), the relevance worker's nothing
+#: files that are no artifact: lock files (a run killed while holding one leaves it, unlocked)
 IGNORED = {".lock"}
 
 

@@ -80,6 +80,11 @@ def build_masks(
             raise ValueError(f"build_masks: chunk {i} (images {a}..{b - 1}): {e}") from e
         save_npy(files[i], np.ascontiguousarray(m, dtype=bool))
 
+    if done.exists():  # finished: read without the lock (a run folder others only read works too)
+        try:
+            return _concatenate([load_npy(f, "masks") for f in files], d)
+        except DamagedArtifact:
+            pass  # repaired below, under the lock
     with folder_lock(d, f"{mask_type} masks"):  # one writer; a second process waits, then reads
         if not done.exists():
             todo = [i for i in range(n_chunks) if not files[i].exists()]
@@ -109,10 +114,15 @@ def build_masks(
                 done.unlink(missing_ok=True)
                 make_chunk(i)
                 parts.append(load_npy(f, "masks"))
-        shapes = {p.shape[1:] for p in parts}
-        if len(shapes) > 1 or (parts and parts[0].dtype != bool):
-            raise ValueError(f"build_masks: chunk files under {d} disagree in shape or dtype ({shapes}); delete the folder")
-        out = np.concatenate(parts) if parts else np.zeros((0, 0, 0), dtype=bool)
+        out = _concatenate(parts, d)
         if not done.exists():
             atomic_write_text(done, json.dumps({"n_images": total, "shape": list(out.shape), "n_chunks": n_chunks}))
     return out
+
+
+def _concatenate(parts: list[np.ndarray], d) -> np.ndarray:
+    """The chunks of folder `d` as one (N, H, W) bool array (they must agree in shape and dtype)."""
+    shapes = {p.shape[1:] for p in parts}
+    if len(shapes) > 1 or (parts and parts[0].dtype != bool):
+        raise ValueError(f"build_masks: chunk files under {d} disagree in shape or dtype ({shapes}); delete the folder")
+    return np.concatenate(parts) if parts else np.zeros((0, 0, 0), dtype=bool)
