@@ -40,6 +40,7 @@ RUN python -m pip install --no-cache-dir \
         "pymovements==0.28.0" \
         "threadpoolctl==3.8.0" \
         "opencv-python-headless==4.10.0.84" \
+        "imageio-ffmpeg==0.8.1" \
  && python -m pip install --no-cache-dir --no-deps "innvestigate==2.1.2" "fer==25.10.3" "mediapipe==0.10.14"
 # END deps
 COPY . /opt/rbdm

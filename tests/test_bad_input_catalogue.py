@@ -33,6 +33,24 @@ class Case:
 
 
 # ---------------------------------------------------------------------------------------- builders
+def _video(tmp, name, content, extra=()):
+    """`rbdm explain` on a bad video in a folder of its own; bytes, or "blank" (3 uniform grey
+    frames) or "cut" (the first 300 bytes of a valid MP4)."""
+    from rbdm_core.video.writer import mp4_writer
+
+    folder = tmp / "videos"
+    folder.mkdir()
+    if isinstance(content, bytes):
+        (folder / name).write_bytes(content)
+    else:
+        with mp4_writer(folder / name, (32, 32), 25) as w:
+            for _ in range(3):
+                w.append(np.full((32, 32, 3), 128, np.uint8))
+        if content == "cut":
+            (folder / name).write_bytes((folder / name).read_bytes()[:300])
+    return ["explain", "--model", "fer2013-pretrained", "--out", str(tmp / "out"), *extra, str(folder / name)], folder
+
+
 def _fer(tmp, **kw):
     rows = [{"usage": u, "name": f"fer{i:07d}.png", "votes": [6, 2, 0, 0, 0, 0, 0, 0, 2, 0]}
             for i, u in enumerate(["Training", "Training", "PublicTest", "PrivateTest"])]
@@ -219,6 +237,15 @@ CATALOGUE = [
     Case("image file", "a file that does not exist",
          lambda t: (["predict", "--model", "fer2013-pretrained", str(t / "none.png")], None),
          r"none.png"),
+    Case("video file", "an empty file", lambda t: _video(t, "empty.mp4", b""), r"video file .*empty.mp4 is empty"),
+    Case("video file", "a cut file (its first 300 bytes)", lambda t: _video(t, "cut.mp4", "cut"),
+         r"video file .*cut.mp4 could not be read as a video"),
+    Case("video file", "a text file named .mov", lambda t: _video(t, "notes.mov", b"not a video\n" * 20),
+         r"video file .*notes.mov could not be read as a video"),
+    Case("video file", "no face in any frame", lambda t: _video(t, "blank.mp4", "blank"),
+         r"video file .*blank.mp4: no face found in any of its 3 processed frame\(s\)"),
+    Case("video file", "a step of zero", lambda t: _video(t, "blank.mp4", "blank", ["--step", "0"]),
+         r"--step: expected a positive number of milliseconds, got 0"),
     Case("model folder", "not a folder", lambda t: (["predict", "--model", str(t / "nomodel"), "x.png"], None),
          r"model '.*nomodel': no such folder and not a built-in model \(built-in: fer2013-pretrained\)"),
     Case("model folder", "a folder without the model files", _model,

@@ -149,9 +149,11 @@ def browser():
         b.close()
 
 
-def _open(browser, url: str, problems: list[str]):
+def _open(browser, url: str, problems: list[str], viewport=(1280, 900), on_response=None):
     """A page that records JS errors, console errors and requests leaving 127.0.0.1 (aborted)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    if on_response is not None:
+        page.on("response", on_response)
     page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: problems.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
 
@@ -230,6 +232,162 @@ def test_sidebar_toggles_work_on_desktop_and_phone(built_book, server, browser, 
         outline.click()
         assert page.locator("#pst-secondary-sidebar-modal").evaluate("d => d.open")
     page.close()
+
+
+#: Problems of one plotly figure (its div `gd`) as a reader sees them: text outside the figure (cut
+#: off), tick labels over a plot area (a neighbour's labels), axis titles over tick labels, and
+#: titles, annotations and menus overlapping one another. Boxes from getBoundingClientRect.
+FIGURE_CHECK_JS = """(gd) => {
+  const fig = gd.getBoundingClientRect();
+  const box = (e) => { const b = e.getBoundingClientRect(); return b.width > 0 && b.height > 0 ? b : null; };
+  const inside = (b) => b.left >= fig.left - 1 && b.right <= fig.right + 1 && b.top >= fig.top - 1
+                        && b.bottom <= fig.bottom + 1;
+  const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 2
+                            && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 2;
+  const out = [];
+  const areas = [...gd.querySelectorAll('.draglayer .nsewdrag')].map(box).filter(b => b);
+  const all = '.xtick text, .ytick text, .g-xtitle text, .g-ytitle text, .gtitle, .annotation-text, .cbtitle text, .legendtext';
+  for (const t of gd.querySelectorAll(all)) {
+    const b = box(t); if (b && !inside(b)) out.push(`outside the figure: "${t.textContent}"`);
+  }
+  const ticks = [...gd.querySelectorAll('.xtick text, .ytick text')].map(e => [e.textContent, box(e)]).filter(x => x[1]);
+  for (const [t, b] of ticks) if (areas.some(a => overlap(a, b))) out.push(`tick label over a plot: "${t}"`);
+  for (const t of gd.querySelectorAll('.g-xtitle text, .g-ytitle text')) {
+    const b = box(t); if (b && ticks.some(k => overlap(k[1], b))) out.push(`axis title over tick labels: "${t.textContent}"`);
+  }
+  const labels = [...gd.querySelectorAll('.annotation-text, .gtitle, .updatemenu-header-group')]
+    .map(e => [e.textContent || 'menu', box(e)]).filter(x => x[1]);
+  for (let i = 0; i < labels.length; i++) for (let j = i + 1; j < labels.length; j++)
+    if (overlap(labels[i][1], labels[j][1])) out.push(`overlap: "${labels[i][0]}" / "${labels[j][0]}"`);
+  return out;
+}"""
+
+TABLE_CHECK_JS = """(t) => {
+  const out = [];
+  const td = t.querySelector('tbody td:last-child'), th = t.querySelector('thead th:last-child');
+  const cs = getComputedStyle(td);
+  if (parseFloat(cs.paddingLeft) < 4 || parseFloat(cs.paddingRight) < 4) out.push(`cell padding ${cs.padding}`);
+  if (parseFloat(cs.borderBottomWidth) < 1) out.push('no rule under the rows');
+  for (const c of t.querySelectorAll('tbody td')) {
+    if (/^[-+]?[0-9.]+(e[-+]?[0-9]+)?$/i.test(c.textContent.trim()) && getComputedStyle(c).textAlign !== 'right') {
+      out.push(`number "${c.textContent}" not right-aligned`); break;
+    }
+  }
+  t.scrollLeft = t.scrollWidth;  // a wide table scrolls: its last column can be brought into view
+  const tb = t.getBoundingClientRect(), hb = th.getBoundingClientRect();
+  if (hb.right > tb.right + 1 || hb.right > window.innerWidth + 1) out.push(`last column "${th.textContent}" out of reach`);
+  t.scrollLeft = 0;
+  return out;
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_figures_tables_and_equations_read_cleanly(built_book, server, browser, width, height):
+    """Every chapter at desktop and phone width: no page scrolls sideways (wide figures, tables and
+    equations scroll inside their own box), every figure's text lies inside the figure without
+    overlaps (FIGURE_CHECK_JS), every table has padding, rules, right-aligned numbers and a
+    reachable last column, every equation is typeset by the book's own MathJax; nothing is
+    requested from outside the book. Screenshots of each figure and table go to
+    $RBDM_SCREENSHOTS/<width>/."""
+    html, chapters = built_book
+    server.root = html
+    shots = Path(os.environ.get("RBDM_SCREENSHOTS", nr.REPO_ROOT / "screenshots")) / str(width)
+    shots.mkdir(parents=True, exist_ok=True)
+    failures: dict[str, list[str]] = {}
+    n_math = n_tables = 0
+    for ch in chapters:
+        rel = f"_chapters/{ch.stem}.html"
+        problems: list[str] = []
+        page = _open(browser, f"{server.url}/{rel}", problems, viewport=(width, height))
+        want = declared_figures(ch.with_suffix(".ipynb"))
+        if want:
+            page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}",
+                                   timeout=20_000)
+        sideways = page.evaluate("document.documentElement.scrollWidth")
+        if sideways > width + 1:
+            problems.append(f"the page scrolls sideways: {sideways} px wide at a {width} px viewport")
+        for el in page.query_selector_all(".js-plotly-plot"):
+            fid = el.get_attribute("id")
+            problems += [f"{fid}: {p}" for p in el.evaluate(FIGURE_CHECK_JS)]
+            el.scroll_into_view_if_needed()
+            el.screenshot(path=str(shots / f"{ch.stem}__{fid}.png"))
+        for k, t in enumerate(page.query_selector_all("table.rbdm-table")):
+            n_tables += 1
+            problems += [f"table {k}: {p}" for p in t.evaluate(TABLE_CHECK_JS)]
+            if k < 3:
+                t.scroll_into_view_if_needed()
+                t.screenshot(path=str(shots / f"{ch.stem}__table{k}.png"))
+        n_src = page.evaluate("document.querySelectorAll('.math').length")
+        if n_src:
+            page.wait_for_function(f"document.querySelectorAll('mjx-container').length >= {n_src}", timeout=20_000)
+            sizes = page.eval_on_selector_all("mjx-container", "els => els.map(e => e.getBoundingClientRect().width)")
+            if min(sizes) <= 0:
+                problems.append(f"{sizes.count(0)} equation(s) typeset with zero width")
+            n_math += n_src
+        page.close()
+        if problems:
+            failures[rel] = problems
+    assert not failures, json.dumps(failures, indent=1)
+    assert n_tables > 0 and n_math > 0  # the checks above ran on something
+
+
+@pytest.mark.browser
+def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book, server, browser):
+    """A page without figures loads no plotly.js and weighs under 1 MB in all (page and every asset
+    it loads); a page with figures loads plotly.js deferred (not render-blocking)."""
+    html, chapters = built_book
+    server.root = html
+    declared = {f"_chapters/{c.stem}.html": declared_figures(c.with_suffix(".ipynb")) for c in chapters}
+    pages = [p.relative_to(html).as_posix() for p in sorted(html.rglob("*.html"))
+             if not p.relative_to(html).as_posix().startswith(("_static/", "_sources/"))]
+    failures = {}
+    text_only = 0
+    for rel in pages:
+        got: dict[str, int] = {}
+
+        def on_response(r, got=got):
+            try:
+                got[r.url] = len(r.body())
+            except Exception:  # redirects and aborted requests have no body
+                pass
+
+        problems: list[str] = []
+        page = _open(browser, f"{server.url}/{rel}", problems, on_response=on_response)
+        plotly_urls = [u for u in got if u.split("?")[0].endswith("/plotly.min.js")]
+        if declared.get(rel):
+            deferred = page.eval_on_selector("script[src*='plotly.min.js']", "s => s.defer")
+            if not plotly_urls or not deferred:
+                problems.append(f"plotly.js loaded: {bool(plotly_urls)}, deferred: {deferred}")
+        else:
+            text_only += 1
+            total = sum(got.values())
+            if plotly_urls:
+                problems.append("a page without figures loads plotly.js")
+            if total >= 1_000_000:
+                heavy = sorted(got.items(), key=lambda kv: -kv[1])[:3]
+                problems.append(f"{total} bytes in all; heaviest: {heavy}")
+        page.close()
+        if problems:
+            failures[rel] = problems
+    assert not failures, json.dumps(failures, indent=1)
+    assert text_only >= 3  # intro, rerun, bibliography at least
+
+
+@pytest.mark.browser
+def test_without_javascript_each_figure_leaves_a_titled_note(built_book, server, browser):
+    html, chapters = built_book
+    server.root = html
+    ch = next(c for c in chapters if declared_figures(c.with_suffix(".ipynb")))
+    want = declared_figures(ch.with_suffix(".ipynb"))
+    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{server.url}/_chapters/{ch.stem}.html", wait_until="load")
+    notes = page.locator(".rbdm-noscript")
+    assert notes.count() == len(want) and notes.first.is_visible()
+    assert all(f"({fid})" in notes.nth(k).inner_text() for k, fid in enumerate(want))
+    assert not page.locator(".rbdm-figure").first.is_visible()  # no empty box
+    ctx.close()
 
 
 def _explorer_case():
@@ -373,8 +531,8 @@ def test_table_html_is_escaped_and_formatted():
     t = viz.table(pd.DataFrame({"name": ["<b>", "ok"], "v": [0.123456, np.nan]}), caption="C & D")
     html = t._repr_html_()
     assert "<caption>C &amp; D</caption>" in html
-    assert "<td>&lt;b&gt;</td><td>0.1235</td>" in html
-    assert "<td>ok</td><td></td>" in html
+    assert '<td>&lt;b&gt;</td><td class="num">0.1235</td>' in html
+    assert '<td>ok</td><td class="num"></td>' in html
     assert repr(t).splitlines()[0] == "C & D"
     with pytest.raises(ValueError, match="expected a pandas DataFrame"):
         viz.table([1, 2])

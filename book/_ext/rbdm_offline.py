@@ -6,6 +6,9 @@ At the end of an HTML build it copies into `<html>/_static/vendor/`:
 `_config.yml` points `html_js_files`, `mathjax_path` and `nb_ipywidgets_js` at these paths. The
 vendored trees are deliberately not in `_static/` of the source: Jupyter Book would add a script
 tag for every .js file found there.
+Then `rbdm_core.book_assets.prune_build` trims each page to the scripts it uses (plotly only where a
+figure is, deferred; MathJax only where math is; no fontawesome.js) and deletes what no page loads
+(source maps, unused vendored trees).
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import shutil
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 VENDOR_DIST = Path(__file__).resolve().parents[1] / "_vendor" / "dist"
 
@@ -50,6 +56,11 @@ def copy_vendor(app, exception) -> None:
             shutil.copytree(item, target, dirs_exist_ok=True)
         else:
             shutil.copy2(item, target)
+    from rbdm_core.book_assets import prune_build
+
+    report = prune_build(app.outdir)
+    logger.info(f"rbdm_offline: {len(report.removed)} unused asset(s) removed "
+                f"({report.bytes_removed / 1e6:.1f} MB): {', '.join(report.removed)}")
 
 
 def setup(app):

@@ -20,6 +20,16 @@ of any size and colour are brought to the model's input as its preprocessing say
 given as IMAGE stands for its image files; a file that cannot be read is named on stderr and
 skipped, the others are still explained, and the exit status is 1 when anything was skipped (2,
 with nothing written, when nothing could be read).
+
+A video (.mp4 .mov .avi .mkv .webm .m4v, any case) among the inputs gives, atomically:
+  <stem>_relevance.mp4  every frame the step takes (--step MS, default 40, as `rbdm predict`),
+                        each face's relevance blended in place (red positive, blue negative; one
+                        colour scale per face track, its 99.5th percentile of |relevance|), with the
+                        face's box and "track: label probability"; H.264, frame rate
+                        min(video fps, 1000 / MS);
+  <stem>_relevance.csv  `rbdm predict`'s video rows for it.
+A video that cannot be read or has no face in any frame is named on stderr and skipped, leaving
+no file behind.
 """
 
 from __future__ import annotations
@@ -41,6 +51,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--method", default="deep_taylor", help=f"one of {', '.join(METHODS)} (default deep_taylor)")
     p.add_argument("--out", required=True, help="output folder (created)")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--step", type=float, default=40.0, metavar="MS",
+                   help="videos: take a frame every MS milliseconds of video time (default 40)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...) or folders of them")
     from rbdm_core.commands.predict import add_faces_argument
 
@@ -57,11 +69,58 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rbdm_core.models import load_bundle
     from rbdm_core.saliency import METHODS
 
     if args.method not in METHODS:
         raise ValueError(f"--method {args.method!r}: expected one of {', '.join(METHODS)}")
+    from rbdm_core.video.commands import split_videos
+
+    videos, others, notes = split_videos(args.images)
+    if videos:
+        for note in notes:
+            print(f"rbdm explain: {note}", file=sys.stderr)
+        return _run_with_videos(args, videos, others)
+    return _run_images(args)
+
+
+def _run_with_videos(args: argparse.Namespace, videos, others) -> int:
+    """Videos (and any images beside them): the images as `_run_images` does them."""
+    from rbdm_core.models import load_bundle
+    from rbdm_core.video.commands import explain_videos
+    from rbdm_core.video.reader import check_step
+
+    step = check_step(args.step)
+    stems = [Path(v).stem for v in videos]
+    dup = sorted({s for s in stems if stems.count(s) > 1})
+    if dup:
+        raise ValueError(f"IMAGE: several videos share the file stem {dup[0]!r}; their outputs "
+                         f"{dup[0]}_relevance.mp4/.csv would overwrite each other")
+    out = Path(args.out)
+    existed = out.exists()
+    code_images, n_image_files = 0, 0
+    if others:
+        image_args = [str(p) for p in others]  # folders already expanded
+        n_image_files = len(image_args)
+        try:
+            code_images = _run_images(argparse.Namespace(**{**vars(args), "images": image_args}))
+        except ValueError as exc:  # none of the images readable: each was named
+            print(f"rbdm explain: {exc}", file=sys.stderr)
+            code_images = 2
+    out.mkdir(parents=True, exist_ok=True)
+    written, skipped = explain_videos(load_bundle(args.model), args.method, videos, out, step,
+                                      batch_size=args.batch_size, faces=getattr(args, "faces", "detect"))
+    if not written and (not others or code_images == 2):
+        if not existed and not any(out.iterdir()):
+            out.rmdir()
+        raise ValueError(f"none of the {len(videos) + n_image_files} input file(s) could be read (or held a face)")
+    if skipped:
+        print(f"rbdm explain: {skipped} video(s) skipped", file=sys.stderr)
+    return 1 if (skipped or code_images) else 0
+
+
+def _run_images(args: argparse.Namespace) -> int:
+    from rbdm_core.models import load_bundle
+
     from rbdm_core.commands.predict import read_inputs
     from rbdm_core.data.images import expand_inputs
 

@@ -18,6 +18,14 @@ model's channels and resized as the model's preprocessing says. label = the most
 files. A file that cannot be read (missing, empty, truncated, not an image) is named on stderr and
 skipped; the others are still classified, and the exit status is 1 when anything was skipped (2,
 with no output, when nothing could be read).
+
+Videos (.mp4 .mov .avi .mkv .webm .m4v, any case; anything ffmpeg reads) are classified face by face
+at every frame the step takes (--step MS, default 40: frame k, at k * 1000 / fps ms, is taken when
+its time crosses the next multiple of the step). With a video among the inputs the CSV has the
+columns path,frame,time_ms,track,face,x,y,width,height,label,probability,note: track numbers the
+same face across frames (box overlap), face numbers faces within a frame; an image's rows (one per
+face) leave frame, time_ms and track empty. A video that cannot be read or has no face
+in any frame is named on stderr and skipped (no row of it is written).
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="fer2013-pretrained or a saved model folder")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...) or folders of them")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--step", type=float, default=40.0, metavar="MS",
+                   help="videos: take a frame every MS milliseconds of video time (default 40)")
     add_faces_argument(p)
     return p
 
@@ -91,6 +101,11 @@ def read_inputs(command: str, paths, channels: int):
 def run(args: argparse.Namespace) -> int:
     from rbdm_core.models import load_bundle
 
+    from rbdm_core.video.commands import split_videos
+
+    videos, _, _ = split_videos(args.images)
+    if videos:
+        return _run_with_videos(args)
     bundle = load_bundle(args.model)
     w = csv.writer(sys.stdout, lineterminator="\n")
     if args.faces == "whole":
@@ -117,6 +132,36 @@ def run(args: argparse.Namespace) -> int:
         print(f"rbdm predict: {len(crops)} face(s) in {len(paths)} image(s)", file=sys.stderr)
     if n_skipped:
         print(f"rbdm predict: {n_skipped} file(s) skipped, {n_done} classified", file=sys.stderr)
+    return 1 if n_skipped else 0
+
+
+def _run_with_videos(args: argparse.Namespace) -> int:
+    """Images and videos: one CSV in the video columns (see the module docstring)."""
+    from rbdm_core.models import load_bundle
+    from rbdm_core.video.commands import COLUMNS, predict_images, predict_videos, split_videos
+    from rbdm_core.video.reader import check_step
+
+    step = check_step(args.step)
+    videos, others, notes = split_videos(args.images)
+    for note in notes:
+        print(f"rbdm predict: {note}", file=sys.stderr)
+    bundle = load_bundle(args.model)
+    faces = getattr(args, "faces", "detect")  # --faces whole: the whole frame / image as the face
+    image_rows, n_skipped = predict_images("predict", bundle, others, faces) if others else ([], 0)
+    video_rows, v_skipped = predict_videos("predict", bundle, videos, step, faces=faces)
+    n_skipped += v_skipped
+    n_files = len(videos) + len(others)
+    if n_skipped == n_files:
+        raise ValueError(f"none of the {n_files} input file(s) could be read (or held a face)")
+    from rbdm_core.video.commands import expand
+
+    order = {str(p): i for i, p in reversed(list(enumerate(expand(args.images)[0])))}
+    rows = sorted(image_rows + video_rows, key=lambda r: order[r[0]])  # stable: input order, then frames
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(COLUMNS)
+    w.writerows(rows)
+    if n_skipped:
+        print(f"rbdm predict: {n_skipped} file(s) skipped, {n_files - n_skipped} classified", file=sys.stderr)
     return 1 if n_skipped else 0
 
 

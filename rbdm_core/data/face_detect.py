@@ -126,12 +126,13 @@ def _run(selection: int, rgb: np.ndarray) -> list[FaceBox]:
     return out
 
 
-def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over union of two `(x, y, width, height)` boxes."""
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
+def iou(a, b) -> float:
+    """Intersection over union of two `(x, y, width, height)` boxes (pixels, any numbers); 0 when
+    either is empty."""
+    ax, ay, aw, ah = (float(v) for v in a[:4])
+    bx, by, bw, bh = (float(v) for v in b[:4])
+    inter = max(min(ax + aw, bx + bw) - max(ax, bx), 0.0) * max(min(ay + ah, by + bh) - max(ay, by), 0.0)
+    union = aw * ah + bw * bh - inter
     return inter / union if union > 0 else 0.0
 
 

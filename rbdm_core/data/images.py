@@ -116,20 +116,20 @@ def file_sha1(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 
 
-def expand_inputs(paths) -> tuple[list[Path], list[str]]:
-    """Input paths with every folder replaced by its image files (recursively, sorted).
-    Returns (paths, notes): a note per folder that held files other than images (ignored) or no
-    image at all."""
+def expand_inputs(paths, suffixes=IMAGE_SUFFIXES, what: str = "images") -> tuple[list[Path], list[str]]:
+    """Input paths with every folder replaced by its files with one of `suffixes` (recursively,
+    sorted; default: images). Returns (paths, notes): a note per folder that held other files
+    (ignored) or none of those (`what` names them in the notes)."""
     out: list[Path] = []
     notes: list[str] = []
     for p in map(Path, paths):
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
-            imgs = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+            imgs = [f for f in files if f.suffix.lower() in suffixes]
             if len(imgs) < len(files):
-                notes.append(f"{p}: {len(files) - len(imgs)} file(s) that are not images ignored")
+                notes.append(f"{p}: {len(files) - len(imgs)} file(s) that are not {what} ignored")
             if not imgs:
-                notes.append(f"{p}: a folder with no images ({', '.join(IMAGE_SUFFIXES)})")
+                notes.append(f"{p}: a folder with no {what} ({', '.join(suffixes)})")
             out += imgs
         else:
             out.append(p)

@@ -1,0 +1,215 @@
+"""What `rbdm predict` and `rbdm explain` do with video files: the detector, crop, classifier and
+explainer callables for `process.classify_video` / `process.explain_video`, built from a
+`ModelBundle`, and the per-file loop that names every skipped video.
+
+Detector and crop: `rbdm_core.data.face_detect.detect_faces` (BlazeFace) and
+`rbdm_core.data.face_crop`'s square crop with margin, as `rbdm predict` uses for images; where
+those modules cannot be imported, `stand_in_detector` (the whole frame as one face unless the
+frame is blank) and the box's own pixels (`process.box_crop`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from rbdm_core.video.process import NoFaceError, VideoResult, box_crop, classify_video, explain_video
+from rbdm_core.video.reader import VideoError, is_video
+
+#: the CSV columns with videos among the inputs: the still-image columns path, face, x, y, width,
+#: height, label, probability, note, plus frame, time_ms and track (empty for an image)
+COLUMNS = ("path", "frame", "time_ms", "track", "face", "x", "y", "width", "height", "label", "probability",
+           "note")
+
+#: the name `detector` reports for the stand-in
+STAND_IN_NAME = "stand-in (whole frame as one face)"
+
+#: a frame whose grey values span fewer levels than this has no face for the stand-in detector
+BLANK_RANGE = 8
+
+
+def stand_in_detector(frame: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """STAND-IN until a face detector is wired: the whole frame as one face, none in a blank
+    frame (max - min of the pixel values < BLANK_RANGE)."""
+    if int(frame.max()) - int(frame.min()) < BLANK_RANGE:
+        return []
+    return [(0, 0, int(frame.shape[1]), int(frame.shape[0]))]
+
+
+def detector(faces: str = "detect") -> tuple[Callable, Callable, str]:
+    """(detect, crop, the detector's name): the faces branch's detector and square crop where
+    present, else the stand-in and the box's pixels; `faces="whole"` (as `--faces whole`): the
+    whole frame as the one face, always."""
+    from rbdm_core.video.process import whole_frame
+
+    if faces == "whole":
+        return whole_frame, box_crop, "whole frame"
+    if faces != "detect":
+        raise ValueError(f"--faces: expected detect or whole, got {faces!r}")
+    try:
+        from rbdm_core.data.face_crop import crop_face, crop_square
+        from rbdm_core.data.face_detect import DETECTOR, detect_faces
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("rbdm_core.data.face_detect", "rbdm_core.data.face_crop"):
+            raise
+        return stand_in_detector, box_crop, STAND_IN_NAME
+
+    def square_crop(frame, box):
+        x, y, side = crop_square(box)
+        return crop_face(frame, box), (x, y, side, side)
+    return detect_faces, square_crop, DETECTOR
+
+
+def model_view(bundle, crops) -> list[np.ndarray]:
+    """Crops (h, w, 3) uint8 as the still-image path reads files: converted to the model's
+    channels as PIL converts a file (`data.images.convert_channels`), kept at their size (the
+    model's preprocessing resizes)."""
+    from rbdm_core.data.images import convert_channels
+
+    return [convert_channels(np.asarray(c), bundle.preprocess.channels) for c in crops]
+
+
+def probabilities(bundle, crops) -> np.ndarray:
+    """(N, K) class probabilities of crops of any sizes, in one model call (each crop through the
+    bundle's preprocessing alone, as `rbdm predict` treats an image file)."""
+    views = model_view(bundle, crops)
+    x = np.concatenate([bundle.preprocess(v[None]) for v in views])
+    return np.asarray(bundle.model(x, training=False), dtype=np.float32)
+
+
+def classifier_for(bundle) -> Callable:
+    """classify(crops) -> [(label, probability)] with `bundle`."""
+    def classify(crops):
+        p = probabilities(bundle, crops)
+        k = p.argmax(axis=1)
+        return [(bundle.class_names[int(i)], float(p[j, i])) for j, i in enumerate(k)]
+    return classify
+
+
+def explainer_for(bundle, method: str, batch_size: int = 32) -> Callable:
+    """explain(crops) -> [(label, probability, relevance map (h, w) at the model input)]: the
+    predicted class explained, as `rbdm explain` does for image files."""
+    from rbdm_core.saliency import relevance
+
+    def explain(crops):
+        views = model_view(bundle, crops)
+        rel = relevance(bundle, views, method=method, batch_size=batch_size)
+        p = probabilities(bundle, crops)
+        return [(bundle.class_names[int(t)], float(p[j, int(t)]), rel.maps[j])
+                for j, t in enumerate(rel.targets)]
+    return explain
+
+
+def _row(path: Path, r) -> list[str]:
+    return [str(path), str(r.frame), f"{r.time_ms:.3f}", str(r.track), str(r.face), str(r.x), str(r.y),
+            str(r.width), str(r.height), r.label, f"{r.probability:.6f}", ""]
+
+
+def predict_videos(command: str, bundle, videos, step_ms: float, progress: bool = True, faces: str = "detect"):
+    """(CSV rows in COLUMNS order, number of videos skipped): each video classified whole before
+    its rows are returned, each unreadable or faceless one named on stderr."""
+    detect, crop, _ = detector(faces)
+    classify = classifier_for(bundle)
+    rows, skipped = [], 0
+    for path in videos:
+        try:
+            res = classify_video(path, detect, classify, step_ms=step_ms, crop=crop, progress=progress)
+        except (VideoError, NoFaceError) as exc:
+            print(f"rbdm {command}: skipped {path}: {exc}", file=sys.stderr)
+            skipped += 1
+            continue
+        _report(command, res)
+        rows += [_row(path, r) for r in res.rows]
+    return rows, skipped
+
+
+def _report(command: str, res: VideoResult) -> None:
+    fps = res.frames / res.seconds if res.seconds > 0 else float("nan")
+    tracks = len({r.track for r in res.rows})
+    print(f"rbdm {command}: {res.path}: {res.frames} frame(s) processed, {len(res.rows)} face(s) in "
+          f"{tracks} track(s), {res.seconds:.1f} s ({fps:.1f} frames/s)"
+          + (f" -> {res.out}" if res.out else ""), file=sys.stderr)
+    if res.note:
+        print(f"rbdm {command}: {res.path}: note: {res.note}", file=sys.stderr)
+
+
+def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, batch_size: int = 32,
+                   progress: bool = True, faces: str = "detect") -> tuple[int, int]:
+    """Write `<stem>_relevance.mp4` and `<stem>_relevance.csv` into `out_dir` per video;
+    returns (written, skipped). A skipped video leaves no file behind."""
+    import csv
+    import io
+
+    from rbdm_core.artifacts import atomic_write_text
+
+    detect, crop, _ = detector(faces)
+    explain = explainer_for(bundle, method, batch_size)
+    written = skipped = 0
+    for path in map(Path, videos):
+        mp4 = out_dir / f"{path.stem}_relevance.mp4"
+        try:
+            res = explain_video(path, mp4, detect, explain, step_ms=step_ms, crop=crop, progress=progress)
+        except (VideoError, NoFaceError) as exc:
+            print(f"rbdm explain: skipped {path}: {exc}", file=sys.stderr)
+            skipped += 1
+            continue
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        w.writerows(_row(path, r) for r in res.rows)
+        atomic_write_text(out_dir / f"{path.stem}_relevance.csv", buf.getvalue())
+        _report("explain", res)
+        print(f"{path}\t{mp4}\t{res.frames} frames\t{len(res.rows)} faces")
+        written += 1
+    return written, skipped
+
+
+def _no_face_note(name: str) -> str:
+    """The still-image CSV's note for an image without a face (its words where it has them)."""
+    if name != STAND_IN_NAME:  # the real detector
+        from rbdm_core.commands.predict import no_face_note
+
+        return no_face_note()
+    return f"no face found ({name})"
+
+
+def predict_images(command: str, bundle, paths, faces: str = "detect") -> tuple[list[list[str]], int]:
+    """Image files beside videos, in the same columns: (rows, number skipped). Each face the
+    detector finds is a row (frame, time_ms, track empty); an image without a face gets one row
+    saying so in `note`."""
+    from rbdm_core.data.images import read_images
+    from rbdm_core.video.process import box_xywh
+
+    detect, crop, name = detector(faces)
+    classify = classifier_for(bundle)
+    arrays, ok, skipped = read_images(paths, 3)
+    for path, reason in skipped:
+        print(f"rbdm {command}: skipped {path}: {reason}", file=sys.stderr)
+    rows = []
+    for path, img in zip(ok, arrays):
+        boxes = [box_xywh(b) for b in detect(img)]
+        if not boxes:
+            note = _no_face_note(name)
+            print(f"rbdm {command}: {path}: {note}", file=sys.stderr)
+            rows.append([str(path)] + [""] * (len(COLUMNS) - 2) + [note])
+            continue
+        for i, (b, (label, p)) in enumerate(zip(boxes, classify([crop(img, b)[0] for b in boxes]))):
+            rows.append([str(path), "", "", "", str(i), *map(str, b), label, f"{p:.6f}", ""])
+    return rows, len(skipped)
+
+
+def expand(paths) -> tuple[list[Path], list[str]]:
+    """Inputs with every folder replaced by its image and video files: (paths, notes)."""
+    from rbdm_core.data.images import IMAGE_SUFFIXES, expand_inputs
+    from rbdm_core.video.reader import VIDEO_SUFFIXES
+
+    return expand_inputs(paths, IMAGE_SUFFIXES + VIDEO_SUFFIXES, "images or videos")
+
+
+def split_videos(paths) -> tuple[list[Path], list[Path], list[str]]:
+    """Inputs with folders expanded (their image and video files): (videos, other files, notes)."""
+    files, notes = expand(paths)
+    return [f for f in files if is_video(f)], [f for f in files if not is_video(f)], notes
