@@ -117,8 +117,8 @@ def _html_table(texts: list[str], caption: str) -> list[list[str]]:
     """Rows of the HTML table with this caption (cells unescaped)."""
     for t in texts:
         if f"<caption>{html.escape(caption)}</caption>" in t:
-            return [[html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row)]
-                    for row in re.findall(r"<tr>(.*?)</tr>", t, flags=re.S) if "<td>" in row]
+            return [[html.unescape(c) for c in re.findall(r"<td(?: [^>]*)?>(.*?)</td>", row)]
+                    for row in re.findall(r"<tr>(.*?)</tr>", t, flags=re.S) if "<td" in row]
     raise AssertionError(f"no table captioned {caption!r}")
 
 
