@@ -11,10 +11,19 @@ truncated, unreadable or does not match raises `DamagedArtifact` naming the file
 made it; `quarantine` moves it aside to `<name>.damaged` so the step recomputes it
 (`Store.cached_arrays`, Trainee checkpoints and mask chunks do this with a warning). A file from
 before checksums existed is verified by reading it whole.
+
+A full disk: a write that fails with ENOSPC (no space left) or EDQUOT (quota exceeded) raises
+`DiskFull`, naming the file, the bytes it needed and the bytes free there; its temporary file is
+removed, so nothing half-written stays, and the next run after space is freed computes it again.
+
+Two writers: `Store.cached_arrays` computes a missing artifact while holding the lock of its folder
+(`rbdm_core.locks.folder_lock`); a second process asking for the same artifact waits and then
+reads what the first wrote.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -66,17 +75,69 @@ def param_key(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+#: errno values of a write that failed for lack of space (no space left, quota exceeded)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+class DiskFull(OSError):
+    """A write failed for lack of space: names the file, the bytes needed and the bytes free."""
+
+    def __init__(self, path: str | os.PathLike, needed: int | None, cause: OSError):
+        self.path, self.needed = Path(path), needed
+        self.free = free_bytes(self.path.parent)
+        need = f"about {_size(needed)}" if needed else "an unknown size"
+        free = _size(self.free) if self.free is not None else "unknown"
+        super().__init__(cause.errno, f"{self.path}: no space left to write it ({cause.strerror or cause}; it needs "
+                         f"{need}, {free} free on that disk); nothing half-written was kept: free space "
+                         "and run again, the run continues from what is complete")
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit, k in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= k:
+            return f"{n / k:.1f} {unit} ({n} bytes)"
+    return f"{n} bytes"
+
+
+def free_bytes(folder: str | os.PathLike) -> int | None:
+    """Bytes free for this user under `folder` (its nearest existing parent); None if unknown."""
+    p = Path(folder)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return int(shutil.disk_usage(p).free)
+    except OSError:
+        return None
+
+
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success rename it onto `path`, else delete it."""
+def atomic_path(path: str | os.PathLike, size: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success rename it onto `path`, else delete it.
+
+    A write in the block that fails for lack of space (ENOSPC, EDQUOT) raises `DiskFull` naming
+    `path` and `size` (the bytes the file needs, when the caller knows them)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise DiskFull(path, size, exc) from None
+        raise
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno in NO_SPACE and not isinstance(exc, DiskFull):
+            raise DiskFull(path, size, exc) from None
+        raise
     finally:
         if tmp.exists():
             if tmp.is_dir():
@@ -85,8 +146,21 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 tmp.unlink()
 
 
+def sweep_temporaries(folder: str | os.PathLike, keep: Sequence[str] = ("params.json",)) -> list[Path]:
+    """Remove the temporaries (`.NAME.*.tmp`, files or folders) that a writer killed part-way left
+    in `folder`, except those of the names in `keep` (written without a lock); returns them.
+    Call only while holding the folder's lock (`rbdm_core.locks.folder_lock` does)."""
+    gone = []
+    for p in sorted(Path(folder).glob(".*.tmp")):
+        if any(p.name.startswith(f".{k}.") for k in keep):
+            continue
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        gone.append(p)
+    return gone
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    with atomic_path(path) as tmp:
+    with atomic_path(path, len(text.encode())) as tmp:
         tmp.write_text(text)
     return Path(path)
 
@@ -112,20 +186,37 @@ class DamagedArtifact(RuntimeError):
         super().__init__(f"{self.path}: damaged artifact of step {step!r} ({reason})")
 
 
-def _write_checked(path: Path, write: Callable[[Any], None]) -> Path:
-    """Write through `write(file handle)` atomically, then its checksum beside it."""
-    with atomic_path(path) as tmp:
+def _write_checked(path: Path, write: Callable[[Any], None], size: int | None = None) -> Path:
+    """Write through `write(file handle)` atomically, then its checksum beside it (size: bytes
+    the file needs, for the message of a full disk)."""
+    with atomic_path(path, size) as tmp:
         with open(tmp, "wb") as fh:
             write(fh)
         digest = _sha256_file(tmp)
         checksum_path(path).unlink(missing_ok=True)  # the old checksum never vouches for the new file
-    atomic_write_text(checksum_path(path), digest + "\n")
+    try:
+        atomic_write_text(checksum_path(path), digest + "\n")
+    except DiskFull:
+        path.unlink(missing_ok=True)  # no file without its checksum: the next run writes both again
+        raise
     return path
+
+
+def _savez(fh, arrays: Mapping[str, np.ndarray]) -> None:
+    """np.savez(fh, **arrays), byte for byte, but the zip is closed even when a write fails (numpy
+    leaves it to the garbage collector, which then reports an error of its own)."""
+    import zipfile
+
+    with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, val in arrays.items():
+            with zf.open(key + ".npy", "w", force_zip64=True) as fid:
+                np.lib.format.write_array(fid, np.asanyarray(val), allow_pickle=False)
 
 
 def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
     """np.savez, atomically, with a checksum file beside it."""
-    return _write_checked(Path(path), lambda fh: np.savez(fh, **arrays))
+    size = sum(np.asarray(a).nbytes for a in arrays.values())
+    return _write_checked(Path(path), lambda fh: _savez(fh, arrays), size)
 
 
 save_npz = atomic_save_npz
@@ -133,7 +224,7 @@ save_npz = atomic_save_npz
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     """np.save, atomically, with a checksum file beside it."""
-    return _write_checked(Path(path), lambda fh: np.save(fh, array))
+    return _write_checked(Path(path), lambda fh: np.save(fh, array), np.asarray(array).nbytes)
 
 
 def verify(path: str | os.PathLike, step: str) -> None:
@@ -238,6 +329,14 @@ class Store:
                 return load_npz(path, kind)
             except DamagedArtifact as exc:
                 report_damage(exc)
-        arrays = {k: np.asarray(v) for k, v in compute().items()}
-        atomic_save_npz(self.path(kind, params, filename), **arrays)
+        from .locks import folder_lock
+
+        with folder_lock(self.dir(kind, params), kind):  # one writer; a second process waits, then reads
+            if path.exists():
+                try:
+                    return load_npz(path, kind)
+                except DamagedArtifact as exc:
+                    report_damage(exc)
+            arrays = {k: np.asarray(v) for k, v in compute().items()}
+            atomic_save_npz(path, **arrays)
         return arrays

@@ -8,6 +8,9 @@ import importlib
 import os
 import sys
 
+from rbdm_core.artifacts import DiskFull
+from rbdm_core.locks import FolderInUse
+
 #: subcommand name -> module under rbdm_core.commands
 COMMANDS = {
     "data": "data",
@@ -57,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f"rbdm {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except (DiskFull, FolderInUse) as exc:  # a full disk, a folder another process writes
+        print(f"rbdm {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

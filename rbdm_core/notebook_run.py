@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 
 from rbdm_core import kernel_settings
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
+from rbdm_core.faults import child_environment, fault_point
 from rbdm_core.profiles import PROFILES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -193,23 +194,30 @@ def execute_chapter(
     env = {"RBDM_RUN_DIR": str(root), "RBDM_FIGURE_MIME": "html", "PYTHONHASHSEED": "0",
            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     env.update(kernel_env)
+    env.update(child_environment())  # tests only: a planned fault in the kernel kills the whole run
     if quiet_kernel_progress:
         env["TQDM_DISABLE"] = "1"
     tmp = out.with_name(f".{path.stem}.running.ipynb")
-    try:
-        with kernel_settings.temporary_environment(env):
-            pm.execute_notebook(
-                nb, str(tmp), parameters=params, kernel_name=KERNEL_NAME, language="python",
-                progress_bar=progress, cwd=str(path.parent), execution_timeout=cell_timeout,
-                request_save_on_cell_execute=True,
-            )
-    except BaseException:
-        if tmp.exists():
-            os.replace(tmp, failed)
-        raise
-    os.replace(tmp, out)
-    if failed.exists():
-        failed.unlink()
+    from rbdm_core.locks import folder_lock
+
+    # one execution of a chapter per run folder at a time (a second `rbdm run` of it waits, then
+    # runs it again on the artifacts the first left): papermill saves the running notebook cell by
+    # cell, and two of them must not write one file
+    with folder_lock(out.parent, f"chapter {path.stem}", name=f".{path.stem}.lock", sweep=False):
+        try:
+            with kernel_settings.temporary_environment(env):
+                pm.execute_notebook(
+                    nb, str(tmp), parameters=params, kernel_name=KERNEL_NAME, language="python",
+                    progress_bar=progress, cwd=str(path.parent), execution_timeout=cell_timeout,
+                    request_save_on_cell_execute=True,
+                )
+        except BaseException:
+            if tmp.exists():
+                os.replace(tmp, failed)
+            raise
+        os.replace(tmp, out)
+        if failed.exists():
+            failed.unlink()
     return out
 
 
@@ -431,6 +439,7 @@ def run_book(
     log=print,
     parameters: Mapping[str, Any] | None = None,
     kernels: str = "portable",
+    chapters: Sequence[str] | None = None,
     build: bool = True,
 ) -> tuple[Path | None, list[tuple[str, float]]]:
     """Execute every chapter in order (one run dir), then build the book.
@@ -439,6 +448,8 @@ def run_book(
     (quick profile only) writes the sanitised executed notebooks back as the committed ones.
     parameters: {name: value} given to every chapter whose parameters cell declares `name` (e.g.
     `ferplus_root`); a name no chapter declares is an error. kernels: see `execute_chapter`.
+    chapters: only these chapters (`resolve_chapter` specs such as "01", "09_nuisance"), in book
+    order, are executed and built (default: all).
     build=False executes the chapters only (the executed notebooks are in
     `<run>/<profile>/notebooks/`; no HTML, html folder None).
     Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
@@ -452,9 +463,15 @@ def run_book(
     if not build and not execute:
         raise ValueError("--no-build needs execution (drop --no-execute): there would be nothing to do")
     nbdir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
+    subset = chapters
     chapters = list_chapters(nbdir)
     if not chapters:
         raise FileNotFoundError(f"{nbdir}: no chapters (NN_name.py)")
+    if subset is not None:
+        wanted = {resolve_chapter(c, nbdir) for c in subset}
+        chapters = [c for c in chapters if c in wanted]
+        if not chapters:
+            raise ValueError("chapters: expected at least one chapter of the book")
     params = dict(parameters or {})
     declared = {c: set(chapter_parameters(read_notebook(c))) for c in chapters} if params else {}
     unused = sorted(set(params) - set().union(*declared.values())) if params else []
@@ -477,6 +494,7 @@ def run_book(
             executed.append(out)
             if update_references:
                 log(f"book: reference written: {write_reference(out, nbdir, root)}")
+            fault_point("chapter")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
         from rbdm_core.profiles import get_profile
 
         atomic_write_text(root / get_profile(profile).name / "timings.json",

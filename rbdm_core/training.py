@@ -41,6 +41,7 @@ from .artifacts import DamagedArtifact, atomic_write_text, load_npz, param_key, 
 from .augment import AugmentConfig
 from .curves import confusion_matrix, curve_rows, curves_frame, macro_f1
 from .data.dataset import Dataset
+from .faults import fault_point
 
 
 # --------------------------------------------------------------------------- recipe and variants
@@ -427,6 +428,30 @@ def _save_checkpoint(path: Path, loop: _Loop, meta: dict, best_weights: list[np.
 
 
 # --------------------------------------------------------------------------- train
+def _one_writer(fn):
+    """`fn` (train) holding the lock of its `out_dir` (`rbdm_core.locks.folder_lock`): a second
+    process training the same run into the same folder waits, then resumes from the finished
+    checkpoint (the same result, no step trained twice, no file written by two)."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def locked(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        out_dir = bound.arguments.get("out_dir")
+        if out_dir is None:
+            return fn(*args, **kwargs)
+        from .locks import folder_lock
+
+        with folder_lock(out_dir, "training"):
+            return fn(*args, **kwargs)
+
+    return locked
+
+
+@_one_writer
 def train(
     architecture_or_bundle,
     train: Dataset,
@@ -582,6 +607,7 @@ def train(
             if step % ck_every == 0 or end_of_epoch:
                 checkpoint()
             bar.update(i + 1, values=vals)
+            fault_point("train-step", f"train-step-{variant.name}")  # tests only: $RBDM_FAULT_AFTER
             if stop_after_steps is not None and step >= stop_after_steps and step < total:
                 interrupted = True
                 break

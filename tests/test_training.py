@@ -219,11 +219,13 @@ def test_failed_checkpoint_write_leaves_nothing_half_written(tmp_path, monkeypat
     _run(out_dir=tmp_path, stop_after_steps=4)  # checkpoint at step 4
     before = (tmp_path / "checkpoint.npz").read_bytes()
 
-    def broken_savez(fh, **arrays):
+    def broken_savez(fh, arrays):
         fh.write(b"partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", broken_savez)
+    from rbdm_core import artifacts
+
+    monkeypatch.setattr(artifacts, "_savez", broken_savez)  # np.savez, as artifacts writes it
     with pytest.raises(OSError, match="disk full"):
         _run(out_dir=tmp_path)
     assert (tmp_path / "checkpoint.npz").read_bytes() == before

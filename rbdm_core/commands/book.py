@@ -1,6 +1,7 @@
-"""`rbdm book [--profile NAME_OR_FILE] [--run-dir DIR] [-p NAME VALUE]... [--no-execute] [--no-build] [--update-references]`:
-execute every chapter in order, report the time per chapter, build the HTML book (--no-build: the
-executed chapters only, in <run dir>/<profile>/notebooks/)."""
+"""`rbdm book [--profile NAME_OR_FILE] [--run-dir DIR] [-p NAME VALUE]... [--chapters NN,...] [--no-execute]
+[--no-build] [--update-references]`: execute every chapter (or those of --chapters) in order, report
+the time per chapter, build the HTML book (--no-build: the executed chapters only, in
+<run dir>/<profile>/notebooks/)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                           "(repeatable; values are YAML scalars)")
     p.add_argument("--no-execute", action="store_true",
                    help="build from the committed executed notebooks (notebooks/NN_name.ipynb)")
+    p.add_argument("--chapters", metavar="NN[,NN...]",
+                   help="execute and build only these chapters, e.g. 01,09 (default: every chapter)")
     p.add_argument("--no-build", action="store_true",
                    help="execute the chapters only, into <run dir>/<profile>/notebooks/NN_name.ipynb, and skip "
                    "the HTML build (a check that every chapter runs, e.g. on the real corpora)")
@@ -44,6 +47,7 @@ def run(args) -> int:
                                     update_references=args.update_references, cell_timeout=args.cell_timeout,
                                     progress=not args.no_progress, log=log,
                                     parameters=nr.parse_parameters(args.parameter), kernels=kernels_for(args),
+                                    chapters=args.chapters.split(",") if args.chapters else None,
                                     build=not args.no_build)
     except Exception as exc:
         if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError", "RuntimeError"):

@@ -18,8 +18,9 @@ dropped ones. Then each face box is cropped, resized to `size` and written to a 
 
 key = parameters + size and mtime of the two csv files, so an edited list never reuses a stale
 cache. `images.npy` is filled shard by shard in `images.npy.partial` with one marker per finished
-shard (a re-run resumes there) and renamed into place only when complete. Nothing is written under
-ROOT.
+shard (a re-run resumes there) and renamed into place only when complete. Both the index and the
+image cache are built under a folder lock (`rbdm_core.locks`): a second process waits, then reuses
+them. Nothing is written under ROOT.
 
 Memory: the whole corpus (~290,000 kept rows of ~420,000) is never held in memory. The csv lists
 are read in 10,000-row chunks (only the used columns kept), images are hashed one at a time, and
@@ -43,6 +44,8 @@ import pandas as pd
 
 from rbdm_core.artifacts import atomic_path, atomic_write_text, default_cache_dir, param_key
 from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
+from rbdm_core.faults import fault_point
+from rbdm_core.locks import folder_lock
 from rbdm_core.data.images import _check_channels, _check_size, crop_box, file_sha1, open_image, resize
 from rbdm_core.progress import disabled
 
@@ -192,29 +195,31 @@ def index_affectnet(
     paths = rows["path"].to_numpy(object)[order]
     sha = np.empty(len(paths), dtype="S40")
     n_shards = -(-len(paths) // shard_rows)
-    bar = _progress(len(paths), progress, "hashing AffectNet images")
-    try:
-        for k in range(n_shards):
-            lo, hi = k * shard_rows, min(len(paths), (k + 1) * shard_rows)
-            shard = hdir / f"{k:05d}-{lo}-{hi}.npy"
-            if shard.exists():
-                sha[lo:hi] = np.load(shard)
-            else:
-                part = np.empty(hi - lo, dtype="S40")
-                for j in range(lo, hi):
-                    p = files["images"] / paths[j]
-                    if not p.is_file():
-                        r = rows.iloc[int(order[j])]
-                        raise FileNotFoundError(
-                            f"{files[r['split']]} {_line(int(r['row']))}: image file {p} does not exist"
-                        )
-                    part[j - lo] = file_sha1(p).encode()
-                with atomic_path(shard) as tmp, open(tmp, "wb") as fh:
-                    np.save(fh, part)
-                sha[lo:hi] = part
-            bar.update(hi - lo)
-    finally:
-        bar.close()
+    with folder_lock(hdir.parent, "AffectNet index"):  # one writer; a second process waits, then reuses
+        bar = _progress(len(paths), progress, "hashing AffectNet images")
+        try:
+            for k in range(n_shards):
+                lo, hi = k * shard_rows, min(len(paths), (k + 1) * shard_rows)
+                shard = hdir / f"{k:05d}-{lo}-{hi}.npy"
+                if shard.exists():
+                    sha[lo:hi] = np.load(shard)
+                else:
+                    part = np.empty(hi - lo, dtype="S40")
+                    for j in range(lo, hi):
+                        p = files["images"] / paths[j]
+                        if not p.is_file():
+                            r = rows.iloc[int(order[j])]
+                            raise FileNotFoundError(
+                                f"{files[r['split']]} {_line(int(r['row']))}: image file {p} does not exist"
+                            )
+                        part[j - lo] = file_sha1(p).encode()
+                    with atomic_path(shard) as tmp, open(tmp, "wb") as fh:
+                        np.save(fh, part)
+                    sha[lo:hi] = part
+                    fault_point("affectnet-hash-shard")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
+                bar.update(hi - lo)
+        finally:
+            bar.close()
     by_row = np.empty_like(sha)
     by_row[order] = sha
     del sha, paths, order
@@ -272,9 +277,11 @@ def read_affectnet(
     out = cache_root / "affectnet" / key
     final, meta = out / "images.npy", out / "meta.npz"
     if not (final.exists() and meta.exists()):
-        _build_images(rows, files, out, (h, w), channels, shard_rows, progress)
-        _write_meta(rows, meta)
-        os.replace(out / "images.npy.partial", final)
+        with folder_lock(out, "AffectNet image cache"):  # one writer; a second process waits, then reuses
+            if not (final.exists() and meta.exists()):
+                _build_images(rows, files, out, (h, w), channels, shard_rows, progress)
+                _write_meta(rows, meta)
+                os.replace(out / "images.npy.partial", final)
     images = np.load(final, mmap_mode="r")
     with np.load(meta, allow_pickle=False) as z:
         labels, split, ids = z["labels"], z["split"].astype(object), z["ids"].astype(object)
@@ -347,6 +354,7 @@ def _build_images(rows: pd.DataFrame, files: dict, out: Path, size: tuple[int, i
                 bar.update(1)
             os.fsync(fd)
             atomic_write_text(done / f"{k:05d}", f"{lo} {hi}\n")
+            fault_point("affectnet-image-shard")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
     finally:
         os.close(fd)
         bar.close()

@@ -9,6 +9,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from rbdm_core.artifacts import DamagedArtifact, atomic_write_text, load_npy, report_damage, save_npy
+from rbdm_core.faults import fault_point
+from rbdm_core.locks import folder_lock
 from rbdm_core.masking.checks import _batch
 from rbdm_core.masking.registry import mask_type as mask_type_spec
 from rbdm_core.progress import disabled
@@ -41,7 +43,8 @@ def build_masks(
                  a `done` marker (JSON) is written last.
     on_chunk:    called as `on_chunk(i, n_chunks)` after chunk i is saved (progress, tests).
 
-    Interrupted runs resume: existing chunk files are kept and only missing ones computed.
+    Interrupted runs resume: existing chunk files are kept and only missing ones computed. The
+    folder is locked while it is built or read (`rbdm_core.locks`): a second process waits.
     """
     spec = mask_type_spec(mask_type)
     used = spec.resolve(mask_params)  # validated before anything is written
@@ -77,37 +80,49 @@ def build_masks(
             raise ValueError(f"build_masks: chunk {i} (images {a}..{b - 1}): {e}") from e
         save_npy(files[i], np.ascontiguousarray(m, dtype=bool))
 
-    if not done.exists():
-        todo = [i for i in range(n_chunks) if not files[i].exists()]
-        bar = None
-        if progress and todo:
-            from tqdm.auto import tqdm
+    if done.exists():  # finished: read without the lock (a run folder others only read works too)
+        try:
+            return _concatenate([load_npy(f, "masks") for f in files], d)
+        except DamagedArtifact:
+            pass  # repaired below, under the lock
+    with folder_lock(d, f"{mask_type} masks"):  # one writer; a second process waits, then reads
+        if not done.exists():
+            todo = [i for i in range(n_chunks) if not files[i].exists()]
+            bar = None
+            if progress and todo:
+                from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(todo), desc=f"{mask_type} masks", unit="chunk", leave=False,
-                       disable=disabled())
-        try:
-            for i in todo:
-                make_chunk(i)
+                bar = tqdm(total=len(todo), desc=f"{mask_type} masks", unit="chunk", leave=False,
+                           disable=disabled())
+            try:
+                for i in todo:
+                    make_chunk(i)
+                    if bar is not None:
+                        bar.update(1)
+                    if on_chunk is not None:
+                        on_chunk(i, n_chunks)
+                    fault_point("mask-chunk")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
+            finally:
                 if bar is not None:
-                    bar.update(1)
-                if on_chunk is not None:
-                    on_chunk(i, n_chunks)
-        finally:
-            if bar is not None:
-                bar.close()
-    parts = []
-    for i, f in enumerate(files):
-        try:
-            parts.append(load_npy(f, "masks"))
-        except DamagedArtifact as exc:  # truncated, unreadable or changed: moved aside, made again
-            report_damage(exc)
-            done.unlink(missing_ok=True)
-            make_chunk(i)
-            parts.append(load_npy(f, "masks"))
+                    bar.close()
+        parts = []
+        for i, f in enumerate(files):
+            try:
+                parts.append(load_npy(f, "masks"))
+            except DamagedArtifact as exc:  # truncated, unreadable or changed: moved aside, made again
+                report_damage(exc)
+                done.unlink(missing_ok=True)
+                make_chunk(i)
+                parts.append(load_npy(f, "masks"))
+        out = _concatenate(parts, d)
+        if not done.exists():
+            atomic_write_text(done, json.dumps({"n_images": total, "shape": list(out.shape), "n_chunks": n_chunks}))
+    return out
+
+
+def _concatenate(parts: list[np.ndarray], d) -> np.ndarray:
+    """The chunks of folder `d` as one (N, H, W) bool array (they must agree in shape and dtype)."""
     shapes = {p.shape[1:] for p in parts}
     if len(shapes) > 1 or (parts and parts[0].dtype != bool):
         raise ValueError(f"build_masks: chunk files under {d} disagree in shape or dtype ({shapes}); delete the folder")
-    out = np.concatenate(parts) if parts else np.zeros((0, 0, 0), dtype=bool)
-    if not done.exists():
-        atomic_write_text(done, json.dumps({"n_images": total, "shape": list(out.shape), "n_chunks": n_chunks}))
-    return out
+    return np.concatenate(parts) if parts else np.zeros((0, 0, 0), dtype=bool)

@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from rbdm_core.artifacts import atomic_path, atomic_save_npz, atomic_write_text
+from rbdm_core.faults import fault_point
 from rbdm_core.progress import disabled
 from rbdm_core.saliency.methods import ANALYZER_METHODS, REGISTRY
 
@@ -122,6 +123,7 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
             if method in layer_parts:
                 layer_parts[method].append(layer_arrays(model, producers, analyzers[method]._kept,
                                                         len(parts[method][-1])))
+        fault_point("relevance-batch")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
     for method in methods:
         out[method] = np.concatenate(parts[method]) if parts[method] else np.zeros_like(x)
         bs = batch_s[method]
