@@ -115,6 +115,16 @@ def free_bytes(folder: str | os.PathLike) -> int | None:
         return None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: the process's umask, read once (files written through `atomic_path` get 0666 & ~umask, as open() gives)
+_UMASK = _umask()
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, size: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success rename it onto `path`, else delete it.
@@ -133,6 +143,8 @@ def atomic_path(path: str | os.PathLike, size: int | None = None) -> Iterator[Pa
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.is_file():  # mkstemp made it 0600; a published file gets the usual mode
+            os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except OSError as exc:
         if exc.errno in NO_SPACE and not isinstance(exc, DiskFull):

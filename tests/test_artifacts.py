@@ -49,6 +49,17 @@ def test_store_computes_once_and_separates_parameters(tmp_path):
     assert store.dir("k", {"p": 1}) != store.dir("k", {"p": 2})
 
 
+def test_atomic_files_get_the_mode_open_gives(tmp_path):
+    # a file written through atomic_path has the mode a plain open() would give it (0666 & ~umask),
+    # not mkstemp's private 0600
+    from rbdm_core.artifacts import atomic_write_text
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic_write_text(tmp_path / "atomic.txt", "x")
+    assert (tmp_path / "atomic.txt").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
 def test_atomic_save_npz_roundtrip(tmp_path):
     p = atomic_save_npz(tmp_path / "x.npz", a=np.ones((2, 2)))
     with np.load(p) as z:
