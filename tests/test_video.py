@@ -263,14 +263,11 @@ def test_a_video_cut_midway_gives_its_first_frames_and_a_note(tmp_path):
     assert whole.frames == 100 and whole.note == ""
 
 
-def test_whole_frame_mode_and_the_stand_in():
+def test_whole_frame_mode():
     from rbdm_core.video import commands
 
     frame = np.zeros((H, W, 3), np.uint8)
     detect, crop, name = commands.detector("whole")
     assert detect(frame) == [(0, 0, W, H)] and name == "whole frame"
-    assert commands.stand_in_detector(frame) == []  # blank: no face for the stand-in
-    frame[3, 4] = 50
-    assert commands.stand_in_detector(frame) == [(0, 0, W, H)]
     with pytest.raises(ValueError, match="--faces"):
         commands.detector("eyes")

@@ -3,9 +3,8 @@ explainer callables for `process.classify_video` / `process.explain_video`, buil
 `ModelBundle`, and the per-file loop that names every skipped video.
 
 Detector and crop: `rbdm_core.data.face_detect.detect_faces` (BlazeFace) and
-`rbdm_core.data.face_crop`'s square crop with margin, as `rbdm predict` uses for images; where
-those modules cannot be imported, `stand_in_detector` (the whole frame as one face unless the
-frame is blank) and the box's own pixels (`process.box_crop`).
+`rbdm_core.data.face_crop`'s square crop with margin, as `rbdm predict` uses for images
+(`--faces whole`: the whole frame and its own pixels, `process.box_crop`).
 """
 
 from __future__ import annotations
@@ -24,38 +23,17 @@ from rbdm_core.video.reader import VideoError, is_video
 COLUMNS = ("path", "frame", "time_ms", "track", "face", "x", "y", "width", "height", "label", "probability",
            "note")
 
-#: the name `detector` reports for the stand-in
-STAND_IN_NAME = "stand-in (whole frame as one face)"
-
-#: a frame whose grey values span fewer levels than this has no face for the stand-in detector
-BLANK_RANGE = 8
-
-
-def stand_in_detector(frame: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """STAND-IN until a face detector is wired: the whole frame as one face, none in a blank
-    frame (max - min of the pixel values < BLANK_RANGE)."""
-    if int(frame.max()) - int(frame.min()) < BLANK_RANGE:
-        return []
-    return [(0, 0, int(frame.shape[1]), int(frame.shape[0]))]
-
-
 def detector(faces: str = "detect") -> tuple[Callable, Callable, str]:
-    """(detect, crop, the detector's name): the faces branch's detector and square crop where
-    present, else the stand-in and the box's pixels; `faces="whole"` (as `--faces whole`): the
-    whole frame as the one face, always."""
+    """(detect, crop, the detector's name): BlazeFace (`data.face_detect`) and the square crop of
+    `data.face_crop`; `faces="whole"` (as `--faces whole`): the whole frame as the one face."""
     from rbdm_core.video.process import whole_frame
 
     if faces == "whole":
         return whole_frame, box_crop, "whole frame"
     if faces != "detect":
         raise ValueError(f"--faces: expected detect or whole, got {faces!r}")
-    try:
-        from rbdm_core.data.face_crop import crop_face, crop_square
-        from rbdm_core.data.face_detect import DETECTOR, detect_faces
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("rbdm_core.data.face_detect", "rbdm_core.data.face_crop"):
-            raise
-        return stand_in_detector, box_crop, STAND_IN_NAME
+    from rbdm_core.data.face_crop import crop_face, crop_square
+    from rbdm_core.data.face_detect import DETECTOR, detect_faces
 
     def square_crop(frame, box):
         x, y, side = crop_square(box)
@@ -169,7 +147,9 @@ def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, b
 
 def _no_face_note(name: str) -> str:
     """The still-image CSV's note for an image without a face (its words where it has them)."""
-    if name != STAND_IN_NAME:  # the real detector
+    from rbdm_core.data.face_detect import DETECTOR
+
+    if name == DETECTOR:
         from rbdm_core.commands.predict import no_face_note
 
         return no_face_note()
