@@ -200,8 +200,8 @@ viz.show(viz.image_grid(strip, titles, overlays=boxes_overlay, cols=3, cell_px=2
 # The faces of the strip's frames are explained with the method of chapter 3, and masked as in
 # chapter 5: the negative mask removes the most relevant `negative_fraction` of the pixels, the
 # mean mask the pixels below the map's mean, and the perceptive mask keeps what a viewer
-# fixating the `perceptive_n` most relevant pixels would perceive (the gaze kernel for a 48-pixel
-# image, chapter 4).
+# fixating the `perceptive_n` most relevant pixels would perceive (chapter 4's gaze kernel, scaled to
+# the model's input side).
 
 # %%
 full = {fr.index: np.asarray(fr.image) for fr in read_frames(video, step_ms) if fr.index in picked_frames}
