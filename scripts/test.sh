@@ -4,8 +4,8 @@
 #   1. every chapter, on this machine as it is;
 #   2. as another machine would run them: restricted to one core, with ONEDNN_MAX_CPU_ISA=AVX2
 #      exported as a user with an AVX2 laptop has it; the chapters in RBDM_NBVAL_OTHER_MACHINE
-#      (default 01 02 03 04 05 09: the data, the Trainer's training, relevance, gaze, masks and the
-#      nuisance study read from its committed results; the
+#      (default 01 02 03 04 05 09 10: the data, the Trainer's training, relevance, gaze, masks, the
+#      nuisance study read from its committed results, and the real faces; the
 #      long Trainee studies of chapters 06 and 08 and chapter 07, which runs its own
 #      1-core-vs-all-cores check, are re-executed in pass 1 only, which keeps `make test` within
 #      40 minutes on 2 cores; RBDM_NBVAL_OTHER_MACHINE=all runs every chapter again).
@@ -49,7 +49,7 @@ if [ "${RBDM_NBVAL_PASSES:-2}" -ge 2 ]; then
   other=()
   for nb in "${notebooks[@]}"; do
     num=$(basename "$nb"); num=${num%%_*}
-    case " ${RBDM_NBVAL_OTHER_MACHINE:-01 02 03 04 05 09} " in
+    case " ${RBDM_NBVAL_OTHER_MACHINE:-01 02 03 04 05 09 10} " in
       " all "|*" $num "*) other+=("$nb") ;;
     esac
   done
