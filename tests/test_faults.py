@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -203,14 +204,17 @@ def test_a_second_process_waits_for_the_holder_then_goes_on(tmp_path):
 
 CHAPTER = """# %% tags=["parameters"]
 run_dir = None
+go = None
 
 # %%
-import time
+import os, time
 import numpy as np
 from rbdm_core.artifacts import Store
 
 def compute():
-    time.sleep(2.0)  # long enough for the second process to ask while the first computes
+    t0 = time.monotonic()  # hold the chapter until the test says the other process waits (file `go`)
+    while go and not os.path.exists(go) and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
     return {"a": np.arange(12.0).reshape(3, 4)}
 
 print(Store(run_dir + "/quick").cached_arrays("sums", {"k": 1}, compute)["a"].sum(axis=1))
@@ -228,15 +232,29 @@ def test_two_rbdm_run_of_one_chapter_at_once_both_finish_with_the_solo_result(tm
     chapter = tmp_path / "10_sums.py"
     chapter.write_text(CHAPTER)
 
-    def rbdm_run(run: Path):
-        return fr.start([sys.executable, "-m", "rbdm_core.cli", "run", str(chapter), "--run-dir", str(run),
-                         "-p", "run_dir", str(run), "--no-progress"])
+    go = tmp_path / "go"  # the computing process holds the chapter until this file exists
 
-    solo = fr.finish(rbdm_run(tmp_path / "solo"))
-    a, b = rbdm_run(tmp_path / "both"), rbdm_run(tmp_path / "both")
-    (ca, _, ea), (cb, _, eb) = fr.finish(a), fr.finish(b)
-    assert (solo[0], ca, cb) == (0, 0, 0), (solo[2][-2000:], ea[-2000:], eb[-2000:])
-    assert "chapter 10_sums in use by PID" in ea + eb
+    def rbdm_run(run: Path, name: str):
+        err = tmp_path / f"{name}.err"
+        proc = subprocess.Popen([sys.executable, "-m", "rbdm_core.cli", "run", str(chapter), "--run-dir", str(run),
+                                 "-p", "run_dir", str(run), "-p", "go", str(go), "--no-progress"],
+                                env=fr.env(), cwd=str(fr.REPO), stdout=subprocess.DEVNULL,
+                                stderr=open(err, "w"), start_new_session=True)
+        return proc, err
+
+    go.touch()  # alone: no one to wait for
+    solo, solo_err = rbdm_run(tmp_path / "solo", "solo")
+    solo.wait(timeout=600)
+    go.unlink()
+    (a, ea), (b, eb) = rbdm_run(tmp_path / "both", "a"), rbdm_run(tmp_path / "both", "b")
+    t0 = time.monotonic()  # the one that holds the chapter waits for `go`: the other must say it waits
+    while "chapter 10_sums in use by PID" not in ea.read_text() + eb.read_text() and time.monotonic() - t0 < 300:
+        time.sleep(0.1)
+    waited = "chapter 10_sums in use by PID" in ea.read_text() + eb.read_text()
+    go.touch()
+    codes = (solo.returncode, a.wait(timeout=600), b.wait(timeout=600))
+    assert codes == (0, 0, 0), (solo_err.read_text()[-2000:], ea.read_text()[-2000:], eb.read_text()[-2000:])
+    assert waited, (ea.read_text()[-2000:], eb.read_text()[-2000:])
 
     def outputs(run: Path) -> str:
         nb = nbformat.read(run / "quick" / "notebooks" / "10_sums.ipynb", as_version=4)
