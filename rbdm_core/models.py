@@ -278,7 +278,12 @@ ARCHITECTURES: dict[str, ArchSpec] = {
     "mobilenet_v2_small": ArchSpec(32, 96, 3, *_SYM, default_size=96),
     "small_cnn": ArchSpec(8, 48, 0, *_UNIT),  # channels 0 = keep the data's channels
     "small_resnet": ArchSpec(8, 48, 0, *_UNIT),
+    "tiny_cnn": ArchSpec(8, 48, 0, *_UNIT),  # small_cnn with a quarter of the filters (the study's Trainee)
 }
+#: the small convolutional networks built at the data's own size (no resize)
+SMALL = ("small_cnn", "small_resnet", "tiny_cnn")
+#: conv filters per block of the plain CNNs
+_CNN_FILTERS = {"small_cnn": (32, 64, 128), "tiny_cnn": (8, 16, 32)}
 
 
 def _check_arch(architecture: str) -> ArchSpec:
@@ -321,9 +326,9 @@ def _build_keras(architecture: str, num_classes: int, shape: tuple[int, int, int
     L = tf.keras.layers
     apps = tf.keras.applications
     inp = L.Input(shape=shape, name="image")
-    if architecture == "small_cnn":
+    if architecture in _CNN_FILTERS:
         x = inp
-        for i, f in enumerate((32, 64, 128)):
+        for i, f in enumerate(_CNN_FILTERS[architecture]):
             # conv -> BatchNorm (momentum 0.9: short runs) -> ReLU; measured on the synthetic
             # FERPlus-like faces, 6 epochs: validation macro-F1 0.59 with BatchNorm, 0.39 without
             x = L.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
@@ -331,7 +336,7 @@ def _build_keras(architecture: str, num_classes: int, shape: tuple[int, int, int
             x = L.ReLU(name=f"relu{i + 1}")(x)
             x = L.MaxPooling2D(2, name=f"pool{i + 1}")(x)
         x = L.Flatten(name="flatten")(x)  # keeps where a feature is (GAP throws that away)
-        return tf.keras.Model(inp, _head(x, num_classes), name="small_cnn")
+        return tf.keras.Model(inp, _head(x, num_classes), name=architecture)
     if architecture == "small_resnet":
         # mobilenet_v2_small, the quick profile's first residual candidate, stays at chance in a few
         # epochs from scratch; this one learns (synthetic FERPlus-like faces, 4 epochs: validation
@@ -399,7 +404,7 @@ def build_model(
     if len(class_names) != num_classes:
         raise ValueError(f"class_names: {len(class_names)} names for num_classes={num_classes}")
     data_side = min(int(data_shape[0]), int(data_shape[1]))
-    if architecture in ("small_cnn", "small_resnet") and input_size is None:
+    if architecture in SMALL and input_size is None:
         size = (int(data_shape[0]), int(data_shape[1]))
         if data_side < spec.min_size:
             raise ValueError(f"data_shape {tuple(data_shape)}: {architecture} needs images of at least "

@@ -74,6 +74,7 @@ class Recipe:
     checkpoint_every: int | None = None
     max_steps_per_epoch: int | None = None
     eval_batch_size: int = 256
+    eval_at_epoch_end: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zoom", tuple(float(v) for v in self.zoom))
@@ -97,6 +98,8 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["zoom"], d["brightness"] = list(self.zoom), list(self.brightness)
+        if d["eval_at_epoch_end"]:  # the default leaves keys as they were before the field existed
+            del d["eval_at_epoch_end"]
         return d
 
     @classmethod
@@ -111,12 +114,15 @@ class Recipe:
 #: the mask source of the variants the paper proposes as its next step: masks from human fixations
 #: (`masking.human_masks`), "fixations" and "fixations-then-unmasked"
 FIXATIONS = "fixations"
+#: the mask source of masks the caller made and passes in (the study's oracle, random and
+#: mask-quality-dial masks, `rbdm_core.masking.controls`)
+GIVEN = "given"
 
 
 @dataclass(frozen=True)
 class Variant:
     """A training variant: with a `mask_type` (a name in `masking.MASKS`, or `FIXATIONS` for masks
-    made from human fixations, `masking.human_masks`) it trains on images masked
+    made from human fixations, `masking.human_masks`, or `GIVEN` for masks the caller made) it trains on images masked
     that way in epochs < switch_epoch (all epochs when switch_epoch is None), then on the unmasked
     ones; without one (no-mask) always on the unmasked images. fill: what removed pixels become (a
     name in `masking.FILLS`: "zero", the paper's, or a leak-free one such as "noisy_linear");
@@ -133,11 +139,11 @@ class Variant:
         from .masking import fill_spec
 
         fill_spec(self.fill)  # an unknown fill is an error that lists the fills
-        if self.mask_type is not None and self.mask_type != FIXATIONS:
+        if self.mask_type is not None and self.mask_type not in (FIXATIONS, GIVEN):
             from .masking import MASK_TYPES
 
             if self.mask_type not in MASK_TYPES:
-                raise ValueError(f"Variant.mask_type: expected one of {[*MASK_TYPES, FIXATIONS]} or None, "
+                raise ValueError(f"Variant.mask_type: expected one of {[*MASK_TYPES, FIXATIONS, GIVEN]} or None, "
                                  f"got {self.mask_type!r}")
         elif self.fill != "zero":
             raise ValueError(f"Variant {self.name!r}: fill {self.fill!r} needs a mask_type (an unmasked "
@@ -216,7 +222,8 @@ class TrainResult:
     """bundle: the selected (best validation macro-F1) model; curves: tidy table (rbdm_core.curves);
     best_f1 / best_step: the selected evaluation; final_f1: the last evaluation; confusion (K, K):
     the selected model on the validation set (rows true, columns predicted; None when interrupted);
-    weights_sha256: the final (last-step) weights; checkpoint: path of checkpoint.npz (None without
+    weights_sha256: the final (last-step) weights; final_weights: those weights as arrays
+    (Keras order; the bundle holds the selected ones); checkpoint: path of checkpoint.npz (None without
     out_dir); completed: False when stopped early by `stop_after_steps`."""
 
     bundle: Any
@@ -232,6 +239,7 @@ class TrainResult:
     steps: int
     completed: bool = True
     out_dir: Path | None = None
+    final_weights: list | None = None
 
     def summary(self) -> dict[str, Any]:
         return {"variant": self.variant.name, "seed": self.seed, "steps": self.steps, "best_f1": self.best_f1,
@@ -602,7 +610,7 @@ def train(
             loss_sum, loss_n = loss_sum + loss, loss_n + 1
             vals = [("loss", loss)]
             end_of_epoch = step == (epoch + 1) * spe
-            if step % recipe.eval_every == 0 or end_of_epoch:
+            if step % recipe.eval_every == 0 or (end_of_epoch and (recipe.eval_at_epoch_end or step == total)):
                 vals += list(evaluate().items())
             if step % ck_every == 0 or end_of_epoch:
                 checkpoint()
@@ -615,12 +623,14 @@ def train(
             break
 
     final_sha = weights_sha256(bundle.model)
+    final_weights = bundle.model.get_weights()
     curves = curves_frame(rows)
     val_f1 = curves[(curves.split == "validation") & (curves.metric == "f1")]
     final_f1 = float(val_f1.value.iloc[-1])
     if interrupted:
         return TrainResult(bundle, curves, best["f1"], final_f1, best["step"], None, final_sha,
-                           ck_path, variant, int(seed), step, completed=False, out_dir=out)
+                           ck_path, variant, int(seed), step, completed=False, out_dir=out,
+                           final_weights=final_weights)
 
     bundle.model.set_weights(best["weights"])
     _, pred = loop.evaluate(val, recipe.eval_batch_size)
@@ -629,7 +639,7 @@ def train(
                                               "best_step": best["step"], "best_f1": best["f1"],
                                               "recipe": recipe.to_dict()}}
     result = TrainResult(bundle, curves, best["f1"], final_f1, best["step"], cm, final_sha, ck_path,
-                         variant, int(seed), step, completed=True, out_dir=out)
+                         variant, int(seed), step, completed=True, out_dir=out, final_weights=final_weights)
     if out is not None:
         from .models import save_bundle
 
