@@ -145,7 +145,7 @@ class Variant:
             if self.mask_type not in MASK_TYPES:
                 raise ValueError(f"Variant.mask_type: expected one of {[*MASK_TYPES, FIXATIONS, GIVEN]} or None, "
                                  f"got {self.mask_type!r}")
-        elif self.fill != "zero":
+        elif self.mask_type is None and self.fill != "zero":
             raise ValueError(f"Variant {self.name!r}: fill {self.fill!r} needs a mask_type (an unmasked "
                              "variant removes no pixel)")
 

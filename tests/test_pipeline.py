@@ -160,8 +160,12 @@ def test_fixation_masks_are_the_union_of_the_annotators_perceived_pixels(tmp_pat
 def test_variant_mask_type_errors():
     from rbdm_core.training import Variant
 
-    with pytest.raises(ValueError, match=r"Variant.mask_type: expected one of \[.*'fixations'\]"):
+    with pytest.raises(ValueError, match=r"Variant.mask_type: expected one of \[.*'fixations', 'given'\]"):
         Variant("x", "positive")
+    with pytest.raises(ValueError, match="fill 'noisy_linear' needs a mask_type"):
+        Variant("x", None, fill="noisy_linear")
+    assert Variant("f", "fixations", fill="noisy_linear").masked  # fixation and given masks take any fill
+    assert Variant("g", "given", fill="noisy_linear", switch_epoch=2).masked_at(1)
 
 
 def test_constant_relevance_maps_keep_every_pixel(tmp_path, monkeypatch):

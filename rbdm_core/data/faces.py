@@ -633,11 +633,13 @@ def _noise(seed: int, shape, sigma: float) -> np.ndarray:
 
 
 def draw_faces(params: dict[str, np.ndarray], au: np.ndarray, labels, size: int = 48, channels: int = 1,
-               workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               workers: int | None = None, region_names: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Render faces from parameters and AU intensities.
 
     params: from `sample_faces` (N rows); au: (N, len(AU_CODES), 2) in [0, 1];
-    labels: (N,) indices into FERPLUS_CLASSES, used only for the ground-truth regions.
+    labels: (N,) indices into FERPLUS_CLASSES, used only for the ground-truth regions;
+    region_names: the regions to return for every image (a subset of REGION_NAMES) instead of
+    each class's `CLASS_REGIONS` (then `labels` play no part in the output).
     Returns images (N, size, size, channels) uint8 and regions (N, size, size) bool. Image i
     depends on row i alone (batching and `workers` do not change a byte).
     """
@@ -653,7 +655,13 @@ def draw_faces(params: dict[str, np.ndarray], au: np.ndarray, labels, size: int 
     if "nz_face_da" in params:
         params = nuisance.vary_identity(params)
     g = geometry(params, au)
-    cls_regions = [CLASS_REGIONS[FERPLUS_CLASSES[c]] for c in labels]
+    if region_names is not None:
+        unknown = sorted(set(region_names) - set(REGION_NAMES))
+        if unknown:
+            raise ValueError(f"draw_faces: region_names: unknown region(s) {unknown}; expected some of {list(REGION_NAMES)}")
+        cls_regions = [tuple(region_names)] * n
+    else:
+        cls_regions = [CLASS_REGIONS[FERPLUS_CLASSES[c]] for c in labels]
     images = np.empty((n, size, size, channels), np.uint8)
     regions = np.empty((n, size, size), bool)
 
