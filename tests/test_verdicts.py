@@ -138,3 +138,13 @@ def test_paper_claims_on_runs_built_to_confirm_them():
     assert vd.counts(claims) == "9 confirmed, 0 not confirmed, 0 inconclusive"
     runs.loc[runs.variant == "no-mask", "best_f1"] += 0.2
     assert vd.paper_claims(runs)[-1].outcome == vd.NOT_CONFIRMED
+
+
+def test_chapter_6_decides_every_claim_under_one_family():
+    """Chapter 6 states the rule once (rules(family)) and decides both fills' claims at that level."""
+    from pathlib import Path
+
+    src = (Path(__file__).resolve().parents[1] / "notebooks" / "06_trainee.py").read_text()
+    calls = src.count("verdicts.paper_claims(")
+    assert calls == 2 and src.count("family=family)") == calls
+    assert src.count("verdicts.rules(family)") == 1 and "verdicts.RULES" not in src
