@@ -123,6 +123,6 @@ def sentence(row: Mapping, tolerance: float = CONSERVATION_TOLERANCE) -> str:
     worst = row["largest |sum/logit - 1|"]
     if row["within tolerance"]:
         return (f"{row['method']}: conserved on all {n_pos} images with a positive logit (largest "
-                f"|sum/logit - 1| {worst:.2g}, within the tolerance of {tolerance:.2g})")
+                f"|sum/logit - 1| {worst:.2g}, within the tolerance of {100 * tolerance:.2g} %)")
     return (f"{row['method']}: not conserved: on the {n_pos} images with a positive logit the sum misses the "
             f"logit by up to {100 * worst:.3g} % (tolerance {100 * tolerance:.2g} %)")
