@@ -24,8 +24,9 @@
 #
 # 1. **several Trainers**: masks from every Trainer candidate of chapter 2, and from their
 #    relevance maps combined, scored against the ground-truth regions;
-# 2. **human fixations as the mask source**: the perceptive mask built from the (simulated)
-#    annotators' fixations next to the one built from the model's most relevant pixels, and a
+# 2. **human fixations as the mask source**: the perceptive mask built from the annotators'
+#    fixations (simulated, or recorded when the profile names a recording) next to the one built
+#    from the model's most relevant pixels, and a
 #    Trainee trained on fixation masks beside the one trained on relevance masks;
 # 3. **a ROAR-style check** {cite:p}`hooker2019roar`: retrain the Trainee on images with the most
 #    relevant pixels removed, and with as many random pixels removed; if the ranking means
@@ -54,7 +55,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rbdm_core import masking, statistics, viz
+import textwrap
+
+from rbdm_core import beyond, masking, statistics, viz
 from rbdm_core.roar import pipeline_roar
 from rbdm_core.gaze import kernel_for_image
 from rbdm_core.pipeline import Pipeline, get_profile
@@ -106,17 +109,19 @@ else:
     display(viz.table(statistics.format_columns(prec, ["precision"]), float_format="{:.3f}",
                       caption=f"{mask_type} masks by source, {trainers_split} ({data_kind.lower()}): kept share, "
                               "precision (kept pixels inside the ground-truth regions, mean [95% CI]), recall"))
-    base = prec.set_index("source").precision_mean
-    best_single = max(base[f"{a} alone"] for a in arch)
-    for k in list(combined) + ["union of the masks", "intersection of the masks"]:
-        print(f"{k}: {base[k]:.3f} vs best single {best_single:.3f} "
-              f"({'higher' if base[k] > best_single else 'not higher'})")
+    singles = [f"{a} alone" for a in arch]
+    print("\n".join(beyond.combination_lines(sources, regions, singles,
+                                             list(combined) + ["union of the masks", "intersection of the masks"])))
+    print(textwrap.fill(beyond.dilution_sentence(sources, regions, singles, *combined), 100))
 
 # %% [markdown]
-# Precision alone rewards keeping little: the intersection keeps fewer pixels than any single
-# Trainer, so read it with the kept fraction and the recall beside it. A weaker Trainer (see the
-# F1s above) produces maps that say less about the class, and averaging it in with equal
-# weight dilutes the better Trainer's maps; the F1 weights limit that.
+# Each line above compares a combination with the best single Trainer image by image: "higher" or
+# "lower" only when the 95% interval of the paired difference in precision lies wholly on that
+# side of zero, "cannot tell" when it contains zero. Precision alone rewards keeping little: the
+# intersection keeps fewer pixels than any single Trainer, so read it with the kept fraction and
+# the recall beside it. A weaker Trainer (see the F1s above) produces maps that say less about the
+# class and can dilute an equal-weight average; the sentence after the lines says whether it did
+# here, and whether the F1 weights did better.
 
 # %%
 idx = np.arange(3)
@@ -142,15 +147,14 @@ viz.show(fig, "several-trainers-masks")
 # the gaze study's images both are available: each annotator's fixations give a mask directly (the
 # support of the cut gaze heatmap, same kernel and cut-off), the Trainer's relevance gives the other.
 #
-# **Caution**: the annotators here are simulated, and the simulator sends their fixations towards
-# the eyes and the ground-truth regions by construction, each with habits of its own. Whatever
-# precision their masks reach below describes the simulator, not where real people look; the
-# comparison itself is what carries over: with the real study's recordings the same cells measure
-# that.
+# Whether these annotators are simulated or recorded (a profile that names a `gaze` root replaces
+# the simulated annotators by its recording, as in chapter 4) is printed first below, with what
+# that means for the numbers.
 
 # %%
 gz = pipe.gaze_images
 study = pipe.gaze_study
+print(textwrap.fill(beyond.gaze_caution(study), 100) + "\n")
 k = kernel_for_image(gz.images.shape[1])
 n = pipe.perceptive_n()
 human = masking.human_masks(study.fixations, len(gz), gz.images.shape[1:3], k.sigma, k.cutoff, geometry=study.geometry)
@@ -199,7 +203,8 @@ viz.show(fig, "human-vs-model-masks")
 #
 # The paper's proposed next step goes one further: let human fixations, not the Trainer's
 # relevance, decide what the Trainee sees. That needs fixations on the Trainee's own training
-# images. No one has recorded gaze on FERPlus, so here the simulated annotators of chapter 4 view
+# images. No one has recorded gaze on FERPlus, so here the simulated annotators of chapter 4 (the
+# simulator, even when the gaze images above have a recording) view
 # every training and validation image of the synthetic target corpus (`Pipeline.fixation_masks`):
 # a pixel is kept when at least one annotator perceives it (the support of their cut gaze heatmap,
 # as above). Two variants are trained with the chapter 6 recipe and seeds, `fixations` (masked
@@ -316,8 +321,9 @@ print(f"ranked removal scores above the unmasked baseline ({base_f1:.3f}) at {in
 #   `masking.combine_masks`); whether it helps depends on how good each Trainer is, which the
 #   precision table shows on the synthetic ground truth.
 # - Fixations can replace pseudo-fixations in the perceptive mask without any other change
-#   (`masking.human_masks`); with simulated annotators the comparison demonstrates the plumbing,
-#   not a finding about people.
+#   (`masking.human_masks`); the line printed at the start of section 2 says whether the
+#   annotators were recorded or simulated, and so whether the comparison is a finding about people
+#   or a demonstration of the plumbing.
 # - The ROAR check asks whether the Trainer's relevance ranking carries information a fresh model
 #   needs. With class-dependent masks on the test images too, it also lets the mask's shape leak
 #   the Trainer's prediction; with one seed and a few epochs, raise `roar_epochs` or repeat with

@@ -9,6 +9,11 @@ Curve table columns: variant, seed, step, epoch, split, metric, value
 Runs of a study (one curve table, several variants and seeds): `run_table` (best and final F1 per
 run), `value_at` (F1 at a step), `steps_to_reach` (first step at a threshold), `trainee_summary`
 (per variant, means and intervals over seeds), `best_variant`, `curve_difference` (0 = identical).
+
+A run that predicts one class for every validation image has the macro-F1 of that constant
+prediction (`one_class_f1`); when every seed of a variant does, its "interval" collapses to a point
+that says nothing about spread. `predicts_one_class` recognises such values, `f1_summary` and
+`trainee_summary(..., labels=)` mark them, and the formatters print `ONE_CLASS` in their place.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ import numpy as np
 import pandas as pd
 
 from rbdm_core.statistics import summarise
+
+#: what a table shows instead of an interval when every seed of a variant predicts one class
+ONE_CLASS = "predicts one class"
+#: how close a macro-F1 must be to a constant prediction's to count as one (curves keep float64)
+ONE_CLASS_ATOL = 1e-6
 
 #: what `best_variant` can rank by
 CRITERIA = ("best_f1", "final_f1", "steps")
@@ -115,6 +125,39 @@ def relabel(labels: np.ndarray, from_names, to_names) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- runs of a study
+def one_class_f1(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """(K,) float64: the macro-F1 (`macro_f1`) of predicting class k for every image of `labels`."""
+    labels = np.asarray(labels, np.int64)
+    return np.array([macro_f1(labels, np.full(labels.shape, k), num_classes) for k in range(num_classes)])
+
+
+def predicts_one_class(values, labels: np.ndarray, num_classes: int, atol: float = ONE_CLASS_ATOL) -> np.ndarray:
+    """(N,) bool: which macro-F1 `values` (on the images of `labels`) equal, within `atol`, the F1
+    of a constant prediction (`one_class_f1`). Identified by value: a run predicting several classes
+    lands on one of these K numbers only by coincidence."""
+    v = np.asarray(values, np.float64).reshape(-1, 1)
+    return (np.abs(v - one_class_f1(labels, num_classes).reshape(1, -1)) <= atol).any(axis=1)
+
+
+def _one_class_note(values, labels, num_classes) -> str:
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    return ONE_CLASS if v.size and predicts_one_class(v, labels, num_classes).all() else ""
+
+
+def f1_summary(df: pd.DataFrame, by: Sequence[str], value: str, labels: np.ndarray, num_classes: int,
+               **kwargs) -> pd.DataFrame:
+    """`statistics.summarise(df, by, value=value, **kwargs)` of macro-F1 values on the images of
+    `labels`, with a text column `note`: `ONE_CLASS` where every seed of the group predicts one
+    class (then `statistics.pivot_intervals` prints that instead of a collapsed interval)."""
+    out = summarise(df, by=by, value=value, **kwargs)
+    by = list(by)
+    notes = {key if isinstance(key, tuple) else (key,): _one_class_note(g[value], labels, num_classes)
+             for key, g in df.groupby(by, sort=False)}
+    out["note"] = [notes[tuple(r)] for r in out[by].itertuples(index=False, name=None)]
+    return out
+
+
 def _val_f1(curves: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
     need = {"variant", "seed", "step", "split", "metric", "value"}
     missing = sorted(need - set(curves.columns))
@@ -208,12 +251,17 @@ def censored_median(steps) -> float:
 
 
 def trainee_summary(curves: pd.DataFrame, reference: str = "no-mask", fraction: float = 0.9,
-                    confidence: float = 0.95, early_step: int | None = None) -> TraineeSummary:
+                    confidence: float = 0.95, early_step: int | None = None,
+                    labels: np.ndarray | None = None, num_classes: int | None = None) -> TraineeSummary:
     """Per variant: mean and `confidence` interval over seeds of best F1 and final F1, and for the
     first step at which validation F1 reaches `fraction` x (mean over seeds of `reference`'s final
     F1) the count of seeds that reach it and the censored median (`censored_median`): a run that
     never reaches it is censored, not dropped. With `early_step`, also `early_f1`: the validation
-    F1 at that step (`value_at`)."""
+    F1 at that step (`value_at`). With the validation `labels` and `num_classes`, also a text
+    column `<col>_note` per F1 column: `ONE_CLASS` where every seed predicts one class
+    (`statistics.format_columns` prints it in place of the interval)."""
+    if (labels is None) != (num_classes is None):
+        raise ValueError("trainee_summary: give both labels and num_classes, or neither")
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction: expected 0 < fraction <= 1, got {fraction!r}")
     runs = run_table(curves)
@@ -233,6 +281,9 @@ def trainee_summary(curves: pd.DataFrame, reference: str = "no-mask", fraction: 
         s = summarise(runs, by=["variant"], confidence=confidence, value=col)
         s = s.set_index("variant")[["mean", "ci_low", "ci_high"]]
         s.columns = [f"{col}_{c}" for c in ("mean", "ci_low", "ci_high")]
+        if labels is not None:
+            notes = runs.groupby("variant", sort=False)[col].apply(lambda v: _one_class_note(v, labels, num_classes))
+            s[f"{col}_note"] = notes.reindex(s.index)
         parts.append(s)
     table = pd.concat(parts, axis=1).reindex(order)
     table.insert(0, "n_seeds", runs.groupby("variant").size().reindex(order).to_numpy())

@@ -303,6 +303,14 @@ class Pipeline:
         return self.store.cached_arrays("fixation_masks", params, compute)["masks"]
 
     # ------------------------------------------------------------------ the Trainee
+    #: the target corpus split every Trainee is validated on (plain and masked)
+    TRAINEE_VALIDATION_SPLIT = "PublicTest"
+
+    def trainee_validation(self):
+        """The Dataset every Trainee is validated on (`TRAINEE_VALIDATION_SPLIT` of the target corpus):
+        its labels are what the curves' validation F1 is computed against."""
+        return self.target.select_split(self.TRAINEE_VALIDATION_SPLIT)
+
     def train_trainee(self, variant: str, seed: int, fill: str | None = None):
         """One Trainee variant and seed on the target corpus (cached); validated on PublicTest,
         unmasked (and, for masked variants, also masked the same way: curves split
@@ -310,11 +318,11 @@ class Pipeline:
         from .training import FIXATIONS, preset, train, variant_key
 
         tgt = self.target
-        tr, va = tgt.select_split("Training"), tgt.select_split("PublicTest")
+        tr, va = tgt.select_split("Training"), self.trainee_validation()
         v = preset(variant, switch_epoch=self.profile.switch_epoch, fill=fill or self.profile.fill)
         make = self.fixation_masks if v.mask_type == FIXATIONS else lambda split: self.masks(v.mask_type, split=split)
         masks = make("Training") if v.mask_type else None
-        val_masks = make("PublicTest") if v.mask_type else None
+        val_masks = make(self.TRAINEE_VALIDATION_SPLIT) if v.mask_type else None
         recipe = self._recipe(self.profile.trainee_epochs)
         params = {"role": "trainee", "architecture": self.profile.trainee, "data": dataset_key(tgt),
                   "model": self._model_key(self.profile.trainee, tgt, int(seed)),

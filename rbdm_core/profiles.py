@@ -42,8 +42,9 @@ class Profile:
     relevance_method: saliency method for the masks (the paper: deep Taylor);
     negative_fraction: share of pixels the negative mask removes;
     fill: what the Trainee's masked images show where pixels are removed (a name in
-        `masking.FILLS`: "zero", the paper's, or e.g. "noisy_linear", which does not leak the
-        mask's outline to a linear probe; see `rbdm_core.leakage`);
+        `masking.FILLS`: "zero", the paper's, or e.g. "noisy_linear", the noisy linear
+        imputation of ROAD, which shrinks what the mask's outline tells a linear probe but does not
+        remove all of it: chapter 6 measures the residual leak with `rbdm_core.leakage`);
     perceptive_n: pseudo-fixations per image for the perceptive mask (None = the mean number of
         fixations per image in the gaze study, as in the paper);
     annotators: simulated annotators in the gaze study;
@@ -136,7 +137,7 @@ PROFILES: dict[str, Profile] = {
         input_size="paper",
     ),
     # The nuisance study (`rbdm study`, rbdm_core.study): sized so that every class has 30
-    # validation images, all seven variants and the leak-free fill run with 5 seeds at three
+    # validation images, all seven variants and the noisy linear fill run with 5 seeds at three
     # nuisance levels; measured 81 min on 2 CPU cores (`--levels 0 1` takes two thirds of that).
     "standard": Profile(
         "standard",

@@ -118,7 +118,9 @@ def format_interval(mean: float, low: float, high: float, fmt: str = "{:.3f}") -
 
 def format_columns(table: pd.DataFrame, columns: Sequence[str], fmt: str = "{:.3f}") -> pd.DataFrame:
     """For display: each `c` in `columns` whose table has `c_mean`, `c_ci_low`, `c_ci_high` becomes
-    one text column `c` (`format_interval`) in the place of the three; other columns are kept."""
+    one text column `c` (`format_interval`) in the place of the three; other columns are kept.
+    Where the table also has a text column `c_note` (e.g. `curves.ONE_CLASS`), a non-empty note
+    replaces the interval (and the note column is dropped)."""
     out = table.copy()
     for c in columns:
         need = [f"{c}_{k}" for k in ("mean", "ci_low", "ci_high")]
@@ -127,16 +129,24 @@ def format_columns(table: pd.DataFrame, columns: Sequence[str], fmt: str = "{:.3
             raise ValueError(f"format_columns: column(s) {missing} not in the table (columns: {list(out.columns)})")
         pos = out.columns.get_loc(need[0])
         text = [format_interval(*r, fmt=fmt) for r in out[need].to_numpy(np.float64)]
+        if f"{c}_note" in out.columns:
+            text = [_note(n) or t for n, t in zip(out[f"{c}_note"], text)]
+            out = out.drop(columns=f"{c}_note")
         out = out.drop(columns=need)
         out.insert(pos, c, text)
     return out
+
+
+def _note(note) -> str:
+    return note if isinstance(note, str) else ""
 
 
 def pivot_intervals(summary: pd.DataFrame, row: str, column: str, columns: Sequence[str] | None = None,
                     fmt: str = "{:.3f}") -> pd.DataFrame:
     """A `summarise` table (columns row, column, mean, ci_low, ci_high, n) as one row per `row`
     value and one `format_interval` column per `column` value (in `columns` order, default sorted),
-    plus `n` (the largest count of the row)."""
+    plus `n` (the largest count of the row). A non-empty text column `note` (e.g. `curves.ONE_CLASS`)
+    replaces that cell's interval."""
     need = [row, column, "mean", "ci_low", "ci_high", "n"]
     missing = [c for c in need if c not in summary.columns]
     if missing:
@@ -148,6 +158,8 @@ def pivot_intervals(summary: pd.DataFrame, row: str, column: str, columns: Seque
         for c in cols:
             hit = g[g[column] == c]
             rec[c] = format_interval(*hit[["mean", "ci_low", "ci_high"]].iloc[0], fmt=fmt) if len(hit) else ""
+            if len(hit) and "note" in hit.columns and _note(hit["note"].iloc[0]):
+                rec[c] = hit["note"].iloc[0]
         rec["n"] = int(g["n"].max())
         out.append(rec)
     return pd.DataFrame(out, columns=[row, *cols, "n"])

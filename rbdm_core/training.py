@@ -125,7 +125,7 @@ class Variant:
     made from human fixations, `masking.human_masks`, or `GIVEN` for masks the caller made) it trains on images masked
     that way in epochs < switch_epoch (all epochs when switch_epoch is None), then on the unmasked
     ones; without one (no-mask) always on the unmasked images. fill: what removed pixels become (a
-    name in `masking.FILLS`: "zero", the paper's, or a leak-free one such as "noisy_linear");
+    name in `masking.FILLS`: "zero", the paper's, or e.g. "noisy_linear", the noisy linear imputation of ROAD);
     only "zero" is allowed without a mask type."""
 
     name: str

@@ -200,3 +200,43 @@ def test_final_values_per_split():
     assert np.isnan(out["validation-masked"][:2]).all() and out["validation-masked"][2] == 0.9
     with pytest.raises(ValueError, match="no loss rows"):
         final_values(c, metric="loss")
+
+
+# ----------------------------------------------------------------- runs that predict one class
+def test_one_class_f1_by_hand():
+    labels = np.array([0, 0, 0, 1, 2])  # predicting class 0 everywhere: F1_0 = 2*3 / (2*3 + 2) = 0.75
+    f1 = ext.one_class_f1(labels, 4)
+    assert f1[0] == pytest.approx(0.75 / 3)  # classes 1, 2 occur with F1 0; class 3 neither occurs nor is predicted
+    assert f1[1] == pytest.approx((2 / 6) / 3) and f1[3] == pytest.approx(0.0)
+    assert ext.predicts_one_class([0.25, 0.25 + 1e-3, f1[1]], labels, 4).tolist() == [True, False, True]
+
+
+def test_summaries_show_predicts_one_class_instead_of_a_collapsed_interval():
+    """Every seed of 'flat' predicts class 0 (the 0.064 [0.064, 0.064] of chapter 6): the tables
+    say so; a variant where only one seed does keeps its interval."""
+    from rbdm_core import statistics
+
+    labels = np.repeat(np.arange(4), [5, 2, 2, 1])
+    flat = ext.one_class_f1(labels, 4)[0]
+    c = _curves({
+        ("no-mask", 0): [(0, 0.1), (10, 0.5)], ("no-mask", 1): [(0, 0.2), (10, 0.6)],
+        ("flat", 0): [(0, flat), (10, flat)], ("flat", 1): [(0, flat), (10, flat)],
+        ("half", 0): [(0, flat), (10, flat)], ("half", 1): [(0, 0.3), (10, 0.4)],
+    })
+    s = ext.trainee_summary(c, labels=labels, num_classes=4)
+    t = s.table.set_index("variant")
+    assert t.loc["flat", "final_f1_note"] == ext.ONE_CLASS and t.loc["half", "final_f1_note"] == ""
+    shown = statistics.format_columns(s.table, ["best_f1", "final_f1"]).set_index("variant")
+    assert shown.loc["flat", "final_f1"] == "predicts one class" and "[" not in shown.loc["flat", "best_f1"]
+    assert shown.loc["half", "final_f1"].startswith("0.") and "[" in shown.loc["half", "final_f1"]
+    assert "final_f1_note" not in shown.columns
+    # without labels nothing is marked (and the collapsed interval is what format_interval gives)
+    plain = statistics.format_columns(ext.trainee_summary(c).table, ["final_f1"]).set_index("variant")
+    assert plain.loc["flat", "final_f1"] == f"{flat:.3f} [{flat:.3f}, {flat:.3f}]"
+    with pytest.raises(ValueError, match="both labels and num_classes"):
+        ext.trainee_summary(c, labels=labels)
+    # the long-table path: f1_summary + pivot_intervals
+    finals = ext.final_values(c, splits=("validation",)).assign(column="plain")
+    summ = ext.f1_summary(finals, ["variant", "column"], "validation", labels, 4, sort=False)
+    piv = statistics.pivot_intervals(summ, "variant", "column").set_index("variant")
+    assert piv.loc["flat", "plain"] == "predicts one class" and "[" in piv.loc["no-mask", "plain"]

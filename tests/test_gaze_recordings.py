@@ -274,6 +274,12 @@ def test_profile_with_a_recording_replaces_the_simulated_annotators(tmp_path):
     # without the root: the simulated annotators, as before
     plain = Pipeline(get_profile("quick", gaze_n=n_img), run_dir=tmp_path / "runs")
     assert not plain.gaze_study.recorded
+    # chapter 8's prose follows the study: "simulated" only where it is (issue 25, item 11)
+    from rbdm_core import beyond
+
+    rec_text, sim_text = beyond.gaze_caution(study), beyond.gaze_caution(plain.gaze_study)
+    assert "simulated" not in rec_text and "recorded participants" in rec_text and "fix.csv" in rec_text
+    assert "the annotators here are simulated" in sim_text
     # a gaze root that is not a file is refused when the pipeline is made
     with pytest.raises(FileNotFoundError, match=r"roots: gaze: .*nope.csv does not exist"):
         Pipeline(get_profile("quick"), run_dir=tmp_path / "runs", roots={"gaze": str(tmp_path / "nope.csv")})

@@ -8,9 +8,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from rbdm_core import saliency as S  # noqa: E402
+from rbdm_core.saliency import conservation as C  # noqa: E402
 from rbdm_core.saliency import methods as M  # noqa: E402
 from rbdm_core.saliency import worker  # noqa: E402
-from saliency_models import images, plain_cnn, smooth_model, worker_job  # noqa: E402
+from saliency_models import images, smooth_model  # noqa: E402
 
 
 def test_public_lists_are_derived_from_the_registry():
@@ -99,26 +100,35 @@ def test_worker_builds_the_registry_analyzer(monkeypatch):
 
 # --------------------------------------------------------------------------- conservation flag
 
+def test_conserved_uses_the_stated_tolerance():
+    tol = C.CONSERVATION_TOLERANCE
+    assert C.conserved([0.0, tol]) and not C.conserved([0.0, tol * 1.01])
+    assert not C.conserved([])  # nothing measured: not conserving
+    assert not C.conserved([0.0, np.nan])
+
+
+def test_layerwise_and_conserves_are_separate_flags():
+    # per-layer relevance exists for every LRP rule, whether or not its sums are conserved
+    assert S.WORKER_METHODS == tuple(m for m in S.WORKER_METHODS if M.REGISTRY[m].layerwise)
+    assert M.REGISTRY["lrp_alpha_beta"].layerwise and not M.REGISTRY["lrp_alpha_beta"].conserves
+
+
 @pytest.mark.slow
-def test_conservation_flag_matches_the_maps_on_a_bias_free_model():
-    """On a bias-free ReLU CNN (no relevance lost to biases) with positive explained logits, the
-    maps of exactly the methods the registry marks as conserving sum to the logit: every image
-    within 50 % and the median within 5 %. Measured here: deep Taylor (fast and generic) exact,
-    LRP-epsilon median 0.1 % (max 1.5 %, the stabiliser), LRP-alpha-beta median 3 % (max 37 %: a unit
-    whose inputs contribute with one sign only passes on 2 or -1 times its relevance); gradient and SmoothGrad
-    about 100 %; integrated gradients sums to f(x) - f(baseline), the baseline being the constant
-    image at the smallest input here: median 18 %, max 230 %."""
-    m = plain_cnn()
-    x = 10 * np.random.default_rng(0).uniform(-1, 1, (24, 12, 12, 1)).astype(np.float32)
-    rels = S.relevance_many(m, x, S.METHODS)
-    p, job = worker_job(m, x)
-    generic, _ = worker.run(p, job, rels["deep_taylor"].targets, ["deep_taylor_generic"], batch_size=32)
-    sums = {name: r.sums.astype(np.float64) for name, r in rels.items()}
-    sums["deep_taylor_generic"] = generic["deep_taylor_generic"].reshape(len(x), -1).sum(1, dtype=np.float64)
-    logit = rels["deep_taylor"].logits.astype(np.float64)
-    assert (logit > 0).all()  # deep Taylor explains max(logit, 0)
-    assert set(sums) == set(M.REGISTRY)
-    for name, s in sums.items():
-        err = np.abs(s / logit - 1)
-        conserves = bool(err.max() <= 0.5 and np.median(err) <= 0.05)
-        assert conserves == M.REGISTRY[name].conserves, (name, np.median(err), err.max())
+def test_conservation_flag_matches_the_measured_conservation():
+    """The registry says "conserving" for exactly the methods whose maps, on the probe network
+    (biases drawn nonzero, inputs of both signs), sum to every positive explained logit within
+    CONSERVATION_TOLERANCE. Measured when written: deep Taylor (fast and generic) within 1e-6;
+    LRP-epsilon up to about 80 % (its biases absorb relevance), LRP-alpha-beta up to about 36 %
+    (a unit whose inputs contribute with one sign passes on 2 or -1 times its relevance), the
+    gradient family above 100 %."""
+    t = C.measure()
+    assert list(t["method"]) == list(M.REGISTRY)
+    assert (t["logit <= 0"] < t["images"]).all()
+    assert dict(zip(t["method"], t["within tolerance"])) == {n: m.conserves for n, m in M.REGISTRY.items()}, t
+    assert (t["within tolerance"] == t["registry: conserving"]).all()
+    assert set(t.loc[t["within tolerance"], "method"]) == {"deep_taylor", "deep_taylor_generic"}
+    # the margin is wide: the flag is not decided by rounding
+    worst = t.set_index("method")["largest |sum/logit - 1|"]
+    assert worst[["deep_taylor", "deep_taylor_generic"]].max() < C.CONSERVATION_TOLERANCE / 100
+    assert worst.drop(["deep_taylor", "deep_taylor_generic"]).min() > 10 * C.CONSERVATION_TOLERANCE
+    assert "not conserved" in C.sentence(t.iloc[1]) and "conserved on all" in C.sentence(t.iloc[0])

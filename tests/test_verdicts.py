@@ -49,9 +49,13 @@ def test_sooner_censors_runs_that_never_get_there():
     v = vd.sooner(five, "a", "b", "a sooner", "yes")
     assert v.outcome == vd.CONFIRMED and "5 of 5 seeds" in v.effect  # b's censored seed counts as later
     three = five[five.seed < 3]
-    assert vd.sooner(three, "a", "b", "", "").outcome == vd.INCONCLUSIVE  # p = 1/8: three seeds cannot tell
+    v = vd.sooner(three, "a", "b", "", "")  # p = 1/8 at best: three seeds cannot decide it
+    assert v.outcome == vd.UNDECIDABLE and v.verdict == "cannot be decided with 3 seeds (needs 5)"
+    assert "smallest possible p is 0.125" in v.sentence
     never = _runs({"a": [np.nan] * 5, "b": [10, 20, 30, 40, 50]}, "steps_to_threshold")
     assert vd.sooner(never, "a", "b", "", "").outcome == vd.NOT_CONFIRMED
+    mixed = _runs({"a": [10, 30, 10, 30, 10], "b": [20, 20, 20, 20, 20]}, "steps_to_threshold")
+    assert vd.sooner(mixed, "a", "b", "", "").outcome == vd.INCONCLUSIVE  # decidable, but 3 vs 2
     both_never = _runs({"a": [np.nan] * 5, "b": [np.nan] * 5}, "steps_to_threshold")
     v = vd.sooner(both_never, "a", "b", "", "")
     assert v.outcome == vd.INCONCLUSIVE and "tied in 5" in v.effect
@@ -75,10 +79,53 @@ def test_bad_input_names_what_is_missing():
     assert list(t.columns) == ["claim", "the paper (quoted)", "verdict", "effect [95% CI]", "seeds"]
 
 
+def test_undecidable_follows_from_the_seed_count_and_the_level():
+    """Decidability is computed, not typed: n seeds can decide a sooner claim at level L exactly
+    when 0.5 ** n <= L; the rules text says how many seeds that takes."""
+    for level in (0.05, 0.05 / 9, 0.05 / 18, 0.125):
+        need = vd.min_seeds(level)
+        assert vd.smallest_sign_p(need) <= level < vd.smallest_sign_p(need - 1)
+        for n in (need - 1, need):
+            runs = _runs({"a": [1.0] * n, "b": [2.0] * n}, "steps_to_threshold")  # a sooner in every seed
+            v = vd.sooner(runs, "a", "b", "", "", level=level)
+            assert v.outcome == (vd.CONFIRMED if n >= need else vd.UNDECIDABLE), (level, n)
+    assert vd.min_seeds(0.05) == 5 and vd.min_seeds(0.05 / 18) == 9
+    assert "at least 9 seeds" in vd.rules(18) and "0.05/18 = 0.00278" in vd.rules(18)
+
+
+def test_bonferroni_applies_to_the_intervals_that_decide():
+    assert vd.bonferroni(18) == pytest.approx(0.05 / 18)
+    with pytest.raises(ValueError, match="positive number of verdicts"):
+        vd.bonferroni(0)
+    # a - b = 0.10, 0.08, 0.12: the 95 % interval excludes 0, the 1 - 0.05/18 one does not
+    runs = _runs({"a": [0.60, 0.58, 0.62], "b": [0.50, 0.50, 0.50]})
+    assert vd.higher(runs, "a", "b", "final_f1", "", "").outcome == vd.CONFIRMED
+    wide = vd.higher(runs, "a", "b", "final_f1", "", "", level=vd.bonferroni(18))
+    assert wide.outcome == vd.INCONCLUSIVE and "99.72% interval" in wide.sentence
+    assert list(vd.table([wide]).columns)[3] == "effect [99.72% CI]"
+    with pytest.raises(ValueError, match="different levels"):
+        vd.table([wide, vd.higher(runs, "a", "b", "final_f1", "", "")])
+
+
+def test_paper_claims_with_three_seeds_say_the_sooner_claims_cannot_be_decided():
+    spec = {"no-mask": 200, "negative": 150, "mean": 150, "perceptive": 150, "negative-then-unmasked": 100,
+            "mean-then-unmasked": 120, "perceptive-then-unmasked": 180}
+    runs = pd.DataFrame([{"variant": v, "seed": s, "early_f1": 0.1 + s / 100, "final_f1": 0.4 + s / 50,
+                          "best_f1": 0.4 + s / 40, "steps_to_threshold": t} for v, t in spec.items() for s in range(3)])
+    claims = vd.paper_claims(runs, family=2 * vd.N_CLAIMS)
+    sooner = [c for c in claims if "sooner" in c.claim]
+    assert len(sooner) == 2 and all(c.outcome == vd.UNDECIDABLE for c in sooner)
+    assert {c.verdict for c in sooner} == {"cannot be decided with 3 seeds (needs 9)"}
+    assert set(vd.table(claims)["verdict"]) >= {"cannot be decided with 3 seeds (needs 9)"}
+    assert vd.counts(claims).endswith(", 2 undecidable with these seeds")
+    assert all(c.level == pytest.approx(0.05 / 18) for c in claims)
+
+
 def test_paper_claims_on_runs_built_to_confirm_them():
-    """Five seeds where every claim of the paper holds by a wide margin: all nine are confirmed;
-    the same runs with no-mask made best turn the "best variant" claim around."""
-    seeds = range(5)
+    """Nine seeds (the fewest with which a sign test reaches 0.05/9) where every claim of the paper
+    holds by a wide margin: all nine are confirmed; the same runs with no-mask made best turn the
+    "best variant" claim around."""
+    seeds = range(9)
     spec = {  # variant: (early_f1, final_f1, best_f1, steps_to_threshold)
         "no-mask": (0.10, 0.50, 0.50, 200), "negative": (0.20, 0.45, 0.45, 150), "mean": (0.30, 0.40, 0.40, 150),
         "perceptive": (0.20, 0.30, 0.30, np.nan), "negative-then-unmasked": (0.25, 0.55, 0.60, 100),
@@ -91,3 +138,13 @@ def test_paper_claims_on_runs_built_to_confirm_them():
     assert vd.counts(claims) == "9 confirmed, 0 not confirmed, 0 inconclusive"
     runs.loc[runs.variant == "no-mask", "best_f1"] += 0.2
     assert vd.paper_claims(runs)[-1].outcome == vd.NOT_CONFIRMED
+
+
+def test_chapter_6_decides_every_claim_under_one_family():
+    """Chapter 6 states the rule once (rules(family)) and decides both fills' claims at that level."""
+    from pathlib import Path
+
+    src = (Path(__file__).resolve().parents[1] / "notebooks" / "06_trainee.py").read_text()
+    calls = src.count("verdicts.paper_claims(")
+    assert calls == 2 and src.count("family=family)") == calls
+    assert src.count("verdicts.rules(family)") == 1 and "verdicts.RULES" not in src

@@ -50,7 +50,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--masks", help="'trainer' (default: from the profile's Trainer via the pipeline), "
                    "FILE.npz (array masks) or 'regions' (synthetic ground truth)")
     p.add_argument("--fill", help="what masked pixels become: zero (the paper's, default), mean, blur, noise, "
-                   "noisy_linear (ROAD's leak-free imputation)")
+                   "noisy_linear (ROAD's noisy linear imputation; shrinks the mask outline's leak, does not remove it)")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0)")
     p.add_argument("--epochs", type=int, help="epochs (default: the profile's)")
     p.add_argument("--eval-every", dest="eval_every", type=int, help="evaluate every K steps")

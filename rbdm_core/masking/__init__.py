@@ -26,7 +26,8 @@ from rbdm_core.masking.random_masks import REMOVALS, random_fraction_mask, rando
 from rbdm_core.masking.registry import MASK_TYPES, MASKS, PAPER_MASK_TYPES, MaskType, make_masks, mask_type
 from rbdm_core.masking.relevance_masks import (mean_mask, negative_mask, perceptive_mask, pseudo_fixations,
                                                top_fraction_mask, top_k_flat)
-from rbdm_core.masking.stats import PIXEL_SETS, mask_iou, mask_precision, mask_stats, region_scores
+from rbdm_core.masking.stats import (PIXEL_SETS, mask_iou, mask_precision, mask_stats, precision_difference,
+                                     region_scores)
 
 __all__ = [
     "apply_mask", "FILLS", "FILL_NAMES", "Fill", "fill_spec", "MID_GREY", "zero_fill", "mean_fill", "blur_fill",
@@ -35,5 +36,5 @@ __all__ = [
     "HumanMasks", "human_masks", "human_vs_model", "REMOVALS", "random_fraction_mask", "random_masks_like",
     "roar_masks", "MASK_TYPES", "MASKS", "PAPER_MASK_TYPES", "MaskType", "make_masks", "mask_type",
     "mean_mask", "negative_mask", "perceptive_mask", "pseudo_fixations", "top_fraction_mask", "top_k_flat",
-    "mask_iou", "mask_precision", "mask_stats", "PIXEL_SETS", "region_scores",
+    "mask_iou", "mask_precision", "mask_stats", "precision_difference", "PIXEL_SETS", "region_scores",
 ]

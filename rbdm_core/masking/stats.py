@@ -49,6 +49,20 @@ def mask_precision(masks_by_source: Mapping[str, Any], regions: Any, confidence:
     return pd.DataFrame(rows)
 
 
+def precision_difference(a: Any, b: Any, regions: Any, confidence: float = 0.95):
+    """`statistics.Interval` of the mean per-image difference precision(a) - precision(b) of two
+    (N, H, W) bool mask arrays on the same images (paired by image; images where either precision is
+    undefined, an empty mask, are left out)."""
+    from rbdm_core.statistics import paired_interval
+
+    pa = mask_stats(_masks(a, "a", single=False), regions).precision.to_numpy(np.float64)
+    pb = mask_stats(_masks(b, "b", single=False), regions).precision.to_numpy(np.float64)
+    if pa.shape != pb.shape:
+        raise ValueError(f"a and b: different numbers of images, {len(pa)} vs {len(pb)}")
+    ok = np.isfinite(pa) & np.isfinite(pb)
+    return paired_interval(pa[ok], pb[ok], confidence=confidence)
+
+
 def mask_iou(a: Any, b: Any) -> np.ndarray:
     """(N,) |a & b| / |a | b| per image of two (N, H, W) bool masks; NaN where both are empty."""
     a, b = _masks(a, "a", single=False), _masks(b, "b", single=False)

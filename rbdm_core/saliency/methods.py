@@ -20,9 +20,12 @@ class Method:
 
     name:      the name callers pass (`relevance(..., method=name)`, the worker's job "methods")
     in_worker: `relevance` runs it in the graph-mode worker process (an iNNvestigate analyzer)
-    conserves: an LRP rule: relevance is conserved layer by layer (approximately; biases absorb
-               some), so a map's sum approximates the explained logit and per-layer relevance
-               exists; False for the gradient family
+    layerwise: an LRP rule: relevance is passed back layer by layer, so per-layer relevance
+               exists (`layer_relevance`); False for the gradient family
+    conserves: measured, not assumed: on the probe network of `conservation` (a small ReLU CNN with
+               biases, inputs of both signs) every map with a positive explained logit sums to that
+               logit within `conservation.CONSERVATION_TOLERANCE`; tests/test_saliency_methods.py
+               fails when this flag disagrees with `conservation.measure()`
     public:    one of the user-facing `METHODS` (False: internal, for tests and the benchmark)
     eager_impl:    "module:function" computing it in this process (see `gradients`), or None
     analyzer_impl: "module:function" building its analyzer in the worker (see `analyzers`), or None
@@ -32,6 +35,7 @@ class Method:
     in_worker: bool
     conserves: bool
     public: bool
+    layerwise: bool = False
     eager_impl: str | None = None
     analyzer_impl: str | None = None
 
@@ -56,9 +60,14 @@ _A = "rbdm_core.saliency.analyzers:"
 
 #: name -> Method, in the order of `METHODS` (internal methods last)
 REGISTRY: dict[str, Method] = {m.name: m for m in (
-    Method("deep_taylor", in_worker=True, conserves=True, public=True, analyzer_impl=_A + "deep_taylor"),
-    Method("lrp_epsilon", in_worker=True, conserves=True, public=True, analyzer_impl=_A + "lrp_epsilon"),
-    Method("lrp_alpha_beta", in_worker=True, conserves=True, public=True, analyzer_impl=_A + "lrp_alpha_beta"),
+    Method("deep_taylor", in_worker=True, conserves=True, public=True, layerwise=True,
+           analyzer_impl=_A + "deep_taylor"),
+    # biases in the epsilon rule's denominator absorb relevance: on the probe network sums miss the logit
+    Method("lrp_epsilon", in_worker=True, conserves=False, public=True, layerwise=True,
+           analyzer_impl=_A + "lrp_epsilon"),
+    # alpha 2, beta 1: a unit whose inputs contribute with one sign passes on 2 or -1 times its relevance
+    Method("lrp_alpha_beta", in_worker=True, conserves=False, public=True, layerwise=True,
+           analyzer_impl=_A + "lrp_alpha_beta"),
     # the worker's iNNvestigate gradient: for checks and the benchmark; `relevance` computes it here
     Method("gradient", in_worker=False, conserves=False, public=True, eager_impl=_G + "gradient",
            analyzer_impl=_A + "gradient"),
@@ -66,7 +75,7 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
            eager_impl=_G + "integrated_gradients"),
     Method("smoothgrad", in_worker=False, conserves=False, public=True, eager_impl=_G + "smoothgrad"),
     # deep Taylor through iNNvestigate's generic rule classes: reference for tests and the benchmark
-    Method("deep_taylor_generic", in_worker=True, conserves=True, public=False,
+    Method("deep_taylor_generic", in_worker=True, conserves=True, public=False, layerwise=True,
            analyzer_impl=_A + "deep_taylor_generic"),
 )}
 

@@ -40,7 +40,7 @@ def build_analyzer(model, method: str, bounds: tuple[float, float], keep_layers:
     spec = REGISTRY.get(method) if isinstance(method, str) else None
     if spec is None or spec.analyzer_impl is None:
         raise ValueError(f"saliency worker: unknown method {method!r}; expected one of {ANALYZER_METHODS}")
-    if keep_layers and not spec.conserves:
+    if keep_layers and not spec.layerwise:
         raise ValueError(f"saliency worker: per-layer relevance is kept for the LRP methods only, not {method!r}")
     return spec.analyzer()(model, bounds, keep_layers)
 
