@@ -116,44 +116,129 @@ def best_relevance_mask(eff: pd.DataFrame, trainer: str, metric: str = "final_f1
     return e.loc[e.groupby(CONDITION)["diff"].idxmax()].reset_index(drop=True)
 
 
+def _condition_rows(eff: pd.DataFrame, cond) -> pd.DataFrame:
+    return eff[(eff.world == cond[0]) & (eff.train_per_class == cond[1])]
+
+
 def helps(eff: pd.DataFrame, premise: pd.DataFrame, trainer: str, metric: str = "final_f1_test") -> list[str]:
     """Sentences, one per condition, generated from effects and premise: does the oracle help
-    (the world can show a benefit), where does the Trainer's best relevance mask stand against it
-    and against its random control, and which premise fails where it does not help."""
+    (can the world show a benefit at all), where does the Trainer's best relevance mask stand
+    against it and against the random control of its fill and schedule, and what the premise
+    table says where the relevance mask does not help."""
     out = []
+    e = eff[eff.metric == metric]
     orc = oracle_benefit(eff, metric).set_index(CONDITION)
     rel = best_relevance_mask(eff, trainer, metric).set_index(CONDITION)
-    e = eff[eff.metric == metric]
     for cond in orc.index:
-        o, r = orc.loc[cond], rel.loc[cond] if cond in rel.index else None
+        o = orc.loc[cond]
         world, size = cond
-        head = f"{world}, {size} per class: "
+        head = f"**{world}, {size} training images per class.** "
         if o.verdict != HIGHER:
-            out.append(head + f"even the oracle ({o.variant}, {o.fill} fill) does not beat no mask measurably "
-                              f"({_fmt(o)}): this condition cannot show a benefit.")
+            out.append(head + f"Even the oracle ({o.variant}, {o.fill} fill) is not measurably better than no mask "
+                              f"({_fmt(o)}): this condition cannot show a benefit, so it says nothing for or against "
+                              "the method.")
             continue
-        s = head + f"the oracle ({o.variant}, {o.fill} fill) beats no mask by {_fmt(o)}"
-        if r is None:
-            out.append(s + ".")
+        s = head + f"The oracle ({o.variant}, {o.fill} fill) beats no mask by {_fmt(o)}: here a mask can help."
+        if cond not in rel.index:
+            out.append(s)
             continue
-        rnd = e[(e.world == world) & (e.train_per_class == size) & (e.trainer == r.trainer) & (e.fill == r.fill)
-                & (e.variant == "random-" + r.variant)]
-        share = r["diff"] / o["diff"] if o["diff"] > 0 else float("nan")
-        s += (f"; the best relevance mask ({r.variant}, {r.fill} fill) {_word(r.verdict)} ({_fmt(r)}), "
-              f"{share:.0%} of the oracle's gain")
+        r = rel.loc[cond]
+        share = r["diff"] / o["diff"]
+        s += (f" The Trainer's best relevance mask ({r.variant}, {r.fill} fill) {_word(r.verdict)} ({_fmt(r)}; "
+              f"{share:.0%} of the oracle's mean gain).")
+        c = _condition_rows(e, cond)
+        rnd = c[(c.trainer == r.trainer) & (c.fill == r.fill) & c.variant.str.startswith("random-")
+                & (c.variant.map(schedule_of) == schedule_of(r.variant))]
         if len(rnd):
             x = rnd.iloc[0]
-            s += f", its random control {_word(x.verdict)} ({_fmt(x)})"
+            kept_as = base_name(x.variant)[len("random-"):]
+            s += (f" A random mask keeping the {kept_as} mask's share of pixels, image by image ({x.variant}), "
+                  f"{_word(x.verdict)} ({_fmt(x)}).")
         p = premise[(premise.world == world) & (premise.trainer == trainer)]
         if len(p) and r.verdict != HIGHER:
             p = p.iloc[0]
-            s += (f". The premise that fails here: the Trainer's relevance falls {p.lift:.2f}x as often in the "
-                  f"ground-truth regions as their area would give, and its masks keep "
-                  f"{p[r.variant.split('-')[0] + '_kept_on_patch'] if r.variant.split('-')[0] + '_kept_on_patch' in p else float('nan'):.2f} "
-                  f"of the patch corner")
-        out.append(s + ".")
+            mask = base_name(r.variant)
+            s += (f" What fails: the Trainer's F1 on this world's test images is {p.trainer_f1_test:.3f}, its "
+                  f"relevance falls in the ground-truth regions {p.lift:.2f} times as often as their area would "
+                  f"give, and the {mask} mask keeps {p[mask + '_kept']:.0%} of the image against the oracle's "
+                  f"{p.oracle_kept:.0%}.")
+        out.append(s)
     return out
 
 
 def _word(verdict: str) -> str:
     return {HIGHER: "beats no mask", LOWER: "falls below no mask", UNCLEAR: "cannot be told from no mask"}[verdict]
+
+
+def shortcut(runs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per condition and variant: mean PrivateTest F1 with the patch flipped minus without it
+    (paired by seed, interval over seeds at `confidence`): how much the Trainee reads the patch."""
+    rows = []
+    for key, g in runs.groupby([*CONDITION, *COMPARISON], sort=False):
+        iv = interval(g.final_f1_flipped.to_numpy(np.float64) - g.final_f1_test.to_numpy(np.float64), confidence)
+        rows.append({**dict(zip([*CONDITION, *COMPARISON], key)), "flip_cost": iv.mean, "low": iv.low,
+                     "high": iv.high, "verdict": side(iv.low, iv.high)})
+    return pd.DataFrame(rows)
+
+
+def summary_table(eff: pd.DataFrame, metrics=("final_f1_test", "auc", "final_f1_flipped")) -> pd.DataFrame:
+    """effects as one row per comparison, one text column per metric: "diff [low, high] verdict"."""
+    e = eff[eff.metric.isin(metrics)].copy()
+    e["text"] = [f"{_fmt(r)} {r.verdict}" for _, r in e.iterrows()]
+    t = e.pivot_table(index=[*CONDITION, *COMPARISON], columns="metric", values="text", aggfunc="first", sort=False)
+    return t[[m for m in metrics if m in t.columns]].reset_index()
+
+
+def trainer_summary(premise: pd.DataFrame) -> str:
+    """One sentence per Trainer from premise.csv: its F1 and lift range over the worlds."""
+    parts = []
+    for t, g in premise.groupby("trainer", sort=False):
+        parts.append(f"The {t} Trainer's F1 on the Trainee's test images ranges from {g.trainer_f1_test.min():.3f} to "
+                     f"{g.trainer_f1_test.max():.3f} over the worlds, and its relevance falls in the ground-truth "
+                     f"regions {g.lift.min():.2f} to {g.lift.max():.2f} times as often as their area would give "
+                     f"({g.patch_lift.min():.2f} to {g.patch_lift.max():.2f} on the patch corner; 1 is chance).")
+    return " ".join(parts)
+
+
+def teacher_sentence(eff: pd.DataFrame, premise: pd.DataFrame, where: dict, primary: str,
+                     metric: str = "final_f1_test") -> str:
+    """Phase two's condition: the dial's benefit from q = 0 to the oracle, and the weak Trainer's
+    mask against the strong one's, each with its verdict."""
+    c = _condition_rows(eff[eff.metric == metric], (where["world"], where["train_per_class"]))
+    dial = c[c.variant.map(lambda v: base_name(v).startswith("dial-"))].copy()
+    dial["q"] = dial.variant.map(lambda v: float(base_name(v).split("-", 1)[1]))
+    orc = c[(c.variant.map(base_name) == "oracle") & (c.fill == where["fill"])
+            & (c.variant.map(schedule_of) == where["schedule"])]
+    out = []
+    if len(dial) and len(orc):
+        pts = [f"q = {r.q:g}: {_fmt(r)} ({r.verdict})" for _, r in dial.sort_values("q").iterrows()]
+        o = orc.iloc[0]
+        out.append("Along the dial, the difference from no mask is " + "; ".join(pts) +
+                   f"; the oracle itself (q = 1): {_fmt(o)} ({o.verdict}).")
+    others = c[~c.trainer.isin([primary, NONE])]
+    for _, r in others.iterrows():
+        same = c[(c.trainer == primary) & (c.variant == r.variant) & (c.fill == r.fill)]
+        p = premise[(premise.world == where["world"]) & (premise.trainer == r.trainer)]
+        s = f"The {r.trainer} Trainer's {r.variant} mask: {_fmt(r)} ({r.verdict})"
+        if len(same):
+            s += f", against the {primary} Trainer's {_fmt(same.iloc[0])} ({same.iloc[0].verdict})"
+        if len(p):
+            s += f"; its F1 on this world's test images is {p.iloc[0].trainer_f1_test:.3f}, lift {p.iloc[0].lift:.2f}"
+        out.append(s + ".")
+    return " ".join(out) if out else "Phase two ran no dial or second Trainer."
+
+
+def cost_sentence(meta: dict) -> str:
+    """What the study cost (from meta.json) and what the full factorial of its conditions would
+    cost at the same measured rate (every relevance mask, the oracle and every random control in
+    both schedules, with both fills)."""
+    from dataclasses import replace
+
+    from .study_design import get_design, plan
+
+    design = get_design(meta["design"]["name"])
+    full = len(plan(replace(design, phase_one=None)))
+    rate = meta["seconds"] / meta["runs"]
+    return (f"This study ran {meta['runs']} Trainee runs in {meta['seconds'] / 60:.1f} min ({rate:.1f} s a run with "
+            f"{meta['workers']} workers). The full factorial of its {len(design.conditions)} conditions would be "
+            f"{full} runs, about {full * rate / 60:.0f} min at that rate.")

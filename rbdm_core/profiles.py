@@ -136,9 +136,9 @@ PROFILES: dict[str, Profile] = {
         class_weighted=True,
         input_size="paper",
     ),
-    # The nuisance study (`rbdm study`, rbdm_core.study): sized so that every class has 30
-    # validation images, all seven variants and the noisy linear fill run with 5 seeds at three
-    # nuisance levels; measured 81 min on 2 CPU cores (`--levels 0 1` takes two thirds of that).
+    # A larger synthetic profile (30 validation images per class, 5 seeds, 6 Trainee epochs), e.g.
+    # for `rbdm book --profile standard`; the study of chapter 9 (`rbdm study`) has its own
+    # designs (rbdm_core.study_design) and takes its perceptive n and negative fraction from here.
     "standard": Profile(
         "standard",
         source_n=3000,
