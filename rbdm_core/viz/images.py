@@ -10,10 +10,12 @@ from typing import Sequence
 
 import numpy as np
 
+from ..relevance_overlay import PERCENTILE, robust_scale
 from .render import _go
 
-#: the percentile of |relevance| that ends a relevance map's colour scale (`robust_limits`)
-ROBUST_PERCENTILE = 99.5
+#: the percentile of |relevance| that ends a relevance map's colour scale (`robust_limits`;
+#: `relevance_overlay.PERCENTILE`, the overlays' too)
+ROBUST_PERCENTILE = PERCENTILE
 
 
 def png_data_uri(image: np.ndarray) -> str:
@@ -145,13 +147,13 @@ def robust_limits(maps: Sequence[np.ndarray], percentile: float = ROBUST_PERCENT
     percentiles. A scale of zero width (all values equal) becomes ±1 around the value."""
     if not 50.0 < float(percentile) <= 100.0:
         raise ValueError(f"robust_limits: percentile must be in (50, 100], got {percentile!r}")
+    if symmetric:  # the overlays' rule (`relevance_overlay.robust_scale`), NaN left out, no max fallback
+        lim = robust_scale(list(maps), percentile, finite_only=True, max_if_zero=False)
+        return (-lim, lim)
     v = np.concatenate([np.asarray(m, np.float64).ravel() for m in maps]) if len(maps) else np.zeros(0)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return (-1.0, 1.0)
-    if symmetric:
-        lim = float(np.percentile(np.abs(v), percentile))
-        return (-lim, lim) if lim > 0 else (-1.0, 1.0)
     lo, hi = (float(x) for x in np.percentile(v, [100.0 - percentile, percentile]))
     return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
 
