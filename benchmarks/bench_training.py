@@ -24,12 +24,13 @@ def _data(n=256, size=48, seed=0):
 
 def _stepper(arch, input_size, ds):
     """A function step(i, masks=None) running training step i of `arch` on `ds` (batch 32)."""
-    from rbdm_core.training import Recipe, _Loop, class_weights
+    from rbdm_core.train_loop import Loop
+    from rbdm_core.training import Recipe, class_weights
     from rbdm_core.models import build_model
     import tensorflow as tf
 
     b = build_model(arch, 8, ds.shape, input_size=input_size)
-    loop = _Loop(b, Recipe(), class_weights(ds.labels, 8), tf.distribute.get_strategy())
+    loop = Loop(b, Recipe(), class_weights(ds.labels, 8), tf.distribute.get_strategy())
     order = np.random.default_rng(0).permutation(len(ds))
 
     def step(i, masks=None):

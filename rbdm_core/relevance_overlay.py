@@ -7,6 +7,10 @@ figure says so and states the scale. `overlay(gray, rmap, scale)` is the picture
 gray image lightened, positive relevance red, negative blue, opacity |R| / scale (at most 1).
 `save_face_png` and `save_photo_png` render it with matplotlib (Agg, no pyplot state) with a
 colour bar, the predicted label and probability, and write the PNG atomically.
+
+The home of the colour rules every relevance picture shares: `robust_scale` (also behind
+`viz.robust_limits`), `blend` (also `video.overlay.blend`'s colours) and `resize_map` (a map
+resized for display, also over video frames).
 """
 
 from __future__ import annotations
@@ -23,15 +27,22 @@ NEGATIVE = (0.0, 0.2, 1.0)
 POSITIVE = (1.0, 0.0, 0.0)
 
 
-def robust_scale(maps, percentile: float = PERCENTILE) -> float:
+def robust_scale(maps, percentile: float = PERCENTILE, *, finite_only: bool = False,
+                 max_if_zero: bool = True) -> float:
     """The `percentile`th percentile of |R| over every value of `maps` (one map or several, any
-    shapes); the largest |R| when that percentile is 0, and 1.0 for all-zero maps."""
-    vals = np.concatenate([np.abs(np.asarray(m, dtype=np.float64)).ravel() for m in
-                           (maps if isinstance(maps, (list, tuple)) else [maps])])
+    shapes): the one rule of every relevance colour scale (the overlays here, the video's,
+    `viz.robust_limits`). When that percentile is 0: the largest |R| (`max_if_zero`, as the
+    overlays do), and 1.0 when that is 0 too or without `max_if_zero`; 1.0 for no values.
+    `finite_only`: NaN and ±inf are left out (as `viz.robust_limits` does); otherwise they go
+    into the percentile like any value (a NaN percentile gives 1.0)."""
+    maps = maps if isinstance(maps, (list, tuple)) else [maps]
+    vals = np.concatenate([np.abs(np.asarray(m, dtype=np.float64)).ravel() for m in maps]) if maps else np.zeros(0)
+    if finite_only:
+        vals = vals[np.isfinite(vals)]
     if vals.size == 0:
         return 1.0
     s = float(np.percentile(vals, percentile))
-    if s <= 0:
+    if s <= 0 and max_if_zero:
         s = float(vals.max())
     return s if s > 0 else 1.0
 
@@ -43,11 +54,13 @@ def _base(gray: np.ndarray) -> np.ndarray:
     return np.repeat((0.3 + 0.7 * g)[..., None], 3, axis=-1)  # a lighter gray, so colour shows
 
 
-def blend(base: np.ndarray, rmap: np.ndarray, scale: float) -> np.ndarray:
-    """(h, w, 3) float RGB in [0, 1] + (h, w) relevance -> (h, w, 3) float: colour of R's sign
-    with opacity min(|R| / scale, 1)."""
-    a = np.clip(np.abs(np.asarray(rmap, dtype=np.float64)) / scale, 0.0, 1.0)[..., None]
-    colour = np.where((np.asarray(rmap) >= 0)[..., None], np.array(POSITIVE), np.array(NEGATIVE))
+def blend(base: np.ndarray, rmap: np.ndarray, scale: float, *, max_alpha: float = 1.0,
+          full: float = 1.0) -> np.ndarray:
+    """(h, w, 3) float RGB + (h, w) relevance -> (h, w, 3) float: the colour of R's sign
+    (`POSITIVE`, `NEGATIVE`, times `full`: 1.0 for RGB in [0, 1], 255.0 for 0..255) with opacity
+    min(|R| / scale, 1) * `max_alpha` (1 for still images, `video.overlay.MAX_ALPHA` on frames)."""
+    a = (np.clip(np.abs(np.asarray(rmap, dtype=np.float64)) / scale, 0.0, 1.0) * max_alpha)[..., None]
+    colour = np.where((np.asarray(rmap) >= 0)[..., None], full * np.array(POSITIVE), full * np.array(NEGATIVE))
     return base * (1 - a) + colour * a
 
 
@@ -115,12 +128,14 @@ def save_face_png(path, gray: np.ndarray, rmap: np.ndarray, label: str, probabil
     return scale
 
 
-def _resize_map(rmap: np.ndarray, side: int) -> np.ndarray:
-    """(h, w) relevance -> (side, side), bilinear, values (not sums) kept: for display."""
+def resize_map(rmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) float map -> (height, width) = size, bilinear (values, not sums, are kept): for
+    display (a face's map over its crop square here, over its frame region in `video.overlay`)."""
     from PIL import Image
 
+    h, w = int(size[0]), int(size[1])
     im = Image.fromarray(np.asarray(rmap, dtype=np.float32), mode="F")
-    return np.asarray(im.resize((side, side), Image.Resampling.BILINEAR), dtype=np.float64)
+    return np.asarray(im.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float64)
 
 
 def photo_relevance(shape: tuple[int, int], maps: Sequence[np.ndarray],
@@ -130,7 +145,7 @@ def photo_relevance(shape: tuple[int, int], maps: Sequence[np.ndarray],
     H, W = shape
     canvas = np.zeros((H, W), np.float64)
     for rmap, (x, y, side) in zip(maps, squares):
-        big = _resize_map(rmap, side)
+        big = resize_map(rmap, (side, side))
         x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + side), min(H, y + side)
         if x1 <= x0 or y1 <= y0:
             continue

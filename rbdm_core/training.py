@@ -5,6 +5,11 @@
 - `Variant(name, mask_type, switch_epoch)` and the seven paper `PRESETS`.
 - `train(...)` -> `TrainResult`; `train_seeds(...)` -> one result per seed.
 
+`train` is four parts, each usable alone: `_setup` (arguments checked, model and its
+`train_loop.Loop` built, masked images filled, the run's fingerprint), `_resume` (a checkpoint's
+`_Progress`: step, curve rows, loss sums, best evaluation), `_run_epochs` (the step loop, calling
+`_evaluate` and `_checkpoint`), `_result` + `_save_result` (the selected model and the files).
+
 Input pipeline: the uint8 arrays stay in memory; epoch e visits the training images in the order
 `np.random.default_rng((seed, e)).permutation(N)`; a step takes the next `batch_size` of them
 (the last batch of an epoch may be smaller; `max_steps_per_epoch` caps the epoch). In masked epochs
@@ -30,18 +35,19 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .artifacts import DamagedArtifact, atomic_write_text, load_npz, param_key, report_damage, save_npz
+from .artifacts import DamagedArtifact, atomic_write_text, load_npz, param_key, report_damage
 from .augment import AugmentConfig
 from .curves import confusion_matrix, curve_rows, curves_frame, macro_f1
 from .data.dataset import Dataset
 from .faults import fault_point
+from .train_loop import Loop, save_checkpoint
 
 
 # --------------------------------------------------------------------------- recipe and variants
@@ -348,91 +354,216 @@ def _make_bundle(architecture_or_bundle, train: Dataset, seed: int, input_size):
                      f"got {type(architecture_or_bundle).__name__}")
 
 
-def _retracing_notice(record) -> bool:
-    """Logging filter: drop TensorFlow's "N out of the last M calls ... triggered tf.function
-    retracing" notice, which every `train` after the fifth in one process would print (each run
-    makes its own tf.functions, on purpose: a run owns its model and optimizer)."""
-    return "triggered tf.function retracing" not in record.getMessage()
+# --------------------------------------------------------------------------- one run's parts
+@dataclass
+class _Setup:
+    """What stays fixed through one run: the model and its loop, the data (with the filled
+    training images of masked epochs and the masked validation set), the sizes and the run's
+    fingerprint (the key its checkpoint must carry)."""
+
+    bundle: Any
+    loop: Any  # train_loop.Loop
+    recipe: Recipe
+    variant: Variant
+    seed: int
+    train: Dataset
+    val: Dataset
+    val_masked: Dataset | None
+    filled: np.ndarray | None
+    num_classes: int
+    steps_per_epoch: int
+    total: int
+    fingerprint: str
+    out: Path | None
+
+    @property
+    def ck_path(self) -> Path | None:
+        return self.out / "checkpoint.npz" if self.out is not None else None
 
 
-class _Loop:
-    """Holds the tf.functions of one run (train step, evaluation)."""
+@dataclass
+class _Progress:
+    """Where a run stands: the steps done, the curve rows, the training loss summed since the
+    last evaluation and the best evaluation so far (what a checkpoint records)."""
 
-    def __init__(self, bundle, recipe: Recipe, weights: np.ndarray, strategy):
-        import tensorflow as tf
+    step: int = 0
+    rows: list = field(default_factory=list)
+    loss_sum: float = 0.0
+    loss_n: int = 0
+    best_f1: float = -1.0
+    best_step: int = -1
+    best_weights: list | None = None
 
-        logger = tf.get_logger()
-        if _retracing_notice not in logger.filters:
-            logger.addFilter(_retracing_notice)
-        from . import augment as aug
-
-        self.model = bundle.model
-        self.pre = bundle.preprocess
-        self.strategy = strategy
-        with strategy.scope():
-            self.optimizer = tf.keras.optimizers.Adam(learning_rate=recipe.lr)
-            self.optimizer.build(self.model.trainable_variables)
-        cfg = recipe.augment_config()
-        w = tf.constant(weights, tf.float32)
-        model, pre, opt = self.model, self.pre, self.optimizer
-
-        def replica_step(x, y, seed):
-            ctx = tf.distribute.get_replica_context()
-            n_rep = ctx.num_replicas_in_sync
-            r = ctx.replica_id_in_sync_group
-            b = tf.shape(x)[0]
-            params = aug.random_params(b, seed, cfg)  # draws for the whole global batch
-            lo, hi = (r * b) // n_rep, ((r + 1) * b) // n_rep
-            xs = tf.cast(x[lo:hi], tf.float32)
-            xs = aug.apply_params(xs, aug.slice_params(params, lo, hi), cfg)
-            xs = pre.apply_tf(xs)
-            ys = y[lo:hi]
-            with tf.GradientTape() as tape:
-                probs = model(xs, training=True)
-                ce = tf.keras.losses.sparse_categorical_crossentropy(ys, probs)
-                loss = tf.reduce_sum(ce * tf.gather(w, ys)) / tf.cast(b, tf.float32)
-            grads = tape.gradient(loss, model.trainable_variables)
-            opt.apply_gradients(zip(grads, model.trainable_variables))
-            return loss
-
-        @tf.function(reduce_retracing=True)  # the last batch of an epoch may be smaller
-        def train_step(x, y, seed):
-            per = strategy.run(replica_step, args=(x, y, seed))
-            return strategy.reduce(tf.distribute.ReduceOp.SUM, per, axis=None)
-
-        @tf.function(reduce_retracing=True)  # the last evaluation batch is smaller
-        def predict(x):
-            return model(pre.apply_tf(x), training=False)
-
-        self.train_step = train_step
-        self.predict = predict
-
-    def evaluate(self, ds: Dataset, batch_size: int) -> tuple[float, np.ndarray]:
-        """(mean cross-entropy, (N,) predicted labels) on `ds`."""
-        probs = np.concatenate([np.asarray(self.predict(ds.images[i:i + batch_size]))
-                                for i in range(0, len(ds), batch_size)])
-        p = np.clip(probs[np.arange(len(ds)), ds.labels], 1e-7, 1.0)
-        return float(-np.log(p).mean()), probs.argmax(axis=1)
-
-    # -- state
-    def get_state(self) -> dict[str, np.ndarray]:
-        out = {f"w{i:04d}": v for i, v in enumerate(self.model.get_weights())}
-        out.update({f"o{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(self.optimizer.variables)})
-        return out
-
-    def set_state(self, z) -> None:
-        nw = len(self.model.get_weights())
-        self.model.set_weights([z[f"w{i:04d}"] for i in range(nw)])
-        for i, v in enumerate(self.optimizer.variables):
-            v.assign(z[f"o{i:04d}"])
+    def meta(self, fingerprint: str, total: int) -> dict:
+        """The checkpoint's JSON record (its keys in this order)."""
+        return {"fingerprint": fingerprint, "step": self.step, "rows": self.rows, "loss_sum": self.loss_sum,
+                "loss_n": self.loss_n, "best_f1": self.best_f1, "best_step": self.best_step, "total_steps": total}
 
 
-def _save_checkpoint(path: Path, loop: _Loop, meta: dict, best_weights: list[np.ndarray] | None) -> None:
-    arrays = loop.get_state()
-    if best_weights is not None:
-        arrays.update({f"b{i:04d}": v for i, v in enumerate(best_weights)})
-    arrays["meta"] = np.array(json.dumps(meta))
-    save_npz(path, **arrays)
+def _setup(architecture_or_bundle, train: Dataset, val: Dataset, recipe: Recipe, variant: Variant, masks,
+           seed: int, out_dir, val_masks, input_size, strategy) -> _Setup:
+    """Check the arguments, build the model and its loop, fill the masked images, key the run."""
+    import tensorflow as tf
+
+    from .determinism import seed_everything
+
+    seed_everything(int(seed))
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        bundle, model_key = _make_bundle(architecture_or_bundle, train, seed, input_size)
+    K = int(bundle.model.output_shape[-1])
+    masks = _validate(train, val, K, masks, variant)
+    if val_masks is not None:
+        if not variant.masked:
+            raise ValueError(f"val_masks: variant {variant.name!r} is unmasked; validation masks need a masked variant")
+        val_masks = _bool_masks(val_masks, val.images.shape[:3], "val_masks", "validation")
+    weights = class_weights(train.labels, K) if recipe.class_weighted else np.ones(K)
+    spe = steps_per_epoch(len(train), recipe)
+    # the zero fill and no validation masks leave the key as it was before fills existed, so
+    # checkpoints written then still resume
+    run_key = {"model": model_key, "recipe": recipe.to_dict(), "variant": variant_key(variant), "seed": int(seed),
+               "train": _sha(train.images, train.labels), "val": _sha(val.images, val.labels),
+               "masks": None if masks is None else _sha(masks)}
+    if val_masks is not None:
+        run_key["val_masks"] = _sha(val_masks)
+    filled = val_masked = None
+    if masks is not None:
+        filled = _filled(train.images, masks, variant.fill, run_key["train"], run_key["masks"])
+        if val_masks is not None:
+            val_masked = replace(val, images=_filled(val.images, val_masks, variant.fill, run_key["val"],
+                                                     run_key["val_masks"], start=len(train)))
+    loop = Loop(bundle, recipe, weights, strategy)
+    return _Setup(bundle, loop, recipe, variant, int(seed), train, val, val_masked, filled, K, spe,
+                  spe * recipe.epochs, param_key(run_key), Path(out_dir) if out_dir is not None else None)
+
+
+def _resume(ck_path: Path, loop, fingerprint: str) -> _Progress:
+    """The progress recorded in the checkpoint at `ck_path`, with `loop`'s model and optimizer
+    set to its state; a fresh `_Progress` (loop untouched) when there is none. A damaged
+    checkpoint is reported and moved aside (the run starts again); one of another run (another
+    `fingerprint`) is a ValueError."""
+    if not ck_path.exists():
+        return _Progress()
+    try:
+        z = load_npz(ck_path, "training checkpoint", keys=["meta"])
+        meta = json.loads(str(z["meta"]))
+        want = set(loop.get_state())
+        if not want <= set(z):
+            raise DamagedArtifact(ck_path, "training checkpoint",
+                                  f"{len(want - set(z))} of the model's and optimizer's arrays missing")
+    except DamagedArtifact as exc:
+        report_damage(exc)  # moved aside; the run starts again from its first step
+        return _Progress()
+    except ValueError as exc:  # the meta record itself is not JSON
+        report_damage(DamagedArtifact(ck_path, "training checkpoint", f"meta unreadable: {exc}"))
+        return _Progress()
+    if meta["fingerprint"] != fingerprint:
+        raise ValueError(f"{ck_path}: checkpoint of a different run (other data, model, recipe, variant "
+                         "or seed); use another out_dir or resume=False")
+    loop.set_state(z)
+    p = _Progress(step=int(meta["step"]), rows=meta["rows"], loss_sum=float(meta["loss_sum"]),
+                  loss_n=int(meta["loss_n"]), best_f1=float(meta["best_f1"]), best_step=int(meta["best_step"]))
+    if p.best_step >= 0:
+        p.best_weights = [z[f"b{i:04d}"] for i in range(len(loop.model.get_weights()))]
+    return p
+
+
+def _checkpoint(run: _Setup, p: _Progress) -> None:
+    if run.ck_path is not None:
+        save_checkpoint(run.ck_path, run.loop, p.meta(run.fingerprint, run.total), p.best_weights)
+
+
+def _evaluate(run: _Setup, p: _Progress) -> dict:
+    """Score the model now: append the curve rows of step `p.step` (the mean training loss since
+    the last evaluation, when there were steps; validation loss and macro-F1; the masked
+    validation set's, when there is one), restart the loss sums, keep the model's weights when
+    its F1 beats the best so far. Returns the values the progress bar shows."""
+    name, seed, step, ep = run.variant.name, run.seed, p.step, p.step / run.steps_per_epoch
+    if p.loss_n:
+        p.rows.extend(curve_rows(name, seed, step, ep, "train", {"loss": p.loss_sum / p.loss_n}))
+    vloss, pred = run.loop.evaluate(run.val, run.recipe.eval_batch_size)
+    f1 = macro_f1(run.val.labels, pred, run.num_classes)
+    p.rows.extend(curve_rows(name, seed, step, ep, "validation", {"loss": vloss, "f1": f1}))
+    if run.val_masked is not None:
+        mloss, mpred = run.loop.evaluate(run.val_masked, run.recipe.eval_batch_size)
+        p.rows.extend(curve_rows(name, seed, step, ep, "validation-masked",
+                                 {"loss": mloss, "f1": macro_f1(run.val.labels, mpred, run.num_classes)}))
+    p.loss_sum, p.loss_n = 0.0, 0
+    if f1 > p.best_f1:
+        p.best_f1, p.best_step, p.best_weights = f1, step, run.loop.model.get_weights()
+    return {"val_loss": vloss, "val_f1": f1}
+
+
+def _run_epochs(run: _Setup, p: _Progress, stop_after_steps: int | None, verbose: int) -> bool:
+    """Train from step `p.step` to the last, evaluating every `eval_every` steps and at epoch
+    ends, checkpointing every `checkpoint_every` steps and at epoch ends; True when stopped by
+    `stop_after_steps` before the end."""
+    import tensorflow as tf
+
+    recipe, spe, n, seed = run.recipe, run.steps_per_epoch, len(run.train), run.seed
+    ck_every = recipe.checkpoint_every or recipe.eval_every
+    while p.step < run.total:
+        epoch = p.step // spe
+        order = epoch_order(n, seed, epoch)
+        use_mask = run.variant.masked_at(epoch)
+        bar = tf.keras.utils.Progbar(spe, stateful_metrics=["loss", "val_loss", "val_f1"], verbose=verbose)
+        if verbose:
+            print(f"Epoch {epoch + 1}/{recipe.epochs}" + (" (masked)" if use_mask else ""), flush=True)
+        while p.step < (epoch + 1) * spe:
+            i = p.step - epoch * spe
+            idx = order[i * recipe.batch_size:(i + 1) * recipe.batch_size]
+            x = run.filled[idx] if use_mask else run.train.images[idx]
+            loss = float(run.loop.train_step(x, run.train.labels[idx], np.array([seed, p.step], np.int64)))
+            p.step += 1
+            p.loss_sum, p.loss_n = p.loss_sum + loss, p.loss_n + 1
+            vals = [("loss", loss)]
+            end_of_epoch = p.step == (epoch + 1) * spe
+            if p.step % recipe.eval_every == 0 or (end_of_epoch and (recipe.eval_at_epoch_end or p.step == run.total)):
+                vals += list(_evaluate(run, p).items())
+            if p.step % ck_every == 0 or end_of_epoch:
+                _checkpoint(run, p)
+            bar.update(i + 1, values=vals)
+            fault_point("train-step", f"train-step-{run.variant.name}")  # tests only: $RBDM_FAULT_AFTER
+            if stop_after_steps is not None and p.step >= stop_after_steps and p.step < run.total:
+                return True
+    return False
+
+
+def _result(run: _Setup, p: _Progress, completed: bool) -> TrainResult:
+    """The run's result: the last step's weights (hash and arrays) and the curves; when
+    completed, the bundle set to the best weights, with their confusion matrix."""
+    from .models import weights_sha256
+
+    bundle, variant, seed = run.bundle, run.variant, run.seed
+    final_sha = weights_sha256(bundle.model)
+    final_weights = bundle.model.get_weights()
+    curves = curves_frame(p.rows)
+    val_f1 = curves[(curves.split == "validation") & (curves.metric == "f1")]
+    final_f1 = float(val_f1.value.iloc[-1])
+    if not completed:
+        return TrainResult(bundle, curves, p.best_f1, final_f1, p.best_step, None, final_sha,
+                           run.ck_path, variant, seed, p.step, completed=False, out_dir=run.out,
+                           final_weights=final_weights)
+    bundle.model.set_weights(p.best_weights)
+    _, pred = run.loop.evaluate(run.val, run.recipe.eval_batch_size)
+    cm = confusion_matrix(run.val.labels, pred, run.num_classes)
+    bundle.info = {**bundle.info, "trained": {"variant": variant.name, "seed": seed, "steps": p.step,
+                                              "best_step": p.best_step, "best_f1": p.best_f1,
+                                              "recipe": run.recipe.to_dict()}}
+    return TrainResult(bundle, curves, p.best_f1, final_f1, p.best_step, cm, final_sha, run.ck_path,
+                       variant, seed, p.step, completed=True, out_dir=run.out, final_weights=final_weights)
+
+
+def _save_result(result: TrainResult, recipe: Recipe, fingerprint: str) -> None:
+    """curves.csv, result.json and model/ (the selected bundle) into `result.out_dir`, each atomically."""
+    from .models import save_bundle
+
+    out = result.out_dir
+    atomic_write_text(out / "curves.csv", result.curves.to_csv(index=False))
+    summary = {**result.summary(), "confusion": result.confusion.tolist(),
+               "class_names": list(result.bundle.class_names), "recipe": recipe.to_dict(), "fingerprint": fingerprint}
+    atomic_write_text(out / "result.json", json.dumps(summary, indent=1))
+    save_bundle(result.bundle, out / "model")
 
 
 # --------------------------------------------------------------------------- train
@@ -495,159 +626,18 @@ def train(
     stop_after_steps: stop after this many steps without a final checkpoint (simulates a crash);
     verbose: 1 = Keras progress bar per epoch, 0 = silent.
     """
-    import tensorflow as tf
-
-    from .determinism import seed_everything
-    from .models import weights_sha256
-
     recipe = recipe or Recipe()
     if isinstance(variant, str):
         variant = preset(variant)
-    seed_everything(int(seed))
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        bundle, model_key = _make_bundle(architecture_or_bundle, train, seed, input_size)
-    K = int(bundle.model.output_shape[-1])
-    masks = _validate(train, val, K, masks, variant)
-    val_masked = None
-    if val_masks is not None:
-        if not variant.masked:
-            raise ValueError(f"val_masks: variant {variant.name!r} is unmasked; validation masks need a masked variant")
-        val_masks = _bool_masks(val_masks, val.images.shape[:3], "val_masks", "validation")
-    weights = class_weights(train.labels, K) if recipe.class_weighted else np.ones(K)
-    n = len(train)
-    spe = steps_per_epoch(n, recipe)
-    total = spe * recipe.epochs
-    ck_every = recipe.checkpoint_every or recipe.eval_every
-    # the zero fill and no validation masks leave the key as it was before fills existed, so
-    # checkpoints written then still resume
-    run_key = {"model": model_key, "recipe": recipe.to_dict(), "variant": variant_key(variant), "seed": int(seed),
-               "train": _sha(train.images, train.labels), "val": _sha(val.images, val.labels),
-               "masks": None if masks is None else _sha(masks)}
-    if val_masks is not None:
-        run_key["val_masks"] = _sha(val_masks)
-    fingerprint = param_key(run_key)
-    if masks is not None:
-        filled = _filled(train.images, masks, variant.fill, run_key["train"], run_key["masks"])
-        if val_masks is not None:
-            val_masked = replace(val, images=_filled(val.images, val_masks, variant.fill, run_key["val"],
-                                                     run_key["val_masks"], start=len(train)))
-
-    loop = _Loop(bundle, recipe, weights, strategy)
-    out = Path(out_dir) if out_dir is not None else None
-    ck_path = out / "checkpoint.npz" if out is not None else None
-
-    step, rows = 0, []
-    best = {"f1": -1.0, "step": -1, "weights": None}
-    loss_sum, loss_n = 0.0, 0
-    z = None
-    if out is not None and resume and ck_path.exists():
-        try:
-            z = load_npz(ck_path, "training checkpoint", keys=["meta"])
-            json.loads(str(z["meta"]))
-            want = set(loop.get_state())
-            if not want <= set(z):
-                raise DamagedArtifact(ck_path, "training checkpoint",
-                                      f"{len(want - set(z))} of the model's and optimizer's arrays missing")
-        except DamagedArtifact as exc:
-            report_damage(exc)  # moved aside; the run starts again from its first step
-            z = None
-        except ValueError as exc:  # the meta record itself is not JSON
-            report_damage(DamagedArtifact(ck_path, "training checkpoint", f"meta unreadable: {exc}"))
-            z = None
-    if z is not None:
-        meta = json.loads(str(z["meta"]))
-        if meta["fingerprint"] != fingerprint:
-            raise ValueError(f"{ck_path}: checkpoint of a different run (other data, model, recipe, variant "
-                             "or seed); use another out_dir or resume=False")
-        loop.set_state(z)
-        step, rows = int(meta["step"]), meta["rows"]
-        loss_sum, loss_n = float(meta["loss_sum"]), int(meta["loss_n"])
-        best["f1"], best["step"] = float(meta["best_f1"]), int(meta["best_step"])
-        if best["step"] >= 0:
-            best["weights"] = [z[f"b{i:04d}"] for i in range(len(bundle.model.get_weights()))]
-
-    def checkpoint() -> None:
-        if ck_path is None:
-            return
-        meta = {"fingerprint": fingerprint, "step": step, "rows": rows, "loss_sum": loss_sum, "loss_n": loss_n,
-                "best_f1": best["f1"], "best_step": best["step"], "total_steps": total}
-        _save_checkpoint(ck_path, loop, meta, best["weights"])
-
-    def evaluate() -> dict:
-        nonlocal loss_sum, loss_n
-        ep = step / spe
-        if loss_n:
-            rows.extend(curve_rows(variant.name, seed, step, ep, "train", {"loss": loss_sum / loss_n}))
-        vloss, pred = loop.evaluate(val, recipe.eval_batch_size)
-        f1 = macro_f1(val.labels, pred, K)
-        rows.extend(curve_rows(variant.name, seed, step, ep, "validation", {"loss": vloss, "f1": f1}))
-        if val_masked is not None:
-            mloss, mpred = loop.evaluate(val_masked, recipe.eval_batch_size)
-            rows.extend(curve_rows(variant.name, seed, step, ep, "validation-masked",
-                                   {"loss": mloss, "f1": macro_f1(val.labels, mpred, K)}))
-        loss_sum, loss_n = 0.0, 0
-        if f1 > best["f1"]:
-            best.update(f1=f1, step=step, weights=bundle.model.get_weights())
-        return {"val_loss": vloss, "val_f1": f1}
-
-    if step == 0 and not rows:
-        evaluate()  # the untrained model: every curve starts at step 0
-    interrupted = False
-    while step < total:
-        epoch = step // spe
-        order = epoch_order(n, seed, epoch)
-        use_mask = variant.masked_at(epoch)
-        bar = tf.keras.utils.Progbar(spe, stateful_metrics=["loss", "val_loss", "val_f1"], verbose=verbose)
-        if verbose:
-            print(f"Epoch {epoch + 1}/{recipe.epochs}" + (" (masked)" if use_mask else ""), flush=True)
-        while step < (epoch + 1) * spe:
-            i = step - epoch * spe
-            idx = order[i * recipe.batch_size:(i + 1) * recipe.batch_size]
-            x = filled[idx] if use_mask else train.images[idx]
-            loss = float(loop.train_step(x, train.labels[idx], np.array([seed, step], np.int64)))
-            step += 1
-            loss_sum, loss_n = loss_sum + loss, loss_n + 1
-            vals = [("loss", loss)]
-            end_of_epoch = step == (epoch + 1) * spe
-            if step % recipe.eval_every == 0 or (end_of_epoch and (recipe.eval_at_epoch_end or step == total)):
-                vals += list(evaluate().items())
-            if step % ck_every == 0 or end_of_epoch:
-                checkpoint()
-            bar.update(i + 1, values=vals)
-            fault_point("train-step", f"train-step-{variant.name}")  # tests only: $RBDM_FAULT_AFTER
-            if stop_after_steps is not None and step >= stop_after_steps and step < total:
-                interrupted = True
-                break
-        if interrupted:
-            break
-
-    final_sha = weights_sha256(bundle.model)
-    final_weights = bundle.model.get_weights()
-    curves = curves_frame(rows)
-    val_f1 = curves[(curves.split == "validation") & (curves.metric == "f1")]
-    final_f1 = float(val_f1.value.iloc[-1])
-    if interrupted:
-        return TrainResult(bundle, curves, best["f1"], final_f1, best["step"], None, final_sha,
-                           ck_path, variant, int(seed), step, completed=False, out_dir=out,
-                           final_weights=final_weights)
-
-    bundle.model.set_weights(best["weights"])
-    _, pred = loop.evaluate(val, recipe.eval_batch_size)
-    cm = confusion_matrix(val.labels, pred, K)
-    bundle.info = {**bundle.info, "trained": {"variant": variant.name, "seed": int(seed), "steps": step,
-                                              "best_step": best["step"], "best_f1": best["f1"],
-                                              "recipe": recipe.to_dict()}}
-    result = TrainResult(bundle, curves, best["f1"], final_f1, best["step"], cm, final_sha, ck_path,
-                         variant, int(seed), step, completed=True, out_dir=out, final_weights=final_weights)
-    if out is not None:
-        from .models import save_bundle
-
-        atomic_write_text(out / "curves.csv", curves.to_csv(index=False))
-        summary = {**result.summary(), "confusion": cm.tolist(), "class_names": list(bundle.class_names),
-                   "recipe": recipe.to_dict(), "fingerprint": fingerprint}
-        atomic_write_text(out / "result.json", json.dumps(summary, indent=1))
-        save_bundle(bundle, out / "model")
+    run = _setup(architecture_or_bundle, train, val, recipe, variant, masks, seed, out_dir, val_masks,
+                 input_size, strategy)
+    progress = _resume(run.ck_path, run.loop, run.fingerprint) if run.out is not None and resume else _Progress()
+    if progress.step == 0 and not progress.rows:
+        _evaluate(run, progress)  # the untrained model: every curve starts at step 0
+    interrupted = _run_epochs(run, progress, stop_after_steps, verbose)
+    result = _result(run, progress, completed=not interrupted)
+    if run.out is not None and not interrupted:
+        _save_result(result, recipe, run.fingerprint)
     return result
 
 

@@ -85,6 +85,22 @@ def test_robust_scale_is_the_995th_percentile():
     assert robust_scale(spike) == 5.0
 
 
+def test_robust_scale_handling_switches_are_viz_robust_limits_rule():
+    """`viz.robust_limits` is `robust_scale` with NaN/inf left out and no fallback to the maximum."""
+    from rbdm_core import viz
+
+    spike = np.zeros((20, 20))
+    spike[3, 3] = -5.0
+    assert robust_scale(spike, max_if_zero=False) == 1.0 and viz.robust_limits([spike]) == (-1.0, 1.0)
+    with_nan = np.array([np.nan, np.inf, -2.0, 4.0])  # finite |R| 2, 4: p50 = 3
+    assert robust_scale(with_nan, 50, finite_only=True) == pytest.approx(3.0)
+    with np.errstate(invalid="ignore"):  # without finite_only the percentile is NaN: the 1.0 fallback
+        assert robust_scale(with_nan, 50) == 1.0
+    assert robust_scale([], finite_only=True) == 1.0 and viz.robust_limits([]) == (-1.0, 1.0)
+    vals = np.arange(201, dtype=np.float64) - 100  # |R| 0..100, each twice but 0: p99.5 = 100
+    assert viz.robust_limits([vals]) == (-robust_scale(vals), robust_scale(vals)) == (-100.0, 100.0)
+
+
 def test_overlay_colours_follow_the_scale():
     gray = np.zeros((2, 3))  # constant: the base is 0.3 gray everywhere
     r = np.array([[10.0, -10.0, 0.0], [5.0, 20.0, -2.5]])

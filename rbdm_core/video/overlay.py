@@ -12,38 +12,30 @@ from typing import Sequence
 
 import numpy as np
 
-from rbdm_core.relevance_overlay import NEGATIVE, POSITIVE
+from rbdm_core.relevance_overlay import blend as blend_colours
+from rbdm_core.relevance_overlay import resize_map
+
+__all__ = ["BOX_COLOUR", "MAX_ALPHA", "blend", "label_box", "resize_map"]
 
 #: opacity of relevance at or above the colour scale's top
 MAX_ALPHA = 0.7
 #: box and text colour (RGB)
 BOX_COLOUR = (255, 255, 0)
-_POS = 255.0 * np.array(POSITIVE)
-_NEG = 255.0 * np.array(NEGATIVE)
-
-
-def resize_map(rmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(h, w) float map -> (height, width) = size, bilinear (values, not sums, are kept)."""
-    from PIL import Image
-
-    h, w = int(size[0]), int(size[1])
-    im = Image.fromarray(np.asarray(rmap, dtype=np.float32), mode="F")
-    return np.asarray(im.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float64)
 
 
 def blend(frame: np.ndarray, region: Sequence[int], rmap: np.ndarray, scale: float) -> None:
     """Blend relevance `rmap` (h, w) into `frame` (H, W, 3) uint8, in place, over `region`
-    (x, y, width, height) in frame pixels; the region may reach past the frame (cropped)."""
+    (x, y, width, height) in frame pixels; the region may reach past the frame (cropped). The
+    colours are `relevance_overlay.blend`'s, at most `MAX_ALPHA` opaque."""
     x, y, w, h = (int(round(v)) for v in region)
     H, W = frame.shape[:2]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
     if x1 <= x0 or y1 <= y0:
         return
     r = resize_map(rmap, (h, w))[y0 - y:y1 - y, x0 - x:x1 - x]
-    a = (np.minimum(np.abs(r) / scale, 1.0) * MAX_ALPHA)[..., None]
-    colour = np.where((r >= 0)[..., None], _POS, _NEG)
     patch = frame[y0:y1, x0:x1].astype(np.float64)
-    frame[y0:y1, x0:x1] = np.clip(np.round(patch * (1 - a) + colour * a), 0, 255).astype(np.uint8)
+    mixed = blend_colours(patch, r, scale, max_alpha=MAX_ALPHA, full=255.0)
+    frame[y0:y1, x0:x1] = np.clip(np.round(mixed), 0, 255).astype(np.uint8)
 
 
 def label_box(frame: np.ndarray, box: Sequence[int], text: str) -> np.ndarray:

@@ -1,0 +1,34 @@
+"""Plotly figures for the book, one module per kind of thing a reader looks at; every public name
+is re-exported here (`from rbdm_core import viz; viz.image_grid(...)`).
+
+- `render`: `show(fig, name)` (stable div ids, offline HTML; see its docstring for the mime
+  bundle), `figure_html`, `bundle`, `TEMPLATE`, `FIGURE_MIME_ENV`, `PLOTLY_MIME`;
+- `images`: `image_grid`, `png_data_uri`, `overlay_rgba`, and relevance maps' shared colour scale
+  `robust_limits` (±p99.5 of |R|, `relevance_overlay.robust_scale`'s rule) with `scale_caption`;
+- `curves`: `line_band` (mean and confidence band per group), `band_table`, `metric_bounds`;
+- `matrices`: `confusion`;
+- `tables`: `table` -> `Table` (stable HTML tables);
+- `explorers`: the mask explorers, `explorer` (static HTML) and `live_explorer` (ipywidgets),
+  `drop_overlay`, `EXPLORER_ROWS`;
+- `diagram`: `method_diagram` (the paper's Figure 1), `METHOD_CHAPTERS`;
+- `nuisance`: `dose_response` (the nuisance study's figure).
+
+Every figure passes through `figure_fit.fit` when rendered. (Submodules are named so that none
+shares its name with a function re-exported here.)
+"""
+
+from .curves import band_table, line_band, metric_bounds
+from .diagram import METHOD_CHAPTERS, method_diagram
+from .explorers import EXPLORER_ROWS, drop_overlay, explorer, live_explorer
+from .images import ROBUST_PERCENTILE, image_grid, overlay_rgba, png_data_uri, robust_limits, scale_caption
+from .matrices import confusion
+from .nuisance import dose_response
+from .render import FIGURE_MIME_ENV, PLOTLY_MIME, TEMPLATE, bundle, figure_html, show
+from .tables import Table, table
+
+__all__ = [
+    "EXPLORER_ROWS", "FIGURE_MIME_ENV", "METHOD_CHAPTERS", "PLOTLY_MIME", "ROBUST_PERCENTILE", "TEMPLATE", "Table",
+    "band_table", "bundle", "confusion", "dose_response", "drop_overlay", "explorer", "figure_html", "image_grid",
+    "line_band", "live_explorer", "method_diagram", "metric_bounds", "overlay_rgba", "png_data_uri",
+    "robust_limits", "scale_caption", "show", "table",
+]

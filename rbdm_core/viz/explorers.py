@@ -1,0 +1,210 @@
+"""Mask explorers: `explorer` (precomputed states in one plotly figure that works in static
+HTML) and `live_explorer` (an ipywidgets control for a live kernel)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .images import _as_display_image, png_data_uri
+from .render import _go
+
+
+def _label(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):g}"
+    return str(v)
+
+
+def drop_overlay(mask: np.ndarray, fill: int = 0) -> np.ndarray:
+    """(H, W) bool mask (True = kept) -> (H, W, 4) uint8 RGBA, opaque grey `fill` where dropped."""
+    m = np.asarray(mask, dtype=bool)
+    out = np.zeros(m.shape + (4,), np.uint8)
+    out[..., :3] = np.uint8(fill)
+    out[..., 3] = np.where(m, 0, 255)
+    return out
+
+
+#: what the explorer's three rows show (their labels, top to bottom)
+EXPLORER_ROWS = ("image", "mask (white = kept)", "masked image")
+
+
+def explorer(
+    images: np.ndarray,
+    states: Mapping[tuple, np.ndarray],
+    controls: Sequence[str] | None = None,
+    *,
+    titles: Sequence[str] | None = None,
+    title: str | None = None,
+    cell_px: int = 130,
+    fill: int = 0,
+):
+    """A mask explorer precomputed into ONE plotly figure that works in static HTML.
+
+    images: (N, H, W[, C]) uint8, shown as columns: the image, its mask (white = kept) and the
+            masked image.
+    states: {key tuple -> (N, H, W) bool masks}; all keys have the same length L. The last key
+            component is the slider (e.g. the fraction or n); the first L-1 components are combined
+            into one dropdown (e.g. "deep_taylor / negative"); choosing an entry swaps in that
+            entry's slider. Keys with L = 1 give a slider only.
+    controls: names of the L key components (labels of the dropdown and the slider).
+    Returns a plotly Figure (show it with `show(fig, name)`); everything is PNG data URIs, so keep
+    it small (e.g. 6 images x 15 states of 48 x 48 is ~0.3 MB).
+    """
+    go = _go()
+    from plotly.subplots import make_subplots
+
+    imgs = np.asarray(images)
+    if imgs.ndim == 3:
+        imgs = imgs[..., None]
+    if imgs.ndim != 4 or imgs.dtype != np.uint8:
+        raise ValueError(f"explorer: images must be (N, H, W[, C]) uint8, got {imgs.shape} {imgs.dtype}")
+    if not states:
+        raise ValueError("explorer: no states given")
+    keys = [k if isinstance(k, tuple) else (k,) for k in states]
+    lens = {len(k) for k in keys}
+    if len(lens) != 1:
+        raise ValueError(f"explorer: state keys must all have the same length, got lengths {sorted(lens)}")
+    depth = lens.pop()
+    controls = list(controls) if controls is not None else [f"key{i}" for i in range(depth)]
+    if len(controls) != depth:
+        raise ValueError(f"explorer: {len(controls)} control names for keys of length {depth}")
+    n = len(imgs)
+    norm = {}
+    for key, masks in zip(keys, states.values()):
+        m = np.asarray(masks, dtype=bool)
+        if m.shape != imgs.shape[:3]:
+            raise ValueError(f"explorer: masks for state {key} have shape {m.shape}, expected {imgs.shape[:3]}")
+        norm[key] = m
+    combos: list[tuple] = list(dict.fromkeys(k[:-1] for k in keys))
+    slider_vals = {c: [k[-1] for k in keys if k[:-1] == c] for c in combos}
+
+    fig = make_subplots(rows=3, cols=n, horizontal_spacing=0.01, vertical_spacing=0.03,
+                        subplot_titles=list(titles) if titles else None)
+    title_h = 18 if titles else 0
+    for i in range(n):
+        fig.add_trace(go.Image(source=png_data_uri(_as_display_image(imgs[i])), hoverinfo="skip"), row=1, col=i + 1)
+    mask_idx = list(range(n, 2 * n))
+    masked_idx = list(range(3 * n, 4 * n))  # overlays over the row-3 originals
+    first = keys[0]
+
+    def sources(key):
+        # mask: white = kept; the masked image is the original under an overlay that is opaque
+        # `fill` where the mask drops a pixel: both are two-level PNGs of a few hundred bytes
+        m = norm[key]
+        return [png_data_uri(m[i]) for i in range(n)], [png_data_uri(drop_overlay(m[i], fill)) for i in range(n)]
+
+    cache = {k: sources(k) for k in keys}
+    for i in range(n):
+        fig.add_trace(go.Image(source=cache[first][0][i], hoverinfo="skip"), row=2, col=i + 1)
+    for i in range(n):
+        fig.add_trace(go.Image(source=png_data_uri(_as_display_image(imgs[i])), hoverinfo="skip"), row=3, col=i + 1)
+    for i in range(n):
+        fig.add_trace(go.Image(source=cache[first][1][i], hoverinfo="skip"), row=3, col=i + 1)
+
+    def slider_for(combo):
+        vals = slider_vals[combo]
+        steps = []
+        for v in vals:
+            ms, mi = cache[combo + (v,)]
+            steps.append({"label": _label(v), "method": "restyle",
+                          "args": [{"source": ms + mi}, mask_idx + masked_idx]})
+        return {"active": 0, "steps": steps, "currentvalue": {"prefix": f"{controls[-1]}: "},
+                "pad": {"t": 30}, "len": 0.9, "x": 0.05}
+
+    layout: dict[str, Any] = {"sliders": [slider_for(combos[0])]}
+    if depth > 1:
+        buttons = []
+        for combo in combos:
+            v0 = slider_vals[combo][0]
+            ms, mi = cache[combo + (v0,)]
+            buttons.append({"label": " / ".join(_label(c) for c in combo), "method": "update",
+                            "args": [{"source": ms + mi}, {"sliders": [slider_for(combo)]}, mask_idx + masked_idx]})
+        # above the column titles (which sit just above row 1), never over them
+        layout["updatemenus"] = [{"buttons": buttons, "direction": "down", "active": 0, "showactive": True,
+                                  "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+                                  "pad": {"b": 8 + title_h}}]
+        layout["annotations"] = list(fig.layout.annotations) + [{
+            "text": " / ".join(controls[:-1]), "showarrow": False, "xref": "paper", "yref": "paper",
+            "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom", "yshift": 12 + title_h}]
+    # every row says what it shows, left of its first image
+    row_labels = []
+    for r, text in enumerate(EXPLORER_ROWS, start=1):
+        yd = fig.get_subplot(r, 1).yaxis.domain
+        row_labels.append({"text": text, "textangle": -90, "showarrow": False, "xref": "paper", "yref": "paper",
+                           "x": 0.0, "xanchor": "right", "xshift": -4, "y": (yd[0] + yd[1]) / 2,
+                           "yanchor": "middle", "font": {"size": 11}})
+    layout["annotations"] = list(layout.get("annotations", fig.layout.annotations)) + row_labels
+    fig.update_layout(**layout)
+    frame = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False,
+             "showline": True, "mirror": True, "linecolor": "#999999"}
+    fig.update_xaxes(**frame)  # a frame, so a white (kept) mask border is visible on white paper
+    fig.update_yaxes(**frame)
+    # top to bottom: the title, the dropdown, the column titles, the images
+    top = (40 if title else 0) + (40 if depth > 1 else 0) + title_h + 10
+    cell = min(float(cell_px), 650.0 / n)  # square cells in the book's ~688 px column, row labels left
+    height = int(3 * cell + top + 110)
+    fig.update_layout(height=height, showlegend=False, margin={"l": 30, "r": 10, "t": max(top, 40), "b": 10},
+                      title={"text": title, "yref": "container", "y": 1 - 22 / height, "yanchor": "middle"}
+                      if title else None)
+    return fig
+
+
+def live_explorer(
+    images: np.ndarray,
+    compute: Callable[..., np.ndarray],
+    controls: Mapping[str, Sequence[Any]],
+    *,
+    fill: int = 0,
+    scale: int = 3,
+):
+    """An ipywidgets mask explorer for a live kernel (its output is not saved into the book).
+
+    compute(**{control: value}) -> (N, H, W) bool masks; controls: {name: options} (numbers give a
+    selection slider, anything else a dropdown). Shows per image the mask and the masked image.
+    Tag its cell `nbval-ignore-output`. Returns the ipywidgets VBox."""
+    import ipywidgets as widgets
+
+    from ..masking import apply_mask
+
+    imgs = np.asarray(images)
+    if imgs.ndim == 3:
+        imgs = imgs[..., None]
+    if not controls:
+        raise ValueError("live_explorer: no controls given")
+    ctl = {}
+    for name, opts in controls.items():
+        opts = list(opts)
+        if not opts:
+            raise ValueError(f"live_explorer: control {name!r} has no options")
+        if all(isinstance(o, (int, float, np.number)) for o in opts):
+            ctl[name] = widgets.SelectionSlider(options=opts, value=opts[0], description=name, continuous_update=False)
+        else:
+            ctl[name] = widgets.Dropdown(options=opts, value=opts[0], description=name)
+    h, w = imgs.shape[1:3]
+
+    def png(a):
+        return base64.b64decode(png_data_uri(a).split(",", 1)[1])
+
+    mask_w = [widgets.Image(format="png", width=w * scale, height=h * scale) for _ in imgs]
+    masked_w = [widgets.Image(format="png", width=w * scale, height=h * scale) for _ in imgs]
+    status = widgets.HTML()
+
+    def update(_=None):
+        values = {k: c.value for k, c in ctl.items()}
+        m = np.asarray(compute(**values), dtype=bool)
+        if m.shape != imgs.shape[:3]:
+            status.value = f"<b>compute returned shape {m.shape}, expected {imgs.shape[:3]}</b>"
+            return
+        mi = apply_mask(imgs.astype(np.uint8), m, fill)
+        for i in range(len(imgs)):
+            mask_w[i].value = png(m[i])
+            masked_w[i].value = png(_as_display_image(mi[i]))
+        status.value = f"kept {m.mean():.1%} of pixels"
+
+    for c in ctl.values():
+        c.observe(update, names="value")
+    update()
+    return widgets.VBox([widgets.HBox(list(ctl.values())), status, widgets.HBox(mask_w), widgets.HBox(masked_w)])
