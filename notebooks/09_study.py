@@ -71,7 +71,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from rbdm_core import dose_response as dr
-from rbdm_core import study, study_figures, viz
+from rbdm_core import study, viz
 from rbdm_core.data.worlds import WORLDS, make_world
 
 path, origin = (Path(study_dir), "given") if study_dir else study.locate(run_dir)
@@ -139,7 +139,7 @@ display(Markdown(dr.trainer_summary(pre)))
 # cue-flipped F1.
 
 # %%
-viz.show(study_figures.effects_figure(res.effects, metric, title=f"{metric} − no mask (SYNTHETIC)"), "study-effects")
+viz.show(viz.effects_figure(res.effects, metric, title=f"{metric} − no mask (SYNTHETIC)"), "study-effects")
 display(viz.table(dr.summary_table(res.effects), caption="Each variant against no mask, family-wise intervals "
                                                          f"at {conf:.0%} per condition (SYNTHETIC)"))
 
@@ -168,7 +168,7 @@ display(viz.table(pd.DataFrame({
 # %%
 display(Markdown(f"Phase two ran in **{where['world']}, {where['train_per_class']} per class**, with the "
                  f"{where['schedule']} schedule and the {where['fill']} fill."))
-viz.show(study_figures.dial_figure(res.effects, res.runs, where["world"], where["train_per_class"], metric,
+viz.show(viz.dial_figure(res.effects, res.runs, where["world"], where["train_per_class"], metric,
                                    title="Benefit against mask quality (SYNTHETIC)"), "study-dial")
 display(Markdown(dr.teacher_sentence(res.effects, res.premise, where, design["primary"], metric)))
 

@@ -143,12 +143,15 @@ def test_plan_has_every_control_in_every_condition():
     assert len(d.seeds) >= 8
     per = {(r.world, r.train_per_class) for r in runs}
     assert per == set(d.conditions)
-    for cond in d.conditions:
-        vs = {r.variant for r in runs if (r.world, r.train_per_class) == cond}
-        assert {"no-mask", "oracle", "oracle-then-unmasked", "random-mean", "random-negative", "random-perceptive",
-                "negative", "mean-then-unmasked"} <= vs
-    fills = {r.fill for r in runs}
-    assert fills == {"none", "zero", "noisy_linear"}
+    for cond in d.conditions:  # every condition has the ceiling and the floor beside the paper's masks
+        vs = {(r.variant, r.fill) for r in runs if (r.world, r.train_per_class) == cond}
+        assert {("no-mask", "none"), ("oracle-then-unmasked", "noisy_linear"), ("oracle-then-unmasked", "zero"),
+                ("random-mean-then-unmasked", "noisy_linear"), ("mean-then-unmasked", "zero"),
+                *((f"{m}-then-unmasked", "noisy_linear") for m in ("negative", "mean", "perceptive"))} <= vs
+    assert {r.fill for r in runs} == {"none", "zero", "noisy_linear"}
+    full = {(r.variant, r.fill) for r in plan(replace(d, phase_one=None))}  # the full factorial
+    assert {(f"{b}{s}", "zero") for b in ("negative", "mean", "perceptive", "oracle", "random-negative", "random-mean",
+                                           "random-perceptive") for s in ("", "-then-unmasked")} <= full
     two = phase_two(d, "spurious", 20, "", "zero")
     assert {r.trainer for r in two} == {"strong", "weak"} and any(r.variant.startswith("dial-") for r in two)
     assert len(set(runs)) == len(runs)

@@ -11,7 +11,8 @@ is re-exported here (`from rbdm_core import viz; viz.image_grid(...)`).
 - `explorers`: the mask explorers, `explorer` (static HTML) and `live_explorer` (ipywidgets),
   `drop_overlay`, `EXPLORER_ROWS`;
 - `diagram`: `method_diagram` (the paper's Figure 1), `METHOD_CHAPTERS`;
-- `nuisance`: `dose_response` (the nuisance study's figure).
+- `study`: chapter 9's study, `effects_figure` (every comparison with no mask and its interval) and
+  `dial_figure` (benefit against mask quality).
 
 Every figure passes through `figure_fit.fit` when rendered. (Submodules are named so that none
 shares its name with a function re-exported here.)
@@ -22,13 +23,13 @@ from .diagram import METHOD_CHAPTERS, method_diagram
 from .explorers import EXPLORER_ROWS, drop_overlay, explorer, live_explorer
 from .images import ROBUST_PERCENTILE, image_grid, overlay_rgba, png_data_uri, robust_limits, scale_caption
 from .matrices import confusion
-from .nuisance import dose_response
+from .study import dial_figure, effects_figure
 from .render import FIGURE_MIME_ENV, PLOTLY_MIME, TEMPLATE, bundle, figure_html, show
 from .tables import Table, table
 
 __all__ = [
     "EXPLORER_ROWS", "FIGURE_MIME_ENV", "METHOD_CHAPTERS", "PLOTLY_MIME", "ROBUST_PERCENTILE", "TEMPLATE", "Table",
-    "band_table", "bundle", "confusion", "dose_response", "drop_overlay", "explorer", "figure_html", "image_grid",
+    "band_table", "bundle", "confusion", "dial_figure", "effects_figure", "drop_overlay", "explorer", "figure_html", "image_grid",
     "line_band", "live_explorer", "method_diagram", "metric_bounds", "overlay_rgba", "png_data_uri",
     "robust_limits", "scale_caption", "show", "table",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .study_design import base_name
+from rbdm_core.study_design import base_name
 
 COLOURS = {"oracle": "#1b9e77", "random": "#999999", "dial": "#7570b3", "relevance": "#d95f02"}
 
