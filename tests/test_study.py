@@ -177,7 +177,8 @@ def test_quick_study_runs_end_to_end_and_resumes(tmp_path):
     r = study.load(out)
     d = DESIGNS["quick"]
     assert set(map(tuple, r.runs[["world", "train_per_class"]].drop_duplicates().to_numpy())) == set(d.conditions)
-    assert {"oracle", "random-mean", "no-mask"} <= set(r.effects.variant) | {"no-mask"}
+    for _, e in r.effects.groupby(["world", "train_per_class"]):  # the ceiling and the floor in every condition
+        assert "oracle" in set(e.variant) and any(v.startswith("random-") for v in e.variant)
     assert {"final_f1_test", "auc"} <= set(r.effects.metric)
     assert r.runs.groupby(["world", "train_per_class", "trainer", "fill", "variant"]).seed.nunique().min() == len(d.seeds)
     assert set(r.premise.trainer) == set(d.trainers) and len(r.premise) == len({w for w, _ in d.conditions}) * 2
