@@ -167,7 +167,7 @@ display(viz.table(pd.DataFrame({
 
 # %%
 display(Markdown(f"Phase two ran in **{where['world']}, {where['train_per_class']} per class**, with the "
-                 f"{where['schedule']} schedule and the {where['fill']} fill."))
+                 f"{dr.schedule_name(where['schedule'])} schedule and the {where['fill']} fill."))
 viz.show(viz.dial_figure(res.effects, res.runs, where["world"], where["train_per_class"], metric,
                                    title="Benefit against mask quality (SYNTHETIC)"), "study-dial")
 display(Markdown(dr.teacher_sentence(res.effects, res.premise, where, design["primary"], metric)))

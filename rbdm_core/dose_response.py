@@ -99,6 +99,12 @@ def schedule_of(variant: str) -> str:
     return "then-unmasked" if variant.endswith(THEN) else "throughout"
 
 
+def schedule_name(schedule: str) -> str:
+    """"then-unmasked" or "throughout" from a schedule as meta.json records it ("-then-unmasked",
+    "throughout" or "")."""
+    return "then-unmasked" if schedule.endswith("then-unmasked") else "throughout"
+
+
 def _fmt(row) -> str:
     return f"{row['diff']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]"
 
@@ -207,8 +213,8 @@ def teacher_sentence(eff: pd.DataFrame, premise: pd.DataFrame, where: dict, prim
     c = _condition_rows(eff[eff.metric == metric], (where["world"], where["train_per_class"]))
     dial = c[c.variant.map(lambda v: base_name(v).startswith("dial-"))].copy()
     dial["q"] = dial.variant.map(lambda v: float(base_name(v).split("-", 1)[1]))
-    orc = c[(c.variant.map(base_name) == "oracle") & (c.fill == where["fill"])
-            & (c.variant.map(schedule_of) == where["schedule"])]
+    sched = schedule_name(where["schedule"])
+    orc = c[(c.variant.map(base_name) == "oracle") & (c.fill == where["fill"]) & (c.variant.map(schedule_of) == sched)]
     out = []
     if len(dial) and len(orc):
         pts = [f"q = {r.q:g}: {_fmt(r)} ({r.verdict})" for _, r in dial.sort_values("q").iterrows()]
