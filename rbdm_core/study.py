@@ -53,7 +53,7 @@ import pandas as pd
 
 from .artifacts import Store, default_run_dir, param_key
 from .kernel_settings import PORTABLE_KERNELS, temporary_environment
-from .study_design import NONE, PAPER_MASKS, THEN, Design, Run, base_name, get_design, phase_two, plan
+from .study_design import PAPER_MASKS, THEN, Design, Run, base_name, get_design, phase_two, plan
 
 #: Environment of each worker process: the portable kernels with one TensorFlow thread.
 WORKER_KERNELS: dict[str, str] = {**PORTABLE_KERNELS, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}

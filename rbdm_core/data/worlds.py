@@ -30,7 +30,7 @@ drawn independently of the class, and never on the expression: the outline carri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -158,6 +158,6 @@ def make_world(name: str, max_per_class: int = 200, val_per_class: int = 30, tes
                        split=np.full(len(labels), split, dtype=object), ids=ids, provenance=prov, regions=regions)
 
     test = ds(img_t, lab_test, reg_t, "PrivateTest", "test")
-    flipped = replace(ds(img_f, lab_test, reg_f, "PrivateTest", "flipped"))
+    flipped = ds(img_f, lab_test, reg_f, "PrivateTest", "flipped")
     return World(name, lv, ds(img_p, lab_pool, reg_p, "Training", "train"), ds(img_v, lab_val, reg_v, "PublicTest", "val"),
                  test, flipped, orc_p, orc_v, orc_t, cue_pool, int(seed), prov)
