@@ -82,14 +82,16 @@ def dial_figure(effects: pd.DataFrame, runs: pd.DataFrame, world: str, train_per
     e = e.merge(q, on=["trainer", "fill", "variant"], how="left")
     e = e[e.variant.map(_kind).isin(["dial", "oracle", "relevance"])]
     fig = go.Figure()
-    for kind in ("dial", "relevance", "oracle"):
-        s = e[e.variant.map(_kind) == kind].sort_values("quality")
+    dial = e[e.variant.map(_kind) == "dial"].sort_values("quality")
+    points = [("dial", dial)] + [(_label(row), e.loc[[i]]) for i, row in e.iterrows() if _kind(row.variant) != "dial"]
+    for name, s in points:
         if s.empty:
             continue
+        kind = "dial" if name == "dial" else _kind(s.variant.iloc[0])
         fig.add_trace(go.Scatter(
-            x=s.quality, y=s["diff"], mode="markers+text" if kind != "dial" else "lines+markers", name=kind,
-            text=[_label(x) for x in s.itertuples()] if kind != "dial" else None, textposition="top center",
-            marker={"color": COLOURS[kind], "size": 10},
+            x=s.quality, y=s["diff"], mode="lines+markers" if kind == "dial" else "markers", name=name,
+            marker={"color": COLOURS[kind], "size": 10,
+                    "symbol": "diamond" if kind == "oracle" else "square" if "weak" in name else "circle"},
             error_y={"type": "data", "symmetric": False, "array": s.high - s["diff"], "arrayminus": s["diff"] - s.low},
             customdata=np.stack([s.low, s.high, [_label(x) for x in s.itertuples()]], 1),
             hovertemplate="%{customdata[2]}<br>quality %{x:.2f}<br>%{y:+.3f} [%{customdata[0]:+.3f}, "
