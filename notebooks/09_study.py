@@ -37,9 +37,10 @@
 # - **Controls.** Beside no mask and the paper's masks, every condition has the **oracle**, a
 #   mask no Trainer could beat (the union of every expression region drawn on the face at rest,
 #   less what occluders hide, so its outline says nothing about the class) and a **random** mask
-#   that keeps as many pixels as the mean mask, image by image. The oracle is the ceiling: if it
-#   does not help, no mask can, and the condition answers nothing. The random mask is the floor:
-#   a relevance mask that is no better than it transfers nothing. Where the oracle helps most, a
+#   that keeps as many pixels as the mean mask, image by image. The oracle is the positive
+#   control: where even it does not help, the condition leaves the method no room to show
+#   anything, and answers nothing. The random mask is the negative control: a relevance mask that
+#   is no better than it transfers nothing. Where the oracle helps most, a
 #   **dial** blends the Trainer's ranking into the oracle, and the weak Trainer's masks run too.
 # - **Honest measures.** The reported F1 is on PrivateTest, plain images, with the last step's
 #   weights; PublicTest is used for model selection, the learning curves and the choice of where

@@ -110,7 +110,7 @@ def _relevance(bundle, images: np.ndarray) -> np.ndarray:
     return to_image_size(rel.maps, images.shape[1:3]).astype(np.float32)
 
 
-def _paper_masks(maps: np.ndarray, design: Design) -> dict[str, np.ndarray]:
+def _paper_masks(maps: np.ndarray) -> dict[str, np.ndarray]:
     """The paper's three masks of relevance maps (N, 48, 48); a constant map keeps every pixel
     (it ranks nothing), as `Pipeline.masks` does."""
     from .gaze import kernel_for_image
@@ -156,7 +156,7 @@ def prepare_masks(design: Design, run_dir: str, world_name: str, trainer: str) -
 
     def compute():
         pool_maps = _relevance(res.bundle, w.pool.images)
-        masks = _paper_masks(pool_maps, design)
+        masks = _paper_masks(pool_maps)
         out = {f"mask:{m}": v for m, v in masks.items()}
         for i, m in enumerate(PAPER_MASKS):
             out[f"mask:random-{m}"] = matched_random(masks[m], seed=101 + i)
