@@ -5,3 +5,5 @@ Modules import TensorFlow lazily where they can, so that `rbdm data summary` sta
 """
 
 __version__ = "0.1.0"
+
+from . import timing  # noqa: E402,F401  (records the process's start-up when $RBDM_TIMING is set)

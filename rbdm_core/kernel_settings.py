@@ -35,6 +35,7 @@ from typing import Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from rbdm_core import timing
 #: numpy 1.26's dispatch targets above AVX2 (the names its NPY_DISABLE_CPU_FEATURES accepts)
 NUMPY_AVX512_TARGETS = "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL"
 
@@ -105,6 +106,7 @@ class SettingRun:
     seconds: float = float("nan")
 
 
+@timing.timed("kernel-setting runs (fresh processes)")
 def train_under(name: str, setting: Mapping[str, str], out_dir: str | os.PathLike, *, profile: str = "quick",
                 variant: str = "no-mask", epochs: int = 2, seed: int = 0, cpus: int | None = None,
                 n: int | None = None, timeout: float = 900) -> SettingRun:

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from rbdm_core import timing
 #: the probes of `leak_table`, in its order
 PROBES = ("plain images", "mask alone", "masked images", "mask over other images")
 
@@ -115,6 +116,7 @@ def other_images(n: int, seed: int = 0) -> np.ndarray:
     return perm
 
 
+@timing.timed("leak probes")
 def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, Any],
                fills: Sequence[str] = ("zero", "noisy_linear"), control: bool = True, folds: int = 5,
                alpha: float = 1.0, seed: int = 0) -> pd.DataFrame:

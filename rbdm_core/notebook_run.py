@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 
 from rbdm_core import kernel_settings
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
+from rbdm_core import timing
 from rbdm_core.faults import child_environment, fault_point
 from rbdm_core.profiles import PROFILES
 
@@ -197,6 +198,8 @@ def execute_chapter(
     env.update(child_environment())  # tests only: a planned fault in the kernel kills the whole run
     if quiet_kernel_progress:
         env["TQDM_DISABLE"] = "1"
+    if os.environ.get(timing.ENV):  # the book benchmark: the kernel's activities carry the chapter's name
+        env[timing.LABEL_ENV] = path.stem
     tmp = out.with_name(f".{path.stem}.running.ipynb")
     from rbdm_core.locks import folder_lock
 

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from . import timing
 from .artifacts import Store, default_run_dir, param_key
 from .data.dataset import Dataset
 from .profiles import PROFILES, VARIANTS, Profile, get_profile  # noqa: F401  (re-exported)
@@ -68,6 +69,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ data
     @cached_property
+    @timing.timed("data")
     def source(self) -> Dataset:
         """The Trainer's corpus: AffectNet(-like), splits training / validation."""
         p = self.profile
@@ -81,6 +83,7 @@ class Pipeline:
         return read_affectnet(self.roots["affectnet"], size=p.source_size)
 
     @cached_property
+    @timing.timed("data")
     def target(self) -> Dataset:
         """The Trainee's corpus: FERPlus(-like), 48x48 gray, Training / PublicTest / PrivateTest; or
         the image folder of root `folder` (48x48 gray, its splits mapped by
@@ -101,6 +104,7 @@ class Pipeline:
         return read_ferplus(root / "fer2013.csv", root / "fer2013new.csv", rule="paper")
 
     @cached_property
+    @timing.timed("data")
     def gaze_images(self) -> Dataset:
         """The gaze study's images: CK+(-like) first and last frames."""
         p = self.profile
@@ -113,6 +117,7 @@ class Pipeline:
         return read_ckplus(self.roots["ckplus"], size=48)
 
     @cached_property
+    @timing.timed("gaze study")
     def gaze_study(self):
         """The gaze study on `gaze_images`: the recording named by `roots["gaze"]` (a fixation table
         or raw samples, `gaze.recordings.read_gaze_recording`; a `GazeRecording`), else simulated
@@ -152,6 +157,7 @@ class Pipeline:
         return fingerprint(architecture, len(data.class_names), data.shape, self.profile.input_size,
                            self.seed if seed is None else seed)
 
+    @timing.timed("Trainer")
     def train_trainer(self, architecture: str):
         """One Trainer candidate trained on the source corpus (cached). Returns a TrainResult."""
         from .training import train
@@ -191,6 +197,7 @@ class Pipeline:
         return r.bundle.name + ":" + r.weights_sha256[:16]
 
     # ------------------------------------------------------------------ relevance and masks
+    @timing.timed("relevance maps")
     def relevance(self, images: np.ndarray | None = None, method: str | None = None,
                   split: str = "Training", architecture: str | None = None) -> np.ndarray:
         """Relevance maps of a Trainer's predicted class, resampled to the images' size
@@ -235,6 +242,7 @@ class Pipeline:
                 out[name] = profile_values[name]()
         return out
 
+    @timing.timed("masks")
     def masks(self, mask_type: str, split: str = "Training", method: str | None = None,
               images: np.ndarray | None = None, **overrides: Any) -> np.ndarray:
         """(N, H, W) bool masks (True = kept) made from the Trainer's relevance maps (cached).
@@ -273,6 +281,7 @@ class Pipeline:
             out[const] = True
         return out
 
+    @timing.timed("masks")
     def fixation_masks(self, split: str = "Training") -> np.ndarray:
         """(N, H, W) bool masks of the target corpus's `split` from human fixations (cached): the
         pixels that at least one annotator perceives (`masking.human_masks` with the gaze kernel
@@ -311,6 +320,7 @@ class Pipeline:
         its labels are what the curves' validation F1 is computed against."""
         return self.target.select_split(self.TRAINEE_VALIDATION_SPLIT)
 
+    @timing.timed("Trainee")
     def train_trainee(self, variant: str, seed: int, fill: str | None = None):
         """One Trainee variant and seed on the target corpus (cached); validated on PublicTest,
         unmasked (and, for masked variants, also masked the same way: curves split

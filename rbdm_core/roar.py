@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from rbdm_core import timing
 from rbdm_core.artifacts import param_key
 from rbdm_core.masking import REMOVALS, apply_mask, roar_masks
 from rbdm_core.masking.checks import _maps
@@ -74,6 +75,7 @@ def roar(architecture: str, train, val, relevance_train: Any, relevance_val: Any
     return pd.DataFrame(rows)
 
 
+@timing.timed("ROAR")
 def pipeline_roar(pipe, fractions: Sequence[float] = (0.1, 0.3, 0.5), epochs: int = 2, seed: int = 0,
                   mask_seed: int = 0, method: str | None = None, fill: str = "zero") -> pd.DataFrame:
     """`roar` with the pipeline's Trainee architecture on its target corpus (Training vs

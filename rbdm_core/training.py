@@ -46,6 +46,7 @@ from .artifacts import DamagedArtifact, atomic_write_text, load_npz, param_key, 
 from .augment import AugmentConfig
 from .curves import confusion_matrix, curve_rows, curves_frame, macro_f1
 from .data.dataset import Dataset
+from . import timing
 from .faults import fault_point
 from .train_loop import Loop, save_checkpoint
 
@@ -473,6 +474,15 @@ def _checkpoint(run: _Setup, p: _Progress) -> None:
         save_checkpoint(run.ck_path, run.loop, p.meta(run.fingerprint, run.total), p.best_weights)
 
 
+def _forward_flops(run: _Setup) -> float:
+    """FLOPs of one image's forward pass (only computed when timing is on; else 0)."""
+    if not timing.enabled():
+        return 0.0
+    from .models import forward_flops
+
+    return forward_flops(run.loop.model)
+
+
 def _evaluate(run: _Setup, p: _Progress) -> dict:
     """Score the model now: append the curve rows of step `p.step` (the mean training loss since
     the last evaluation, when there were steps; validation loss and macro-F1; the masked
@@ -481,13 +491,16 @@ def _evaluate(run: _Setup, p: _Progress) -> dict:
     name, seed, step, ep = run.variant.name, run.seed, p.step, p.step / run.steps_per_epoch
     if p.loss_n:
         p.rows.extend(curve_rows(name, seed, step, ep, "train", {"loss": p.loss_sum / p.loss_n}))
-    vloss, pred = run.loop.evaluate(run.val, run.recipe.eval_batch_size)
-    f1 = macro_f1(run.val.labels, pred, run.num_classes)
-    p.rows.extend(curve_rows(name, seed, step, ep, "validation", {"loss": vloss, "f1": f1}))
-    if run.val_masked is not None:
-        mloss, mpred = run.loop.evaluate(run.val_masked, run.recipe.eval_batch_size)
-        p.rows.extend(curve_rows(name, seed, step, ep, "validation-masked",
-                                 {"loss": mloss, "f1": macro_f1(run.val.labels, mpred, run.num_classes)}))
+    fwd = _forward_flops(run)
+    n_images = (len(run.val) + (len(run.val_masked) if run.val_masked is not None else 0)) if fwd else 0
+    with timing.activity("evaluation", flops=fwd * n_images):
+        vloss, pred = run.loop.evaluate(run.val, run.recipe.eval_batch_size)
+        f1 = macro_f1(run.val.labels, pred, run.num_classes)
+        p.rows.extend(curve_rows(name, seed, step, ep, "validation", {"loss": vloss, "f1": f1}))
+        if run.val_masked is not None:
+            mloss, mpred = run.loop.evaluate(run.val_masked, run.recipe.eval_batch_size)
+            p.rows.extend(curve_rows(name, seed, step, ep, "validation-masked",
+                                     {"loss": mloss, "f1": macro_f1(run.val.labels, mpred, run.num_classes)}))
     p.loss_sum, p.loss_n = 0.0, 0
     if f1 > p.best_f1:
         p.best_f1, p.best_step, p.best_weights = f1, step, run.loop.model.get_weights()
@@ -498,10 +511,16 @@ def _run_epochs(run: _Setup, p: _Progress, stop_after_steps: int | None, verbose
     """Train from step `p.step` to the last, evaluating every `eval_every` steps and at epoch
     ends, checkpointing every `checkpoint_every` steps and at epoch ends; True when stopped by
     `stop_after_steps` before the end."""
+    with timing.activity("steps"):
+        return _steps(run, p, stop_after_steps, verbose)
+
+
+def _steps(run: _Setup, p: _Progress, stop_after_steps: int | None, verbose: int) -> bool:
     import tensorflow as tf
 
     recipe, spe, n, seed = run.recipe, run.steps_per_epoch, len(run.train), run.seed
     ck_every = recipe.checkpoint_every or recipe.eval_every
+    step_flops = 3.0 * _forward_flops(run)  # forward and backward (about twice the forward) per image
     while p.step < run.total:
         epoch = p.step // spe
         order = epoch_order(n, seed, epoch)
@@ -514,6 +533,7 @@ def _run_epochs(run: _Setup, p: _Progress, stop_after_steps: int | None, verbose
             idx = order[i * recipe.batch_size:(i + 1) * recipe.batch_size]
             x = run.filled[idx] if use_mask else run.train.images[idx]
             loss = float(run.loop.train_step(x, run.train.labels[idx], np.array([seed, p.step], np.int64)))
+            timing.add_flops(step_flops * len(idx))
             p.step += 1
             p.loss_sum, p.loss_n = p.loss_sum + loss, p.loss_n + 1
             vals = [("loss", loss)]
@@ -629,15 +649,16 @@ def train(
     recipe = recipe or Recipe()
     if isinstance(variant, str):
         variant = preset(variant)
-    run = _setup(architecture_or_bundle, train, val, recipe, variant, masks, seed, out_dir, val_masks,
-                 input_size, strategy)
-    progress = _resume(run.ck_path, run.loop, run.fingerprint) if run.out is not None and resume else _Progress()
-    if progress.step == 0 and not progress.rows:
-        _evaluate(run, progress)  # the untrained model: every curve starts at step 0
-    interrupted = _run_epochs(run, progress, stop_after_steps, verbose)
-    result = _result(run, progress, completed=not interrupted)
-    if run.out is not None and not interrupted:
-        _save_result(result, recipe, run.fingerprint)
+    with timing.activity("training"):
+        run = _setup(architecture_or_bundle, train, val, recipe, variant, masks, seed, out_dir, val_masks,
+                     input_size, strategy)
+        progress = _resume(run.ck_path, run.loop, run.fingerprint) if run.out is not None and resume else _Progress()
+        if progress.step == 0 and not progress.rows:
+            _evaluate(run, progress)  # the untrained model: every curve starts at step 0
+        interrupted = _run_epochs(run, progress, stop_after_steps, verbose)
+        result = _result(run, progress, completed=not interrupted)
+        if run.out is not None and not interrupted:
+            _save_result(result, recipe, run.fingerprint)
     return result
 
 

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from rbdm_core import timing
 from rbdm_core.saliency.inputs import inputs, load, targets
 from rbdm_core.saliency.methods import WORKER_METHODS, method as method_record
 
@@ -61,6 +62,7 @@ def _prepared(bundle_or_path, images, target, batch_size, caller: str):
     return prepared, job, t, logits_all[np.arange(len(t)), t]
 
 
+@timing.timed("relevance maps")
 def relevance_many(bundle_or_path, images: np.ndarray, methods: Sequence[str] = ("deep_taylor",),
                    target="predicted", batch_size: int = 32, *, in_process: bool = False,
                    seed: int = 0) -> dict[str, Relevance]:
@@ -84,6 +86,7 @@ def relevance_many(bundle_or_path, images: np.ndarray, methods: Sequence[str] = 
     return {m: _finish(raw[m], t, logit, m) for m in methods}
 
 
+@timing.timed("relevance maps")
 def relevance(bundle_or_path, images: np.ndarray, method: str = "deep_taylor", target="predicted",
               batch_size: int = 32, *, in_process: bool = False, seed: int = 0) -> Relevance:
     """Relevance maps of `images` (N, H, W, C) uint8 for the explained class `target`; with a
@@ -164,6 +167,7 @@ def _on_every_path(model, names: list[str]) -> np.ndarray:
     return np.array([True if n == "input" else not reaches_input(n) for n in names], bool)
 
 
+@timing.timed("relevance maps")
 def layer_relevance(bundle_or_path, images: np.ndarray, method: str = "deep_taylor", target="predicted",
                     batch_size: int = 32) -> LayerRelevance:
     """Relevance of `images` (N, H, W, C) uint8 at every layer (the paper's Figure 4, computed).
