@@ -55,6 +55,7 @@ criterion = "best_f1"  # how the best variant is chosen: "best_f1", "final_f1" o
 fill = None  # what masked images show where pixels are removed (None: the profile's, "zero" as in the paper)
 leak_free_fill = "noisy_linear"  # the masked variants are trained again with this fill (None: skip); default ROAD's noisy linear imputation
 probe_folds = 5  # cross-validation folds of the leak probes
+workers = 2  # processes training the Trainee runs at once (1: all in this kernel; the results are the same)
 ferplus_root = None  # folder with fer2013.csv and fer2013new.csv (paper profile)
 affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
@@ -139,11 +140,12 @@ for m in PAPER_MASK_TYPES:
 # ## Training the seven variants
 #
 # `Pipeline.trainee_runs` trains every variant with every seed (or loads the finished run from the
-# run directory). A seed fixes the initial weights, the order of the training images and the
-# augmentation draws, so two variants with the same seed differ only in what the images show.
+# run directory), `workers` runs at a time in worker processes. A seed fixes the initial weights,
+# the order of the training images and the augmentation draws, so two variants with the same seed
+# differ only in what the images show, and a run is bitwise the same whichever process trains it.
 
 # %%
-results = pipe.trainee_runs(VARIANTS, prof.seeds, fill=prof.fill)
+results = pipe.trainee_runs(VARIANTS, prof.seeds, fill=prof.fill, workers=workers)
 curves = all_curves(results)
 steps_per_epoch = results[0].steps / prof.trainee_epochs
 switch_step = prof.switch_epoch * steps_per_epoch
@@ -261,7 +263,7 @@ masked_variants = [v for v in VARIANTS if v != "no-mask"]
 trained = {prof.fill: results}
 if leak_free_fill and leak_free_fill != prof.fill:
     trained[leak_free_fill] = [r for r in results if r.variant.name == "no-mask"] + \
-        pipe.trainee_runs(masked_variants, prof.seeds, fill=leak_free_fill)
+        pipe.trainee_runs(masked_variants, prof.seeds, fill=leak_free_fill, workers=workers)
 finals = pd.concat([study.final_values(all_curves(rs)).assign(fill=f) for f, rs in trained.items()],
                    ignore_index=True).rename(columns={"validation": "plain", "validation-masked": "masked"})
 tidy = finals.melt(id_vars=["variant", "seed", "fill"], value_vars=["plain", "masked"],

@@ -46,6 +46,7 @@ roar_fractions = [0.1, 0.3, 0.5]  # shares of pixels removed in the ROAR check
 roar_epochs = 3  # Trainee epochs per ROAR run
 roar_seed = 0  # Trainee seed (and seed of the random removal) in the ROAR check
 fixation_trainee = True  # train Trainees on masks from (simulated) fixations on their training images
+workers = 2  # processes training the fixation Trainee runs at once (1: all in this kernel; the results are the same)
 ferplus_root = None  # folder with fer2013.csv and fer2013new.csv (paper profile)
 affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
@@ -223,7 +224,7 @@ if fixation_trainee and pipe.target.is_synthetic:
           f"perceptive (relevance) masks {per.mean():.3f}; images no annotator looked at: "
           f"{int((fix.sum(axis=(1, 2)) == 0).sum())} of {len(fix)}")
     names = ["no-mask", "perceptive", "fixations", "perceptive-then-unmasked", "fixations-then-unmasked"]
-    fix_runs = pipe.trainee_runs(names)
+    fix_runs = pipe.trainee_runs(names, workers=workers)
     fix_curves = all_curves(fix_runs)
     fix_summary = curves.trainee_summary(fix_curves, reference="no-mask",
                                          early_step=int(pipe.profile.switch_epoch * fix_runs[0].steps

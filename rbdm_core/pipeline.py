@@ -320,12 +320,9 @@ class Pipeline:
         its labels are what the curves' validation F1 is computed against."""
         return self.target.select_split(self.TRAINEE_VALIDATION_SPLIT)
 
-    @timing.timed("Trainee")
-    def train_trainee(self, variant: str, seed: int, fill: str | None = None):
-        """One Trainee variant and seed on the target corpus (cached); validated on PublicTest,
-        unmasked (and, for masked variants, also masked the same way: curves split
-        "validation-masked"). fill: what removed pixels become (default: the profile's `fill`)."""
-        from .training import FIXATIONS, preset, train, variant_key
+    def _trainee_job(self, variant: str, seed: int, fill: str | None) -> dict[str, Any]:
+        """The arguments of `training.train` for one Trainee run (its run folder among them)."""
+        from .training import FIXATIONS, preset, variant_key
 
         tgt = self.target
         tr, va = tgt.select_split("Training"), self.trainee_validation()
@@ -340,12 +337,56 @@ class Pipeline:
                   "masks": None if masks is None else param_key({"m": masks})}
         if val_masks is not None:
             params["val_masks"] = param_key({"v": val_masks})
-        out = self.store.dir("trainee", params)
-        return train(self.profile.trainee, tr, va, recipe, v, masks=masks, seed=int(seed), out_dir=out,
-                     verbose=self.verbose, input_size=self.profile.input_size, val_masks=val_masks)
+        return {"architecture_or_bundle": self.profile.trainee, "train": tr, "val": va, "recipe": recipe,
+                "variant": v, "masks": masks, "seed": int(seed), "out_dir": self.store.dir("trainee", params),
+                "verbose": self.verbose, "input_size": self.profile.input_size, "val_masks": val_masks}
+
+    @timing.timed("Trainee")
+    def train_trainee(self, variant: str, seed: int, fill: str | None = None):
+        """One Trainee variant and seed on the target corpus (cached); validated on PublicTest,
+        unmasked (and, for masked variants, also masked the same way: curves split
+        "validation-masked"). fill: what removed pixels become (default: the profile's `fill`)."""
+        from .training import train
+
+        return train(**self._trainee_job(variant, seed, fill))
 
     def trainee_runs(self, variants: Sequence[str] = VARIANTS, seeds: Sequence[int] | None = None,
-                     fill: str | None = None) -> list:
-        """TrainResults for every variant and seed, in that order (fill: default the profile's)."""
+                     fill: str | None = None, workers: int = 1) -> list:
+        """TrainResults for every variant and seed, in that order (fill: default the profile's).
+
+        workers > 1: the runs not yet in the run folder are first trained by that many worker
+        processes at once (spawned, with this process's environment, hence its kernel settings;
+        `training.train` seeds each run, so a run trained in a worker is bitwise the one trained
+        here: tests/test_pipeline.py), then every result is loaded here. The Trainer, relevance
+        maps and masks are made here first, so that the workers only read them."""
         seeds = self.profile.seeds if seeds is None else tuple(seeds)
-        return [self.train_trainee(v, s, fill) for v in variants for s in seeds]
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise ValueError(f"trainee_runs: workers: expected a positive int, got {workers!r}")
+        jobs = [(v, int(s)) for v in variants for s in seeds]
+        if workers > 1:
+            todo = [(v, s) for v, s in jobs if not (Path(self._trainee_job(v, s, fill)["out_dir"]) / "result.json").is_file()]
+            if len(todo) > 1:
+                self._train_in_workers(todo, fill, workers)
+        return [self.train_trainee(v, s, fill) for v, s in jobs]
+
+    @timing.timed("Trainee runs in worker processes")
+    def _train_in_workers(self, todo: Sequence[tuple[str, int]], fill: str | None, workers: int) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        args = [(self.profile, str(self.run_dir), dict(self.roots), self.seed, v, s, fill) for v, s in todo]
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
+            for _ in pool.map(_trainee_in_worker, *zip(*args)):
+                pass
+
+
+#: one Pipeline per worker process and set-up (the data and masks are read once per worker)
+_WORKER_PIPELINES: dict[str, Pipeline] = {}
+
+
+def _trainee_in_worker(profile: Profile, run_dir: str, roots: dict, seed: int, variant: str, s: int,
+                       fill: str | None) -> None:
+    key = repr((profile, run_dir, sorted(roots.items()), seed))
+    if key not in _WORKER_PIPELINES:
+        _WORKER_PIPELINES[key] = Pipeline(profile, run_dir=run_dir, roots=roots, seed=seed)
+    _WORKER_PIPELINES[key].train_trainee(variant, s, fill)

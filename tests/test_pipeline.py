@@ -208,3 +208,23 @@ def test_an_image_folder_root_is_the_trainee_corpus(tmp_path):
     assert pipe.source.is_synthetic
     with pytest.raises(ValueError, match="no gaze"):
         pipe.fixation_masks()
+
+
+def test_trainee_runs_in_worker_processes_equal_the_runs_trained_here(tmp_path):
+    from pathlib import Path
+
+    from rbdm_core.training import all_curves
+
+    prof = get_profile("quick", source_n=160, target_n=160, gaze_n=8, trainer_candidates=["tiny_cnn"],
+                       trainer_epochs=1, trainee_epochs=1, switch_epoch=1, eval_every=4)
+    runs = (["no-mask", "mean"], [0, 1])
+    here = Pipeline(prof, run_dir=tmp_path / "here").trainee_runs(*runs)
+    pipe = Pipeline(prof, run_dir=tmp_path / "workers")
+    todo = [(v, s) for v in runs[0] for s in runs[1]]
+    pipe._train_in_workers(todo, None, 2)  # what trainee_runs(workers=2) does first
+    assert all((Path(pipe._trainee_job(v, s, None)["out_dir"]) / "result.json").is_file() for v, s in todo)
+    there = pipe.trainee_runs(*runs, workers=2)  # every run is in the folder now: loaded here
+    assert [r.weights_sha256 for r in there] == [r.weights_sha256 for r in here]
+    pd.testing.assert_frame_equal(all_curves(there), all_curves(here))
+    with pytest.raises(ValueError, match="workers"):
+        pipe.trainee_runs(*runs, workers=0)
