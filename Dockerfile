@@ -36,6 +36,8 @@ RUN python -m pip install --no-cache-dir \
         "nbval==0.11.0" \
         "jupyter-book==1.0.4" \
         "pytest==9.2.0" \
+        "pytest-xdist==3.8.0" \
+        "execnet==2.1.2" \
         "playwright==1.65.2" \
         "pymovements==0.28.0" \
         "threadpoolctl==3.8.0" \

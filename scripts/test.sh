@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command (after set-up): unit tests (the browser check of the built book included), then
+# The test command (after set-up): unit tests (the browser check of the built book included; two
+# processes, see below), then
 # nbval over the committed executed chapters (notebooks/NN_name.ipynb), twice:
 #   1. every chapter, on this machine as it is;
 #   2. as another machine would run them: restricted to one core, with ONEDNN_MAX_CPU_ISA=AVX2
@@ -18,7 +19,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 PYTHONHASHSEED=0
-.venv/bin/python -m pytest -q -ra tests "$@"
+# unit tests in RBDM_TEST_WORKERS processes (default 2; pytest-xdist), a test file per process at a
+# time so that a module's fixtures (a built book, the miniature corpora) are made once
+workers=${RBDM_TEST_WORKERS:-2}
+if [ "$workers" -gt 1 ]; then
+  .venv/bin/python -m pytest -q -ra -n "$workers" --dist loadfile tests "$@"
+else
+  .venv/bin/python -m pytest -q -ra tests "$@"
+fi
 
 shopt -s nullglob
 notebooks=(notebooks/[0-9][0-9]_*.ipynb)
