@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: rbdm (Python 3)
 #     language: python
@@ -140,7 +141,7 @@ pitch = gaze.pixel_pitch_cm()
 span_d = gaze.visual_span_px(convention="diameter")
 span_r = gaze.visual_span_px(convention="radius")
 sigma_screen = gaze.sigma_from_span(span_d, fwhm_fraction)
-kernel = gaze.kernel_for_image(side, fwhm_fraction=fwhm_fraction, cutoff=cutoff)
+paper_kernel = gaze.kernel_for_image(side, fwhm_fraction=fwhm_fraction, cutoff=cutoff)
 geometry_rows = [
     ("pixel pitch of the 27-inch 2560x1440 screen", pitch * 10, "mm", "diagonal 68.58 cm / diagonal in px"),
     ("one degree of visual angle at 70 cm", geo.px_per_degree, "screen px", "2 d tan(0.5°) / pitch"),
@@ -148,14 +149,20 @@ geometry_rows = [
     ("visual span 5°, radius convention", span_r, "screen px", "d tan(2.5°) / pitch"),
     ("Gaussian sigma (c) from the diameter", sigma_screen, "screen px", f"{fwhm_fraction:g} x span / 2.3548"),
     ("span as a share of the 1200 px display", span_d / gaze.DISPLAY_PX, "", "span / 1200"),
-    (f"span on the {side} px image", kernel.span, "image px", f"span x {side} / 1200"),
-    (f"sigma on the {side} px image", kernel.sigma, "image px", f"{fwhm_fraction:g} x span / 2.3548"),
-    (f"cut-off on the {side} px image ({cutoff})", kernel.cutoff, "image px", "contribution 0 beyond it"),
-    ("cut-off in units of sigma", kernel.cutoff / kernel.sigma, "sigma", "value of the Gaussian there: "
-     f"{np.exp(-0.5 * (kernel.cutoff / kernel.sigma) ** 2):.3g}"),
+    (f"span on the {side} px image", paper_kernel.span, "image px", f"span x {side} / 1200"),
+    (f"sigma on the {side} px image", paper_kernel.sigma, "image px", f"{fwhm_fraction:g} x span / 2.3548"),
+    (f"cut-off on the {side} px image ({cutoff})", paper_kernel.cutoff, "image px", "contribution 0 beyond it"),
+    ("cut-off in units of sigma", paper_kernel.cutoff / paper_kernel.sigma, "sigma", "value of the Gaussian there: "
+     f"{np.exp(-0.5 * (paper_kernel.cutoff / paper_kernel.sigma) ** 2):.3g}"),
 ]
-viz.table(pd.DataFrame(geometry_rows, columns=["quantity", "value", "unit", "how"]), float_format="{:.4g}",
-          caption="The eye-tracking set-up worked through (rbdm_core.gaze)")
+display(viz.table(pd.DataFrame(geometry_rows, columns=["quantity", "value", "unit", "how"]), float_format="{:.4g}",
+                  caption="The paper's eye-tracking set-up worked through (rbdm_core.gaze)"))
+
+# the kernel this chapter's heatmaps use: the study's own set-up (a recording's sidecar; the
+# simulated annotators have the paper's)
+kernel = gaze.kernel_for_geometry(geo, side, fwhm_fraction=fwhm_fraction, cutoff=cutoff)
+print(textwrap.fill(gaze.describe_kernel(kernel, geo, side, study.params.get("sidecar_fields")
+                                         if study.recorded else None), 100))
 
 # %% [markdown]
 # ## Foveal, parafoveal and peripheral vision (Figure 6)

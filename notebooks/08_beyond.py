@@ -60,7 +60,6 @@ import textwrap
 
 from rbdm_core import beyond, masking, statistics, viz
 from rbdm_core.roar import pipeline_roar
-from rbdm_core.gaze import kernel_for_image
 from rbdm_core.pipeline import Pipeline, get_profile
 
 pipe = Pipeline(get_profile(profile), run_dir=run_dir, roots={"ferplus": ferplus_root, "affectnet": affectnet_root,
@@ -156,7 +155,7 @@ viz.show(fig, "several-trainers-masks")
 gz = pipe.gaze_images
 study = pipe.gaze_study
 print(textwrap.fill(beyond.gaze_caution(study), 100) + "\n")
-k = kernel_for_image(gz.images.shape[1])
+k = pipe.gaze_kernel(gz.images.shape[1])
 n = pipe.perceptive_n()
 human = masking.human_masks(study.fixations, len(gz), gz.images.shape[1:3], k.sigma, k.cutoff, geometry=study.geometry)
 model_maps = pipe.relevance(images=gz.images)

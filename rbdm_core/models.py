@@ -99,7 +99,16 @@ class Preprocess:
                              "add a channel axis (images[..., None])")
         if images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ValueError(f"Preprocess: expected (N, H, W, 1|3) images, got shape {images.shape}")
-        return np.asarray(self.apply_tf(images), dtype=np.float32)
+        import tensorflow as tf
+
+        if tf.executing_eagerly():
+            return np.asarray(self.apply_tf(images), dtype=np.float32)
+        # graph mode (eager execution disabled, as iNNvestigate in this process needs): the same
+        # ops in a graph of their own, run once
+        with tf.Graph().as_default():
+            out = self.apply_tf(images)
+            with tf.compat.v1.Session() as sess:
+                return np.asarray(sess.run(out), dtype=np.float32)
 
     def pixels(self, images: np.ndarray) -> np.ndarray:
         """What the model sees, as a picture: (N, H, W, C) uint8 -> (N, h, w) uint8, resized to the
@@ -224,6 +233,35 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike) -> Path:
     return path
 
 
+def _load_keras_in_graph_mode(model_file: Path):
+    """`load_model` of a .keras file with eager execution off (iNNvestigate in this process).
+
+    Keras 2.14 restores a .keras file's weights with `variable.assign`, which in graph mode only
+    builds assign ops that nothing runs: the model would keep its random initial weights. Here
+    the values are collected while the model loads and set in the session."""
+    import tensorflow as tf
+    from keras.src.engine import base_layer
+
+    pairs = []
+
+    def collect(layer, store):
+        layer._update_trackables()
+        variables = layer._trainable_weights + layer._non_trainable_weights
+        if len(store.keys()) != len(variables):
+            raise ValueError(f"{model_file}: layer {layer.name!r} has {len(variables)} variables, the file "
+                             f"{len(store.keys())}")
+        pairs.extend((v, np.asarray(store[str(i)])) for i, v in enumerate(variables))
+
+    original = base_layer.Layer.load_own_variables
+    base_layer.Layer.load_own_variables = collect
+    try:
+        model = tf.keras.models.load_model(str(model_file), compile=False)
+    finally:
+        base_layer.Layer.load_own_variables = original
+    tf.compat.v1.keras.backend.batch_set_value(pairs)
+    return model
+
+
 def load_bundle(name_or_path: str | os.PathLike) -> ModelBundle:
     """A built-in name (`fer2013-pretrained`) or a folder written by `save_bundle`."""
     import tensorflow as tf
@@ -248,7 +286,8 @@ def load_bundle(name_or_path: str | os.PathLike) -> ModelBundle:
         raise ValueError(f"{meta_path}: not a valid bundle description ({exc})") from exc
     if not model_file.exists():
         raise FileNotFoundError(f"{model_file}: model file named in {meta_path} is missing")
-    model = tf.keras.models.load_model(str(model_file), compile=False)
+    model = (tf.keras.models.load_model(str(model_file), compile=False) if tf.executing_eagerly()
+             else _load_keras_in_graph_mode(model_file))
     return ModelBundle(model=model, preprocess=pre, class_names=names, name=meta.get("name", path.name),
                        info=meta.get("info", {}))
 

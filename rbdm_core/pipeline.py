@@ -222,18 +222,28 @@ class Pipeline:
 
         return self.store.cached_arrays("relevance", params, compute)["maps"]
 
+    def gaze_kernel(self, image_px: int = 48):
+        """The gaze heatmap kernel (`gaze.GazeKernel`, image pixels) for `image_px`-pixel images:
+        from the recording's sidecar (`roots["gaze"]`: its visual angle, distance, screen and the
+        size the image was shown at) when there is one, else the paper's set-up (the simulated
+        annotators' geometry)."""
+        from .gaze import kernel_for_geometry, kernel_for_image
+
+        if self.roots.get("gaze"):
+            return kernel_for_geometry(self.gaze_study.geometry, image_px)
+        return kernel_for_image(image_px)
+
     def mask_params(self, mask_type: str, image_px: int = 48, **values: Any) -> dict[str, Any]:
         """The parameters of one mask type (a name in `masking.MASKS`) as this profile sets them:
         fraction = the negative fraction, n = the perceptive n, sigma and cutoff = the gaze kernel
         for `image_px` pixels. `values` replace the profile's; the type takes only the names it
         declares, so one call may offer values for several types (the others are ignored)."""
-        from .gaze import kernel_for_image
         from .masking import mask_type as spec_of
 
         spec = spec_of(mask_type)
         profile_values = {"fraction": lambda: self.profile.negative_fraction, "n": self.perceptive_n,
-                          "sigma": lambda: float(kernel_for_image(image_px).sigma),
-                          "cutoff": lambda: float(kernel_for_image(image_px).cutoff)}
+                          "sigma": lambda: float(self.gaze_kernel(image_px).sigma),
+                          "cutoff": lambda: float(self.gaze_kernel(image_px).cutoff)}
         out = {}
         for name in spec.params:
             if name in values:
@@ -291,7 +301,7 @@ class Pipeline:
         (`roots["gaze"]`) is on the gaze images, not on this corpus: it does not apply here, and
         these masks stay simulated with or without one."""
         from .data.annotators import simulate_gaze
-        from .gaze import kernel_for_image
+        from .gaze import kernel_for_geometry
         from .masking import combine_masks, human_masks
 
         if not self.profile.synthetic or not self.target.is_synthetic:
@@ -304,7 +314,7 @@ class Pipeline:
 
         def compute():
             study = simulate_gaze(ds, n_annotators=self.profile.annotators, seed=seed)
-            k = kernel_for_image(ds.images.shape[1])
+            k = kernel_for_geometry(study.geometry, ds.images.shape[1])  # simulated: the paper's set-up
             human = human_masks(study.fixations, len(ds), ds.images.shape[1:3], k.sigma, k.cutoff,
                                 geometry=study.geometry)
             return {"masks": combine_masks(list(human.masks), "union")}

@@ -48,3 +48,31 @@ def test_worker_failure_is_raised_with_its_message():
     with pytest.raises(RuntimeError, match=r"worker failed for methods \['smoothgrad'\]: ValueError: saliency "
                                            r"worker: unknown method 'smoothgrad'"):
         worker.run(p, job, np.zeros(2, np.int64), ["smoothgrad"], batch_size=2)
+
+
+def test_in_process_relevance_takes_a_model_bundle_and_equals_the_worker(tmp_path):
+    """relevance(bundle, in_process=True) in a process with eager execution off (what iNNvestigate
+    needs there) runs the bundle's preprocessing in graph mode and gives the worker's maps."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from rbdm_core.models import build_model, save_bundle
+    from rbdm_core.saliency import relevance
+
+    path = save_bundle(build_model("tiny_cnn", 8, (40, 40, 1), input_size=48), tmp_path / "bundle")
+    x = np.random.default_rng(0).integers(0, 256, (3, 40, 40, 1)).astype(np.uint8)  # resized to 48 by the bundle
+    np.save(tmp_path / "x.npy", x)
+    code = ("import sys, numpy as np, tensorflow as tf\n"
+            "tf.compat.v1.disable_eager_execution()\n"
+            "from rbdm_core.models import load_bundle\nfrom rbdm_core.saliency import relevance\n"
+            "r = relevance(load_bundle(sys.argv[1]), np.load(sys.argv[2]), in_process=True)\n"
+            "np.save(sys.argv[3], r.maps)\n")
+    subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "x.npy"), str(tmp_path / "maps.npy")],
+                   check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, capture_output=True)
+    in_process = np.load(tmp_path / "maps.npy")
+    worker = relevance(str(path), x)
+    assert in_process.shape == (3, 48, 48)
+    np.testing.assert_allclose(in_process, worker.maps, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(in_process.sum(axis=(1, 2)), worker.logits, rtol=1e-4)  # deep Taylor conserves

@@ -43,11 +43,15 @@ class StudyGeometry:
     distance_cm: float = 70.0
     display_px: int = 1200
     sample_rate_hz: float = 60.0
+    #: the visual span a fixation covers, in degrees (the paper's 5); `gaze.kernel_for_geometry`
+    visual_angle_deg: float = 5.0
 
     def __post_init__(self):
         w, h = self.screen
         if not (w > 0 and h > 0 and self.diagonal_in > 0 and self.distance_cm > 0 and self.sample_rate_hz > 0):
             raise ValueError(f"StudyGeometry: screen, diagonal_in, distance_cm, sample_rate_hz must be positive, got {self}")
+        if not 0 < self.visual_angle_deg < 180:
+            raise ValueError(f"StudyGeometry.visual_angle_deg: expected 0 < angle < 180 degrees, got {self.visual_angle_deg}")
         if not (0 < self.display_px <= min(w, h)):
             raise ValueError(f"StudyGeometry.display_px: expected 1..{min(w, h)} (fits the screen), got {self.display_px}")
 

@@ -37,6 +37,8 @@ from .heatmaps import (
     fixation_map,
     heatmap,
     kernel_for_image,
+    kernel_for_geometry,
+    describe_kernel,
     model_heatmaps,
     random_heatmaps,
     sigma_from_span,
@@ -57,7 +59,7 @@ __all__ = [
     "pixel_pitch_cm", "visual_span_px", "span_in_image_px", "screen_to_image", "image_to_screen",
     "fixations_in_image",
     # heatmaps
-    "FWHM_FRACTION", "sigma_from_span", "GazeKernel", "kernel_for_image", "heatmap", "fixation_map",
+    "FWHM_FRACTION", "sigma_from_span", "GazeKernel", "kernel_for_image", "kernel_for_geometry", "describe_kernel", "heatmap", "fixation_map",
     "AnnotatorHeatmaps", "fixation_heatmaps", "study_fixation_maps", "model_heatmaps", "random_heatmaps",
     # fixations
     "Fixations", "detect_fixations_idt", "dispersion_threshold_px", "match_fixations", "detection_table",

@@ -97,6 +97,34 @@ def kernel_for_image(
     return GazeKernel(sigma=sigma_from_span(span, fwhm_fraction), cutoff=cut, span=span)
 
 
+def kernel_for_geometry(geometry, image_px: float = 48, *, fwhm_fraction: float = FWHM_FRACTION,
+                        cutoff: str | float = "radius") -> GazeKernel:
+    """The kernel of a study's own set-up (a `data.annotators.StudyGeometry`, e.g. a recording's,
+    read from its sidecar): its visual angle (`visual_angle_deg`), viewing distance, screen
+    diagonal and resolution, and the side the image was shown at (`display_px`), for an image of
+    `image_px` pixels. `StudyGeometry()` is the paper's set-up and gives `kernel_for_image`'s."""
+    return kernel_for_image(image_px, angle_deg=getattr(geometry, "visual_angle_deg", VISUAL_ANGLE_DEG),
+                            distance_cm=geometry.distance_cm, diagonal_in=geometry.diagonal_in,
+                            resolution=geometry.screen, display_px=geometry.display_px,
+                            fwhm_fraction=fwhm_fraction, cutoff=cutoff)
+
+
+def describe_kernel(kernel: GazeKernel, geometry, image_px: float, given: Sequence[str] | None = None) -> str:
+    """One sentence: the kernel in image pixels and where each number of the set-up came from.
+    given: the fields a recording's sidecar set (None: simulated annotators, the paper's set-up)."""
+    def src(*fields):
+        if given is None:
+            return "the paper's set-up"
+        return "the sidecar" if any(f in given for f in fields) else "default: the paper's"
+
+    w, h = geometry.screen
+    return (f"gaze kernel for {image_px:g} px images: span {kernel.span:.2f} px, sigma {kernel.sigma:.2f} px, "
+            f"cut-off {kernel.cutoff:.2f} px, from a visual angle of {getattr(geometry, 'visual_angle_deg', 5.0):g} "
+            f"degrees ({src('visual_angle_deg')}) at {geometry.distance_cm:g} cm ({src('distance_cm')}) on a "
+            f"{geometry.diagonal_in:g}-inch ({src('diagonal_in')}) {w}x{h} screen ({src('screen')}), the image shown "
+            f"at {geometry.display_px} px ({src('placement', 'display_px')})")
+
+
 # ---------------------------------------------------------------------------------------------
 # Heatmap and fixation map
 # ---------------------------------------------------------------------------------------------

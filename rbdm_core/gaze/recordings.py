@@ -51,6 +51,7 @@ Geometry sidecar: a YAML (or JSON) file beside the data, with the data file's st
     image_size: [490, 490]          # with units: image: the image's (width, height) in px
     diagonal_in: 27                 # optional (default 27): screen diagonal, inches
     distance_cm: 70                 # optional (default 70): viewing distance
+    visual_angle_deg: 5             # optional (default 5): the visual span of a fixation, degrees
     sample_rate_hz: 60              # optional (default 60): tracker rate (raw samples)
     idt: {dispersion_deg: 1.0, min_duration_ms: 100}   # optional: I-DT for raw samples
     asc: {image_message: "TRIALID (?P<image_id>\\S+)", end_message: TRIAL_END}  # optional (ASC)
@@ -71,6 +72,11 @@ but outside the image's rectangle: it can add nothing to the image's heatmap). R
 screen become lost samples (counted as `off_screen_samples`); samples of unknown images are dropped
 (`unknown_image_samples`), and so are ASC samples outside a trial (`outside_trial_samples`); the
 detected fixations then pass the fixation rules above.
+
+The heatmap kernel follows the sidecar: the visual span (`visual_angle_deg`) at `distance_cm` on a
+screen of `diagonal_in` and `screen` pixels, as image pixels for the image shown at `placement`
+(or `display_px`) (`gaze.kernel_for_geometry`; `Placement.given` lists the fields the sidecar set,
+the others are the paper's set-up).
 
 The recording is re-expressed in a canonical `StudyGeometry` (the lab's screen, diagonal and
 distance; the image as a centred square of `display_px = min(width, height)`), in which the
@@ -120,6 +126,9 @@ class Placement:
     sample_rate_hz: float = 60.0
     idt: dict = field(default_factory=lambda: dict(DEFAULT_IDT))
     asc: dict = field(default_factory=lambda: dict(DEFAULT_ASC))
+    visual_angle_deg: float = 5.0
+    #: the fields the sidecar gave (the others are defaults: the paper's set-up)
+    given: tuple[str, ...] = ()
 
     def study_geometry(self):
         """The canonical StudyGeometry: the lab's screen, the image as a centred square."""
@@ -127,7 +136,8 @@ class Placement:
 
         side = max(1, int(round(min(self.rect[2], self.rect[3]))))
         return StudyGeometry(screen=tuple(self.screen), diagonal_in=self.diagonal_in, distance_cm=self.distance_cm,
-                             display_px=side, sample_rate_hz=self.sample_rate_hz)
+                             display_px=side, sample_rate_hz=self.sample_rate_hz,
+                             visual_angle_deg=self.visual_angle_deg)
 
     def to_screen(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x, y in this placement's units -> screen px."""
@@ -162,7 +172,7 @@ def parse_placement(spec: dict, src: str = "geometry", units: str | None = None)
     if not isinstance(spec, dict):
         raise ValueError(f"{src}: expected a mapping of geometry fields, got {type(spec).__name__}")
     known = {"screen", "placement", "display_px", "units", "image_size", "diagonal_in", "distance_cm",
-             "sample_rate_hz", "idt", "asc"}
+             "sample_rate_hz", "idt", "asc", "visual_angle_deg"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(f"{src}: unknown field(s) {unknown}; valid fields are {sorted(known)}")
@@ -207,10 +217,14 @@ def parse_placement(spec: dict, src: str = "geometry", units: str | None = None)
             re.compile(asc["end_message"])
         except re.error as exc:
             raise ValueError(f"{src}: asc: not a regular expression ({exc})") from None
+    angle = _num(src, "visual_angle_deg", spec.get("visual_angle_deg", 5.0))
+    if angle >= 180:
+        raise ValueError(f"{src}: visual_angle_deg: expected a number of degrees below 180, got {angle!r}")
     return Placement(screen=(int(sw), int(sh)), rect=rect, units=units, image_size=size, asc=asc,
                      diagonal_in=_num(src, "diagonal_in", spec.get("diagonal_in", 27.0)),
                      distance_cm=_num(src, "distance_cm", spec.get("distance_cm", 70.0)),
-                     sample_rate_hz=_num(src, "sample_rate_hz", spec.get("sample_rate_hz", 60.0)), idt=idt)
+                     sample_rate_hz=_num(src, "sample_rate_hz", spec.get("sample_rate_hz", 60.0)), idt=idt,
+                     visual_angle_deg=angle, given=tuple(sorted(spec)))
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -440,7 +454,7 @@ def read_fixation_table(path: str | os.PathLike, images, geometry: Placement | d
     fx, ann = _assemble(part, image_index, xs, ys, start, dur, placement, images, ~nan & ~unknown, drops)
     params = {"reader": "fixation table", "file": str(p.resolve()), "files": [str(f.resolve()) for f in files],
               "sha256": _sha256(files), "rows": len(df), "units": placement.units, "screen": list(placement.screen),
-              "placement": list(placement.rect), "synthetic": False}
+              "placement": list(placement.rect), "sidecar_fields": list(placement.given), "synthetic": False}
     return GazeRecording(fixations=fx, samples=_empty_samples(), geometry=placement.study_geometry(),
                          annotators=ann, drops=drops, params=params)
 
@@ -605,6 +619,7 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     params = {"reader": ("EyeLink ASC" if is_asc else "raw samples") + " (pymovements I-DT)", "file": str(p.resolve()),
               "files": [str(f.resolve()) for f in files], "sha256": files_sha, "rows": int(len(unknown)) + drops.get("outside_trial_samples", 0),
               "units": placement.units, "screen": list(placement.screen), "placement": list(placement.rect),
+              "sidecar_fields": list(placement.given),
               "dispersion_deg": disp_deg, "dispersion_px": disp_px, "min_duration_ms": min_ms, "synthetic": False}
     return GazeRecording(fixations=fx, samples=samples, geometry=geo, annotators=ann, drops=drops, params=params)
 
