@@ -170,3 +170,48 @@ def test_bad_size_parameter(root, tmp_path):
         read_affectnet(root, size=0, cache_dir=tmp_path / "c", progress=False)
     with pytest.raises(ValueError, match="channels: expected 1"):
         read_affectnet(root, channels=4, cache_dir=tmp_path / "c", progress=False)
+
+
+def test_a_damaged_hash_shard_is_named_moved_aside_and_hashed_again(root, tmp_path, monkeypatch):
+    fresh, _ = index_affectnet(root, seed=0, cache_dir=tmp_path / "fresh", progress=False, shard_rows=1)
+    index_affectnet(root, seed=0, cache_dir=tmp_path / "c", progress=False, shard_rows=1)
+    shards = sorted((tmp_path / "c").glob("affectnet/index-*/hashes/*.npy"))
+    assert len(shards) >= 2 and all(s.with_name(s.name + ".sha256").is_file() for s in shards)
+    data = bytearray(shards[1].read_bytes())
+    data[-1] ^= 0xFF  # one flipped byte in the SHA-1 column
+    shards[1].write_bytes(bytes(data))
+    calls = {"n": 0}
+    real = an.file_sha1
+    monkeypatch.setattr(an, "file_sha1", lambda p: (calls.__setitem__("n", calls["n"] + 1), real(p))[1])
+    with pytest.warns(RuntimeWarning, match=rf"{shards[1].name}: damaged artifact .*checksum"):
+        rows, _ = index_affectnet(root, seed=0, cache_dir=tmp_path / "c", progress=False, shard_rows=1)
+    assert calls["n"] == 1  # only the damaged shard's one image was hashed again
+    assert shards[1].with_name(shards[1].name + ".damaged").is_file() and shards[1].is_file()
+    assert list(rows["sha1"]) == list(fresh["sha1"]) and list(rows["path"]) == list(fresh["path"])
+
+
+def test_a_damaged_image_shard_of_a_partial_cache_is_decoded_again(root, tmp_path, monkeypatch):
+    fresh = read_affectnet(root, size=6, cache_dir=tmp_path / "fresh", progress=False, shard_rows=1)
+    calls = {"n": 0}
+    real = an.open_image
+
+    def failing(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("interrupted")
+        return real(*a, **k)
+
+    monkeypatch.setattr(an, "open_image", failing)
+    with pytest.raises(RuntimeError):
+        read_affectnet(root, size=6, cache_dir=tmp_path / "c", progress=False, shard_rows=1)
+    partial = next((tmp_path / "c").glob("affectnet/*/images.npy.partial"))
+    data = bytearray(partial.read_bytes())
+    header = len(data) - fresh.images.nbytes  # the images come after the .npy header
+    data[header + 5] ^= 0xFF  # a byte of shard 0 (the first image), finished before the interruption
+    partial.write_bytes(bytes(data))
+    calls["n"] = -100
+    with pytest.warns(RuntimeWarning, match=r"rows 0-1 do not match their checksum"):
+        ds = read_affectnet(root, size=6, cache_dir=tmp_path / "c", progress=False, shard_rows=1)
+    assert calls["n"] == -100 + 2  # the damaged shard 0 and the unfinished shard 2 decoded; shard 1 reused
+    assert (partial.parent / "done" / "00000.damaged").is_file()
+    np.testing.assert_array_equal(ds.images, fresh.images)

@@ -357,5 +357,5 @@ def test_eyelink_asc_folder_one_file_per_participant(tmp_path):
     got = fx.sort_values(["participant", "image_index", "start_ms"])[["x_image", "y_image"]].to_numpy()
     np.testing.assert_allclose(got, (planted - [100, 50]) / 600 * 48 - 0.5)
     assert rec.mean_fixations() == pytest.approx(5 / 3)
-    with pytest.raises(ValueError, match=r"a folder without .asc files"):
+    with pytest.raises(ValueError, match=r"a folder without .asc or .tsv files"):
         read_gaze_recording(tmp_path, _images())

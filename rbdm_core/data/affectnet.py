@@ -12,7 +12,9 @@ duplicates, first rows naming the same path, then rows whose image files have th
 (SHA-1), keeping one row of each group chosen at random with `seed` (deterministic) and counting the
 dropped ones. Then each face box is cropped, resized to `size` and written to a cache:
 
-  <cache_dir>/affectnet/index-<key>/hashes/<shard>.npy   SHA-1 of each candidate image (resumable)
+  <cache_dir>/affectnet/index-<key>/hashes/<shard>.npy   SHA-1 of each candidate image (resumable;
+                                                         checksummed: a damaged shard is named,
+                                                         moved to .damaged and hashed again)
   <cache_dir>/affectnet/<key>/images.npy                 (N, h, w, C) uint8, read with mmap
   <cache_dir>/affectnet/<key>/meta.npz                   labels, split, ids, dropped counts
 
@@ -32,9 +34,11 @@ only: ~0.8 KB per kept row, 225 MiB above the imports at AffectNet's 420,299 lis
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Iterator
@@ -42,7 +46,8 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from rbdm_core.artifacts import atomic_path, atomic_write_text, default_cache_dir, param_key
+from rbdm_core.artifacts import (DamagedArtifact, atomic_path, atomic_write_text, default_cache_dir, load_npy,
+                                 param_key, quarantine, report_damage, save_npy)
 from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
 from rbdm_core.faults import fault_point
 from rbdm_core.locks import folder_lock
@@ -202,8 +207,15 @@ def index_affectnet(
                 lo, hi = k * shard_rows, min(len(paths), (k + 1) * shard_rows)
                 shard = hdir / f"{k:05d}-{lo}-{hi}.npy"
                 if shard.exists():
-                    sha[lo:hi] = np.load(shard)
-                else:
+                    try:
+                        part = load_npy(shard, "AffectNet hash shard")
+                        if part.shape != (hi - lo,) or part.dtype != sha.dtype:
+                            raise DamagedArtifact(shard, "AffectNet hash shard",
+                                                  f"{part.dtype}{part.shape}, expected S40({hi - lo},)")
+                        sha[lo:hi] = part
+                    except DamagedArtifact as exc:
+                        report_damage(exc)  # named, moved to .damaged; the shard is hashed again below
+                if not shard.exists():
                     part = np.empty(hi - lo, dtype="S40")
                     for j in range(lo, hi):
                         p = files["images"] / paths[j]
@@ -213,8 +225,7 @@ def index_affectnet(
                                 f"{files[r['split']]} {_line(int(r['row']))}: image file {p} does not exist"
                             )
                         part[j - lo] = file_sha1(p).encode()
-                    with atomic_path(shard) as tmp, open(tmp, "wb") as fh:
-                        np.save(fh, part)
+                    save_npy(shard, part)  # with its checksum beside it
                     sha[lo:hi] = part
                     fault_point("affectnet-hash-shard")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
                 bar.update(hi - lo)
@@ -337,7 +348,8 @@ def _build_images(rows: pd.DataFrame, files: dict, out: Path, size: tuple[int, i
     boxes = rows[list(BOX_COLUMNS)].to_numpy(np.int64)
     item = size[0] * size[1] * channels
     n_shards = -(-n // shard_rows)
-    finished = {k for k in range(n_shards) if (done / f"{k:05d}").exists()}
+    finished = {k for k in range(n_shards) if (done / f"{k:05d}").exists()
+                and _shard_intact(partial, done / f"{k:05d}", offset, item)}
     bar = _progress(n, progress, "cropping AffectNet faces",
                     initial=sum(min(n, (k + 1) * shard_rows) - k * shard_rows for k in finished))
     fd = os.open(partial, os.O_RDWR)
@@ -346,18 +358,44 @@ def _build_images(rows: pd.DataFrame, files: dict, out: Path, size: tuple[int, i
             if k in finished:
                 continue
             lo, hi = k * shard_rows, min(n, (k + 1) * shard_rows)
+            digest = hashlib.sha256()
             for j in range(lo, hi):
                 what = f"{files[split[j]]} {_line(int(row[j]))}: "
                 im = open_image(files["images"] / path[j], channels, what=what)
                 face = np.ascontiguousarray(resize(crop_box(im, tuple(boxes[j]), what=what), size), dtype=np.uint8)
                 _pwrite_all(fd, memoryview(face).cast("B"), offset + j * item)
+                digest.update(memoryview(face).cast("B"))
                 bar.update(1)
             os.fsync(fd)
-            atomic_write_text(done / f"{k:05d}", f"{lo} {hi}\n")
+            atomic_write_text(done / f"{k:05d}", f"{lo} {hi} {digest.hexdigest()}\n")
             fault_point("affectnet-image-shard")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
     finally:
         os.close(fd)
         bar.close()
+
+
+def _shard_intact(partial: Path, marker: Path, offset: int, item: int) -> bool:
+    """Does the shard a marker vouches for still hold the bytes it recorded (SHA-256 of its rows)?
+    A damaged shard is named (warning), its marker moved to .damaged, and it is decoded again."""
+    parts = marker.read_text().split()
+    if len(parts) < 3:  # a marker written before shards were checksummed
+        return True
+    lo, hi, want = int(parts[0]), int(parts[1]), parts[2]
+    digest, pos, end = hashlib.sha256(), offset + lo * item, offset + hi * item
+    with open(partial, "rb") as fh:
+        fh.seek(pos)
+        while pos < end:
+            block = fh.read(min(1 << 20, end - pos))
+            if not block:
+                break
+            digest.update(block)
+            pos += len(block)
+    if digest.hexdigest() == want:
+        return True
+    moved = quarantine(marker)
+    warnings.warn(f"{partial}: AffectNet image shard rows {lo}-{hi} do not match their checksum; marker moved "
+                  f"aside to {moved.name} and the shard decoded again", RuntimeWarning, stacklevel=3)
+    return False
 
 
 def _partial_offset(partial: Path, shape: tuple[int, ...]) -> int | None:

@@ -40,6 +40,18 @@ file's stem (`P01.asc` -> P01); the image is named by the message that starts a 
 changes both regular expressions; samples outside a trial are left out and counted); x, y are the
 tracker's screen pixels, t_ms its clock.
 
+The Eye Tribe ET1000 (the paper's tracker) as PyGaze's back-end logs it (`pytribe`: a `.tsv` file
+per participant, or a folder of them; the participant is the file's stem): a header row
+`timestamp, time, fix, state, rawx, rawy, avgx, avgy, psize, Lrawx, ..., Rpupily` (tab-separated,
+23 columns), one row per frame, and message rows `MSG <timestamp> <time> <message>`. t_ms is
+`time` (the tracker's ms); x, y are the smoothed `avgx, avgy` (default) or `rawx, rawy`
+(sidecar `eyetribe: {signal: raw}`), screen pixels; a frame whose `state` lacks the
+gaze-tracked bit (1) is a lost sample (the tracker writes 0, 0 there). Images are marked by the
+same messages as in an ASC file (the sidecar's `asc:` patterns, default `TRIALID <image_id>` ...
+`TRIAL_END`). Fixations come from pymovements' I-DT (default), or with `eyetribe: {fixations:
+tracker}` from the tracker's own `fix` flag: each run of frames flagged True within an image is
+one fixation (the median of its samples, its duration last - first frame time).
+
 Geometry sidecar: a YAML (or JSON) file beside the data, with the data file's stem:
 `fixations.csv` -> `fixations.yml` (or `.yaml`, `.json`); for a folder of ASC files,
 `geometry.yml` inside it:
@@ -103,6 +115,13 @@ SAMPLE_TABLE_COLUMNS = ("participant", "image_id", "t_ms", "x", "y")
 SIDECAR_SUFFIXES = (".yml", ".yaml", ".json")
 SAMPLE_FILE_SUFFIXES = (".feather", ".arrow", ".ipc")
 ASC_SUFFIX = ".asc"
+EYETRIBE_SUFFIX = ".tsv"
+#: the columns of a PyGaze / pytribe Eye Tribe log, in its order
+EYETRIBE_COLUMNS = ("timestamp", "time", "fix", "state", "rawx", "rawy", "avgx", "avgy", "psize",
+                    "Lrawx", "Lrawy", "Lavgx", "Lavgy", "Lpsize", "Lpupilx", "Lpupily",
+                    "Rrawx", "Rrawy", "Ravgx", "Ravgy", "Rpsize", "Rpupilx", "Rpupily")
+DEFAULT_EYETRIBE = {"signal": "smoothed", "fixations": "idt"}
+EYETRIBE_CHOICES = {"signal": ("smoothed", "raw"), "fixations": ("idt", "tracker")}
 #: Where an EyeLink ASC file says which image is shown: the message that starts a trial (a named
 #: group image_id) and the one that ends it (samples outside trials are left out and counted).
 DEFAULT_ASC = {"image_message": r"TRIALID (?P<image_id>\S+)", "end_message": "TRIAL_END"}
@@ -127,6 +146,7 @@ class Placement:
     idt: dict = field(default_factory=lambda: dict(DEFAULT_IDT))
     asc: dict = field(default_factory=lambda: dict(DEFAULT_ASC))
     visual_angle_deg: float = 5.0
+    eyetribe: dict = field(default_factory=lambda: dict(DEFAULT_EYETRIBE))
     #: the fields the sidecar gave (the others are defaults: the paper's set-up)
     given: tuple[str, ...] = ()
 
@@ -172,7 +192,7 @@ def parse_placement(spec: dict, src: str = "geometry", units: str | None = None)
     if not isinstance(spec, dict):
         raise ValueError(f"{src}: expected a mapping of geometry fields, got {type(spec).__name__}")
     known = {"screen", "placement", "display_px", "units", "image_size", "diagonal_in", "distance_cm",
-             "sample_rate_hz", "idt", "asc", "visual_angle_deg"}
+             "sample_rate_hz", "idt", "asc", "visual_angle_deg", "eyetribe"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(f"{src}: unknown field(s) {unknown}; valid fields are {sorted(known)}")
@@ -217,6 +237,14 @@ def parse_placement(spec: dict, src: str = "geometry", units: str | None = None)
             re.compile(asc["end_message"])
         except re.error as exc:
             raise ValueError(f"{src}: asc: not a regular expression ({exc})") from None
+    eyetribe = dict(DEFAULT_EYETRIBE)
+    if "eyetribe" in spec:
+        et = spec["eyetribe"]
+        if not isinstance(et, dict) or set(et) - set(DEFAULT_EYETRIBE) \
+                or any(et[k] not in EYETRIBE_CHOICES[k] for k in et):
+            raise ValueError(f"{src}: eyetribe: expected a mapping with signal: smoothed|raw and/or fixations: "
+                             f"idt|tracker, got {et!r}")
+        eyetribe.update(et)
     angle = _num(src, "visual_angle_deg", spec.get("visual_angle_deg", 5.0))
     if angle >= 180:
         raise ValueError(f"{src}: visual_angle_deg: expected a number of degrees below 180, got {angle!r}")
@@ -224,7 +252,7 @@ def parse_placement(spec: dict, src: str = "geometry", units: str | None = None)
                      diagonal_in=_num(src, "diagonal_in", spec.get("diagonal_in", 27.0)),
                      distance_cm=_num(src, "distance_cm", spec.get("distance_cm", 70.0)),
                      sample_rate_hz=_num(src, "sample_rate_hz", spec.get("sample_rate_hz", 60.0)), idt=idt,
-                     visual_angle_deg=angle, given=tuple(sorted(spec)))
+                     visual_angle_deg=angle, eyetribe=eyetribe, given=tuple(sorted(spec)))
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -490,14 +518,87 @@ def _pm_samples(p: Path) -> pd.DataFrame:
 
 
 def asc_files(path: Path) -> list[Path]:
-    """The EyeLink ASC files of a recording: the file itself, or a folder's *.asc (sorted)."""
+    """The tracker files of a recording: the file itself, or a folder's EyeLink *.asc or Eye Tribe
+    *.tsv files (sorted; one kind per folder)."""
     if path.is_dir():
-        files = sorted(f for f in path.iterdir() if f.suffix.lower() == ASC_SUFFIX and f.is_file())
-        if not files:
-            raise ValueError(f"gaze recording {path}: a folder without .asc files; expected one EyeLink ASC file per "
-                             "participant (or give a file: a fixation table or raw samples)")
-        return files
+        found = {suf: sorted(f for f in path.iterdir() if f.suffix.lower() == suf and f.is_file())
+                 for suf in (ASC_SUFFIX, EYETRIBE_SUFFIX)}
+        kinds = [suf for suf, fs in found.items() if fs]
+        if len(kinds) != 1:
+            raise ValueError(f"gaze recording {path}: " + ("a folder without .asc or .tsv files" if not kinds else
+                             "a folder with both .asc and .tsv files") + "; expected one EyeLink ASC file, or one Eye "
+                             "Tribe log (.tsv), per participant (or give a file: a fixation table or raw samples)")
+        return found[kinds[0]]
     return [path]
+
+
+def _is_eyetribe(path: Path) -> bool:
+    return asc_files(path)[0].suffix.lower() == EYETRIBE_SUFFIX if path.is_dir() else path.suffix.lower() == EYETRIBE_SUFFIX
+
+
+def _eyetribe_samples(files: Sequence[Path], placement: Placement) -> pd.DataFrame:
+    """Eye Tribe logs (PyGaze's pytribe format, see the module doc): DataFrame participant (the
+    file's stem), image_id (from the messages; None outside a trial), t_ms, x, y (NaN where the
+    gaze was not tracked), fix (the tracker's flag). Errors name the file and line."""
+    start, end = re.compile(placement.asc["image_message"]), re.compile(placement.asc["end_message"])
+    xcol, ycol = ("avgx", "avgy") if placement.eyetribe["signal"] == "smoothed" else ("rawx", "rawy")
+    ix, iy = EYETRIBE_COLUMNS.index(xcol), EYETRIBE_COLUMNS.index(ycol)
+    parts = []
+    for f in files:
+        rows, image = [], None
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            header = fh.readline().rstrip("\r\n").split("\t")
+            if tuple(header[:9]) != EYETRIBE_COLUMNS[:9]:
+                raise ValueError(f"{f}, line 1: not an Eye Tribe log; expected the tab-separated header "
+                                 f"{', '.join(EYETRIBE_COLUMNS[:9])}, ... (PyGaze's pytribe), got {header[:9]}")
+            for n, line in enumerate(fh, start=2):
+                cells = line.rstrip("\r\n").split("\t")
+                if cells == [""]:
+                    continue
+                if cells[0] == "MSG":
+                    msg = "\t".join(cells[3:])
+                    m = start.search(msg)
+                    if m:
+                        image = m.group("image_id")
+                    elif end.search(msg):
+                        image = None
+                    continue
+                if len(cells) < 9:
+                    raise ValueError(f"{f}, line {n}: expected {len(EYETRIBE_COLUMNS)} tab-separated columns "
+                                     f"({', '.join(EYETRIBE_COLUMNS[:9])}, ...), got {len(cells)}")
+                try:
+                    t, state, x, y = float(cells[1]), int(float(cells[3])), float(cells[ix]), float(cells[iy])
+                except ValueError:
+                    raise ValueError(f"{f}, line {n}: time, state, {xcol}, {ycol} must be numbers, got "
+                                     f"{[cells[1], cells[3], cells[ix], cells[iy]]}") from None
+                if cells[2] not in ("True", "False"):
+                    raise ValueError(f"{f}, line {n}: fix: expected True or False, got {cells[2]!r}")
+                lost = not (state & 1)  # the tracker's STATE_TRACKING_GAZE bit
+                rows.append((image, t, np.nan if lost else x, np.nan if lost else y, cells[2] == "True" and not lost))
+        if not rows:
+            raise ValueError(f"{f}: no samples; expected one tab-separated row per frame after the header")
+        img, t, x, y, fix = zip(*rows)
+        parts.append(pd.DataFrame({"participant": f.stem, "image_id": pd.Series(img, dtype=object),
+                                   "t_ms": np.asarray(t, float), "x": np.asarray(x, float), "y": np.asarray(y, float),
+                                   "fix": np.asarray(fix, bool)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _tracker_fixations(t: np.ndarray, xy: np.ndarray, fix: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """(x, y, start_ms, duration_ms) of each run of frames the tracker flagged as a fixation."""
+    out, k = [], 0
+    while k < len(fix):
+        if not fix[k]:
+            k += 1
+            continue
+        j = k
+        while j + 1 < len(fix) and fix[j + 1]:
+            j += 1
+        if j > k:  # one flagged frame has no duration
+            cx, cy = np.nanmedian(xy[k:j + 1], axis=0)
+            out.append((float(cx), float(cy), float(t[k]), float(t[j] - t[k])))
+        k = j + 1
+    return out
 
 
 def _asc_samples(files: Sequence[Path], placement: Placement) -> pd.DataFrame:
@@ -544,15 +645,17 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     import pymovements as pm
 
     p = Path(path)
-    is_asc = p.is_dir() or p.suffix.lower() == ASC_SUFFIX
     if not (p.is_file() or p.is_dir()):
         raise FileNotFoundError(f"gaze samples {p}: not found")
-    files = asc_files(p) if is_asc else [p]
+    is_tribe = _is_eyetribe(p)
+    is_asc = (p.is_dir() or p.suffix.lower() == ASC_SUFFIX) and not is_tribe
+    files = asc_files(p) if (is_asc or is_tribe) else [p]
     data_files = list(files)
     placement = _placement(p, geometry, units, files)
+    by_tracker = is_tribe and placement.eyetribe["fixations"] == "tracker"
     drops = {}
-    if is_asc:
-        s = _asc_samples(data_files, placement)
+    if is_asc or is_tribe:
+        s = (_eyetribe_samples if is_tribe else _asc_samples)(data_files, placement)
         outside = s["image_id"].isna().to_numpy()
         drops["outside_trial_samples"] = int(outside.sum())
         s = s[~outside].reset_index(drop=True)
@@ -586,6 +689,10 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
                                  f"a constant rate (median step {dt:g} ms, steps from {step.min():g} to {step.max():g} ms); "
                                  "a lost sample is a row with empty x and y, not a missing row")
             xy = np.column_stack([grp.sx.to_numpy(float), grp.sy.to_numpy(float)])
+            if by_tracker:  # the Eye Tribe's own fixation flag (lost and off-screen frames are not fixated)
+                flag = grp.fix.to_numpy(bool) & ~np.isnan(xy).any(axis=1)
+                rows += [(part, ii, *f) for f in _tracker_fixations(t, xy, flag)]
+                continue
             if len(t) < 2 or np.isnan(xy).any(axis=1).sum() >= len(xy) - 1:
                 continue
             # pymovements' I-DT on sample indices (it needs a constant step): a window of k samples
@@ -606,7 +713,8 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     files_sha = _sha256(files)
     key = {"sha256": files_sha, "screen": list(placement.screen), "placement": list(placement.rect),
            "units": placement.units, "image_size": placement.image_size, "dispersion_px": disp_px, "min_duration_ms": min_ms,
-           "detector": "pymovements.events.idt " + getattr(pm, "__version__", "?")}
+           "detector": "Eye Tribe fix flag" if by_tracker else "pymovements.events.idt " + getattr(pm, "__version__", "?"),
+           "signal": placement.eyetribe["signal"] if is_tribe else None}
     found = fixation_cache(key, detect) if fixation_cache is not None else detect()
     part = np.asarray(found["participant"], object)
     fx, ann = _assemble(part, found["image_index"], found["x"], found["y"], found["start_ms"], found["duration_ms"],
@@ -616,7 +724,10 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     samples = pd.DataFrame({"annotator": s.participant.map(code).fillna(-1).to_numpy(np.int64),
                             "image_index": s.image_index.to_numpy(np.int64), "t_ms": s.t_ms.to_numpy(float),
                             "x_screen": xc, "y_screen": yc})
-    params = {"reader": ("EyeLink ASC" if is_asc else "raw samples") + " (pymovements I-DT)", "file": str(p.resolve()),
+    reader = "Eye Tribe log" if is_tribe else "EyeLink ASC" if is_asc else "raw samples"
+    reader += (f", {placement.eyetribe['signal']} gaze" if is_tribe else "") + \
+        (" (the tracker's fix flag)" if by_tracker else " (pymovements I-DT)")
+    params = {"reader": reader, "file": str(p.resolve()),
               "files": [str(f.resolve()) for f in files], "sha256": files_sha, "rows": int(len(unknown)) + drops.get("outside_trial_samples", 0),
               "units": placement.units, "screen": list(placement.screen), "placement": list(placement.rect),
               "sidecar_fields": list(placement.given),
@@ -634,7 +745,7 @@ def recording_kind(path: str | os.PathLike) -> str:
         return "samples"
     if not p.is_file():
         raise FileNotFoundError(f"gaze recording {p}: not found")
-    if p.suffix.lower() in SAMPLE_FILE_SUFFIXES + (ASC_SUFFIX,):
+    if p.suffix.lower() in SAMPLE_FILE_SUFFIXES + (ASC_SUFFIX, EYETRIBE_SUFFIX):
         return "samples"
     with open(p, encoding="utf-8", errors="replace") as fh:
         header = [c.strip() for c in fh.readline().strip().split(",")]
@@ -655,6 +766,8 @@ def check_recording(path: str | os.PathLike) -> str:
     read_placement(sidecar_path(p))
     if kind == "fixations":
         _parse_fixation_table(p)
+    elif p.is_dir() and _is_eyetribe(p) or p.suffix.lower() == EYETRIBE_SUFFIX:
+        _eyetribe_samples(asc_files(p), read_placement(sidecar_path(p)))
     elif not p.is_dir() and p.suffix.lower() not in SAMPLE_FILE_SUFFIXES + (ASC_SUFFIX,):
         _check_samples_csv(p)
     return kind
