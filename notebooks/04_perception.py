@@ -451,7 +451,7 @@ viz.table(statistics.pivot_intervals(bench_sum, row="comparison", column="metric
 med = bench_sum.pivot(index="comparison", columns="metric", values="mean")
 readout = pd.DataFrame([
     {"annotator": a,
-     **{f"{m} {p}": med.loc[f"{p} -> annotator {a}", m] for m in ("nss", "auc_judd")
+     **{f"{m} {p}": med[m].get(f"{p} -> annotator {a}", np.nan) for m in ("nss", "auc_judd")  # NaN: no image shared
         for p in ("model", "other annotator", "random pixels")}}
     for a in ids])
 viz.table(readout, float_format="{:.3f}", caption="NSS and AUC-Judd side by side: model, other annotator, random pixels")
