@@ -75,6 +75,11 @@ who, tag = ("recorded", "RECORDED") if study.recorded else ("simulated", gaze_ki
 if study.recorded:
     print(textwrap.fill(study.describe(), 100))
     display(viz.table(study.drop_report(), caption=f"Gaze recording {study.params['file']}: rows read and dropped"))
+    if study.params["reader"].startswith("Eye Tribe"):  # both fixation detectors, the sidecar's marked
+        from rbdm_core.gaze.recordings import eyetribe_detectors
+
+        display(viz.table(eyetribe_detectors(study.params["file"], images), float_format="{:.3g}",
+                          caption="The Eye Tribe recording's fixations by either detector (used: the sidecar's)"))
 else:
     print(f"simulated annotators: {len(study.annotators)}, {len(study.fixations)} fixations, "
           f"{len(study.samples)} gaze samples at {geo.sample_rate_hz:g} Hz ({gaze_kind})")

@@ -135,3 +135,15 @@ def test_a_profile_file_naming_a_folder_of_logs_is_the_pipelines_gaze_study(tmp_
     # by hand: each participant has 2 fixations on its first image and 1 on its second
     assert pipe.mean_fixations() == pytest.approx((2 + 1 + 2 + 1) / 4)
     assert pipe.perceptive_n() == 2
+
+
+def test_both_detectors_side_by_side(tmp_path):
+    from rbdm_core.gaze.recordings import eyetribe_detectors
+
+    ids = ["a", "b"]
+    _participant(ids).write(tmp_path / "P01.tsv")
+    (tmp_path / "P01.yml").write_text(SIDECAR + "eyetribe: {fixations: tracker}\n", encoding="utf-8")
+    tab = eyetribe_detectors(tmp_path / "P01.tsv", _images(ids))
+    assert tab.detector.tolist() == ["pymovements I-DT", "the tracker's fix flag"]
+    assert tab.fixations.tolist() == [3, 3] and tab.used.tolist() == [False, True]
+    assert tab["median duration (ms)"].iloc[1] == 7 * STEP  # runs of 10, 8 and 6 frames

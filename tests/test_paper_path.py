@@ -262,6 +262,10 @@ def test_an_eye_tribe_recording_runs_the_gaze_chapters(corpora, tmp_path):
     assert re.search(r"recorded gaze \(Eye Tribe log, smoothed gaze \(the tracker's fix flag\), lab\): "
                      r"2 participants, 6 fixations on 4 images; 64 rows read, dropped: .*outside_trial_samples 10", text), \
         text[:3000]
+    rows = _html_table(_outputs(run_dir / "tribe" / "notebooks" / "04_perception.ipynb"),
+                       "The Eye Tribe recording's fixations by either detector (used: the sidecar's)")
+    assert [(r[0], r[1], r[2], r[-1]) for r in rows] == [("pymovements I-DT", "6", "4", "False"),
+                                                         ("the tracker's fix flag", "6", "4", "True")]
     # the kernel from the sidecar, and which numbers are the paper's defaults
     assert "1920x1080 screen (the sidecar)" in text and "the image shown at 600 px (the sidecar)" in text
     assert "at 70 cm (default: the paper's)" in text

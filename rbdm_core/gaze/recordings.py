@@ -735,6 +735,27 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     return GazeRecording(fixations=fx, samples=samples, geometry=geo, annotators=ann, drops=drops, params=params)
 
 
+def eyetribe_detectors(path: str | os.PathLike, images) -> pd.DataFrame:
+    """An Eye Tribe recording read with both fixation detectors (pymovements' I-DT and the
+    tracker's fix flag; the sidecar's signal either way): DataFrame detector, fixations, images
+    (with at least one fixation), mean fixations per participant and image, median duration (ms),
+    and which one the sidecar chose (`used`)."""
+    p = Path(path)
+    if not _is_eyetribe(p):
+        raise ValueError(f"{p}: not an Eye Tribe recording (a .tsv log or a folder of them)")
+    placement = _placement(p, None, None, [])
+    rows = []
+    for det in EYETRIBE_CHOICES["fixations"]:
+        rec = read_gaze_samples(p, images, geometry=replace(placement, eyetribe={**placement.eyetribe, "fixations": det}))
+        fx = rec.fixations
+        rows.append({"detector": "pymovements I-DT" if det == "idt" else "the tracker's fix flag",
+                     "fixations": len(fx), "images": int(fx.image_index.nunique()),
+                     "per participant and image": rec.mean_fixations() if len(fx) else float("nan"),
+                     "median duration (ms)": float(fx.duration_ms.median()) if len(fx) else float("nan"),
+                     "used": det == placement.eyetribe["fixations"]})
+    return pd.DataFrame(rows)
+
+
 def recording_kind(path: str | os.PathLike) -> str:
     """"fixations" or "samples": which reader a recording takes. Arrow IPC (.feather, .arrow,
     .ipc), an EyeLink .asc file or a folder of them -> samples; a CSV with a `duration_ms` column ->
