@@ -32,8 +32,8 @@ import numpy as np
 ROWS = (
     "start-up (kernel, TensorFlow import)", "data", "Trainer training steps", "Trainee training steps",
     "evaluations", "training set-up and saving", "relevance maps", "masks", "gaze study", "leak probes",
-    "ROAR (other than its training)", "kernel-setting runs (fresh processes)", "figures and tables",
-    "notebook and other",
+    "ROAR (other than its training)", "kernel-setting runs (fresh processes)", "Trainee runs in worker processes",
+    "figures and tables", "notebook and other",
 )
 RATE_ROWS = ("Trainer training steps", "Trainee training steps", "evaluations")
 

@@ -75,8 +75,9 @@ def test_images_are_memory_mapped_and_resize(root, tmp_path):
     assert (tmp_path / "cache" / "affectnet").is_dir()
 
 
-def test_resumes_from_finished_shards(root, tmp_path, monkeypatch):
-    fresh = read_affectnet(root, size=6, cache_dir=tmp_path / "fresh", progress=False, shard_rows=1)
+def _interrupted_at_the_third_image(root, cache, monkeypatch):
+    """read_affectnet(shard_rows=1) stopped by an error while decoding the third image (two shards
+    finished); returns the counter of decoded images, which keeps counting afterwards."""
     calls = {"n": 0}
     real = an.open_image
 
@@ -88,7 +89,13 @@ def test_resumes_from_finished_shards(root, tmp_path, monkeypatch):
 
     monkeypatch.setattr(an, "open_image", failing)
     with pytest.raises(RuntimeError):
-        read_affectnet(root, size=6, cache_dir=tmp_path / "c", progress=False, shard_rows=1)
+        read_affectnet(root, size=6, cache_dir=cache, progress=False, shard_rows=1)
+    return calls
+
+
+def test_resumes_from_finished_shards(root, tmp_path, monkeypatch):
+    fresh = read_affectnet(root, size=6, cache_dir=tmp_path / "fresh", progress=False, shard_rows=1)
+    calls = _interrupted_at_the_third_image(root, tmp_path / "c", monkeypatch)
     calls["n"] = -100  # no more failures; count the images decoded by the re-run
     ds = read_affectnet(root, size=6, cache_dir=tmp_path / "c", progress=False, shard_rows=1)
     assert calls["n"] == -100 + 1  # shards 0 and 1 were reused, only the third image decoded
@@ -192,18 +199,7 @@ def test_a_damaged_hash_shard_is_named_moved_aside_and_hashed_again(root, tmp_pa
 
 def test_a_damaged_image_shard_of_a_partial_cache_is_decoded_again(root, tmp_path, monkeypatch):
     fresh = read_affectnet(root, size=6, cache_dir=tmp_path / "fresh", progress=False, shard_rows=1)
-    calls = {"n": 0}
-    real = an.open_image
-
-    def failing(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("interrupted")
-        return real(*a, **k)
-
-    monkeypatch.setattr(an, "open_image", failing)
-    with pytest.raises(RuntimeError):
-        read_affectnet(root, size=6, cache_dir=tmp_path / "c", progress=False, shard_rows=1)
+    calls = _interrupted_at_the_third_image(root, tmp_path / "c", monkeypatch)
     partial = next((tmp_path / "c").glob("affectnet/*/images.npy.partial"))
     data = bytearray(partial.read_bytes())
     header = len(data) - fresh.images.nbytes  # the images come after the .npy header
