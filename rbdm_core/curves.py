@@ -131,6 +131,18 @@ def one_class_f1(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.array([macro_f1(labels, np.full(labels.shape, k), num_classes) for k in range(num_classes)])
 
 
+def guess_f1(labels: np.ndarray, num_classes: int) -> float:
+    """Macro-F1 (`macro_f1`'s convention) of the expected confusion matrix of guessing every class
+    with probability 1 / K: class c with n_c of N images has expected precision n_c / N and
+    recall 1 / K, so F1_c = 2 n_c / (K n_c + N); the mean over the K classes (every class is
+    guessed, so every class counts). 1 / K when the classes are balanced."""
+    labels = np.asarray(labels, np.int64)
+    if labels.size == 0 or labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"labels: expected a non-empty array of values in 0..{num_classes - 1}")
+    n_c = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    return float(np.mean(2 * n_c / (num_classes * n_c + labels.size)))
+
+
 def predicts_one_class(values, labels: np.ndarray, num_classes: int, atol: float = ONE_CLASS_ATOL) -> np.ndarray:
     """(N,) bool: which macro-F1 `values` (on the images of `labels`) equal, within `atol`, the F1
     of a constant prediction (`one_class_f1`). Identified by value: a run predicting several classes

@@ -23,6 +23,21 @@ def predict_labels(bundle, images: np.ndarray, batch_size: int = 512) -> np.ndar
     return np.asarray(bundle.predict(images, batch_size=batch_size), np.int64)
 
 
+def final_predictions(result, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """(N,) int64 predicted classes of a `training.TrainResult`'s last-step weights
+    (`result.final_weights`) for (N, H, W, C) uint8 images; the bundle is left holding the
+    selected weights."""
+    if result.final_weights is None:
+        raise ValueError("final_predictions: the TrainResult carries no final weights (made by an older rbdm?)")
+    model = result.bundle.model
+    selected = model.get_weights()
+    model.set_weights(result.final_weights)
+    try:
+        return predict_labels(result.bundle, images, batch_size)
+    finally:
+        model.set_weights(selected)
+
+
 def test_scores(result, sets: Mapping[str, Dataset], batch_size: int = 512) -> dict[str, float]:
     """Macro-F1 of a `training.TrainResult` on each named set, with the selected weights
     (`best_f1_<name>`) and with the last step's (`final_f1_<name>`, from `result.final_weights`).

@@ -16,6 +16,14 @@ ridge-regression classifier on the pixels (`ridge_probe`), cross-validated:
 
 A random-mask control (`random_masks_like`: as many kept pixels per image, at random places) gives
 the same probes without any relevance behind the masks.
+
+The ridge probe's folds share training data, so `leak_summary` gives the corrected resampled t
+interval over `repeats` x `folds` splits (`statistics.resampled_interval`), not a naive t over the
+folds. A linear probe is not what a CNN Trainee can read: `cnn_probe` trains the Trainee's own
+architecture on one part of the images and scores it on a held-out part, with a binomial interval
+(`statistics.balanced_accuracy_interval`). `trainee_outline_scores` asks the trained Trainees
+themselves: scored on validation masks laid over unrelated validation images, a Trainee above
+chance reads the outline (the faces under it say nothing of the mask's label).
 """
 
 from __future__ import annotations
@@ -71,10 +79,16 @@ def balanced_accuracy(labels: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean([(predicted[labels == c] == c).mean() for c in np.unique(labels)]))
 
 
+def _repeat_seed(seed: int, repeat: int) -> int:
+    """The fold-split seed of repeat `repeat` (repeat 0: `seed` itself)."""
+    return int(seed) if repeat == 0 else int(np.random.SeedSequence([int(seed), int(repeat)]).generate_state(1)[0])
+
+
 def ridge_probe(features: Any, labels: Any, num_classes: int, folds: int = 5, alpha: float = 1.0,
-                seed: int = 0) -> np.ndarray:
-    """Cross-validated linear probe: (folds,) balanced accuracy of a ridge classifier (one-hot
-    targets, argmax of the predictions) on each held-out fold.
+                seed: int = 0, repeats: int = 1) -> np.ndarray:
+    """Cross-validated linear probe: (repeats * folds,) balanced accuracy of a ridge classifier
+    (one-hot targets, argmax of the predictions) on each held-out fold of each repeat (repeat r
+    splits with its own seed; repeat 0 with `seed`), repeat-major.
 
     features: (N, ...) numbers, flattened per sample and standardised per feature over all N
     samples (no labels involved; constant features become 0); labels: (N,) ints in
@@ -89,19 +103,22 @@ def ridge_probe(features: Any, labels: Any, num_classes: int, folds: int = 5, al
         raise ValueError(f"folds: expected an int >= 2, got {folds!r}")
     if not alpha > 0:
         raise ValueError(f"alpha: expected > 0, got {alpha!r}")
+    if not (isinstance(repeats, (int, np.integer)) and repeats >= 1):
+        raise ValueError(f"repeats: expected an int >= 1, got {repeats!r}")
     if y.min() < 0 or y.max() >= num_classes:
         raise ValueError(f"labels: expected values in 0..{num_classes - 1}, got {y.min()}..{y.max()}")
     sd = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
     gram = x @ x.T
     onehot = np.eye(num_classes)[y]
-    fold = _fold_ids(len(y), folds, seed)
     lam = float(alpha) * x.shape[1]
     scores = []
-    for k in range(folds):
-        test, train = np.flatnonzero(fold == k), np.flatnonzero(fold != k)
-        pred = _dual_predict(gram, train, test, onehot[train], lam).argmax(axis=1)
-        scores.append(balanced_accuracy(y[test], pred))
+    for r in range(int(repeats)):
+        fold = _fold_ids(len(y), folds, _repeat_seed(seed, r))
+        for k in range(folds):
+            test, train = np.flatnonzero(fold == k), np.flatnonzero(fold != k)
+            pred = _dual_predict(gram, train, test, onehot[train], lam).argmax(axis=1)
+            scores.append(balanced_accuracy(y[test], pred))
     return np.asarray(scores)
 
 
@@ -116,18 +133,29 @@ def other_images(n: int, seed: int = 0) -> np.ndarray:
     return perm
 
 
+def masks_over_other_images(images: Any, masks: Any, fill: str, seed: int = 0, start: int = 0) -> np.ndarray:
+    """(N, H, W, C) uint8: image `other_images(N, seed)[i]` masked by mask i and filled with `fill`
+    (`masking.apply_mask`, fill seed `seed`, first index `start`): row i carries mask i's outline
+    over an unrelated image, to be read with label i."""
+    from rbdm_core.masking import apply_mask
+
+    x = np.asarray(images)
+    return apply_mask(x[other_images(len(x), seed)], masks, fill, seed=seed, start=start)
+
+
 @timing.timed("leak probes")
 def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, Any],
                fills: Sequence[str] = ("zero", "noisy_linear"), control: bool = True, folds: int = 5,
-               alpha: float = 1.0, seed: int = 0) -> pd.DataFrame:
+               alpha: float = 1.0, seed: int = 0, repeats: int = 1) -> pd.DataFrame:
     """Every probe of `PROBES` for every mask set and fill.
 
     images: (N, H, W, C) uint8; labels: (N,) ints; masks: name -> (N, H, W) bool (True = kept);
     fills: names in `masking.FILLS`; control: also each mask set's random control
     ("<name> (random)", `masking.random_masks_like` with `seed`; probes "mask alone" and
-    "masked images": the kept share per image can itself follow the class). Returns one row per (masks,
-    fill, probe, fold) with columns masks, fill ("-" where no fill is involved), probe,
-    fold, balanced_accuracy, chance (1 / classes present)."""
+    "masked images": the kept share per image can itself follow the class); repeats: fold splits
+    per probe (`ridge_probe`). Returns one row per (masks, fill, probe, repeat, fold) with columns
+    masks, fill ("-" where no fill is involved), probe, repeat, fold, balanced_accuracy, chance
+    (1 / classes present)."""
     from rbdm_core.masking import apply_mask, fill_spec, random_masks_like
 
     x = np.asarray(images)
@@ -146,13 +174,12 @@ def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, A
             sets[f"{name} (random)"] = random_masks_like(m, seed=seed)
             controls.add(f"{name} (random)")
     chance = 1.0 / len(np.unique(y))
-    other = other_images(len(x), seed)
     rows = []
 
     def add(name: str, fill: str, probe: str, features: np.ndarray) -> None:
-        for k, s in enumerate(ridge_probe(features, y, num_classes, folds, alpha, seed)):
-            rows.append({"masks": name, "fill": fill, "probe": probe, "fold": k, "balanced_accuracy": float(s),
-                         "chance": chance})
+        for j, s in enumerate(ridge_probe(features, y, num_classes, folds, alpha, seed, repeats)):
+            rows.append({"masks": name, "fill": fill, "probe": probe, "repeat": j // folds, "fold": j % folds,
+                         "balanced_accuracy": float(s), "chance": chance})
 
     scaled = x.astype(np.float32) / 255.0
     add("none", "-", "plain images", scaled)
@@ -161,19 +188,154 @@ def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, A
         for f in fills:
             add(name, f, "masked images", apply_mask(x, m, f, seed=seed))
             if name not in controls:  # random masks say nothing of the label to carry
-                add(name, f, "mask over other images", apply_mask(x[other], m, f, seed=seed))
+                add(name, f, "mask over other images", masks_over_other_images(x, m, f, seed=seed))
     return pd.DataFrame(rows)
 
 
 def leak_summary(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """`leak_table`'s folds summarised per (masks, fill, probe): `statistics.summarise` of the
-    balanced accuracy over the folds (n, mean, ci_low, ci_high: Student t), chance beside it,
-    and `column`: the probe with its fill ("masked images, zero"), for `statistics.pivot_intervals`."""
-    from rbdm_core.statistics import summarise
+    """`leak_table`'s splits summarised per (masks, fill, probe): n (repeats x folds), mean,
+    ci_low, ci_high by the corrected resampled t (`statistics.resampled_interval`, n_test / n_train
+    = 1 / (folds - 1): the folds share training images, which a plain t over them ignores), chance
+    beside it, and `column`: the probe with its fill ("masked images, zero"), for
+    `statistics.pivot_intervals`."""
+    from rbdm_core.statistics import resampled_interval
 
-    out = summarise(table, by=["masks", "fill", "probe"], confidence=confidence, value="balanced_accuracy",
-                    sort=False)
-    chance = table.groupby(["masks", "fill", "probe"], sort=False).chance.first().to_numpy()
-    out["chance"] = chance
-    out["column"] = [p if f == "-" else f"{p}, {f}" for p, f in zip(out.probe, out.fill)]
-    return out
+    folds = int(table.fold.nunique())
+    if folds < 2:
+        raise ValueError(f"table: expected the folds of `leak_table` (at least 2), got {folds}")
+    rows = []
+    for (m, f, p), grp in table.groupby(["masks", "fill", "probe"], sort=False):
+        iv = resampled_interval(grp.balanced_accuracy, 1 / (folds - 1), confidence)
+        rows.append({"masks": m, "fill": f, "probe": p, "n": iv.n, "mean": iv.mean, "ci_low": iv.low,
+                     "ci_high": iv.high, "chance": float(grp.chance.iloc[0]),
+                     "column": p if f == "-" else f"{p}, {f}"})
+    return pd.DataFrame(rows)
+
+
+def held_out_split(labels: Any, held_out: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) sorted index arrays: per class, a seeded `held_out` share (rounded, at least
+    one image, never all) goes to test; a class of one image stays in train."""
+    y = np.asarray(labels)
+    if not 0 < held_out < 1:
+        raise ValueError(f"held_out: expected a share in (0, 1), got {held_out!r}")
+    rng = np.random.default_rng(seed)
+    test = []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        k = min(max(1, int(round(held_out * len(idx)))), len(idx) - 1)
+        test.append(idx[:k])
+    test = np.sort(np.concatenate(test)) if test else np.zeros(0, np.int64)
+    return np.setdiff1d(np.arange(len(y)), test), test
+
+
+@timing.timed("leak probes (CNN)")
+def cnn_probe(dataset, architecture: str, recipe, held_out: float = 0.3, seed: int = 0, store=None,
+              key: Mapping[str, Any] | None = None, input_size=None, confidence: float = 0.95):
+    """What a CNN reads from some images: `architecture` trained from scratch (`training.train`,
+    no mask, `recipe`, `seed`) on a stratified share of `dataset` (a Dataset whose images are the
+    features, e.g. `masks_over_other_images`), and its *last step's* weights scored on the
+    held-out rest (`held_out_split`; no model selection touches it). Returns a
+    `statistics.Interval` of the held-out balanced accuracy (`balanced_accuracy_interval`:
+    binomial, over test images, for this one trained model).
+
+    store: an `artifacts.Store` (the run cached under `store.dir("cnn_probe", ...)`, keyed by the
+    images, split, architecture, recipe and `key`); None = not cached."""
+    from dataclasses import replace
+
+    from rbdm_core.evaluation import final_predictions
+    from rbdm_core.pipeline import dataset_key
+    from rbdm_core.statistics import balanced_accuracy_interval
+    from rbdm_core.training import train as train_model
+
+    tr, te = held_out_split(dataset.labels, held_out, seed)
+    sub = lambda idx: replace(dataset, images=dataset.images[idx], labels=dataset.labels[idx],
+                              split=None if dataset.split is None else np.asarray(dataset.split)[idx],
+                              ids=None if dataset.ids is None else np.asarray(dataset.ids)[idx], regions=None)
+    train_ds, test_ds = sub(tr), sub(te)
+    out = None
+    if store is not None:
+        out = store.dir("cnn_probe", {"train": dataset_key(train_ds), "test": dataset_key(test_ds),
+                                      "architecture": architecture, "recipe": recipe.to_dict(), "seed": int(seed),
+                                      "input_size": input_size, "key": dict(key or {})})
+    res = train_model(architecture, train_ds, test_ds, recipe, "no-mask", seed=int(seed), out_dir=out, verbose=0,
+                      input_size=input_size)
+    return balanced_accuracy_interval(test_ds.labels, final_predictions(res, test_ds.images), confidence)
+
+
+#: the images `trainee_outline_scores` scores each masked Trainee on
+OUTLINE_IMAGES = ("plain", "masked", "mask over other images")
+
+
+def trainee_outline_scores(results: Sequence[Any], val, val_masks: Mapping[str, Any], seed: int = 0,
+                           start: int = 0) -> pd.DataFrame:
+    """Macro-F1 of each trained Trainee's last-step weights on three versions of the validation
+    images: "plain"; "masked", each image by its own mask (`val_masks[mask_type]`, filled with the
+    result's fill); "mask over other images", mask i over unrelated image j with label i
+    (`masks_over_other_images`, `seed`). A Trainee above chance on the last reads the outline;
+    covariate shift alone (plain images unlike its masked training images) lowers "plain" but
+    cannot lift it.
+
+    results: `training.TrainResult`s of masked variants (unmasked ones are skipped); val: the
+    Dataset they were validated on; val_masks: mask type -> (M, H, W) bool. Columns variant,
+    seed, fill (the result's), images (`OUTLINE_IMAGES`), f1."""
+    from rbdm_core.curves import macro_f1
+    from rbdm_core.evaluation import final_predictions
+    from rbdm_core.masking import apply_mask
+
+    k = len(val.class_names)
+    rows = []
+    for r in results:
+        v = r.variant
+        if v.mask_type is None:
+            continue
+        if v.mask_type not in val_masks:
+            raise ValueError(f"val_masks: no validation masks for mask type {v.mask_type!r} (variant {v.name}); "
+                             f"given {sorted(val_masks)}")
+        m = np.asarray(val_masks[v.mask_type])
+        sets = {"plain": val.images, "masked": apply_mask(val.images, m, v.fill, seed=seed, start=start),
+                "mask over other images": masks_over_other_images(val.images, m, v.fill, seed=seed, start=start)}
+        for name, images in sets.items():
+            rows.append({"variant": v.name, "seed": int(r.seed), "fill": v.fill, "images": name,
+                         "f1": float(macro_f1(val.labels, final_predictions(r, images), k))})
+    return pd.DataFrame(rows, columns=["variant", "seed", "fill", "images", "f1"])
+
+
+def _relation(iv, value: float) -> str:
+    """"above" / "below" when the interval lies wholly on that side of `value`, else "not distinguishable from"."""
+    return "above" if iv.low > value else "below" if iv.high < value else "not distinguishable from"
+
+
+def outline_sentence(scores: pd.DataFrame, guess: float, confidence: float = 0.95) -> str:
+    """One generated sentence on one masked Trainee variant and fill (`trainee_outline_scores`
+    rows of that variant and fill, one per seed and image kind): its final F1 on each kind with a
+    Student-t interval over seeds, each placed against `guess` (`curves.guess_f1` of the
+    validation labels); above guessing on "mask over other images" means it reads the outline,
+    and then the paired difference masked minus mask-over-other says how much the faces add."""
+    from rbdm_core.statistics import interval, paired_interval
+
+    if scores.empty or scores.variant.nunique() != 1 or scores.fill.nunique() != 1:
+        raise ValueError("scores: expected the rows of one variant and one fill of `trainee_outline_scores`")
+    by = {k: g.sort_values("seed") for k, g in scores.groupby("images")}
+    missing = [k for k in OUTLINE_IMAGES if k not in by]
+    if missing:
+        raise ValueError(f"scores: missing image kind(s) {missing}")
+    iv = {k: interval(by[k].f1, confidence) for k in OUTLINE_IMAGES}
+    pct = f"{confidence:.0%}"
+    text = (f"{scores.variant.iloc[0]} ({scores.fill.iloc[0]} fill): final F1 {iv['plain']} on plain validation "
+            f"images ({_relation(iv['plain'], guess)} the {guess:.3f} of guessing at random), {iv['masked']} on masked "
+            f"ones, and {iv['mask over other images']} on validation masks laid over unrelated images")
+    over = iv["mask over other images"]
+    if over.low > guess:
+        d = paired_interval(by["masked"].f1.to_numpy(), by["mask over other images"].f1.to_numpy(), confidence)
+        text += (", above guessing: it reads the class from the masks' outline, which the unrelated faces under "
+                 "it cannot supply; ")
+        if d.low > 0:
+            text += f"the faces add {d} F1 on masked images"
+        elif d.high < 0:
+            text += f"it scores {d} less on its own masked images than on the outline alone"
+        else:
+            text += (f"masked minus outline alone is {d}, an interval around zero: the outline can account for "
+                     "what it scores on masked images")
+    else:
+        text += f", {_relation(over, guess)} guessing: no reading of the outline measured"
+    return text + f" ({pct} intervals over {iv['plain'].n} seeds)."

@@ -5,6 +5,10 @@
   values (e.g. two variants over the same seeds).
 - `summarise(df, by, value)`: `interval` per group of a tidy table; columns `*by, n, n_nan, mean,
   sd, ci_low, ci_high`.
+- `resampled_interval(scores, test_train_ratio)`: the corrected resampled t interval of scores
+  from repeated train/test splits of one data set (cross-validation folds share training data);
+  `balanced_accuracy_interval(labels, predicted)`: a held-out balanced accuracy with the
+  binomial spread of each class's recall.
 - `format_interval(mean, low, high)` -> "0.429 [0.401, 0.457]" and `format_columns(table,
   columns)`, the one way the book prints an interval.
 
@@ -84,6 +88,52 @@ def paired_interval(a: Any, b: Any, confidence: float = 0.95, *, method: str = "
     if x.shape != y.shape:
         raise ValueError(f"a and b: paired values need the same length, got {x.size} and {y.size}")
     return interval(x - y, confidence, method=method, n_boot=n_boot, seed=seed)
+
+
+def resampled_interval(scores: Any, test_train_ratio: float, confidence: float = 0.95) -> Interval:
+    """Corrected resampled t interval (Nadeau & Bengio 2003) of the mean of J scores from J
+    train/test splits of one data set, e.g. r repeats of k-fold cross-validation (J = r k,
+    n_test / n_train = 1 / (k - 1)). The splits share training samples, so the scores are
+    positively correlated and the naive variance s^2 / J understates the spread; the corrected one
+    is (1/J + n_test/n_train) s^2, with J - 1 degrees of freedom. method "corrected t"."""
+    from scipy import stats
+
+    _check(confidence, "t")
+    if not test_train_ratio > 0:
+        raise ValueError(f"test_train_ratio: expected n_test / n_train > 0, got {test_train_ratio!r}")
+    v = np.asarray(scores, dtype=np.float64).ravel()
+    v = v[~np.isnan(v)]
+    j = int(v.size)
+    mean = float(v.mean()) if j else float("nan")
+    lo = hi = float("nan")
+    if j > 1:
+        half = float(stats.t.ppf((1 + confidence) / 2, j - 1)
+                     * math.sqrt((1 / j + float(test_train_ratio)) * v.var(ddof=1)))
+        lo, hi = mean - half, mean + half
+    return Interval(mean, lo, hi, j, float(confidence), "corrected t")
+
+
+def balanced_accuracy_interval(labels: Any, predicted: Any, confidence: float = 0.95) -> Interval:
+    """Balanced accuracy (mean over the classes present of their recall r_c = k_c / n_c) of one
+    held-out set, with a normal interval whose variance sums the classes' binomial variances:
+    var = sum_c p_c (1 - p_c) / (n_c + z^2) / K^2, p_c = (k_c + z^2/2) / (n_c + z^2) (the
+    Agresti-Coull adjustment, so that a class recalled always or never still has a spread).
+    The model is fixed: the interval is over test samples, not over training runs. n = samples;
+    method "binomial"."""
+    from scipy import stats
+
+    _check(confidence, "t")
+    y, p = np.asarray(labels).ravel(), np.asarray(predicted).ravel()
+    if y.shape != p.shape or y.size == 0:
+        raise ValueError(f"labels, predicted: expected two non-empty arrays of one length, got {y.size} and {p.size}")
+    z = float(stats.norm.ppf((1 + confidence) / 2))
+    classes = np.unique(y)
+    n_c = np.array([(y == c).sum() for c in classes], np.float64)
+    k_c = np.array([((y == c) & (p == c)).sum() for c in classes], np.float64)
+    mean = float(np.mean(k_c / n_c))
+    adj = (k_c + z * z / 2) / (n_c + z * z)
+    half = z * math.sqrt(float(np.sum(adj * (1 - adj) / (n_c + z * z)))) / len(classes)
+    return Interval(mean, mean - half, mean + half, int(y.size), float(confidence), "binomial")
 
 
 def summarise(df: pd.DataFrame, by: Sequence[str] = ("metric",), confidence: float = 0.95, *,

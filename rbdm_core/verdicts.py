@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -263,6 +264,11 @@ PAPER_CLAIMS = (
 )
 #: how many verdicts `paper_claims` gives
 N_CLAIMS = len(PAPER_CLAIMS)
+
+
+def claims_about(variants: Sequence[str]) -> list[str]:
+    """The `PAPER_CLAIMS` (their claim texts, in order) that compare at least one of `variants`."""
+    return [claim for _, args, _, claim, _ in PAPER_CLAIMS if set(args) & set(variants)]
 
 
 def paper_claims(runs: pd.DataFrame, family: int = N_CLAIMS, alpha: float = ALPHA) -> list[Verdict]:
