@@ -61,14 +61,17 @@ def _dual_predict(gram: np.ndarray, train: np.ndarray, test: np.ndarray, y_train
                   lam: float) -> np.ndarray:
     """`ridge_fit_predict` from the Gram matrix `gram` (N, N) = X X^T of all samples: with the
     training rows' mean m, (x_a - m).(x_b - m) = K_ab - r_a - r_b + c, where r_a = mean_j K_aj
-    over training j and c = mean of K over training pairs; W = X_c^T (K_c + lam I)^-1 Y_c."""
+    over training j and c = mean of K over training pairs; W = X_c^T (K_c + lam I)^-1 Y_c (K_c + lam I
+    is symmetric positive definite for lam > 0: solved by Cholesky)."""
+    from scipy.linalg import cho_factor, cho_solve
+
     k_tt = gram[np.ix_(train, train)]
     k_et = gram[np.ix_(test, train)]
     r_t, r_e, c = k_tt.mean(axis=1), k_et.mean(axis=1), k_tt.mean()
     g = k_tt - r_t[:, None] - r_t[None, :] + c
     g[np.diag_indices_from(g)] += lam
     my = y_train.mean(axis=0)
-    alpha = np.linalg.solve(g, y_train - my)
+    alpha = cho_solve(cho_factor(g, overwrite_a=True, check_finite=False), y_train - my, check_finite=False)
     return (k_et - r_e[:, None] - r_t[None, :] + c) @ alpha + my
 
 
