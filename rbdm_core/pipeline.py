@@ -23,6 +23,7 @@ import pandas as pd
 from . import timing
 from .artifacts import Store, default_run_dir, param_key
 from .data.dataset import Dataset
+from .data.sources import DATA_SOURCES, data_source, load_source
 from .profiles import PROFILES, VARIANTS, Profile, get_profile  # noqa: F401  (re-exported)
 
 def dataset_key(ds: Dataset) -> str:
@@ -50,9 +51,9 @@ class Pipeline:
         roots = {k: v for k, v in (roots or {}).items() if v}  # given here, then the profile file's, then $RBDM_*_ROOT
         for k, v in (self.profile.roots or {}).items():
             roots.setdefault(k, v)
-        for k in ("ferplus", "affectnet", "ckplus"):
-            if k not in roots and os.environ.get(f"RBDM_{k.upper()}_ROOT"):
-                roots[k] = os.environ[f"RBDM_{k.upper()}_ROOT"]
+        for src in DATA_SOURCES.values():
+            if src.env and src.name not in roots and os.environ.get(src.env):
+                roots[src.name] = os.environ[src.env]
         self.roots = roots
         if roots.get("gaze") and not Path(roots["gaze"]).exists():
             raise FileNotFoundError(f"roots: gaze: {roots['gaze']} does not exist; expected a gaze recording (a fixation "
@@ -68,19 +69,21 @@ class Pipeline:
                                  "(folders with the files their owners distribute)")
 
     # ------------------------------------------------------------------ data
+    def _corpus(self, name: str, options: dict[str, Any], synthetic: dict[str, Any]) -> Dataset:
+        """Data source `name` read from its root with `options`, or, under a synthetic profile,
+        its synthetic stand-in (`DataSource.synthetic_domain`) made with `synthetic`."""
+        if self.profile.synthetic:
+            return load_source("synthetic", data_source(name).synthetic_domain, **synthetic)
+        return load_source(name, self.roots[name], **options)
+
     @cached_property
     @timing.timed("data")
     def source(self) -> Dataset:
         """The Trainer's corpus: AffectNet(-like), splits training / validation."""
         p = self.profile
-        if p.synthetic:
-            from .data.synthetic import make_domain
-
-            return make_domain("affectnet_like", n=p.source_n, seed=self.seed, size=p.source_size,
-                               nuisance=p.nuisance, min_per_class=p.min_per_class)
-        from .data.affectnet import read_affectnet
-
-        return read_affectnet(self.roots["affectnet"], size=p.source_size)
+        return self._corpus("affectnet", {"size": p.source_size},
+                            {"n": p.source_n, "seed": self.seed, "size": p.source_size, "nuisance": p.nuisance,
+                             "min_per_class": p.min_per_class})
 
     @cached_property
     @timing.timed("data")
@@ -90,31 +93,18 @@ class Pipeline:
         `data.folder.as_target_splits`)."""
         p = self.profile
         if "folder" in self.roots:
-            from .data.folder import as_target_splits, read_folder
+            from .data.folder import as_target_splits
 
-            return as_target_splits(read_folder(self.roots["folder"], size=48, channels=1, progress=False))
-        if p.synthetic:
-            from .data.synthetic import make_domain
-
-            return make_domain("ferplus_like", n=p.target_n, seed=self.seed + 1, nuisance=p.nuisance,
-                               min_per_class=p.min_per_class)
-        from .data.ferplus import read_ferplus
-
-        root = Path(self.roots["ferplus"])
-        return read_ferplus(root / "fer2013.csv", root / "fer2013new.csv", rule="paper")
+            return as_target_splits(load_source("folder", self.roots["folder"], size=48, channels=1, progress=False))
+        return self._corpus("ferplus", {"rule": "paper"},
+                            {"n": p.target_n, "seed": self.seed + 1, "nuisance": p.nuisance,
+                             "min_per_class": p.min_per_class})
 
     @cached_property
     @timing.timed("data")
     def gaze_images(self) -> Dataset:
         """The gaze study's images: CK+(-like) first and last frames."""
-        p = self.profile
-        if p.synthetic:
-            from .data.synthetic import make_domain
-
-            return make_domain("ckplus_like", n=p.gaze_n, seed=self.seed + 2, size=48)
-        from .data.ckplus import read_ckplus
-
-        return read_ckplus(self.roots["ckplus"], size=48)
+        return self._corpus("ckplus", {"size": 48}, {"n": self.profile.gaze_n, "seed": self.seed + 2, "size": 48})
 
     @cached_property
     @timing.timed("gaze study")

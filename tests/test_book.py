@@ -21,7 +21,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from rbdm_core import notebook_run as nr
+from rbdm_core.book_build import BOOK_DIR, run_book
+from rbdm_core.chapters import REPO_ROOT, list_chapters
+from rbdm_core.references import MAX_NOTEBOOK_BYTES
 from rbdm_core import viz
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,7 +35,7 @@ FIG_ID_RE = re.compile(r'<div id="(rbdm-fig-[A-Za-z0-9_-]+)"')
 
 def copy_book(dest: Path) -> Path:
     """book/ without build outputs, with its vendored JavaScript linked in."""
-    src = nr.BOOK_DIR
+    src = BOOK_DIR
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("_build", "_chapters", "_vendor", "node_modules"))
     if (src / "_vendor").exists():
         (dest / "_vendor").symlink_to(src / "_vendor", target_is_directory=True)
@@ -52,13 +54,13 @@ def declared_figures(nb_path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory):
-    chapters = nr.list_chapters()
+    chapters = list_chapters()
     missing = [c.with_suffix(".ipynb").name for c in chapters if not c.with_suffix(".ipynb").exists()]
     if not chapters or missing:
         pytest.fail(f"no committed executed chapters to build from (missing: {missing or 'all'}); "
                     "run `rbdm book --update-references`")
     book = copy_book(tmp_path_factory.mktemp("book") / "book")
-    html, _ = nr.run_book(execute=False, book_dir=book, progress=False, log=lambda m: None)
+    html, _ = run_book(execute=False, book_dir=book, progress=False, log=lambda m: None)
     return html, chapters
 
 
@@ -87,15 +89,15 @@ def test_book_builds_every_chapter_and_no_page_loads_remote_assets(built_book):
 def test_committed_notebooks_are_small_sanitised_pairs():
     import jupytext
 
-    for ch in nr.list_chapters():
+    for ch in list_chapters():
         ipynb = ch.with_suffix(".ipynb")
         assert ipynb.exists(), f"{ipynb.name} missing (rbdm book --update-references)"
-        assert ipynb.stat().st_size < nr.MAX_NOTEBOOK_BYTES, f"{ipynb.name} is {ipynb.stat().st_size} bytes"
+        assert ipynb.stat().st_size < MAX_NOTEBOOK_BYTES, f"{ipynb.name} is {ipynb.stat().st_size} bytes"
         text = ipynb.read_text()
         assert "plotly.js v" not in text and "cdn.plot.ly" not in text, f"{ipynb.name} inlines plotly.js"
         assert "papermill" not in json.loads(text)["metadata"]
         assert "injected-parameters" not in text
-        assert str(nr.REPO_ROOT) not in text, f"{ipynb.name} holds an absolute repository path"
+        assert str(REPO_ROOT) not in text, f"{ipynb.name} holds an absolute repository path"
         # the .ipynb is the jupytext pair of the .py: same cells, same sources
         src = jupytext.read(ch, fmt="py:percent")
         ref = nbformat.read(ipynb, as_version=4)
@@ -175,7 +177,7 @@ def _open(browser, url: str, problems: list[str], viewport=(1280, 900), on_respo
 def test_every_page_renders_in_chromium_without_errors(built_book, server, browser):
     html, chapters = built_book
     server.root = html
-    shots = Path(os.environ.get("RBDM_SCREENSHOTS", nr.REPO_ROOT / "screenshots"))
+    shots = Path(os.environ.get("RBDM_SCREENSHOTS", REPO_ROOT / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     declared = {f"_chapters/{c.stem}.html": declared_figures(c.with_suffix(".ipynb")) for c in chapters}
     pages = [p.relative_to(html).as_posix() for p in sorted(html.rglob("*.html"))
@@ -292,7 +294,7 @@ def test_figures_tables_and_equations_read_cleanly(built_book, server, browser, 
     $RBDM_SCREENSHOTS/<width>/."""
     html, chapters = built_book
     server.root = html
-    shots = Path(os.environ.get("RBDM_SCREENSHOTS", nr.REPO_ROOT / "screenshots")) / str(width)
+    shots = Path(os.environ.get("RBDM_SCREENSHOTS", REPO_ROOT / "screenshots")) / str(width)
     shots.mkdir(parents=True, exist_ok=True)
     failures: dict[str, list[str]] = {}
     n_math = n_tables = 0

@@ -88,7 +88,7 @@ def test_bibliography_labels_are_author_year():
 
     from pybtex.database import parse_string
 
-    sys.path.insert(0, str(__import__("rbdm_core.notebook_run").notebook_run.BOOK_DIR / "_ext"))
+    sys.path.insert(0, str(__import__("rbdm_core.book_build").book_build.BOOK_DIR / "_ext"))
     try:
         import rbdm_citations as rc
     finally:

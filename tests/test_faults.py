@@ -227,7 +227,7 @@ def test_two_rbdm_run_of_one_chapter_at_once_both_finish_with_the_solo_result(tm
     (named on stderr), then runs it on what the first stored; both notebooks equal a solo run's."""
     import nbformat
 
-    from rbdm_core import notebook_run as nr
+    from rbdm_core.references import sanitize_notebook
 
     chapter = tmp_path / "10_sums.py"
     chapter.write_text(CHAPTER)
@@ -258,7 +258,7 @@ def test_two_rbdm_run_of_one_chapter_at_once_both_finish_with_the_solo_result(tm
 
     def outputs(run: Path) -> str:
         nb = nbformat.read(run / "quick" / "notebooks" / "10_sums.ipynb", as_version=4)
-        return nbformat.writes(nr.sanitize_notebook(nb, paths={str(run): "<run_dir>"}))
+        return nbformat.writes(sanitize_notebook(nb, paths={str(run): "<run_dir>"}))
 
     assert outputs(tmp_path / "both") == outputs(tmp_path / "solo")
     assert "[ 6. 22. 38.]" in outputs(tmp_path / "solo")  # the rows of arange(12) summed by hand
@@ -406,9 +406,9 @@ def _executed_cells(path: Path) -> int:
 def _sanitised(run: Path) -> dict[str, str]:
     import nbformat
 
-    from rbdm_core import notebook_run as nr
+    from rbdm_core.references import sanitize_notebook
 
-    return {p.name: nbformat.writes(nr.sanitize_notebook(nbformat.read(p, as_version=4), paths={str(run): "<run_dir>"}))
+    return {p.name: nbformat.writes(sanitize_notebook(nbformat.read(p, as_version=4), paths={str(run): "<run_dir>"}))
             for p in sorted((run / "tiny" / "notebooks").glob("*.ipynb"))}
 
 

@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from rbdm_core.notebook_run import KERNEL_NAME, REPO_ROOT
+from rbdm_core.chapters import KERNEL_NAME, REPO_ROOT
 
 pytestmark = pytest.mark.slow
 SANITIZE = REPO_ROOT / "tests" / "nbval_sanitize.cfg"

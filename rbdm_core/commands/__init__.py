@@ -13,7 +13,7 @@ def add_execution_options(p, parameter_help: str) -> None:
                    "ROOT/[<split>/]<label>/*, replaces FERPlus as the Trainee's corpus; the run folder is named after "
                    "its stem)")
     p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
-    from rbdm_core.notebook_run import CELL_TIMEOUT_S
+    from rbdm_core.chapters import CELL_TIMEOUT_S
 
     p.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT_S, metavar="S",
                    help=f"seconds allowed per cell (default {CELL_TIMEOUT_S})")
@@ -34,7 +34,7 @@ def kernels_for(args) -> str:
 
 
 def check_cell_timeout(args) -> None:
-    """--cell-timeout checked before anything runs (`notebook_run.check_cell_timeout`)."""
-    from rbdm_core.notebook_run import check_cell_timeout as check
+    """--cell-timeout checked before anything runs (`chapters.check_cell_timeout`)."""
+    from rbdm_core.chapters import check_cell_timeout as check
 
     check(args.cell_timeout, "--cell-timeout")

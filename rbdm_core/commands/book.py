@@ -35,7 +35,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rbdm_core import notebook_run as nr
+    from rbdm_core.book_build import run_book
+    from rbdm_core.chapters import parse_parameters
 
     check_cell_timeout(args)
 
@@ -43,12 +44,12 @@ def run(args) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     try:
-        html, timings = nr.run_book(profile=args.profile, run_dir=args.run_dir, execute=not args.no_execute,
-                                    update_references=args.update_references, cell_timeout=args.cell_timeout,
-                                    progress=not args.no_progress, log=log,
-                                    parameters=nr.parse_parameters(args.parameter), kernels=kernels_for(args),
-                                    chapters=args.chapters.split(",") if args.chapters else None,
-                                    build=not args.no_build)
+        html, timings = run_book(profile=args.profile, run_dir=args.run_dir, execute=not args.no_execute,
+                                 update_references=args.update_references, cell_timeout=args.cell_timeout,
+                                 progress=not args.no_progress, log=log,
+                                 parameters=parse_parameters(args.parameter), kernels=kernels_for(args),
+                                 chapters=args.chapters.split(",") if args.chapters else None,
+                                 build=not args.no_build)
     except Exception as exc:
         if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError", "RuntimeError"):
             print(f"rbdm book: failed: {exc}", file=sys.stderr)

@@ -20,11 +20,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-import numpy as np
-
-SOURCES = ("ferplus", "affectnet", "ckplus", "synthetic", "folder")
+#: the options of `rbdm data summary` each source's reader takes (`data.sources.DATA_SOURCES`)
+SUMMARY_OPTIONS = {
+    "ferplus": ("fer2013", "fer2013new", "rule", "progress"),
+    "affectnet": ("size", "seed", "progress"),
+    "ckplus": ("size", "progress"),
+    "synthetic": ("n", "seed"),
+    "folder": ("size", "progress"),
+}
+SOURCES = tuple(SUMMARY_OPTIONS)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -54,52 +59,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def load(args: argparse.Namespace):
     """(counts DataFrame split,label,count; provenance dict) for the parsed arguments."""
-    progress = not args.no_progress
-    if args.source == "ferplus":
-        from rbdm_core.data.ferplus import read_ferplus
+    from rbdm_core.data.sources import count_source
 
-        root = Path(args.root)
-        old = Path(args.fer2013) if args.fer2013 else root / "fer2013.csv"
-        new = Path(args.fer2013new) if args.fer2013new else root / "fer2013new.csv"
-        ds = read_ferplus(old, new, rule=args.rule, progress=progress)
-        return ds.counts(), ds.provenance
-    if args.source == "ckplus":
-        from rbdm_core.data.ckplus import read_ckplus
-
-        ds = read_ckplus(args.root, size=args.size, progress=progress)
-        return ds.counts(), ds.provenance
-    if args.source == "affectnet":
-        from rbdm_core.data.affectnet import index_affectnet, read_affectnet
-        from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
-
-        if args.check_images:
-            ds = read_affectnet(args.root, size=args.size, seed=args.seed, progress=progress)
-            return ds.counts(), ds.provenance
-        rows, prov = index_affectnet(args.root, seed=args.seed, progress=progress)
-        # counts only: a Dataset of 1x1 placeholder images carries the labels and splits
-        ds = Dataset(images=np.zeros((len(rows), 1, 1, 1), np.uint8), labels=rows["label"].to_numpy(),
-                     class_names=FERPLUS_CLASSES, split=rows["split"].to_numpy(object))
-        return ds.counts(), prov
-    if args.source == "folder":
-        from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
-        from rbdm_core.data.folder import read_folder, scan
-
-        if args.check_images:
-            ds = read_folder(args.root, size=args.size, progress=progress)
-            return ds.counts(), ds.provenance
-        items, counts = scan(args.root)
-        ds = Dataset(images=np.zeros((len(items), 1, 1, 1), np.uint8), labels=np.array([lab for _, lab, _ in items]),
-                     class_names=FERPLUS_CLASSES, split=np.array([sp for sp, _, _ in items], object))
-        return ds.counts(), {"dropped": {"skipped_files": counts["skipped_files"],
-                                         "skipped_folders": counts["skipped_folders"]}}
-    if args.source == "synthetic":
-        from rbdm_core.data.synthetic import make_domain
-
-        if args.n is not None and args.n < 1:
-            raise ValueError(f"--n: expected a positive number of images, got {args.n}")
-        ds = make_domain(args.root, n=args.n, seed=args.seed)
-        return ds.counts(), ds.provenance
-    raise ValueError(f"SOURCE: expected one of {SOURCES}, got {args.source!r}")  # argparse prevents this
+    if args.source not in SUMMARY_OPTIONS:  # argparse prevents this
+        raise ValueError(f"SOURCE: expected one of {SOURCES}, got {args.source!r}")
+    if args.source == "synthetic" and args.n is not None and args.n < 1:
+        raise ValueError(f"--n: expected a positive number of images, got {args.n}")
+    values = {**vars(args), "progress": not args.no_progress}
+    options = {k: values[k] for k in SUMMARY_OPTIONS[args.source]}
+    return count_source(args.source, args.root, decode=args.check_images, **options)
 
 
 def run(args: argparse.Namespace) -> int:

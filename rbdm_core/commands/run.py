@@ -22,14 +22,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rbdm_core import notebook_run as nr
+    from rbdm_core.chapters import execute_chapter, parse_parameters
 
-    params = nr.parse_parameters(args.parameter)
+    params = parse_parameters(args.parameter)
     check_cell_timeout(args)
     try:
-        out = nr.execute_chapter(args.chapter, params, profile=args.profile, run_dir=args.run_dir,
-                                 cell_timeout=args.cell_timeout, progress=not args.no_progress,
-                                 kernels=kernels_for(args))
+        out = execute_chapter(args.chapter, params, profile=args.profile, run_dir=args.run_dir,
+                              cell_timeout=args.cell_timeout, progress=not args.no_progress,
+                              kernels=kernels_for(args))
     except Exception as exc:
         if type(exc).__name__ in ("PapermillExecutionError", "CellTimeoutError", "DeadKernelError"):
             print(f"rbdm run: chapter {args.chapter} failed: {exc}", file=sys.stderr)

@@ -123,50 +123,39 @@ def profile_data(prof) -> str:
     synthetic FERPlus-like domain)."""
     import os
 
+    from rbdm_core.data.sources import DATA_SOURCES
+
     roots = dict(prof.roots or {})
+    env = DATA_SOURCES["ferplus"].env
     if roots.get("folder"):
         return f"folder:{roots['folder']}"
-    if not prof.synthetic and (roots.get("ferplus") or os.environ.get("RBDM_FERPLUS_ROOT")):
-        return f"ferplus:{roots.get('ferplus') or os.environ['RBDM_FERPLUS_ROOT']}"
+    if not prof.synthetic and (roots.get("ferplus") or os.environ.get(env)):
+        return f"ferplus:{roots.get('ferplus') or os.environ[env]}"
     return "synthetic:ferplus_like"
+
+
+#: the sources `--data NAME:...` accepts, each with its reader's options taken from the settings
+#: (`data.sources.DATA_SOURCES` loads them)
+DATA_OPTIONS = {
+    "synthetic": lambda s: {"n": s.get("n"), "seed": int(s.get("data_seed") or 0)},
+    "ferplus": lambda s: {"progress": not s.get("quiet")},
+    "affectnet": lambda s: {"size": int(s.get("size") or 96)},
+    "folder": lambda s: {"size": int(s.get("size") or 48), "progress": not s.get("quiet")},
+    "npz": lambda s: {},
+}
 
 
 def load_data(spec: str, s: dict):
     """The Dataset named by --data."""
+    from rbdm_core.data.sources import DATA_SOURCES, load_source, one_of
+
     kind, _, arg = str(spec).partition(":")
     if not arg:
-        raise ValueError(f"--data {spec!r}: expected synthetic:DOMAIN, ferplus:ROOT, affectnet:ROOT, folder:ROOT or npz:FILE")
-    if kind == "synthetic":
-        from rbdm_core.data.synthetic import make_domain
-
-        return make_domain(arg, n=s.get("n"), seed=int(s.get("data_seed") or 0))
-    if kind == "ferplus":
-        from rbdm_core.data.ferplus import read_ferplus
-
-        root = Path(arg)
-        return read_ferplus(root / "fer2013.csv", root / "fer2013new.csv", progress=not s.get("quiet"))
-    if kind == "affectnet":
-        from rbdm_core.data.affectnet import read_affectnet
-
-        return read_affectnet(arg, size=int(s.get("size") or 96))
-    if kind == "folder":
-        from rbdm_core.data.folder import read_folder
-
-        return read_folder(arg, size=int(s.get("size") or 48), progress=not s.get("quiet"))
-    if kind == "npz":
-        from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
-
-        p = Path(arg)
-        if not p.exists():
-            raise FileNotFoundError(f"--data npz:{p}: no such file")
-        with np.load(p, allow_pickle=False) as z:
-            missing = [k for k in ("images", "labels", "split") if k not in z.files]
-            if missing:
-                raise ValueError(f"--data npz:{p}: missing array(s) {missing} (expected images, labels, split)")
-            names = tuple(str(c) for c in z["class_names"]) if "class_names" in z.files else FERPLUS_CLASSES
-            return Dataset(images=z["images"], labels=z["labels"], split=z["split"].astype(object),
-                           class_names=names, provenance={"synthetic": False, "source": str(p)})
-    raise ValueError(f"--data {spec!r}: unknown source {kind!r}; expected synthetic, ferplus, affectnet, folder or npz")
+        forms = one_of(f"{k}:{DATA_SOURCES[k].metavar}" for k in DATA_OPTIONS)
+        raise ValueError(f"--data {spec!r}: expected {forms}")
+    if kind not in DATA_OPTIONS:
+        raise ValueError(f"--data {spec!r}: unknown source {kind!r}; expected {one_of(DATA_OPTIONS)}")
+    return load_source(kind, arg, **DATA_OPTIONS[kind](s))
 
 
 def pick_splits(ds, train_split, val_split):

@@ -1,0 +1,155 @@
+"""Building the book: every chapter executed in one run folder (`run_book`), rendered with
+Jupyter Book 1.x, execution off (`build_book`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from rbdm_core.artifacts import atomic_write_text, default_run_dir
+from rbdm_core.chapters import (
+    CELL_TIMEOUT_S, NOTEBOOKS_DIR, REPO_ROOT, chapter_parameters, check_cell_timeout, execute_chapter,
+    list_chapters, read_notebook, resolve_chapter,
+)
+from rbdm_core.faults import fault_point
+from rbdm_core.references import sanitize_notebook, write_reference
+
+BOOK_DIR = REPO_ROOT / "book"
+
+
+def build_book(
+    notebooks: Sequence[str | os.PathLike],
+    *,
+    book_dir: str | os.PathLike | None = None,
+    run_dir: str | os.PathLike | None = None,
+    quiet: bool = True,
+) -> Path:
+    """Render executed notebooks with Jupyter Book 1.x (execution off) into `<book>/_build/html`.
+
+    The notebooks are sanitised (progress bars, widget outputs, paths) and copied into the
+    gitignored `<book>/_chapters/` folder that `_toc.yml` globs; stale copies are removed first.
+    Returns the html folder. Raises RuntimeError with the build log's tail on failure."""
+    import nbformat
+
+    book = Path(book_dir) if book_dir is not None else BOOK_DIR
+    if not (book / "_config.yml").exists():
+        raise FileNotFoundError(f"{book}: no _config.yml (not a Jupyter Book folder)")
+    chapters = book / "_chapters"
+    if chapters.exists():
+        shutil.rmtree(chapters)
+    chapters.mkdir(parents=True)
+    paths = {str(Path(run_dir).resolve()): "<run_dir>"} if run_dir else {}
+    for src in notebooks:
+        src = Path(src)
+        if not src.exists():
+            raise FileNotFoundError(f"build_book: executed notebook {src} not found")
+        nb = sanitize_notebook(nbformat.read(src, as_version=4), paths=paths)
+        nbformat.write(nb, chapters / src.name)
+    if (book / "_build").exists():  # a clean build: no stale pages of removed chapters
+        shutil.rmtree(book / "_build")
+    cmd = [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())",
+           "build", str(book), "--builder", "html"]
+    if quiet:
+        cmd.append("--quiet")
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(book))
+    log = proc.stdout + proc.stderr
+    html = book / "_build" / "html"
+    if proc.returncode != 0 or not (html / "index.html").exists():
+        raise RuntimeError(f"jupyter-book build failed (exit {proc.returncode}):\n{log[-4000:]}")
+    warnings = [ln for ln in log.splitlines() if "WARNING" in ln]
+    if warnings:
+        print(f"book: {len(warnings)} Sphinx warning(s):", *warnings[:20], sep="\n  ", file=sys.stderr)
+    return html
+
+
+def run_book(
+    *,
+    profile: str = "quick",
+    run_dir: str | os.PathLike | None = None,
+    execute: bool = True,
+    update_references: bool = False,
+    notebooks_dir: str | os.PathLike | None = None,
+    book_dir: str | os.PathLike | None = None,
+    cell_timeout: int = CELL_TIMEOUT_S,
+    progress: bool = True,
+    log=print,
+    parameters: Mapping[str, Any] | None = None,
+    kernels: str = "portable",
+    chapters: Sequence[str] | None = None,
+    build: bool = True,
+) -> tuple[Path | None, list[tuple[str, float]]]:
+    """Execute every chapter in order (one run dir), then build the book.
+
+    execute=False builds from the committed `notebooks/NN_name.ipynb` instead. update_references
+    (quick profile only) writes the sanitised executed notebooks back as the committed ones.
+    parameters: {name: value} given to every chapter whose parameters cell declares `name` (e.g.
+    `ferplus_root`); a name no chapter declares is an error. kernels: see `execute_chapter`.
+    chapters: only these chapters (`resolve_chapter` specs such as "01", "09_nuisance"), in book
+    order, are executed and built (default: all).
+    build=False executes the chapters only (the executed notebooks are in
+    `<run>/<profile>/notebooks/`; no HTML, html folder None).
+    Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
+    check_cell_timeout(cell_timeout)
+    if update_references and profile != "quick":
+        raise ValueError("--update-references needs --profile quick (the references are the quick profile)")
+    if update_references and kernels != "portable":
+        raise ValueError("--update-references needs --kernels portable (the references must match on any CPU)")
+    if update_references and not execute:
+        raise ValueError("--update-references needs execution (drop --no-execute)")
+    if not build and not execute:
+        raise ValueError("--no-build needs execution (drop --no-execute): there would be nothing to do")
+    nbdir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
+    subset = chapters
+    chapters = list_chapters(nbdir)
+    if not chapters:
+        raise FileNotFoundError(f"{nbdir}: no chapters (NN_name.py)")
+    if subset is not None:
+        wanted = {resolve_chapter(c, nbdir) for c in subset}
+        chapters = [c for c in chapters if c in wanted]
+        if not chapters:
+            raise ValueError("chapters: expected at least one chapter of the book")
+    params = dict(parameters or {})
+    declared = {c: set(chapter_parameters(read_notebook(c))) for c in chapters} if params else {}
+    unused = sorted(set(params) - set().union(*declared.values())) if params else []
+    if unused:
+        raise ValueError(f"parameter(s) {', '.join(unused)}: no chapter declares them")
+    root = Path(run_dir).resolve() if run_dir is not None else default_run_dir()
+    timings: list[tuple[str, float]] = []
+    executed: list[Path] = []
+    if execute:
+        for ch in chapters:
+            log(f"book: executing {ch.stem} ({profile})")
+            t0 = time.perf_counter()
+            mine = {k: v for k, v in params.items() if k in declared.get(ch, ())}
+            out = execute_chapter(ch, mine, profile=profile, run_dir=root, cell_timeout=cell_timeout,
+                                  progress=progress, quiet_kernel_progress=update_references,
+                                  notebooks_dir=nbdir, kernels=kernels)
+            dt = time.perf_counter() - t0
+            timings.append((ch.stem, dt))
+            log(f"book: {ch.stem} done in {dt:.1f} s")
+            executed.append(out)
+            if update_references:
+                log(f"book: reference written: {write_reference(out, nbdir, root)}")
+            fault_point("chapter")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
+        from rbdm_core.profiles import get_profile
+
+        atomic_write_text(root / get_profile(profile).name / "timings.json",
+                          json.dumps({k: round(v, 2) for k, v in timings}, indent=1))
+    else:
+        missing = [c.with_suffix(".ipynb").name for c in chapters if not c.with_suffix(".ipynb").exists()]
+        if missing:
+            raise FileNotFoundError(f"{nbdir}: committed executed notebook(s) missing: {', '.join(missing)} "
+                                    "(run `rbdm book --update-references`)")
+        executed = [c.with_suffix(".ipynb") for c in chapters]
+    if not build:
+        return None, timings
+    t0 = time.perf_counter()
+    html = build_book(executed, book_dir=book_dir, run_dir=root if execute else None)
+    timings.append(("(build)", time.perf_counter() - t0))
+    return html, timings
