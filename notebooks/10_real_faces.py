@@ -143,7 +143,7 @@ viz.table(faces[~faces.index.isin(posed.index)], float_format="{:.3f}", caption=
 # one track.
 
 # %%
-from rbdm_core.video.commands import classifier_for, detector
+from rbdm_core.video.files import classifier_for, detector
 from rbdm_core.video.process import NoFaceError, classify_video
 
 detect, crop, detector_name = detector()

@@ -1,6 +1,7 @@
 """rbdm_core: the library behind the rbdm book.
 
-Data flows one way: data -> models/training -> saliency -> masking/gaze -> metrics -> viz.
+Which module may import which: the layer order of docs/architecture.md ("Import layers"),
+checked by tests/test_imports.py (no cycles, no import from a later layer).
 Modules import TensorFlow lazily where they can, so that `rbdm data summary` stays fast.
 """
 

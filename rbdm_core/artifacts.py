@@ -18,7 +18,8 @@ removed, so nothing half-written stays, and the next run after space is freed co
 
 Two writers: `Store.cached_arrays` computes a missing artifact while holding the lock of its folder
 (`rbdm_core.locks.folder_lock`); a second process asking for the same artifact waits and then
-reads what the first wrote.
+reads what the first wrote. Temporaries are named, and swept by the next holder of a folder's
+lock, in `rbdm_core.temporaries`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
+
+from rbdm_core import temporaries
+from rbdm_core.locks import folder_lock
 
 
 def default_run_dir() -> Path:
@@ -134,7 +138,7 @@ def atomic_path(path: str | os.PathLike, size: int | None = None) -> Iterator[Pa
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temporaries.prefix(path.name), suffix=temporaries.SUFFIX, dir=path.parent)
     except OSError as exc:
         if exc.errno in NO_SPACE:
             raise DiskFull(path, size, exc) from None
@@ -156,19 +160,6 @@ def atomic_path(path: str | os.PathLike, size: int | None = None) -> Iterator[Pa
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink()
-
-
-def sweep_temporaries(folder: str | os.PathLike, keep: Sequence[str] = ("params.json",)) -> list[Path]:
-    """Remove the temporaries (`.NAME.*.tmp`, files or folders) that a writer killed part-way left
-    in `folder`, except those of the names in `keep` (written without a lock); returns them.
-    Call only while holding the folder's lock (`rbdm_core.locks.folder_lock` does)."""
-    gone = []
-    for p in sorted(Path(folder).glob(".*.tmp")):
-        if any(p.name.startswith(f".{k}.") for k in keep):
-            continue
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-        gone.append(p)
-    return gone
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -341,8 +332,6 @@ class Store:
                 return load_npz(path, kind)
             except DamagedArtifact as exc:
                 report_damage(exc)
-        from .locks import folder_lock
-
         with folder_lock(self.dir(kind, params), kind):  # one writer; a second process waits, then reads
             if path.exists():
                 try:

@@ -1,6 +1,7 @@
 """One call that makes a run reproducible: seeds and deterministic TensorFlow ops.
 
-Every entry point (CLI, notebooks, tests) calls `seed_everything` before building a model.
+`training.train` calls `seed_everything` before it builds a model, so every training run is
+seeded there, whoever starts it; chapter 7 calls it itself to show its settings.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ A holder that dies, even by SIGKILL, releases the lock with its file descriptor 
 holder removes the lock file when it is done (a killed one leaves it, unlocked, for the next
 holder to take); a process that locked a file already removed notices (another inode) and takes
 the new one. The next holder removes the temporary files a killed writer left
-(`artifacts.sweep_temporaries`).
+(`temporaries.sweep_temporaries`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from rbdm_core.temporaries import sweep_temporaries
 
 LOCK_NAME = ".lock"
 
@@ -77,8 +79,6 @@ def folder_lock(folder: str | os.PathLike, what: str, *, wait: bool = True, poll
         except OSError:  # a full disk: the holder stays unnamed, the lock holds all the same
             pass
         if sweep:
-            from .artifacts import sweep_temporaries
-
             sweep_temporaries(folder)  # what a writer killed part-way left: no one else writes here now
         yield path
     finally:

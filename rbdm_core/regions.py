@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rbdm_core import masking
+from rbdm_core.checks import _batch
 
 
 def relevance_in_regions(maps: np.ndarray, regions: np.ndarray) -> pd.DataFrame:
@@ -85,7 +85,7 @@ def relevance_concentration(maps: Any, top: float = 0.1) -> pd.DataFrame:
     `share_above_mean` (pixels with R >= the map's mean: what the mean mask keeps),
     `median_over_mean` (median / mean; NaN unless mean > 0), and `top_share` (share of the map's
     sum held by its `round(top * H * W)` largest pixels; NaN unless the sum > 0)."""
-    r = masking._batch(maps, "maps")[0].astype(np.float64)
+    r = _batch(maps, "maps")[0].astype(np.float64)
     if not 0 < float(top) <= 1:
         raise ValueError(f"top: expected 0 < top <= 1 (a share of the pixels), got {top!r}")
     n = len(r)

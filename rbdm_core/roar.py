@@ -11,7 +11,7 @@ import pandas as pd
 from rbdm_core import timing
 from rbdm_core.artifacts import param_key
 from rbdm_core.masking import REMOVALS, apply_mask, roar_masks
-from rbdm_core.masking.checks import _maps
+from rbdm_core.checks import _maps
 
 
 def roar(architecture: str, train, val, relevance_train: Any, relevance_val: Any, recipe,

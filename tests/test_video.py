@@ -264,10 +264,10 @@ def test_a_video_cut_midway_gives_its_first_frames_and_a_note(tmp_path):
 
 
 def test_whole_frame_mode():
-    from rbdm_core.video import commands
+    from rbdm_core.video import files
 
     frame = np.zeros((H, W, 3), np.uint8)
-    detect, crop, name = commands.detector("whole")
+    detect, crop, name = files.detector("whole")
     assert detect(frame) == [(0, 0, W, H)] and name == "whole frame"
     with pytest.raises(ValueError, match="--faces"):
-        commands.detector("eyes")
+        files.detector("eyes")

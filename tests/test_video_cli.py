@@ -16,7 +16,7 @@ pytest.importorskip("imageio_ffmpeg")
 
 from rbdm_core.cli import main  # noqa: E402
 from rbdm_core.data.faces import render_faces  # noqa: E402
-from rbdm_core.video import commands  # noqa: E402
+from rbdm_core.video import files  # noqa: E402
 from rbdm_core.video.process import box_crop  # noqa: E402
 from rbdm_core.video.reader import probe, read_frames  # noqa: E402
 from rbdm_core.video.writer import mp4_writer  # noqa: E402
@@ -39,7 +39,7 @@ def stand_in_detector(frame):
 
 @pytest.fixture(autouse=True)
 def stand_in(monkeypatch):
-    monkeypatch.setattr(commands, "detector", lambda faces="detect": (stand_in_detector, box_crop, "stand-in"))
+    monkeypatch.setattr(files, "detector", lambda faces="detect": (stand_in_detector, box_crop, "stand-in"))
 
 
 @pytest.fixture(scope="module")

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.method not in METHODS:
         raise ValueError(f"--method {args.method!r}: expected one of {', '.join(METHODS)}")
-    from rbdm_core.video.commands import split_videos
+    from rbdm_core.video.files import split_videos
 
     videos, others, notes = split_videos(args.images)
     if videos:
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_with_videos(args: argparse.Namespace, videos, others) -> int:
     """Videos (and any images beside them): the images as `_run_images` does them."""
     from rbdm_core.models import load_bundle
-    from rbdm_core.video.commands import explain_videos
+    from rbdm_core.video.files import explain_videos
     from rbdm_core.video.reader import check_step
 
     step = check_step(args.step)

@@ -57,19 +57,13 @@ def add_faces_argument(p: argparse.ArgumentParser) -> None:
                         "whole: use the whole image, as before")
 
 
-def no_face_note() -> str:
-    from rbdm_core.data.face_detect import DETECTOR, MIN_SCORE
-
-    return f"no face found ({DETECTOR}, score >= {MIN_SCORE}); --faces whole uses the whole image"
-
-
 def find_faces(command: str, images, paths, channels: int):
     """Detect and crop every face of `images` ((H, W, 3) uint8 RGB): the `FaceCrop`s (pixels in
     `channels`) and the indices of the images without a face (each named on stderr)."""
     from tqdm.auto import tqdm
 
     from rbdm_core.data.face_crop import crops_of
-    from rbdm_core.data.face_detect import detect_faces
+    from rbdm_core.data.face_detect import detect_faces, no_face_note
     from rbdm_core.progress import disabled
 
     bar = tqdm(images, desc="finding faces", unit="image", file=sys.stderr, leave=False,
@@ -99,9 +93,10 @@ def read_inputs(command: str, paths, channels: int):
 
 
 def run(args: argparse.Namespace) -> int:
+    from rbdm_core.data.face_detect import no_face_note
     from rbdm_core.models import load_bundle
 
-    from rbdm_core.video.commands import split_videos
+    from rbdm_core.video.files import split_videos
 
     videos, _, _ = split_videos(args.images)
     if videos:
@@ -138,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_with_videos(args: argparse.Namespace) -> int:
     """Images and videos: one CSV in the video columns (see the module docstring)."""
     from rbdm_core.models import load_bundle
-    from rbdm_core.video.commands import COLUMNS, predict_images, predict_videos, split_videos
+    from rbdm_core.video.files import COLUMNS, predict_images, predict_videos, split_videos
     from rbdm_core.video.reader import check_step
 
     step = check_step(args.step)
@@ -153,7 +148,7 @@ def _run_with_videos(args: argparse.Namespace) -> int:
     n_files = len(videos) + len(others)
     if n_skipped == n_files:
         raise ValueError(f"none of the {n_files} input file(s) could be read (or held a face)")
-    from rbdm_core.video.commands import expand
+    from rbdm_core.video.files import expand
 
     order = {str(p): i for i, p in reversed(list(enumerate(expand(args.images)[0])))}
     rows = sorted(image_rows + video_rows, key=lambda r: order[r[0]])  # stable: input order, then frames

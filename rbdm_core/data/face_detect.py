@@ -41,6 +41,12 @@ OVERLAP_IOU = 0.3
 DETECTOR = "BlazeFace (mediapipe 0.10.14: full-range and short-range models)"
 
 
+def no_face_note() -> str:
+    """The note `rbdm predict` / `rbdm explain` write (CSV `note`, stderr) for an image in which
+    `detect_faces` finds no face."""
+    return f"no face found ({DETECTOR}, score >= {MIN_SCORE}); --faces whole uses the whole image"
+
+
 @dataclass(frozen=True)
 class FaceBox:
     """One face: pixels `(x, y)` top-left corner, `width`, `height` (inside the image), the

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from rbdm_core.checks import _is_int
 from rbdm_core.data import faces
 from rbdm_core.data import nuisance as _nuisance
 from rbdm_core.data.dataset import FERPLUS_CLASSES, FERPLUS_SPLITS, Dataset
@@ -89,9 +90,9 @@ def _derived_seed(seed: int, domain: str, stream: int = 0) -> int:
 def _check(domain, n, seed, size):
     if domain not in DOMAINS:
         raise ValueError(f"make_domain: domain must be one of {DOMAINS}, got {domain!r}")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+    if not _is_int(seed) or seed < 0:
         raise ValueError(f"make_domain: seed must be a non-negative int, got {seed!r}")
-    if n is not None and (not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1):
+    if n is not None and (not _is_int(n) or n < 1):
         raise ValueError(f"make_domain: n must be a positive int (number of images) or None, got {n!r}")
     if size is not None and (not isinstance(size, (int, np.integer)) or size < 16):
         raise ValueError(f"make_domain: size must be an int >= 16 (pixels per side) or None, got {size!r}")
@@ -155,8 +156,7 @@ def make_domain(domain: str, n: int | None = None, seed: int = 0, size: int | No
     if domain == "ckplus_like" and _nuisance.active(lv):
         raise ValueError("make_domain('ckplus_like'): nuisance must be 0; the nuisance factors apply to the "
                          "in-the-wild domains affectnet_like and ferplus_like (ckplus_like renders posed lab recordings)")
-    if min_per_class is not None and (not isinstance(min_per_class, (int, np.integer)) or isinstance(min_per_class, bool)
-                                      or min_per_class < 0):
+    if min_per_class is not None and (not _is_int(min_per_class) or min_per_class < 0):
         raise ValueError(f"make_domain: min_per_class must be a non-negative int or None, got {min_per_class!r}")
     floor = MIN_PER_CLASS_PER_SPLIT if min_per_class is None else int(min_per_class)
     n = DEFAULT_N[domain] if n is None else int(n)
@@ -302,8 +302,7 @@ def make_sequences(n_sequences: int | None = None, seed: int = 0, size: int | No
     """Whole CK+-like posed sequences (the ones `make_domain("ckplus_like", 2 * n_sequences, seed,
     size)` takes its first and last frames from): frame t has AU intensity ramp(t) * apex, the
     same person, pose and light throughout, fresh sensor noise per frame."""
-    if n_sequences is not None and (not isinstance(n_sequences, (int, np.integer)) or isinstance(n_sequences, bool)
-                                    or n_sequences < 1):
+    if n_sequences is not None and (not _is_int(n_sequences) or n_sequences < 1):
         raise ValueError(f"make_sequences: n_sequences must be a positive int or None, got {n_sequences!r}")
     _check("ckplus_like", None if n_sequences is None else 2 * int(n_sequences), seed, size)
     n_seq = DEFAULT_N["ckplus_like"] // 2 if n_sequences is None else int(n_sequences)

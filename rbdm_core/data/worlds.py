@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rbdm_core.checks import _is_int
 from rbdm_core.data import faces
 from rbdm_core.data import nuisance as _nuisance
 from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
@@ -85,8 +86,7 @@ class World:
 
     def training_index(self, per_class: int) -> np.ndarray:
         """Pool indices of the first `per_class` images of every class, in pool order."""
-        if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or not \
-                1 <= per_class <= self.max_per_class:
+        if not _is_int(per_class) or not 1 <= per_class <= self.max_per_class:
             raise ValueError(f"train_per_class: expected an int in 1..{self.max_per_class} (the world's "
                              f"pool has {self.max_per_class} per class), got {per_class!r}")
         lab = self.pool.labels
@@ -127,7 +127,7 @@ def make_world(name: str, max_per_class: int = 200, val_per_class: int = 30, tes
         raise ValueError(f"world: expected one of {list(WORLDS)}, got {name!r}")
     for arg, v in (("max_per_class", max_per_class), ("val_per_class", val_per_class),
                    ("test_per_class", test_per_class)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        if not _is_int(v) or v < 1:
             raise ValueError(f"make_world: {arg}: expected a positive int, got {v!r}")
     lv = _nuisance.levels(WORLDS[name])
     rng = np.random.default_rng(_derived(seed, 0))

@@ -10,11 +10,11 @@ One job per module; every public name is re-exported here, so `gaze.heatmap(...)
 * `region_shares`: the shares of fixations and of the model's top pixels in the ground-truth
   region per image, and the rule that picks the images of the paper's Figure 13.
 
-The argument checks `_positive`, `_points` and `_image_shape` (`_checks`) stay reachable as
-`gaze._positive` etc.: `rbdm_core.masking` validates its kernel parameters with them.
+The argument checks live in `rbdm_core.checks` (shared by every layer); `_positive`, `_points` and
+`_image_shape` stay reachable as `gaze._positive` etc. for the callers that used them here.
 """
 
-from ._checks import _image_shape, _points, _positive  # noqa: F401 (gaze._positive etc., for masking)
+from rbdm_core.checks import _image_shape, _points, _positive  # noqa: F401 (gaze._positive etc., as before)
 from .fixations import Fixations, detect_fixations_idt, detection_table, dispersion_threshold_px, match_fixations
 from .geometry import (
     DIAGONAL_IN,

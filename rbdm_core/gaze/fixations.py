@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._checks import _points, _positive
+from rbdm_core.checks import _is_int, _points, _positive
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,11 +136,11 @@ def dispersion_threshold_px(jitter_deg: float, px_per_degree: float, n_samples: 
     less than independent noise of the same RMS, so this is the conservative (larger) threshold."""
     j = _positive("jitter_deg", jitter_deg, allow_zero=True)
     ppd = _positive("px_per_degree", px_per_degree)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
+    if not _is_int(n_samples) or n_samples < 2:
         raise ValueError(f"n_samples: expected an int >= 2 (samples in a fixation window), got {n_samples!r}")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile: expected 0 < quantile < 1, got {quantile!r}")
-    if isinstance(n_sim, bool) or not isinstance(n_sim, (int, np.integer)) or n_sim < 100:
+    if not _is_int(n_sim) or n_sim < 100:
         raise ValueError(f"n_sim: expected an int >= 100, got {n_sim!r}")
     rng = np.random.default_rng(int(seed))
     xy = rng.standard_normal((int(n_sim), int(n_samples), 2)) * (j / math.sqrt(2.0) * ppd)

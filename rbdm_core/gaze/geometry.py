@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._checks import _image_shape, _points, _positive
+from rbdm_core.checks import _image_shape, _points, _positive
 
 #: The paper's eye-tracking set-up.
 SCREEN_RESOLUTION = (2560, 1440)

@@ -30,7 +30,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._checks import _image_shape, _points, _positive
+from rbdm_core.checks import _image_shape, _is_int, _points, _positive
+from rbdm_core.ranking import pseudo_fixations
 from .geometry import (
     DIAGONAL_IN,
     DISPLAY_PX,
@@ -348,15 +349,13 @@ def study_fixation_maps(fixations_df: pd.DataFrame, n_images: int, image_shape: 
 
 def model_heatmaps(relevance: Any, n: int, sigma: float, cutoff: float | None = None) -> np.ndarray:
     """Gaze heatmaps `(N, H, W)` float64 of the model: each relevance map's `n` most relevant
-    pixels (`masking.pseudo_fixations`, ties by row-major index) taken as fixations of weight 1
+    pixels (`ranking.pseudo_fixations`, ties by row-major index) taken as fixations of weight 1
     at their pixel centres and summed with `heatmap(..., sigma, cutoff)` (pixels).
     With a cut-off, the heatmap's support (> 0) is the perceptive mask of the same parameters."""
-    from rbdm_core import masking  # here, not at the top: masking imports gaze
-
     rel = np.asarray(relevance)
     if rel.ndim != 3:
         raise ValueError(f"relevance: expected (N, H, W) maps, got shape {rel.shape}")
-    points = masking.pseudo_fixations(rel, n)
+    points = pseudo_fixations(rel, n)
     shape = rel.shape[1:]
     out = np.zeros(rel.shape, dtype=np.float64)
     for i, p in enumerate(points):
@@ -368,7 +367,7 @@ def random_heatmaps(n_images: int, shape: Sequence[int], n: int, sigma: float, c
                     seed: int = 0) -> np.ndarray:
     """Chance baseline for `model_heatmaps`: heatmaps `(n_images, H, W)` float64 from `n`
     distinct pixels per image drawn uniformly at random (numpy Generator(seed))."""
-    if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 0:
+    if not _is_int(n_images) or n_images < 0:
         raise ValueError(f"n_images: expected an int >= 0, got {n_images!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected an int >= 0, got {seed!r}")

@@ -21,7 +21,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._checks import _image_shape
+from rbdm_core.checks import _image_shape, _is_int
+from rbdm_core.ranking import pseudo_fixations
+
 from .geometry import DISPLAY_PX, SCREEN_RESOLUTION, fixations_in_image
 from .heatmaps import _pixels
 
@@ -79,7 +81,7 @@ def region_shares(
     regions:      (N, H, W) bool ground-truth regions of the N images.
     relevance:    (N, H, W) the model's relevance maps of the same images.
     n:            the model's points per image: its `n` most relevant pixels (ties by row-major
-                  index, `masking.pseudo_fixations`), as the model heatmaps of chapter 4.
+                  index, `ranking.pseudo_fixations`), as the model heatmaps of chapter 4.
     true, predicted: (N,) the true and the model's predicted class per image (any comparable labels).
     skip_first:   leave out each annotator's first fixation on an image (the one on the central
                   fixation cross every trial starts from), default True.
@@ -92,8 +94,6 @@ def region_shares(
     Shares are NaN where the region is empty (nothing marks the class) and fixation_share also
     where no fixation was counted. Fixations off the image are dropped.
     """
-    from rbdm_core import masking  # here, not at the top: masking imports gaze
-
     reg = np.asarray(regions)
     rel = np.asarray(relevance)
     if reg.dtype != bool or reg.ndim != 3:
@@ -129,7 +129,7 @@ def region_shares(
         xy, _, _ = fixations_in_image(grp[["x_screen", "y_screen"]].to_numpy(np.float64), (h, w), display_px, screen)
         counted[int(img)] = len(xy)
         inside[int(img)] = int(points_in_region(xy, reg[int(img)]).sum()) if len(xy) else 0
-    top = masking.pseudo_fixations(rel, n)
+    top = pseudo_fixations(rel, n)
     top_in = np.array([int(points_in_region(pts, reg[i]).sum()) for i, pts in enumerate(top)], np.int64)
     region_px = reg.reshape(n_img, -1).sum(axis=1)
     has_region = region_px > 0
@@ -181,7 +181,7 @@ def select_missed_cues(shares: pd.DataFrame, k: int = 2) -> MissedCues:
     missing = [c for c in REGION_SHARE_COLUMNS if c not in shares.columns]
     if missing:
         raise ValueError(f"shares: missing column(s) {missing}; expected a gaze.region_shares table")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+    if not _is_int(k) or k < 1:
         raise ValueError(f"k: expected an int >= 1, got {k!r}")
     finite = np.isfinite(shares.fixation_share.astype(float)) & np.isfinite(shares.relevance_share.astype(float))
     eligible = shares[finite]

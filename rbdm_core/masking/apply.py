@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from rbdm_core.checks import _index
 from rbdm_core.masking.fills import FILL_NAMES, Fill, fill_spec
 
 #: values (pixels x channels) filled per step by the named fills: bounds their float64 working
@@ -27,12 +28,6 @@ def _masks_for(x: np.ndarray, masks: Any) -> np.ndarray:
     if m.shape != x.shape[:3]:
         raise ValueError(f"masks: expected shape {x.shape[:3]} (the N, H, W of images {x.shape}), got {m.shape}")
     return m
-
-
-def _index(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**63:
-        raise ValueError(f"{name}: expected an int in 0..2**63 - 1, got {value!r}")
-    return int(value)
 
 
 def _constant(x: np.ndarray, m: np.ndarray, fill: Any) -> np.ndarray:

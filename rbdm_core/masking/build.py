@@ -11,7 +11,7 @@ import numpy as np
 from rbdm_core.artifacts import DamagedArtifact, atomic_write_text, load_npy, report_damage, save_npy
 from rbdm_core.faults import fault_point
 from rbdm_core.locks import folder_lock
-from rbdm_core.masking.checks import _batch
+from rbdm_core.checks import _batch, _is_int
 from rbdm_core.masking.registry import mask_type as mask_type_spec
 from rbdm_core.progress import disabled
 
@@ -48,11 +48,11 @@ def build_masks(
     """
     spec = mask_type_spec(mask_type)
     used = spec.resolve(mask_params)  # validated before anything is written
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+    if not _is_int(chunk) or chunk < 1:
         raise ValueError(f"chunk: expected an int >= 1, got {chunk!r}")
     if callable(relevance):
         n = n_images
-        if n is None or isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        if n is None or not _is_int(n) or n < 0:
             raise ValueError(f"n_images: a callable relevance needs n_images = the number of images (int >= 0), got {n!r}")
         total = int(n)
         get = relevance

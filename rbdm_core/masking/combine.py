@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rbdm_core.masking.checks import _maps, _masks
+from rbdm_core.checks import _maps, _masks
 
 COMBINE_RULES = ("union", "intersection", "majority")
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from rbdm_core.masking.checks import _maps, _masks
+from rbdm_core.checks import _maps, _masks
 from rbdm_core.masking.random_masks import random_masks_like
-from rbdm_core.masking.relevance_masks import top_k_flat
+from rbdm_core.ranking import top_k_flat
 
 
 def matched_random(masks: Any, seed: int = 0) -> np.ndarray:

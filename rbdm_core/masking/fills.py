@@ -36,8 +36,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from scipy import ndimage
 
-from rbdm_core import gaze
-from rbdm_core.masking.checks import resolve_params
+from rbdm_core.checks import _positive, resolve_params
 from rbdm_core.masking.linear_imputation import linear_fill
 
 #: the value of every channel in an image that keeps no pixel
@@ -101,11 +100,11 @@ def noisy_linear_fill(values: np.ndarray, kept: np.ndarray, noise_sd: float, see
 
 
 def _check_sigma(p: dict) -> None:
-    gaze._positive("sigma", p["sigma"])
+    _positive("sigma", p["sigma"])
 
 
 def _check_noise_sd(p: dict) -> None:
-    gaze._positive("noise_sd", p["noise_sd"], allow_zero=True)
+    _positive("noise_sd", p["noise_sd"], allow_zero=True)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from rbdm_core.masking.checks import _masks
+from rbdm_core.checks import _masks
 from rbdm_core.masking.stats import mask_iou, mask_stats
 
 

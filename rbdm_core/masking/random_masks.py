@@ -6,8 +6,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from rbdm_core.masking.checks import _count, _fraction, _maps, _masks, _out
-from rbdm_core.masking.relevance_masks import negative_mask, top_k_flat
+from rbdm_core.checks import _count, _fraction, _maps, _masks, _out
+from rbdm_core.masking.relevance_masks import negative_mask
+from rbdm_core.ranking import top_k_flat
 
 #: what ROAR removes: the most relevant pixels, or as many at random
 REMOVALS = ("relevance", "random")

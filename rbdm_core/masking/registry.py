@@ -13,8 +13,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from rbdm_core import gaze
-from rbdm_core.masking.checks import REQUIRED, _batch, _fraction, resolve_params
+from rbdm_core.checks import REQUIRED, _batch, _fraction, _is_int, _positive, resolve_params
 from rbdm_core.masking.random_masks import random_fraction_mask
 from rbdm_core.masking.relevance_masks import mean_mask, negative_mask, perceptive_mask, top_fraction_mask
 
@@ -27,14 +26,14 @@ def _check_fraction(p: dict) -> None:
 def _check_seed(p: dict) -> None:
     _fraction(p["fraction"])
     seed = p["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not _is_int(seed) or seed < 0:
         raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
 
 
 def _check_perceptive(p: dict) -> None:
-    gaze._positive("sigma", p["sigma"])
-    gaze._positive("cutoff", p["cutoff"], allow_zero=True)
-    if isinstance(p["n"], bool) or not isinstance(p["n"], (int, np.integer)) or p["n"] < 1:
+    _positive("sigma", p["sigma"])
+    _positive("cutoff", p["cutoff"], allow_zero=True)
+    if not _is_int(p["n"]) or p["n"] < 1:
         raise ValueError(f"n: expected an int >= 1, got {p['n']!r}")
 
 

@@ -3,7 +3,8 @@ ROAR-style complement of the negative mask (`top_fraction_mask`).
 
 Ranking and ties: "the k most relevant pixels" of an image are its k largest relevance values;
 among equal values the pixel with the lower row-major index (row * W + col) ranks first, exactly
-the order of a stable sort of `-relevance`. Counts: `k = round(fraction * H * W)` (half to even)."""
+the order of a stable sort of `-relevance` (`rbdm_core.ranking.top_k_flat`, re-exported as
+`masking.top_k_flat`). Counts: `k = round(fraction * H * W)` (half to even)."""
 
 from __future__ import annotations
 
@@ -12,28 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from rbdm_core import gaze
-from rbdm_core.masking.checks import _batch, _count, _fraction, _out
-
-
-def top_k_flat(relevance: np.ndarray, k: int) -> np.ndarray:
-    """(N, P) bool: True at the k largest values of each row of `relevance (N, P)`, ties broken
-    by the lower index (the stable order). O(P) per row: np.partition + a cumulative count."""
-    n, p = relevance.shape
-    if k <= 0:
-        return np.zeros((n, p), dtype=bool)
-    if k >= p:
-        return np.ones((n, p), dtype=bool)
-    thr = np.partition(relevance, p - k, axis=1)[:, p - k : p - k + 1]  # k-th largest per row
-    greater = relevance > thr
-    equal = relevance == thr
-    need = k - greater.sum(axis=1)
-    out = greater | equal
-    tied = np.flatnonzero(equal.sum(axis=1) > need)  # rows with more ties than places left
-    if len(tied):
-        eq = equal[tied]
-        out[tied] = greater[tied] | (eq & (np.cumsum(eq, axis=1) <= need[tied, None]))
-    return out
+from rbdm_core.checks import _batch, _count, _fraction, _is_int, _out, _positive
+from rbdm_core.ranking import top_k_flat
 
 
 def negative_mask(relevance: Any, fraction: float = 0.1) -> np.ndarray:
@@ -105,17 +86,17 @@ def perceptive_mask(relevance: Any, n: int, sigma: float, cutoff: float) -> np.n
     """
     r, single = _batch(relevance)
     b, h, w = r.shape
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not _is_int(n) or n < 1:
         raise ValueError(f"n: expected an int >= 1 (number of pseudo-fixations), got {n!r}")
     if n > h * w:
         raise ValueError(f"n: {n} pseudo-fixations requested but an image has only {h}x{w} = {h * w} pixels")
-    gaze._positive("sigma", sigma)
+    _positive("sigma", sigma)
     if cutoff is None:
         raise ValueError(
             "cutoff: the perceptive mask needs a finite cut-off radius in pixels (a Gaussian is never 0, "
             "so without one every pixel is kept); e.g. gaze.kernel_for_image(H).cutoff"
         )
-    c = gaze._positive("cutoff", cutoff, allow_zero=True)
+    c = _positive("cutoff", cutoff, allow_zero=True)
     points = top_k_flat(r.reshape(b, h * w), int(n)).reshape(b, h, w)
     offsets = _disc_offsets(min(c, math.hypot(h, w)))  # a larger disc reaches no further pixel
     # The disc is, row by row, a symmetric run dx in [-hw(dy), hw(dy)]: dilate horizontally by
@@ -139,18 +120,3 @@ def perceptive_mask(relevance: Any, n: int, sigma: float, cutoff: float) -> np.n
         else:
             kept[:, : h + dy, :] |= src[:, -dy:, :]
     return _out(kept, single)
-
-
-def pseudo_fixations(relevance: Any, n: int) -> list[np.ndarray]:
-    """Each image's `n` most relevant pixels as (n, 2) float64 (x = col, y = row) fixations, in
-    row-major order (the points `perceptive_mask` uses)."""
-    r, _ = _batch(relevance)
-    b, h, w = r.shape
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= h * w:
-        raise ValueError(f"n: expected an int with 1 <= n <= {h * w} (pixels per image), got {n!r}")
-    points = top_k_flat(r.reshape(b, h * w), int(n))
-    out = []
-    for row in points:
-        idx = np.flatnonzero(row)
-        out.append(np.stack([idx % w, idx // w], axis=1).astype(np.float64))
-    return out

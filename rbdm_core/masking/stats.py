@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from rbdm_core.masking.checks import _masks
+from rbdm_core.checks import _masks
 from rbdm_core.statistics import summarise
 
 

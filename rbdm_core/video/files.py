@@ -5,6 +5,9 @@ explainer callables for `process.classify_video` / `process.explain_video`, buil
 Detector and crop: `rbdm_core.data.face_detect.detect_faces` (BlazeFace) and
 `rbdm_core.data.face_crop`'s square crop with margin, as `rbdm predict` uses for images
 (`--faces whole`: the whole frame and its own pixels, `process.box_crop`).
+
+Library code, named for what it holds (it was `video/commands.py`, a second package-level name
+`commands` beside the CLI's `rbdm_core.commands`); the CLI calls it, it never imports the CLI.
 """
 
 from __future__ import annotations
@@ -147,11 +150,9 @@ def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, b
 
 def _no_face_note(name: str) -> str:
     """The still-image CSV's note for an image without a face (its words where it has them)."""
-    from rbdm_core.data.face_detect import DETECTOR
+    from rbdm_core.data.face_detect import DETECTOR, no_face_note
 
     if name == DETECTOR:
-        from rbdm_core.commands.predict import no_face_note
-
         return no_face_note()
     return f"no face found ({name})"
 
