@@ -29,8 +29,8 @@
 #    from the model's most relevant pixels, and a
 #    Trainee trained on fixation masks beside the one trained on relevance masks;
 # 3. **a ROAR-style check** {cite:p}`hooker2019roar`: retrain the Trainee on images with the most
-#    relevant pixels removed, and with as many random pixels removed; if the ranking means
-#    anything, the first should hurt more.
+#    relevant pixels removed, and with as many random pixels removed, over several seeds; if the
+#    ranking means anything, the first should hurt more.
 #
 # None of this is in the paper, so there are no paper numbers to compare with. **All numbers in this
 # chapter are synthetic** unless the profile is `paper`; with the synthetic corpora, ground-truth
@@ -42,9 +42,11 @@ run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
 seed = 0  # seed of the synthetic corpora
 mask_type = "mean"  # mask compared across Trainers: "mean", "negative" or "perceptive"
 trainers_split = "PublicTest"  # target-corpus split whose images the several-Trainers section masks
-roar_fractions = [0.1, 0.3, 0.5]  # shares of pixels removed in the ROAR check
+roar_fractions = [0.1, 0.5]  # shares of pixels removed in the ROAR check
 roar_epochs = 3  # Trainee epochs per ROAR run
-roar_seed = 0  # Trainee seed (and seed of the random removal) in the ROAR check
+roar_seeds = [0, 1, 2]  # ROAR Trainee seeds (each also seeds its random removal and the fill's noise)
+roar_fills = ["noisy_linear", "zero"]  # removed pixels: ROAD's noisy linear imputation; the paper-style zeros
+roar_val_target = "all_classes"  # validation pixels ranked by every class's map ("predicted": ROAR's original)
 fixation_trainee = True  # train Trainees on masks from (simulated) fixations on their training images
 workers = 1  # processes training the fixation Trainee runs at once (the results are the same)
 ferplus_root = None  # folder with fer2013.csv and fer2013new.csv (paper profile)
@@ -59,7 +61,7 @@ import plotly.graph_objects as go
 import textwrap
 
 from rbdm_core import beyond, masking, statistics, viz
-from rbdm_core.roar import pipeline_roar
+from rbdm_core import roar as roar_check
 from rbdm_core.pipeline import Pipeline, get_profile
 
 pipe = Pipeline(get_profile(profile), run_dir=run_dir, roots={"ferplus": ferplus_root, "affectnet": affectnet_root,
@@ -211,6 +213,14 @@ viz.show(fig, "human-vs-model-masks")
 # throughout) and `fixations-then-unmasked` (switching at the same epoch), and set beside the
 # perceptive variants, whose masks come from the Trainer's top pixels through the same kernel, and
 # beside no mask. The verdict lines compare them seed by seed, with the rules of chapter 6.
+#
+# Where the simulated annotators look differs between the two splits. On the **training** images
+# they aim at the regions of the image's own class (`simulate_gaze(aim="class")`), as people who
+# see the expression they label would look; these masks carry the label, as the proposal's would.
+# On the **validation** images no label may steer the mask, or "F1 on masked images" is read off
+# label-made masks: there the annotators aim at the regions of every class pooled over the split,
+# one target map for all images (`aim="all"`, `Pipeline.FIXATION_VALIDATION_AIM`). The probe lines
+# printed first say how much of the class a linear probe reads off each kind of validation mask.
 
 # %%
 from rbdm_core import curves, verdicts
@@ -222,6 +232,13 @@ if fixation_trainee and pipe.target.is_synthetic:
     print(f"kept share of the training images ({data_kind.lower()}): fixation masks {fix.mean():.3f}, "
           f"perceptive (relevance) masks {per.mean():.3f}; images no annotator looked at: "
           f"{int((fix.sum(axis=(1, 2)) == 0).sum())} of {len(fix)}")
+    val_split = pipe.trainee_validation()
+    val_aim = pipe.FIXATION_VALIDATION_AIM
+    for aim, role in (("class", "aimed at each image's class (as the training masks)"),
+                      (val_aim, f"aimed at every class's regions (aim={val_aim!r}: the validation masks)")):
+        print(textwrap.fill(beyond.probe_line(f"{pipe.TRAINEE_VALIDATION_SPLIT} fixation masks {role}",
+                                              pipe.fixation_masks(pipe.TRAINEE_VALIDATION_SPLIT, aim=aim),
+                                              val_split.labels, len(val_split.class_names)), 100))
     names = ["no-mask", "perceptive", "fixations", "perceptive-then-unmasked", "fixations-then-unmasked"]
     fix_runs = pipe.trainee_runs(names, workers=workers)
     fix_curves = all_curves(fix_runs)
@@ -238,7 +255,8 @@ if fixation_trainee and pipe.target.is_synthetic:
         "early_f1": "F1 at the switch", "best_f1": "best F1", "final_f1": "final F1",
         "m": "final F1 on masked images"}),
         caption=f"Fixation masks vs relevance (perceptive) masks ({data_kind.lower()}, simulated annotators): "
-                f"validation macro-F1, mean [95% CI] over {len(pipe.profile.seeds)} seeds"))
+                f"validation macro-F1, mean [95% CI] over {len(pipe.profile.seeds)} seeds; the fixation variants' "
+                f"masked validation images are masked by annotators aimed at every class's regions"))
     runs = fix_summary.runs
     fix_claims = [
         verdicts.higher(runs, "fixations", "perceptive", "final_f1",
@@ -265,54 +283,119 @@ else:
 # information the model needs; if not, the explanation is no better than chance at this job.
 #
 # Here: the Trainee architecture, trained for `roar_epochs` epochs on the target corpus's training
-# split with a share k of each image's pixels set to zero, most relevant first (the negative mask
-# of chapter 5 with fraction k) or at random; its validation images are masked the same way (with
-# their own relevance maps), as ROAR evaluates on the modified test set. One caveat of ROAR also
-# applies: the *shape* of the removed area can itself carry class information, so a ranked removal
-# may hurt less than expected.
+# split with a share k of each image's pixels removed, most relevant first (the negative mask of
+# chapter 5 with fraction k) or at random, once per seed of `roar_seeds` (a seed also draws the
+# random removal and the fill's noise); its validation images are masked the same way, as ROAR
+# evaluates on the modified test set. Ranked and random removal are compared seed by seed. Two
+# choices keep the check from measuring the mask instead of the ranking:
+#
+# - **The fill.** Zeros draw the removed area into the image: a black blob where the relevant
+#   pixels were, a sprinkle of black dots for random removal. The blob outlines the features the
+#   Trainer saw, the dots are a texture no unmasked face has; either can decide the F1 by itself.
+#   ROAD {cite:p}`rong2022road` fills removed pixels by a noisy linear imputation from their kept
+#   neighbours (`masking.FILLS["noisy_linear"]`): that is the main check here, and the zero fill
+#   (the paper's and ROAR's) runs beside it as the paper-style variant.
+# - **The validation ranking.** The training images are ranked as in ROAR, by the Trainer's
+#   relevance for the class it predicts. Ranked the same way, every validation mask would outline
+#   the Trainer's prediction, and a Trainee that learnt the outline could read the prediction off
+#   the mask. The validation pixels are ranked instead by a map that singles out no class: the
+#   mean of every class's relevance map, each scaled to a unit absolute sum
+#   (`Pipeline.relevance(target="all_classes")`; `roar_val_target = "predicted"` restores ROAR's
+#   original). No ranking made from the image is free of the class, since the image shows it: the
+#   lines below say how many classes enter that mean under deep Taylor, and how much of the class
+#   a linear probe reads off the validation masks of either ranking.
 
 # %%
-roar = pipeline_roar(pipe, fractions=roar_fractions, epochs=roar_epochs, seed=roar_seed,
-                                mask_seed=roar_seed)
-viz.table(roar, float_format="{:.3f}",
-          caption=f"ROAR ({data_kind.lower()}): validation macro-F1 after {roar_epochs} epochs on images with a share of pixels removed")
+val = pipe.target.select_split("PublicTest")
+n_classes = len(val.class_names)
+if roar_val_target == "all_classes":
+    explained = pipe.explained_classes(split="PublicTest")
+    print(f"validation ranking: the mean of the {n_classes} class maps; {pipe.profile.relevance_method} gives a class "
+          f"whose logit is negative a zero map, so {explained.mean():.1f} of {n_classes} classes enter an image's map "
+          f"on average (from {explained.min()} to {explained.max()})")
+k_probe = max(roar_fractions)
+for name, target in (("the predicted class (ROAR's original)", "predicted"), ("every class", "all_classes")):
+    m = masking.roar_masks(pipe.relevance(split="PublicTest", target=target), k_probe, "relevance")
+    print(textwrap.fill(beyond.probe_line(f"PublicTest masks removing the top k={k_probe:g}, ranked by {name}", m,
+                                          val.labels, n_classes), 100))
 
 # %%
-base_f1 = float(roar[roar.removal == "none"].final_f1.iloc[0])
-fig = go.Figure()
-for removal, name in (("relevance", "most relevant pixels removed"), ("random", "random pixels removed")):
-    sub = roar[roar.removal == removal]
-    fig.add_trace(go.Scatter(x=[0.0, *sub.fraction], y=[base_f1, *sub.final_f1], mode="lines+markers", name=name))
-fig.update_layout(title=f"ROAR: final validation F1 vs share of pixels removed<br><sup>{data_kind.lower()}, "
-                        f"seed {roar_seed}, {roar_epochs} epochs</sup>",
-                  xaxis_title="share of pixels removed (k)", yaxis_title="validation macro-F1", height=440,
-                  legend={"orientation": "h", "y": -0.2})
+roar_table = roar_check.pipeline_roar_seeds(pipe, fractions=roar_fractions, epochs=roar_epochs, seeds=roar_seeds,
+                                            fills=roar_fills, val_target=roar_val_target)
+gaps = roar_check.removal_gaps(roar_table)
+base = gaps.iloc[0]
+shown = statistics.format_columns(gaps, ["relevance", "random", "gap", "above"])
+shown = shown[["fill", "fraction", "relevance", "random", "gap", "gap_side", "above"]].rename(columns={
+    "fraction": "k", "relevance": "ranked removal", "random": "random removal", "gap": "ranked - random",
+    "gap_side": "ranked vs random", "above": "ranked - unmasked"})
+viz.table(shown, float_format="{:g}",
+          caption=f"ROAR ({data_kind.lower()}): final validation macro-F1 after {roar_epochs} epochs, mean [95% CI] over "
+                  f"{len(roar_seeds)} seeds, differences paired by seed; validation pixels ranked by "
+                  f"{'every class' if roar_val_target == 'all_classes' else 'the predicted class'}; unmasked baseline "
+                  f"{statistics.format_interval(base.baseline_mean, base.baseline_ci_low, base.baseline_ci_high)}")
+
+# %%
+from plotly.subplots import make_subplots
+
+
+def _bars(mean, low, high):
+    mean, low, high = (np.asarray(v, float) for v in (mean, low, high))
+    return {"type": "data", "symmetric": False, "array": high - mean, "arrayminus": mean - low}
+
+
+fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+                    subplot_titles=("final F1, mean [95% CI]", "ranked - random, paired [95% CI]"))
+colors = {"relevance": "#d62728", "random": "#1f77b4"}
+dashes = dict(zip(roar_fills, ("solid", "dot", "dash", "dashdot")))
+for fill in pd.unique(gaps.fill):
+    sub = gaps[gaps.fill == fill]
+    for removal, name in (("relevance", "ranked"), ("random", "random")):
+        y = [base.baseline_mean, *sub[f"{removal}_mean"]]
+        fig.add_trace(go.Scatter(x=[0.0, *sub.fraction], y=y, mode="lines+markers", name=f"{name}, {fill} fill",
+                                 line={"color": colors[removal], "dash": dashes[fill]},
+                                 error_y=_bars(y, [base.baseline_ci_low, *sub[f"{removal}_ci_low"]],
+                                               [base.baseline_ci_high, *sub[f"{removal}_ci_high"]])), row=1, col=1)
+    fig.add_trace(go.Scatter(x=sub.fraction, y=sub.gap_mean, mode="lines+markers", name=f"ranked - random, {fill} fill",
+                             line={"color": "#444444", "dash": dashes[fill]},
+                             error_y=_bars(sub.gap_mean, sub.gap_ci_low, sub.gap_ci_high)), row=1, col=2)
+fig.add_hline(y=0, line={"color": "#999999", "width": 1}, row=1, col=2)
+fig.update_xaxes(title_text="share of pixels removed (k)")
+fig.update_yaxes(title_text="validation macro-F1", row=1, col=1)
+fig.update_yaxes(title_text="difference in macro-F1", row=1, col=2)
+fig.update_layout(title=f"ROAR ({data_kind.lower()}): {len(roar_seeds)} seeds, {roar_epochs} epochs",
+                  height=460, legend={"orientation": "h", "y": -0.25})
 viz.show(fig, "roar")
 
 # %%
-piv = roar[roar.removal != "none"].pivot(index="fraction", columns="removal", values="final_f1")
-worse = piv.relevance < piv.random
-above = piv.relevance > base_f1
-print(f"ranked removal hurts more than random removal at {int(worse.sum())} of {len(piv)} fractions "
-      f"({', '.join(f'k={f:g}' for f in piv.index[worse]) or 'none'})")
-print(f"ranked removal scores above the unmasked baseline ({base_f1:.3f}) at {int(above.sum())} of {len(piv)} "
-      f"fractions ({', '.join(f'k={f:g}' for f in piv.index[above]) or 'none'})\none seed: small gaps are noise")
+for line in roar_check.removal_lines(gaps):
+    print(textwrap.fill(line, 100))
+print()
+for fill in pd.unique(gaps.fill):
+    print(textwrap.fill(roar_check.above_baseline_sentence(gaps, fill), 100))
+if {"noisy_linear", "zero"} <= set(roar_fills):
+    print()
+    for line in roar_check.fill_lines(roar_table):
+        print(textwrap.fill(line, 100))
 
 # %% [markdown]
-# How to read the outcome. ROAR's logic expects the ranked curve *below* the random one. Two things
-# can turn that around here, and the second line above tells whether they do:
+# How to read the outcome. ROAR's logic expects the ranked curve *below* the random one; each line
+# above says whether the seeds' paired interval puts it there ("hurts more"), above it ("hurts
+# less"), or cannot tell (the interval holds zero), and the error bars of the right panel are those
+# intervals. Three things can blur the verdict, and the lines above say whether they do:
 #
-# - **The removed shape is information.** The relevance maps explain the Trainer's *predicted*
-#   class, and their most relevant pixels sit on the features that define it; a hole punched there
-#   outlines the eyes, brows or mouth of that class on every training *and* validation image. A
-#   Trainee can learn from the outline itself, so a ranked removal that scores above the unmasked
-#   baseline is a sign of this leak (and the same mechanism the paper offers for its negative mask
-#   doing well: the zeroed pixels act as a highlight). ROAR's verdict on the explanation is then
-#   not clean.
+# - **The fill's own effect.** The last lines compare random removal under the two fills. Where
+#   the zero fill scores lower, its black dots, not the information they replace, cost the F1, and
+#   the zero-fill rows compare an outline with a texture rather than a ranking with chance.
+# - **The removed shape is information.** The training masks still follow the Trainer's predicted
+#   class, and their hole sits on the features that define it; a Trainee can learn the class from
+#   the outline of the hole, and an imputed fill softens the outline without erasing it (chapter 6
+#   measures what is left of it with a linear probe). Ranked removal that scores *above* the
+#   unmasked baseline is the sign of this leak (the same mechanism the paper offers for its
+#   negative mask doing well); the "above the unmasked baseline" lines say where the intervals show it.
 # - **Few epochs measure speed, not content.** With `roar_epochs` this small, a model that has not
-#   yet left its initial plateau scores at chance whatever its images still contain; scattered
-#   random holes are a noisier input for a small CNN, which can delay its start. Longer training
-#   (`-p roar_epochs 10`) separates the two.
+#   yet left its initial plateau scores at chance whatever its images still contain; a noisier
+#   input can delay its start. Longer training (`-p roar_epochs 10`) and more seeds
+#   (`-p roar_seeds "[0, 1, 2, 3, 4]"`) separate the two and narrow the intervals.
 
 # %% [markdown]
 # ## Summary
@@ -323,8 +406,17 @@ print(f"ranked removal scores above the unmasked baseline ({base_f1:.3f}) at {in
 # - Fixations can replace pseudo-fixations in the perceptive mask without any other change
 #   (`masking.human_masks`); the line printed at the start of section 2 says whether the
 #   annotators were recorded or simulated, and so whether the comparison is a finding about people
-#   or a demonstration of the plumbing.
+#   or a demonstration of the plumbing. The fixation Trainee's validation masks come from
+#   annotators aimed at every class's regions, not at the label; its training masks are aimed at
+#   the label, as the proposal's annotators would look.
 # - The ROAR check asks whether the Trainer's relevance ranking carries information a fresh model
-#   needs. With class-dependent masks on the test images too, it also lets the mask's shape leak
-#   the Trainer's prediction; with one seed and a few epochs, raise `roar_epochs` or repeat with
-#   other `roar_seed` values before drawing conclusions.
+#   needs, with the noisy linear fill of ROAD and, beside it, the paper's zeros. Its validation
+#   masks are ranked by every class's relevance, so they do not depend on the class the Trainer
+#   predicts (the probe lines of section 3 say how much of the class they still show); its
+#   training masks follow the predicted class, as ROAR's do. With few epochs and seeds, raise
+#   `roar_epochs` or add `roar_seeds` before leaning on a verdict. Where the seeds' intervals
+#   decide, per fill:
+
+# %%
+for line in roar_check.verdict_summary(gaps):
+    print(textwrap.fill(line, 100))

@@ -5,6 +5,7 @@ the gaze study on the gaze images is (recorded or simulated).
     combination_lines(sources, regions, singles, combinations)   # one line per combination
     dilution_sentence(sources, regions, singles, equal, weighted) # the "dilutes" claim, decided
     gaze_caution(pipe.gaze_study)                                  # what the human masks describe
+    probe_line("fixation masks", masks, labels, 8)                 # does a linear probe read the class off masks?
 
 A comparison says "higher" or "lower" only when the `confidence` interval of the paired per-image
 difference in ground-truth precision lies wholly on that side of zero, and "cannot tell" when it
@@ -96,3 +97,19 @@ def gaze_caution(study) -> str:
             "comparison itself is what carries over: with a recording named in the profile (roots: gaze) "
             "the same cells measure that.")
 
+
+
+def probe_line(name: str, masks, labels, num_classes: int, confidence: float = 0.95, folds: int = 5) -> str:
+    """Whether a linear probe reads the class off `masks` (N, H, W) bool alone: the balanced
+    accuracy of `leakage.ridge_probe` over its `folds` held-out folds, with its `confidence`
+    interval over the folds, against chance 1/num_classes: "above chance" / "below chance" when
+    the interval lies wholly on that side, "at chance" when it holds it."""
+    from rbdm_core.leakage import ridge_probe
+    from rbdm_core.statistics import interval
+
+    iv = interval(ridge_probe(masks, labels, num_classes, folds=folds), confidence)
+    chance = 1.0 / num_classes
+    word = "above chance" if iv.low > chance else "below chance" if iv.high < chance else "at chance"
+    return (f"{name}: a linear probe reads the class off the masks alone at balanced accuracy "
+            f"{format_interval(iv.mean, iv.low, iv.high)} ({100 * confidence:g}% interval over {folds} folds; "
+            f"chance {chance:.3f}): {word}")

@@ -187,22 +187,44 @@ class Pipeline:
         return r.bundle.name + ":" + r.weights_sha256[:16]
 
     # ------------------------------------------------------------------ relevance and masks
+    #: what `relevance` explains: the Trainer's predicted class, or every class at once
+    RELEVANCE_TARGETS = ("predicted", "all_classes")
+
     @timing.timed("relevance maps")
     def relevance(self, images: np.ndarray | None = None, method: str | None = None,
-                  split: str = "Training", architecture: str | None = None) -> np.ndarray:
+                  split: str = "Training", architecture: str | None = None, target: str = "predicted") -> np.ndarray:
         """Relevance maps of a Trainer's predicted class, resampled to the images' size
         (sum-conserving). Default images: the target corpus's `split`; default Trainer: the selected
-        one (`architecture` names another candidate). (N, H, W) float32, cached."""
-        from .saliency import relevance, to_image_size
+        one (`architecture` names another candidate). (N, H, W) float32, cached.
+
+        target="all_classes": a map that does not depend on the class the Trainer predicts: the
+        mean over all K classes of each class's map (`saliency.class_relevance`), each divided
+        by the sum of its absolute values first (`masking.combine_relevance`; a class with a
+        negative logit has a zero deep-Taylor map and adds nothing; `explained_classes` counts
+        the others)."""
+        return self._relevance_arrays(images, method, split, architecture, target)["maps"]
+
+    def explained_classes(self, images: np.ndarray | None = None, method: str | None = None,
+                          split: str = "Training", architecture: str | None = None) -> np.ndarray:
+        """(N,) int: how many of the K class maps averaged by `relevance(target="all_classes")` are
+        not constant (deep Taylor: the classes with a positive logit) for each image."""
+        return self._relevance_arrays(images, method, split, architecture, "all_classes")["explained"]
+
+    def _relevance_arrays(self, images, method, split, architecture, target) -> dict[str, np.ndarray]:
+        from .saliency import class_relevance, relevance, to_image_size
 
         method = method or self.profile.relevance_method
         if architecture is not None and architecture not in self.profile.trainer_candidates:
             raise ValueError(f"architecture: {architecture!r} is not a Trainer candidate of profile "
                              f"{self.profile.name!r}; expected one of {list(self.profile.trainer_candidates)}")
+        if target not in self.RELEVANCE_TARGETS:
+            raise ValueError(f"target: expected one of {self.RELEVANCE_TARGETS}, got {target!r}")
         bundle = (self.trainer if architecture is None else self.train_trainer(architecture)).bundle
         if images is None:
             images = self.target.select_split(split).images
         params = {"trainer": self.trainer_key(architecture), "method": method, "images": param_key({"x": images})}
+        if target != "predicted":
+            params["target"] = target
 
         def compute():
             rel = relevance(bundle, images, method=method)
@@ -210,7 +232,15 @@ class Pipeline:
             return {"maps": maps.astype(np.float32), "targets": rel.targets, "logits": rel.logits,
                     "sums": rel.sums}
 
-        return self.store.cached_arrays("relevance", params, compute)["maps"]
+        def compute_all():
+            from .masking import combine_relevance
+
+            per_class = [to_image_size(m, images.shape[1:3]) for m in class_relevance(bundle, images, method=method)]
+            flat = np.stack(per_class).reshape(len(per_class), len(images), -1)
+            explained = (flat.max(axis=2) > flat.min(axis=2)).sum(axis=0)
+            return {"maps": combine_relevance(per_class).astype(np.float32), "explained": explained.astype(np.int64)}
+
+        return self.store.cached_arrays("relevance", params, compute if target == "predicted" else compute_all)
 
     def gaze_kernel(self, image_px: int = 48):
         """The gaze heatmap kernel (`gaze.GazeKernel`, image pixels) for `image_px`-pixel images:
@@ -282,15 +312,20 @@ class Pipeline:
         return out
 
     @timing.timed("masks")
-    def fixation_masks(self, split: str = "Training") -> np.ndarray:
+    def fixation_masks(self, split: str = "Training", aim: str = "class") -> np.ndarray:
         """(N, H, W) bool masks of the target corpus's `split` from human fixations (cached): the
         pixels that at least one annotator perceives (`masking.human_masks` with the gaze kernel
         for the images' size, united over the annotators). The fixations are simulated
         (`data.annotators.simulate_gaze`, the profile's number of annotators): no gaze was ever
         recorded on FERPlus, so the real-data profile has none to use. A gaze recording
         (`roots["gaze"]`) is on the gaze images, not on this corpus: it does not apply here, and
-        these masks stay simulated with or without one."""
-        from .data.annotators import simulate_gaze
+        these masks stay simulated with or without one.
+
+        aim: `simulate_gaze`'s: "class" (default) sends the annotators to each image's own class
+        regions, so the masks carry the label; "all" to every class's regions pooled over the
+        split, the same for every image, so they do not (the Trainee's validation masks,
+        `FIXATION_VALIDATION_AIM`)."""
+        from .data.annotators import AIMS, simulate_gaze
         from .gaze import kernel_for_geometry
         from .masking import combine_masks, human_masks
 
@@ -298,12 +333,16 @@ class Pipeline:
             raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads a real Trainee corpus, and no gaze "
                              "was recorded on it (FERPlus, or the image folder); fixation masks exist for the "
                              "synthetic corpora, where annotators are simulated")
+        if aim not in AIMS:
+            raise ValueError(f"fixation_masks: aim: expected one of {AIMS}, got {aim!r}")
         ds = self.target.select_split(split)
         seed = self.seed + 4 + 100 * sorted(self.target.splits).index(split)  # one simulated study per split
         params = {"images": dataset_key(ds), "annotators": self.profile.annotators, "seed": seed}
+        if aim != "class":
+            params["aim"] = aim
 
         def compute():
-            study = simulate_gaze(ds, n_annotators=self.profile.annotators, seed=seed)
+            study = simulate_gaze(ds, n_annotators=self.profile.annotators, seed=seed, aim=aim)
             k = kernel_for_geometry(study.geometry, ds.images.shape[1])  # simulated: the paper's set-up
             human = human_masks(study.fixations, len(ds), ds.images.shape[1:3], k.sigma, k.cutoff,
                                 geometry=study.geometry)
@@ -314,6 +353,11 @@ class Pipeline:
     # ------------------------------------------------------------------ the Trainee
     #: the target corpus split every Trainee is validated on (plain and masked)
     TRAINEE_VALIDATION_SPLIT = "PublicTest"
+    #: where the simulated annotators look on the validation images of the fixation variants: at
+    #: every class's regions ("all"), so that "F1 on masked images" is not read off masks aimed by
+    #: the label; their training masks stay aimed at the image's class ("class"), as annotators
+    #: who see the expression they label would look
+    FIXATION_VALIDATION_AIM = "all"
 
     def trainee_validation(self):
         """The Dataset every Trainee is validated on (`TRAINEE_VALIDATION_SPLIT` of the target corpus):
@@ -327,9 +371,14 @@ class Pipeline:
         tgt = self.target
         tr, va = tgt.select_split("Training"), self.trainee_validation()
         v = preset(variant, switch_epoch=self.profile.switch_epoch, fill=fill or self.profile.fill)
-        make = self.fixation_masks if v.mask_type == FIXATIONS else lambda split: self.masks(v.mask_type, split=split)
-        masks = make("Training") if v.mask_type else None
-        val_masks = make(self.TRAINEE_VALIDATION_SPLIT) if v.mask_type else None
+        if v.mask_type == FIXATIONS:
+            masks = self.fixation_masks("Training")
+            val_masks = self.fixation_masks(self.TRAINEE_VALIDATION_SPLIT, aim=self.FIXATION_VALIDATION_AIM)
+        elif v.mask_type:
+            masks = self.masks(v.mask_type, split="Training")
+            val_masks = self.masks(v.mask_type, split=self.TRAINEE_VALIDATION_SPLIT)
+        else:
+            masks = val_masks = None
         recipe = self._recipe(self.profile.trainee_epochs)
         params = {"role": "trainee", "architecture": self.profile.trainee, "data": dataset_key(tgt),
                   "model": self._model_key(self.profile.trainee, tgt, int(seed)),

@@ -141,6 +141,7 @@ def test_without_regions_uses_canonical_eyes_and_mouth(ds):
         (dict(seed=-2), "seed"),
         (dict(eyes=np.zeros((3, 2, 2))), "eyes must have shape"),
         (dict(loss_prob=1.0), "loss_prob"),
+        (dict(aim="label"), r"aim must be one of \('class', 'all'\)"),
     ],
 )
 def test_bad_input(ds, kwargs, match):
@@ -153,3 +154,52 @@ def test_bad_geometry():
         StudyGeometry(display_px=1600)
     with pytest.raises(ValueError, match="positive"):
         StudyGeometry(distance_cm=0)
+
+
+def _shuffled(ds, seed=0):
+    """The same images with their labels and regions handed to other images (a permutation)."""
+    perm = np.random.default_rng(seed).permutation(len(ds))
+    assert (ds.labels[perm] != ds.labels).any()
+    return Dataset(images=ds.images, labels=ds.labels[perm], regions=ds.regions[perm])
+
+
+def test_aim_all_fixations_do_not_depend_on_the_images_labels():
+    """aim="all": every image is viewed against one pooled map, so handing the labels and
+    regions to other images leaves each image's fixations exactly as they were; aim="class"
+    (the default, byte for byte) follows each image's own regions, so they move."""
+    ds = make_domain("ferplus_like", n=60, seed=0)
+    other = _shuffled(ds)
+    a, b = simulate_gaze(ds, seed=2, aim="all"), simulate_gaze(other, seed=2, aim="all")
+    pd.testing.assert_frame_equal(a.fixations, b.fixations)
+    pd.testing.assert_frame_equal(a.samples, b.samples)
+    c, d = simulate_gaze(ds, seed=2, aim="class"), simulate_gaze(other, seed=2, aim="class")
+    assert not c.fixations[["x_screen", "y_screen"]].equals(d.fixations[["x_screen", "y_screen"]])
+    pd.testing.assert_frame_equal(c.fixations, simulate_gaze(ds, seed=2).fixations)
+    assert a.params["aim"] == "all" and c.params["aim"] == "class"
+    # the region fixations of "all" land where some image's regions lie (the pooled map's support)
+    pooled = ds.regions.any(axis=0)
+    reg = a.fixations[a.fixations.target == "region"]
+    col, row = a.geometry.screen_to_image(reg.x_screen, reg.y_screen, (48, 48))
+    on = pooled[np.clip(np.rint(row).astype(int), 0, 47), np.clip(np.rint(col).astype(int), 0, 47)]
+    assert on.mean() > 0.6  # aimed at the pooled regions (minus the aim scatter of 0.4 degrees)
+
+
+def test_label_aimed_fixation_masks_carry_the_label_and_label_free_ones_do_not():
+    """A ridge probe (leakage.ridge_probe, 5 folds) reads the class off the perceived-pixel masks
+    of annotators aimed at each image's class regions well above chance (1/8), and at chance
+    off those of annotators aimed at all regions (its 95% interval over the folds holds 1/8)."""
+    from rbdm_core.gaze import kernel_for_image
+    from rbdm_core.leakage import ridge_probe
+    from rbdm_core.masking import human_masks
+    from rbdm_core.statistics import interval
+
+    ds = make_domain("ferplus_like", n=480, seed=3)
+    k = kernel_for_image(48)
+    scores = {}
+    for aim in ("class", "all"):
+        st = simulate_gaze(ds, n_annotators=2, seed=7, aim=aim)
+        masks = human_masks(st.fixations, len(ds), (48, 48), k.sigma, k.cutoff, geometry=st.geometry).masks.any(axis=0)
+        scores[aim] = interval(ridge_probe(masks, ds.labels, len(ds.class_names)))
+    chance = 1 / len(ds.class_names)
+    assert scores["class"].low > chance + 0.05
+    assert scores["all"].low <= chance <= scores["all"].high

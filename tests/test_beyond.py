@@ -63,3 +63,24 @@ def test_best_single_is_the_highest_mean_precision():
     rng = np.random.default_rng(2)
     regions, masks = _sources(rng)
     assert beyond.best_single({"A": masks(0.3, 0.3), "B": masks(0.7, 0.05)}, regions, ["A", "B"]) == "B"
+
+
+def test_probe_line_reads_the_class_off_masks_that_carry_it():
+    """probe_line: the fold interval of leakage.ridge_probe (recomputed here) against chance
+    1/K: masks that draw the class (a square per class) are "above chance", masks drawn
+    independently of the labels are "at chance"."""
+    from rbdm_core.leakage import ridge_probe
+    from rbdm_core.statistics import format_interval, interval
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 30)
+    coded = rng.uniform(size=(120, 8, 8)) < 0.5
+    for c in range(4):
+        coded[labels == c, 2 * c:2 * c + 2, :] = True  # class c keeps rows 2c..2c+1 whole
+    blind = rng.uniform(size=(120, 8, 8)) < 0.5
+    iv = interval(ridge_probe(coded, labels, 4))
+    line = beyond.probe_line("coded", coded, labels, 4)
+    assert line.startswith(f"coded: a linear probe reads the class off the masks alone at balanced accuracy "
+                           f"{format_interval(iv.mean, iv.low, iv.high)} (95% interval over 5 folds; chance 0.250)")
+    assert line.endswith(": above chance") and iv.low > 0.25
+    assert beyond.probe_line("blind", blind, labels, 4).endswith(": at chance")

@@ -157,6 +157,34 @@ def test_fixation_masks_are_the_union_of_the_annotators_perceived_pixels(tmp_pat
         paper.fixation_masks()
 
 
+def test_fixation_variants_are_validated_on_label_free_masks(tmp_path):
+    """The fixation variants train on label-aimed fixation masks and are validated on masks of
+    annotators aimed at every class's regions (simulate_gaze(aim="all"), computed here by hand),
+    which differ from the label-aimed ones; the two are cached apart; a bad aim is named."""
+    from rbdm_core.data.annotators import simulate_gaze
+    from rbdm_core.gaze import kernel_for_image
+    from rbdm_core.masking import human_masks
+
+    pipe = Pipeline(get_profile("quick", target_n=120), run_dir=tmp_path, seed=2)
+    assert Pipeline.FIXATION_VALIDATION_AIM == "all"
+    val = pipe.target.select_split("PublicTest")
+    free = pipe.fixation_masks("PublicTest", aim="all")
+    seed = 2 + 4 + 100 * sorted(pipe.target.splits).index("PublicTest")
+    study = simulate_gaze(val, n_annotators=pipe.profile.annotators, seed=seed, aim="all")
+    k = kernel_for_image(48)
+    by_hand = human_masks(study.fixations, len(val), (48, 48), k.sigma, k.cutoff, geometry=study.geometry)
+    np.testing.assert_array_equal(free, by_hand.masks.any(axis=0))
+    aimed = pipe.fixation_masks("PublicTest")
+    assert not np.array_equal(free, aimed)
+    for variant in ("fixations", "fixations-then-unmasked"):
+        job = pipe._trainee_job(variant, 0, None)
+        np.testing.assert_array_equal(job["val_masks"], free)
+        np.testing.assert_array_equal(job["masks"], pipe.fixation_masks("Training"))
+    np.testing.assert_array_equal(pipe.fixation_masks("PublicTest"), aimed)  # not overwritten by aim="all"
+    with pytest.raises(ValueError, match=r"aim: expected one of \('class', 'all'\), got 'label'"):
+        pipe.fixation_masks("PublicTest", aim="label")
+
+
 def test_variant_mask_type_errors():
     from rbdm_core.training import Variant
 

@@ -3,10 +3,12 @@
 Each annotator looks at every image of a Dataset shown as a `display_px` square in the middle of
 the screen, the way the paper's two annotators labelled CK+: a run of fixations that start on the
 central fixation cross and then go to the eyes and to the regions that define the class (the
-Dataset's ground-truth `regions`), with habits of their own (one favours the eyes, another the
-mouth; different numbers and durations of fixations). Behind the fixations lie raw gaze samples
-at `sample_rate_hz` (60 Hz, as an Eye Tribe tracker): fixational jitter, saccades along the main
-sequence (21 ms + 2.2 ms per degree), blinks and lost samples (NaN). Everything is a pure
+Dataset's ground-truth `regions`; `aim="all"`: to every class's regions pooled, the same for
+every image, so that the fixations do not carry the label), with habits of their own (one
+favours the eyes, another the mouth; different numbers and durations of fixations). Behind the
+fixations lie raw gaze samples at `sample_rate_hz` (60 Hz, as an Eye Tribe tracker): fixational
+jitter, saccades along the main sequence (21 ms + 2.2 ms per degree), blinks and lost samples
+(NaN). Everything is a pure
 function of (dataset regions, n_annotators, seed, geometry, parameters).
 
 Screen coordinates are pixels, x to the right, y down, origin top-left. Image pixel (col, row) of an
@@ -32,6 +34,9 @@ CANONICAL_EYES = ((0.366, 0.431), (0.634, 0.431))
 #: Canonical eye and mouth ellipses (centre col, centre row, half width, half height; fractions of
 #: the image) used as "regions" when a Dataset carries none (real corpora).
 CANONICAL_REGIONS = ((0.366, 0.431, 0.11, 0.07), (0.634, 0.431, 0.11, 0.07), (0.5, 0.73, 0.16, 0.09))
+#: Where `simulate_gaze` sends the region fixations: "class" = each image's own (class) regions,
+#: "all" = every class's regions pooled over the dataset, one map for all images (label-free).
+AIMS = ("class", "all")
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,14 @@ def _canonical_mask(shape) -> np.ndarray:
     return m
 
 
+def _pooled_regions(regions) -> np.ndarray | None:
+    """(H, W) float64: the share of the images whose regions cover each pixel (aim "all"), the
+    same for every image; None without regions."""
+    if regions is None:
+        return None
+    return np.asarray(regions, bool).mean(axis=0, dtype=np.float64)
+
+
 def _ar1(rng, n, sd, rho=0.7):
     """Stationary AR(1) noise (n, 2) with marginal standard deviation sd per axis."""
     from scipy.signal import lfilter
@@ -154,7 +167,7 @@ def _ar1(rng, n, sd, rho=0.7):
 
 def simulate_gaze(dataset: Dataset, n_annotators: int = 2, seed: int = 0, geometry: StudyGeometry = StudyGeometry(),
                   mean_fixations: float = 8.0, eyes=None, jitter_deg: float = 0.3, aim_deg: float = 0.4,
-                  blink_rate_hz: float = 0.3, loss_prob: float = 0.01) -> GazeStudy:
+                  blink_rate_hz: float = 0.3, loss_prob: float = 0.01, aim: str = "class") -> GazeStudy:
     """Simulate `n_annotators` people looking at every image of `dataset`.
 
     mean_fixations: mean fixations per image, over annotators (each has their own mean around it;
@@ -164,7 +177,13 @@ def simulate_gaze(dataset: Dataset, n_annotators: int = 2, seed: int = 0, geomet
     aim_deg:        scatter of a fixation around its target (degrees).
     blink_rate_hz:  blinks per second of viewing (each 100-200 ms of NaN samples);
     loss_prob:      probability that a sample is lost (NaN).
-    Targets: the eyes (probability eye_weight), the class regions (pixels sampled uniformly,
+    aim:            where the region fixations go (see AIMS). "class" (default): the image's own
+                    ground-truth regions, those of its class; the fixations then carry the label.
+                    "all": the regions of every class pooled over the dataset, the same target map
+                    for every image (a pixel weighs the share of the dataset's images whose regions
+                    cover it): an observer who does not know the expression, whose fixations carry
+                    no information about an image's class. Without regions both use CANONICAL_REGIONS.
+    Targets: the eyes (probability eye_weight), the regions of `aim` (pixels sampled by weight,
     tilted towards the lower face by mouth_bias > 0), 8% anywhere on the image. Fixation durations
     ~ Gamma(shape 4, mean mean_duration_ms), at least 80 ms.
     """
@@ -181,6 +200,8 @@ def simulate_gaze(dataset: Dataset, n_annotators: int = 2, seed: int = 0, geomet
             raise ValueError(f"simulate_gaze: {name} must be >= 0, got {val!r}")
     if not 0 <= loss_prob < 1:
         raise ValueError(f"simulate_gaze: loss_prob must lie in [0, 1), got {loss_prob!r}")
+    if aim not in AIMS:
+        raise ValueError(f"simulate_gaze: aim must be one of {AIMS}, got {aim!r}")
     n, h, w = len(dataset), dataset.images.shape[1], dataset.images.shape[2]
     if eyes is None:
         eyes = np.broadcast_to(np.array([[CANONICAL_EYES[0][0] * w - 0.5, CANONICAL_EYES[0][1] * h - 0.5],
@@ -196,18 +217,21 @@ def simulate_gaze(dataset: Dataset, n_annotators: int = 2, seed: int = 0, geomet
     scale_x, scale_y = g.display_px / w, g.display_px / h
     centre = np.array([g.screen[0] / 2, g.screen[1] / 2])
     canon = None
+    pooled = _pooled_regions(dataset.regions) if aim == "all" else None
     row_frac = (np.arange(h) + 0.5) / h - 0.5
     fix_rows, samp_parts = [], []
     for hab in habits.itertuples():
         a = int(hab.annotator)
         for i in range(n):
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(a), int(i)]))
-            mask = dataset.regions[i] if dataset.regions is not None else None
+            mask = pooled if pooled is not None else dataset.regions[i] if dataset.regions is not None else None
             if mask is None or not mask.any():
                 canon = _canonical_mask((h, w)) if canon is None else canon
                 mask = canon
             rr, cc = np.nonzero(mask)
             wts = np.exp(hab.mouth_bias * 2.0 * row_frac[rr])
+            if mask.dtype != bool:  # "all": each pixel weighs its pooled share
+                wts = wts * mask[rr, cc]
             wts /= wts.sum()
             k = 1 + rng.poisson(max(hab.mean_fixations - 1, 0))
             kinds = rng.uniform(0, 1, k)
@@ -215,7 +239,7 @@ def simulate_gaze(dataset: Dataset, n_annotators: int = 2, seed: int = 0, geomet
             which_eye = rng.integers(0, 2, k)
             free = rng.uniform(0, 1, (k, 2))
             sub = rng.uniform(-0.5, 0.5, (k, 2))
-            aim = rng.standard_normal((k, 2)) * aim_deg * ppd
+            scatter = rng.standard_normal((k, 2)) * aim_deg * ppd
             dur = np.maximum(rng.gamma(4.0, hab.mean_duration_ms / 4.0, k), 80.0)
             pts = np.empty((k, 2))
             target = np.empty(k, dtype=object)
@@ -233,7 +257,7 @@ def simulate_gaze(dataset: Dataset, n_annotators: int = 2, seed: int = 0, geomet
                 else:
                     pts[j] = (ox + (cc[pick[j]] + 0.5 + sub[j, 0]) * scale_x, oy + (rr[pick[j]] + 0.5 + sub[j, 1]) * scale_y)
                     target[j] = "region"
-                pts[j] += aim[j]
+                pts[j] += scatter[j]
             pts[:, 0] = np.clip(pts[:, 0], ox, ox + g.display_px - 1e-6)
             pts[:, 1] = np.clip(pts[:, 1], oy, oy + g.display_px - 1e-6)
             # timeline: fixation, saccade (main sequence), fixation, ...
@@ -270,6 +294,6 @@ def simulate_gaze(dataset: Dataset, n_annotators: int = 2, seed: int = 0, geomet
         fixations[c] = fixations[c].astype(np.int64)
     params = dict(n_annotators=int(n_annotators), seed=int(seed), mean_fixations=float(mean_fixations),
                   jitter_deg=jitter_deg, aim_deg=aim_deg, blink_rate_hz=blink_rate_hz, loss_prob=loss_prob,
-                  regions="dataset" if dataset.regions is not None else "canonical eyes and mouth",
+                  regions="dataset" if dataset.regions is not None else "canonical eyes and mouth", aim=aim,
                   synthetic=True)
     return GazeStudy(samples=samples, fixations=fixations, geometry=geometry, annotators=habits, params=params)

@@ -105,6 +105,34 @@ def relevance(bundle_or_path, images: np.ndarray, method: str = "deep_taylor", t
                           seed=seed)[method]
 
 
+#: images per analysis of `class_relevance` (each is analysed once per class)
+CLASS_RELEVANCE_CHUNK = 4096
+
+
+def class_relevance(bundle_or_path, images: np.ndarray, method: str = "deep_taylor", batch_size: int = 32, *,
+                    seed: int = 0, chunk: int = CLASS_RELEVANCE_CHUNK) -> np.ndarray:
+    """(K, N, h, w) float32: the relevance map of every class k = 0..K-1 of the model (K = its
+    outputs) for each of `images` (N, H, W, C) uint8, at the model's input size; map [k, i] is
+    `relevance(..., target=k).maps[i]`, whatever class the model predicts for image i. Analysed
+    `chunk` (image, class) pairs at a time (one worker process each). A class whose logit is
+    negative gets a constant (zero) deep-Taylor map; no warning is given here for those."""
+    if not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"class_relevance: chunk must be a positive int, got {chunk!r}")
+    model, _ = load(bundle_or_path)
+    k = int(model.output_shape[-1])
+    x = np.asarray(images)
+    per = max(1, int(chunk) // k)  # images per analysis
+    parts = []
+    for s in range(0, len(x), per):
+        xs = x[s:s + per]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"relevance: .* gave a constant map", category=RuntimeWarning)
+            rel = relevance(bundle_or_path, np.concatenate([xs] * k), method=method,
+                            target=np.repeat(np.arange(k), len(xs)), batch_size=batch_size, seed=seed)
+        parts.append(rel.maps.reshape(k, len(xs), *rel.maps.shape[1:]))
+    return np.concatenate(parts, axis=1)
+
+
 @dataclass
 class LayerRelevance:
     """Relevance at the input and at every layer's output of the prepared model, for one method.
