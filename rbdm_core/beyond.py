@@ -99,17 +99,20 @@ def gaze_caution(study) -> str:
 
 
 
-def probe_line(name: str, masks, labels, num_classes: int, confidence: float = 0.95, folds: int = 5) -> str:
+def probe_line(name: str, masks, labels, num_classes: int, confidence: float = 0.95, folds: int = 5,
+               repeats: int = 2) -> str:
     """Whether a linear probe reads the class off `masks` (N, H, W) bool alone: the balanced
-    accuracy of `leakage.ridge_probe` over its `folds` held-out folds, with its `confidence`
-    interval over the folds, against chance 1/num_classes: "above chance" / "below chance" when
+    accuracy of `leakage.ridge_probe` over `repeats` x `folds` held-out folds, with its
+    `confidence` interval by the corrected resampled t (`statistics.resampled_interval`: the folds
+    share training masks), against chance 1/num_classes: "above chance" / "below chance" when
     the interval lies wholly on that side, "at chance" when it holds it."""
     from rbdm_core.leakage import ridge_probe
-    from rbdm_core.statistics import interval
+    from rbdm_core.statistics import resampled_interval
 
-    iv = interval(ridge_probe(masks, labels, num_classes, folds=folds), confidence)
+    iv = resampled_interval(ridge_probe(masks, labels, num_classes, folds=folds, repeats=repeats), 1 / (folds - 1),
+                            confidence)
     chance = 1.0 / num_classes
     word = "above chance" if iv.low > chance else "below chance" if iv.high < chance else "at chance"
     return (f"{name}: a linear probe reads the class off the masks alone at balanced accuracy "
-            f"{format_interval(iv.mean, iv.low, iv.high)} ({100 * confidence:g}% interval over {folds} folds; "
-            f"chance {chance:.3f}): {word}")
+            f"{format_interval(iv.mean, iv.low, iv.high)} ({100 * confidence:g}% interval, corrected resampled t "
+            f"over {repeats} x {folds} folds; chance {chance:.3f}): {word}")
