@@ -329,42 +329,17 @@ print(f"\nIn this {data_kind.lower()} run ({prof.fill} fill), of the paper's {le
 # %%
 masked_throughout = [v for v in VARIANTS if v in PAPER_MASK_TYPES]
 val_masks = {m: pipe.masks(m, split=pipe.TRAINEE_VALIDATION_SPLIT) for m in PAPER_MASK_TYPES}
-guess = study.guess_f1(val_split.labels, len(val_split.class_names))
-
-
-def outline_table(rs, fill_name):
-    """Per masked-throughout variant: F1 at the switch and final F1 on plain and masked images, and the
-    final F1 on masks over unrelated images; mean [95% CI] over seeds."""
-    cv = all_curves([r for r in rs if r.variant.name in masked_throughout])
-    at_switch = study.final_values(cv[cv.step <= switch_step]).melt(
-        id_vars=["variant", "seed"], var_name="images", value_name="f1")
-    at_switch["column"] = "at the switch, " + at_switch.images.map({"validation": "plain", "validation-masked": "masked"})
-    scores = leakage.trainee_outline_scores([r for r in rs if r.variant.name in masked_throughout], val_split, val_masks)
-    final = scores.assign(column="final, " + scores.images)
-    tidy = pd.concat([at_switch, final], ignore_index=True)
-    summ = study.f1_summary(tidy, ["variant", "column"], "f1", val_split.labels, len(val_split.class_names), sort=False)
-    cols = ["at the switch, plain", "at the switch, masked", "final, plain", "final, masked",
-            "final, mask over other images"]
-    display(viz.table(statistics.pivot_intervals(summ, "variant", "column", columns=cols).drop(columns="n"),
-                      caption=f"Masked-throughout Trainees ({data_kind.lower()}, {fill_name} fill): validation "
-                              f"macro-F1, mean [95% CI] over {len(prof.seeds)} seeds; guessing {guess:.3f}"))
-    for v in masked_throughout:
-        print(textwrap.fill(leakage.outline_sentence(scores[scores.variant == v], guess), 100,
-                            subsequent_indent="    "))
-    return scores
-
-
 print(textwrap.fill("claims comparing a masked-throughout Trainee (scored on plain images): "
                     + "; ".join(verdicts.claims_about(masked_throughout)), 100, subsequent_indent="    "))
-outline = {prof.fill: outline_table(results, prof.fill)}
-readers = [v for v in masked_throughout
-           if statistics.interval(outline[prof.fill].query("variant == @v and images == 'mask over other images'").f1).low > guess]
-print(textwrap.fill(
-    f"{len(readers)} of {len(masked_throughout)} masked-throughout variants read the outline ({prof.fill} fill)"
-    + (f" ({', '.join(readers)}): the verdicts listed above score them on plain images, where that outline is "
-       "absent, so for them they measure how a Trainee taught by outlines fares without one, not how fast it "
-       "learns faces" if readers else ": the verdicts above compare Trainees that do not lean on the outline"),
-    100, subsequent_indent="    "))
+outline = {prof.fill: leakage.outline_report([r for r in results if r.variant.name in masked_throughout], val_split,
+                                             val_masks, switch_step)}
+rep = outline[prof.fill]
+display(viz.table(statistics.pivot_intervals(rep.summary, "variant", "column", columns=leakage.OUTLINE_COLUMNS)
+                  .drop(columns="n"),
+                  caption=f"Masked-throughout Trainees ({data_kind.lower()}, {prof.fill} fill): validation macro-F1, "
+                          f"mean [95% CI] over {len(prof.seeds)} seeds; guessing {rep.guess:.3f}"))
+for line in rep.sentences + [rep.readers_sentence(prof.fill)]:
+    print(textwrap.fill(line, 100, subsequent_indent="    "))
 
 # %% [markdown]
 # ## Learning that does not carry over to plain faces
@@ -421,7 +396,14 @@ for f in trained:
 print("a gap alone does not separate covariate shift from reading the outline; the masks over unrelated images do:")
 for f in trained:
     if f not in outline:
-        outline[f] = outline_table(trained[f], f)
+        rep = outline[f] = leakage.outline_report([r for r in trained[f] if r.variant.name in masked_throughout],
+                                                  val_split, val_masks, switch_step)
+        display(viz.table(statistics.pivot_intervals(rep.summary, "variant", "column", columns=leakage.OUTLINE_COLUMNS)
+                          .drop(columns="n"),
+                          caption=f"Masked-throughout Trainees ({data_kind.lower()}, {f} fill): validation macro-F1, "
+                                  f"mean [95% CI] over {len(prof.seeds)} seeds; guessing {rep.guess:.3f}"))
+        for line in rep.sentences:
+            print(textwrap.fill(line, 100, subsequent_indent="    "))
 
 # %% [markdown]
 # ### The paper's claims with the second fill

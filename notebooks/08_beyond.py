@@ -335,35 +335,7 @@ viz.table(shown, float_format="{:g}",
                   f"{statistics.format_interval(base.baseline_mean, base.baseline_ci_low, base.baseline_ci_high)}")
 
 # %%
-from plotly.subplots import make_subplots
-
-
-def _bars(mean, low, high):
-    mean, low, high = (np.asarray(v, float) for v in (mean, low, high))
-    return {"type": "data", "symmetric": False, "array": high - mean, "arrayminus": mean - low}
-
-
-fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
-                    subplot_titles=("final F1, mean [95% CI]", "ranked - random, paired [95% CI]"))
-colors = {"relevance": "#d62728", "random": "#1f77b4"}
-dashes = dict(zip(roar_fills, ("solid", "dot", "dash", "dashdot")))
-for fill in pd.unique(gaps.fill):
-    sub = gaps[gaps.fill == fill]
-    for removal, name in (("relevance", "ranked"), ("random", "random")):
-        y = [base.baseline_mean, *sub[f"{removal}_mean"]]
-        fig.add_trace(go.Scatter(x=[0.0, *sub.fraction], y=y, mode="lines+markers", name=f"{name}, {fill} fill",
-                                 line={"color": colors[removal], "dash": dashes[fill]},
-                                 error_y=_bars(y, [base.baseline_ci_low, *sub[f"{removal}_ci_low"]],
-                                               [base.baseline_ci_high, *sub[f"{removal}_ci_high"]])), row=1, col=1)
-    fig.add_trace(go.Scatter(x=sub.fraction, y=sub.gap_mean, mode="lines+markers", name=f"ranked - random, {fill} fill",
-                             line={"color": "#444444", "dash": dashes[fill]},
-                             error_y=_bars(sub.gap_mean, sub.gap_ci_low, sub.gap_ci_high)), row=1, col=2)
-fig.add_hline(y=0, line={"color": "#999999", "width": 1}, row=1, col=2)
-fig.update_xaxes(title_text="share of pixels removed (k)")
-fig.update_yaxes(title_text="validation macro-F1", row=1, col=1)
-fig.update_yaxes(title_text="difference in macro-F1", row=1, col=2)
-fig.update_layout(title=f"ROAR ({data_kind.lower()}): {len(roar_seeds)} seeds, {roar_epochs} epochs",
-                  height=460, legend={"orientation": "h", "y": -0.25})
+fig = viz.roar_figure(gaps, f"ROAR ({data_kind.lower()}): {len(roar_seeds)} seeds, {roar_epochs} epochs", roar_fills)
 viz.show(fig, "roar")
 
 # %%

@@ -28,6 +28,7 @@ chance reads the outline (the faces under it say nothing of the mask's label).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -342,3 +343,64 @@ def outline_sentence(scores: pd.DataFrame, guess: float, confidence: float = 0.9
     else:
         text += f", {_relation(over, guess)} guessing: no reading of the outline measured"
     return text + f" ({pct} intervals over {iv['plain'].n} seeds)."
+
+
+#: the columns of `OutlineReport.summary`: F1 at the switch and final F1, by the images scored
+OUTLINE_COLUMNS = ("at the switch, plain", "at the switch, masked", "final, plain", "final, masked",
+                   "final, mask over other images")
+
+
+@dataclass
+class OutlineReport:
+    """What masked Trainees read (`outline_report`). summary: per (variant, column in
+    `OUTLINE_COLUMNS`) n, mean, ci_low, ci_high (Student t over seeds; `curves.f1_summary`, with
+    its one-class note); scores: `trainee_outline_scores`; guess: `curves.guess_f1` of the
+    validation labels; sentences: `outline_sentence` per variant; readers: the variants whose
+    F1 on masks over unrelated images lies above `guess` (95% interval)."""
+
+    summary: pd.DataFrame
+    scores: pd.DataFrame
+    guess: float
+    sentences: list[str]
+    readers: list[str]
+    variants: list[str]
+
+    def readers_sentence(self, fill: str) -> str:
+        """How many of the variants read the outline, and what that makes of verdicts that score
+        them on plain images."""
+        text = f"{len(self.readers)} of {len(self.variants)} masked-throughout variants read the outline ({fill} fill)"
+        if not self.readers:
+            return text + ": the verdicts above compare Trainees that do not lean on the outline"
+        return (text + f" ({', '.join(self.readers)}): the verdicts listed above score them on plain images, where "
+                "that outline is absent, so for them they measure how a Trainee taught by outlines fares without "
+                "one, not how fast it learns faces")
+
+
+def outline_report(results: Sequence[Any], val, val_masks: Mapping[str, Any], switch_step: float,
+                   seed: int = 0) -> OutlineReport:
+    """`trainee_outline_scores` of the masked `results` (one fill), beside their validation F1 at
+    the last evaluation at or before `switch_step` on plain and on masked images (from their
+    curves), summarised per variant over seeds, with the sentences that place each against
+    guessing. val: the Dataset the runs were validated on; val_masks: mask type -> (M, H, W) bool."""
+    from rbdm_core.curves import f1_summary, final_values, guess_f1
+    from rbdm_core.statistics import interval
+    from rbdm_core.training import all_curves
+
+    masked = [r for r in results if r.variant.mask_type is not None]
+    if not masked:
+        raise ValueError("results: expected at least one masked Trainee run")
+    k = len(val.class_names)
+    cv = all_curves(masked)
+    at_switch = final_values(cv[cv.step <= switch_step]).melt(id_vars=["variant", "seed"], var_name="images",
+                                                                value_name="f1")
+    at_switch["column"] = "at the switch, " + at_switch.images.map({"validation": "plain",
+                                                                     "validation-masked": "masked"})
+    scores = trainee_outline_scores(masked, val, val_masks, seed=seed)
+    tidy = pd.concat([at_switch, scores.assign(column="final, " + scores.images)], ignore_index=True)
+    summary = f1_summary(tidy, ["variant", "column"], "f1", val.labels, k, sort=False)
+    guess = guess_f1(val.labels, k)
+    variants = list(pd.unique(scores.variant))
+    over = scores[scores.images == "mask over other images"]
+    readers = [v for v in variants if interval(over[over.variant == v].f1).low > guess]
+    return OutlineReport(summary, scores, guess, [outline_sentence(scores[scores.variant == v], guess) for v in variants],
+                         readers, variants)

@@ -180,10 +180,30 @@ def test_trainee_outline_scores_separate_outline_from_faces():
     va, mv = _square_world(150, 2)
     va = type(va)(va.images, va.labels, va.class_names, split=np.array(["PublicTest"] * len(va)))
     res = train("tiny_cnn", tr, va, Recipe(**RECIPE_KW), Variant("square", GIVEN, None), masks=mt, seed=0,
-                verbose=0)
+                verbose=0, val_masks=mv)
     s = trainee_outline_scores([res], va, {GIVEN: mv}).set_index("images").f1
     plain_again = s["plain"]
     curves = res.curves[(res.curves.split == "validation") & (res.curves.metric == "f1")]
     assert plain_again == pytest.approx(float(curves.value.iloc[-1]))  # the last weights, as the curves scored them
     assert s["mask over other images"] > 0.8 and s["masked"] > 0.8  # it reads where the square is
     assert s["plain"] < 0.5  # plain noise images carry no square
+
+    # the report: its summary holds the curves' F1 at the switch and these scores; it names the reader
+    from rbdm_core.leakage import OUTLINE_COLUMNS, outline_report
+
+    with_one = outline_report([res], va, {GIVEN: mv}, switch_step=30)
+    assert with_one.readers == []  # one seed: no interval, so no claim
+    res2 = train("tiny_cnn", tr, va, Recipe(**RECIPE_KW), Variant("square", GIVEN, None), masks=mt, seed=1,
+                 verbose=0, val_masks=mv)
+    rep = outline_report([res, res2], va, {GIVEN: mv}, switch_step=30)
+    got = rep.summary.set_index("column")["mean"]
+    assert list(rep.summary.column) == [c for c in OUTLINE_COLUMNS]
+    masked_curve = res.curves[(res.curves.split == "validation-masked") & (res.curves.metric == "f1")]
+    second = res2.curves[(res2.curves.split == "validation-masked") & (res2.curves.metric == "f1")]
+    by_hand = [float(c[c.step <= 30].value.iloc[-1]) for c in (masked_curve, second)]
+    assert got["at the switch, masked"] == pytest.approx(np.mean(by_hand))
+    assert got["final, mask over other images"] == pytest.approx(
+        rep.scores[rep.scores.images == "mask over other images"].f1.mean())
+    assert rep.scores[(rep.scores.seed == 0) & (rep.scores.images == "plain")].f1.iloc[0] == pytest.approx(s["plain"])
+    assert rep.readers == ["square"] and rep.guess == pytest.approx(1 / 3)
+    assert rep.readers_sentence("zero").startswith("1 of 1 masked-throughout variants read the outline (zero fill)")

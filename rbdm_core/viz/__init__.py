@@ -11,6 +11,8 @@ is re-exported here (`from rbdm_core import viz; viz.image_grid(...)`).
 - `explorers`: the mask explorers, `explorer` (static HTML) and `live_explorer` (ipywidgets),
   `drop_overlay`, `EXPLORER_ROWS`;
 - `diagram`: `method_diagram` (the paper's Figure 1), `METHOD_CHAPTERS`;
+- `roar`: chapter 8's `roar_figure` (ranked and random removal per fill, and their paired
+  difference) and `asymmetric_error` (plotly error bars from an interval);
 - `study`: chapter 9's study, `effects_figure` (every comparison with no mask and its interval) and
   `dial_figure` (benefit against mask quality).
 
@@ -24,6 +26,7 @@ from .explorers import EXPLORER_ROWS, drop_overlay, explorer, live_explorer
 from .images import ROBUST_PERCENTILE, image_grid, overlay_rgba, png_data_uri, robust_limits, scale_caption
 from .matrices import confusion
 from .study import dial_figure, effects_figure
+from .roar import asymmetric_error, roar_figure
 from .render import FIGURE_MIME_ENV, PLOTLY_MIME, TEMPLATE, bundle, figure_html, show
 from .tables import Table, table
 from .. import timing as _timing
@@ -31,7 +34,7 @@ from .. import timing as _timing
 # the book benchmark charges the time spent building and rendering figures and tables to one
 # activity (rbdm_core.timing; nothing is recorded unless $RBDM_TIMING is set)
 for _name in ("confusion", "dial_figure", "effects_figure", "explorer", "image_grid", "line_band", "live_explorer",
-              "method_diagram", "show", "table"):
+              "method_diagram", "roar_figure", "show", "table"):
     globals()[_name] = _timing.timed("figures and tables")(globals()[_name])
 del _name
 
@@ -39,5 +42,5 @@ __all__ = [
     "EXPLORER_ROWS", "FIGURE_MIME_ENV", "METHOD_CHAPTERS", "PLOTLY_MIME", "ROBUST_PERCENTILE", "TEMPLATE", "Table",
     "band_table", "bundle", "confusion", "dial_figure", "effects_figure", "drop_overlay", "explorer", "figure_html", "image_grid",
     "line_band", "live_explorer", "method_diagram", "metric_bounds", "overlay_rgba", "png_data_uri",
-    "robust_limits", "scale_caption", "show", "table",
+    "robust_limits", "scale_caption", "show", "table", "asymmetric_error", "roar_figure",
 ]
