@@ -122,7 +122,7 @@ def image_grid(
             fig.add_trace(go.Heatmap(z=z, coloraxis="coloraxis",
                                      hovertemplate="x=%{x} y=%{y}<br>%{z:.3g}<extra></extra>"),
                           row=r, col=c)
-            fig.update_yaxes(autorange="reversed", row=r, col=c)
+            reverse_y(fig, row=r, col=c)
         else:
             fig.add_trace(go.Image(source=png_data_uri(_as_display_image(img)), hoverinfo="skip"), row=r, col=c)
             if overlays is not None:
@@ -138,6 +138,12 @@ def image_grid(
     if titles:
         fig.update_annotations(font_size=11)
     return fig
+
+
+def reverse_y(fig, row: int | None = None, col: int | None = None, **more):
+    """An image's y axis: reversed, row 0 at the top (`autorange="reversed"`), with `more` of the
+    axis's properties, in subplot (`row`, `col`) (None: every subplot). Returns `fig`."""
+    return fig.update_yaxes(autorange="reversed", **more, row=row, col=col)
 
 
 def robust_limits(maps: Sequence[np.ndarray], percentile: float = ROBUST_PERCENTILE,
