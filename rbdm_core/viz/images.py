@@ -146,6 +146,22 @@ def reverse_y(fig, row: int | None = None, col: int | None = None, **more):
     return fig.update_yaxes(autorange="reversed", **more, row=row, col=col)
 
 
+def add_image(fig, image: np.ndarray, row: int | None = None, col: int | None = None):
+    """Add `image` ((H, W[, C]) uint8, `png_data_uri`) to `fig` as an image trace without hover
+    (points drawn on it in image pixel-centre coordinates: x = column, y = row). Returns `fig`."""
+    go = _go()
+    return fig.add_trace(go.Image(source=png_data_uri(image), hoverinfo="skip"), row=row, col=col)
+
+
+def image_axes(fig, side: int, hide: bool = True, anchor: str | None = "x"):
+    """The axes of a `side` x `side` px image with points on it: x from -0.5 to side - 0.5, y the
+    other way round (row 0 at the top), axes hidden if `hide`, y scaled to x's axis `anchor`
+    (None: not tied). Applies to every subplot. Returns `fig`."""
+    fig.update_xaxes(**({"visible": False} if hide else {}), range=[-0.5, side - 0.5])
+    return fig.update_yaxes(**({"visible": False} if hide else {}), range=[side - 0.5, -0.5],
+                            **({"scaleanchor": anchor} if anchor else {}))
+
+
 def robust_limits(maps: Sequence[np.ndarray], percentile: float = ROBUST_PERCENTILE,
                   symmetric: bool = True) -> tuple[float, float]:
     """(low, high) of a colour scale shared by `maps` (arrays of any shape, NaN ignored):
