@@ -54,13 +54,15 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from rbdm_core import viz
 from rbdm_core.pipeline import Pipeline, get_profile
 from rbdm_core.regions import by_class, relevance_in_regions
-from rbdm_core.saliency import METHODS, relevance_many, to_image_size
+from rbdm_core.saliency import METHODS, conservation, layer_relevance, relevance_many
+from rbdm_core.saliency.border import (border_free, border_table, corner_statistics, describe_padding,
+                                       uniform_images)
+from rbdm_core.saliency.inputs import preprocess_bounds
+from rbdm_core.saliency.layerwise import layer_shares, rules_table
 
 warnings.filterwarnings("ignore", message="relevance: .* constant map")  # counted in the tables below
 
@@ -79,26 +81,6 @@ print(f"Trainer: {pipe.trainer_architecture} (validation macro-F1 {trainer.best_
 
 src_val_split = src.held_out_splits[0]
 src_idx = src.first_of_each_class(src_val_split)
-
-
-def percent_of_max(maps):
-    """Display only: each map as a percentage of its largest |R|, rounded (keeps the pages small)."""
-    maps = np.asarray(maps, np.float64)
-    top = np.abs(maps).reshape(len(maps), -1).max(1).reshape(-1, 1, 1)
-    return np.round(100 * maps / np.where(top > 0, top, 1)).astype(np.float32)
-
-
-def compact(fig):
-    """Display only: store the heatmaps' whole-percent values as int8 (plotly writes arrays as
-    typed binary, so float64 percentages would take eight bytes a pixel). Returns fig."""
-    for tr in fig.data:
-        if tr.type == "heatmap":
-            z = np.asarray(tr.z).astype(np.int8)
-            tr.z = None  # plotly skips an assignment equal in value to the current z
-            tr.z = z
-    return fig
-
-
 src_imgs = src.images[src_idx]
 
 # %% [markdown]
@@ -112,29 +94,10 @@ src_imgs = src.images[src_idx]
 
 # %%
 one = relevance_many(bundle, src_imgs[example_index:example_index + 1], ["deep_taylor"])["deep_taylor"]
-m = one.maps[0]
-logit, total = float(one.logits[0]), float(one.sums[0])
-pos, neg = float(m[m > 0].sum()), float(m[m < 0].sum())
 pred = names[int(one.targets[0])]
 true = names[int(src.labels[src_idx[example_index]])]
-fig = make_subplots(rows=1, cols=3, column_widths=[0.28, 0.28, 0.44], horizontal_spacing=0.06,
-                    subplot_titles=[f"input: {true}", f"relevance of {pred}", "the budget"])
-fig.add_trace(go.Image(source=viz.png_data_uri(src_imgs[example_index])), row=1, col=1)
-lim = float(np.abs(m).max()) or 1.0
-fig.add_trace(go.Heatmap(z=m, colorscale="RdBu_r", zmin=-lim, zmax=lim, showscale=False), row=1, col=2)
-fig.update_yaxes(autorange="reversed", row=1, col=2)
-bars = {"logit": logit, "max(logit, 0)": max(logit, 0.0), "sum of map": total, "positive part": pos,
-        "negative part": neg}
-fig.add_trace(go.Bar(y=list(bars), x=list(bars.values()), orientation="h", text=[f"{v:.3g}" for v in bars.values()],
-                     marker_color=["#7f7f7f", "#1f77b4", "#2ca02c", "#d62728", "#17becf"], textposition="auto"),
-              row=1, col=3)
-fig.update_yaxes(autorange="reversed", row=1, col=3)
-for c in (1, 2):
-    fig.update_xaxes(visible=False, row=1, col=c)
-    fig.update_yaxes(visible=False, row=1, col=c)
-fig.update_yaxes(scaleanchor="x2", row=1, col=2)
-fig.update_layout(height=420, showlegend=False, margin={"t": 100},
-                  title=f"One {src_kind} image: sum / logit = {one.conservation[0]:.4f}")
+fig = viz.decomposition_figure(src_imgs[example_index], one.maps[0], conservation.budget(one, 0), true, pred,
+                               title=f"One {src_kind} image: sum / logit = {one.conservation[0]:.4f}")
 viz.show(fig, "decomposition")
 
 # %% [markdown]
@@ -208,52 +171,15 @@ viz.show(fig, "decomposition")
 # coarse near the output, refined at every layer on its way down to the pixels.
 
 # %%
-from rbdm_core.saliency import layer_relevance
-from rbdm_core.saliency.inputs import preprocess_bounds
-from rbdm_core.saliency.methods import describe_rule
-
 lr = layer_relevance(bundle, src_imgs[example_index:example_index + 1])
-start = max(float(lr.logits[0]), 0.0)
-order = list(range(len(lr.layers)))[::-1]  # output first
-image_layers = [i for i in order if lr.arrays[i].ndim == 3 and lr.kinds[i] in ("Input", "Conv2D", "MaxPooling2D")]
-show = image_layers[:: max(1, len(image_layers) // 5)][:5]
-if image_layers[-1] not in show:
-    show[-1] = image_layers[-1]  # always end at the input
-fig = make_subplots(rows=1, cols=1 + len(show), column_widths=[0.3] + [0.7 / len(show)] * len(show),
-                    subplot_titles=["sum of relevance per layer"] + [f"{lr.layers[i]} {lr.arrays[i].shape[1]}x{lr.arrays[i].shape[2]}" for i in show],
-                    horizontal_spacing=0.025)
-fig.add_trace(go.Bar(y=[lr.layers[i] for i in order], x=[float(lr.sums[i, 0]) for i in order],
-                     orientation="h", hovertext=[f"{lr.kinds[i]}: {describe_rule(lr.rules[i], lr.kinds[i])}" for i in order],
-                     marker_color=["#2ca02c" if lr.on_every_path[i] else "#98df8a" for i in order]), row=1, col=1)
-fig.add_vline(x=start, line_dash="dash", line_color="#1f77b4", row=1, col=1,
-              annotation_text="max(logit, 0)", annotation_position="top right")
-fig.update_yaxes(autorange="reversed", automargin=True, tickfont={"size": 10}, row=1, col=1)
-for j, i in enumerate(show):
-    a = lr.arrays[i][0]
-    lim = float(np.abs(a).max()) or 1.0
-    fig.add_trace(go.Heatmap(z=np.round(100 * a / lim).astype(np.int8), colorscale="RdBu_r", zmin=-100, zmax=100,
-                             showscale=False), row=1, col=2 + j)
-    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor=f"x{2 + j}", row=1, col=2 + j)
-    fig.update_xaxes(visible=False, row=1, col=2 + j)
-fig.update_layout(height=380, showlegend=False, margin={"t": 90, "l": 10},
-                  title=f"Relevance of {pred} layer by layer ({src_kind} image; {pipe.trainer_architecture})")
+fig = viz.layers_figure(lr, n_maps=5,
+                        title=f"Relevance of {pred} layer by layer ({src_kind} image; {pipe.trainer_architecture})")
 viz.show(fig, "layers")
 
 # %%
-if start > 0:
-    share = 100 * lr.sums[:, 0] / start
-    full, branch = share[lr.on_every_path], share[~lr.on_every_path]
-    print(f"max(logit, 0) = {start:.4g}; {len(full)} of {len(lr.layers)} layers lie on every path from the "
-          f"logits to the input and hold {full.min():.2f} % to {full.max():.2f} % of it"
-          + (f"; the {len(branch)} inside residual branches hold {branch.min():.1f} % to {branch.max():.1f} %"
-             if len(branch) else ""))
-else:
-    print("negative logit: nothing to explain, every layer holds 0")
+print(layer_shares(lr).sentence())
 low, high = preprocess_bounds(bundle.preprocess)
-by_rule = {}
-for name, kind, rule in zip(lr.layers[1:], lr.kinds[1:], lr.rules[1:]):
-    by_rule.setdefault(describe_rule(rule, kind), []).append(name)
-viz.table(pd.DataFrame({"rule": list(by_rule), "layers": [", ".join(v) for v in by_rule.values()]}),
+viz.table(rules_table(lr),
           caption=f"The rule each layer of the {pipe.trainer_architecture} got (deep Taylor); z^B bounds: "
                   f"l = {low:g}, h = {high:g}, the range of the preprocessed pixel values 0..255")
 
@@ -276,26 +202,15 @@ tgt_maps_all = pipe.relevance(split=tgt_split)  # the maps the masks are made fr
 tgt_pred_all = bundle.predict(tgt_train.images)
 tgt_idx = tgt_train.first_of_each_class(tgt_split)
 
-
-def per_class_figure(images, maps, labels, preds, regions, title):
-    """Two grids of one row each: the images with their regions, and their maps."""
-    n = len(images)
-    fig_img = viz.image_grid(images, [names[t] for t in labels], overlays=regions, cols=n, cell_px=95,
-                             title=title + ": true class, ground truth red")
-    fig_map = compact(viz.image_grid(percent_of_max(maps), [names[p] for p in preds], cols=n,
-                                     cell_px=95, title=title + ": predicted class, its relevance",
-                                     scale_label="% of map max"))
-    return fig_img, fig_map
-
-
-fa, fb = per_class_figure(src_imgs, src_maps, src.labels[src_idx], src_pred,
-                          src.regions[src_idx] if src.regions is not None else None,
-                          f"Source ({src_kind}, {src_val_split})")
+fa, fb = viz.per_class_figures(src_imgs, src_maps, src.labels[src_idx], src_pred,
+                               src.regions[src_idx] if src.regions is not None else None, names,
+                               f"Source ({src_kind}, {src_val_split})")
 viz.show(fa, "source-examples")
 viz.show(fb, "source-maps")
-fa, fb = per_class_figure(tgt_train.images[tgt_idx], tgt_maps_all[tgt_idx], tgt_train.labels[tgt_idx],
-                          tgt_pred_all[tgt_idx], tgt_train.regions[tgt_idx] if tgt_train.regions is not None else None,
-                          f"Target ({tgt_kind}, {tgt_split})")
+fa, fb = viz.per_class_figures(tgt_train.images[tgt_idx], tgt_maps_all[tgt_idx], tgt_train.labels[tgt_idx],
+                               tgt_pred_all[tgt_idx],
+                               tgt_train.regions[tgt_idx] if tgt_train.regions is not None else None, names,
+                               f"Target ({tgt_kind}, {tgt_split})")
 viz.show(fa, "target-examples")
 viz.show(fb, "target-maps")
 
@@ -320,14 +235,7 @@ if src.regions is not None and tgt.regions is not None:
     both = both[["corpus", "class", "n", "n_with_relevance", "inside", "area", "lift"]]
     display(viz.table(both, float_format="{:.3f}",
                       caption="Positive deep Taylor relevance inside the ground-truth regions, per true class"))
-    fig = go.Figure()
-    for tab, label, color in ((tab_src, f"source {src_val_split}", "#1f77b4"), (tab_tgt, f"target {tgt_split}", "#ff7f0e")):
-        fig.add_trace(go.Bar(x=tab["class"], y=tab["inside"], name=f"{label}: relevance inside", marker_color=color))
-        fig.add_trace(go.Scatter(x=tab["class"], y=tab["area"], mode="markers", name=f"{label}: area share",
-                                 marker={"symbol": "line-ew-open", "size": 26, "color": color, "line": {"width": 3}}))
-    fig.update_layout(barmode="group", height=400, yaxis_title="share", yaxis_range=[0, 1],
-                      title="Share of positive relevance inside the ground-truth regions (bars) vs their area (ticks)",
-                      legend={"orientation": "h", "y": -0.25})
+    fig = viz.regions_figure({f"source {src_val_split}": tab_src, f"target {tgt_split}": tab_tgt})
     viz.show(fig, "relevance-in-regions")
 else:
     print("Real data carries no ground-truth regions: the share of relevance inside them cannot be scored "
@@ -346,22 +254,10 @@ else:
 # most relevant pixels in that block, beside the share a random ranking would give.
 
 # %%
-from rbdm_core.saliency.border import border_free, corner_statistics
-
 corners = corner_statistics(tgt_maps_all, corner=4, top=8)
 display(viz.table(corners.table(), float_format="{:.3g}",
                   caption=f"Deep Taylor maps of the {corners.n} target {tgt_split} images at the four corners"))
-counts = corners.argmax_counts
-rank_11 = int((counts > counts[1, 1]).sum()) + 1
-peak = np.unravel_index(corners.mean_ratio.argmax(), corners.mean_ratio.shape)
-print(f"pixel (1, 1) is the most relevant pixel of {counts[1, 1]} of the {corners.n} maps ({corners.n / counts.size:.1f} "
-      f"for a pixel by chance; rank {rank_11} of {counts.size} pixels); the mean relevance at (0, 0), (0, 1), (1, 0), "
-      f"(1, 1) is {', '.join(f'{corners.mean_ratio[i, j]:.2f}' for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))} times the "
-      f"map mean (the largest anywhere: {corners.mean_ratio.max():.2f} at {tuple(int(v) for v in peak)}); one of a map's "
-      f"top {corners.top} pixels lies in the top-left {corners.corner}x{corners.corner} block in "
-      f"{100 * corners.top_in_corner['top-left']:.1f} % of the maps ({100 * corners.chance:.1f} % by chance)")
-by_ratio = corners.table().sort_values("mean ratio, 2x2 pixels", ascending=False)
-print("corners by their mean ratio: " + ", ".join(f"{c} {v:.2f}" for c, v in zip(by_ratio["corner"], by_ratio["mean ratio, 2x2 pixels"])))
+print(corners.describe())
 
 # %% [markdown]
 # Five things could put relevance there: the rules (the bounded first-layer rule meets the image
@@ -384,37 +280,12 @@ print("corners by their mean ratio: " + ", ".join(f"{c} {v:.2f}" for c, v in zip
 #    `n_border` training images.
 
 # %%
-model_size, image_size = tuple(bundle.preprocess.size), tuple(tgt_train.images.shape[1:3])
-print(f"model input {model_size[0]}x{model_size[1]}, images {image_size[0]}x{image_size[1]}: "
-      + ("to_image_size leaves the maps as they are" if model_size == image_size
-         else "to_image_size resamples the maps"))
-strided = [l for l in bundle.model.layers if max(getattr(l, "strides", None) or (1,)) > 1]
-strided_convs = [l.name for l in strided if "Pool" not in type(l).__name__]
-print("layers with a stride above 1: " + (", ".join(f"{l.name} ({type(l).__name__}, {l.padding})" for l in strided) or "none")
-      + ("; no convolution has one, so every 'same' convolution pads as many zeros at the top and left as at "
-         "the bottom and right" if not strided_convs else f"; strided convolutions: {', '.join(strided_convs)}"))
+print(describe_padding(bundle, tgt_train.images.shape[1:3]))
 
-levels = np.linspace(0, 255, 5).round().astype(np.uint8)
-blank = np.broadcast_to(levels[:, None, None, None], (len(levels),) + tgt_train.images.shape[1:]).copy()
-lr_blank = layer_relevance(bundle, blank)
-at_corner = 0
-for k, v in enumerate(levels):
-    px = lr_blank.arrays[0][k]
-    if px.max() > px.min():
-        r, c = np.unravel_index(px.argmax(), px.shape)
-        at_corner += int(r < 2 and c < 2)
-        print(f"uniform grey {v:3d}: logit {lr_blank.logits[k]:.3g} ({names[lr_blank.targets[k]]}), most relevant pixel "
-              f"({r}, {c}), relevance at (1, 1) {px[1, 1] / px.mean():.2f} times the map mean")
-    else:
-        print(f"uniform grey {v:3d}: logit {lr_blank.logits[k]:.3g}, an all-zero map")
-print(f"the most relevant pixel lies in the top-left 2x2 pixels for {at_corner} of the {len(levels)} uniform images")
-trace = {}
-for name, kind, a, path in zip(lr_blank.layers, lr_blank.kinds, lr_blank.arrays, lr_blank.on_every_path):
-    if a.ndim == 3 and path and kind not in ("ReLU", "Activation"):
-        mean_unit = a.mean(axis=(1, 2))
-        trace[f"{name} ({a.shape[1]}x{a.shape[2]})"] = np.where(mean_unit != 0, a[:, 0, 0] / np.where(mean_unit != 0, mean_unit, 1), np.nan)
-display(viz.table(pd.DataFrame({"layer": list(trace), **{f"grey {v}": [t[k] for t in trace.values()] for k, v in enumerate(levels)}}),
-                  float_format="{:.3g}", caption="Uniform images: relevance at the top-left unit of each image-shaped "
+uniform = uniform_images(bundle, tgt_train.images.shape[1:], n_levels=5)
+print(uniform.report(names))
+display(viz.table(uniform.corner_units(), float_format="{:.3g}",
+                  caption="Uniform images: relevance at the top-left unit of each image-shaped "
                   "layer on every path, as a multiple of the layer's mean unit"))
 
 try:
@@ -424,34 +295,15 @@ except ValueError as exc:  # e.g. a model input size other than the images' (pap
     print(f"the experiment with the border moved outside does not apply to this Trainer: {exc}")
 if free is not None:
     before, after = corner_statistics(tgt_maps_all[:n_border]), corner_statistics(free.maps)
-    display(viz.table(pd.DataFrame([
-        {"network": name, "mean ratio, top-left 2x2 pixels": st.table()["mean ratio, 2x2 pixels"][0],
-         "share with a top-8 pixel in the top-left 4x4": st.top_in_corner["top-left"], "by chance": st.chance}
-        for name, st in (("as trained", before), (f"image border {border_margin} px outside", after))]),
-        float_format="{:.3g}", caption=f"The first {n_border} target {tgt_split} images, the Trainer as trained "
-                                       "and with its image border moved outside"))
-    print(f"with the border moved outside, the Trainer predicts the class it predicts on the original image for "
-          f"{100 * free.same_prediction.mean():.1f} % of the {n_border} images; {100 * np.median(free.inside):.1f} % "
-          f"of a map's relevance (median) stays inside the image, the rest lies on the added margin")
+    display(viz.table(border_table({"as trained": before, f"image border {border_margin} px outside": after}),
+                      float_format="{:.3g}", caption=f"The first {n_border} target {tgt_split} images, the Trainer "
+                                                     "as trained and with its image border moved outside"))
+    print(free.describe())
 
 # %%
-grey = len(levels) // 2
-panels = [(corners.mean_ratio, f"mean of {corners.n} maps")]
-if after is not None:
-    panels.append((after.mean_ratio, f"border out: {after.n} maps"))
-blank_map = lr_blank.arrays[0][grey]
-if blank_map.mean() != 0:
-    panels.append((blank_map / blank_map.mean(), f"uniform grey {levels[grey]}"))
-lim = float(max(np.abs(z).max() for z, t in panels if not t.startswith("uniform")))  # a uniform map saturates
-fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for _, t in panels], horizontal_spacing=0.03)
-for j, (z, _) in enumerate(panels):
-    fig.add_trace(go.Heatmap(z=np.round(z, 2).astype(np.float32), colorscale="RdBu_r", zmin=-lim, zmax=lim,
-                             showscale=j == len(panels) - 1, colorbar={"len": 0.8, "thickness": 12}),
-                  row=1, col=j + 1)
-    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor=f"x{j + 1}", row=1, col=j + 1)
-    fig.update_xaxes(visible=False, row=1, col=j + 1)
-fig.update_layout(height=340, margin={"t": 80, "l": 10, "r": 10},
-                  title="Deep Taylor relevance / map mean (1: spread evenly)")
+grey = len(uniform.levels) // 2  # the middle grey level
+ratio = uniform.relative_map(grey)
+fig = viz.border_figure(corners, after, (ratio, f"uniform grey {uniform.levels[grey]}") if ratio is not None else None)
 viz.show(fig, "border")
 
 # %% [markdown]
@@ -499,14 +351,8 @@ viz.show(fig, "border")
 cmp_idx = np.concatenate([tgt_idx, np.setdiff1d(np.arange(len(tgt_train)), tgt_idx)[:max(0, n_compare - len(tgt_idx))]])
 cmp_imgs = tgt_train.images[cmp_idx]
 rels = relevance_many(bundle, cmp_imgs, METHODS, seed=seed)
-k = min(n_side_by_side, len(tgt_idx))
-size = cmp_imgs.shape[1:3]
-cells = [percent_of_max(to_image_size(rels[mt].maps[:k], size)) for mt in METHODS]
-fig = compact(viz.image_grid(np.concatenate(cells),
-                     [f"{mt}: {names[tgt_train.labels[i]]}" if j == 0 else names[tgt_train.labels[i]]
-                      for mt in METHODS for j, i in enumerate(tgt_idx[:k])],
-                     cols=k, cell_px=95, title=f"Six methods, {tgt_kind} target images",
-                     scale_label="% of map max"))
+shown = [names[c] for c in tgt_train.labels[tgt_idx[:n_side_by_side]]]  # the first images' classes
+fig = viz.methods_figure(rels, cmp_imgs.shape[1:3], shown, title=f"Six methods, {tgt_kind} target images")
 viz.show(fig, "methods-side-by-side")
 
 # %% [markdown]
@@ -520,8 +366,6 @@ viz.show(fig, "methods-side-by-side")
 # a small probe network, in the second table, and a unit test fails when the two disagree.
 
 # %%
-from rbdm_core.saliency import conservation
-
 cons = conservation.table(rels)
 display(viz.table(cons, float_format="{:.3g}",
                   caption=f"Conservation (map sum / explained logit) per method on {len(cmp_idx)} {tgt_kind} target "
@@ -529,14 +373,7 @@ display(viz.table(cons, float_format="{:.3g}",
 print("\n".join(conservation.sentence(row) for row in cons.to_dict("records")))
 
 # %%
-fig = go.Figure()
-for mt in METHODS:
-    c = rels[mt].conservation
-    fig.add_trace(go.Box(y=c[np.isfinite(c)], name=mt, boxpoints="all", jitter=0.4, pointpos=0, marker={"size": 4}))
-fig.add_hline(y=1.0, line_dash="dash", line_color="#444", annotation_text="conserved (1)")
-fig.update_layout(height=420, showlegend=False, yaxis_title="sum of map / explained logit",
-                  title="Conservation per method (one point per image)")
-viz.show(fig, "conservation")
+viz.show(viz.conservation_figure(rels), "conservation")
 
 # %% [markdown]
 # The probe network (`conservation.probe_network`: convolution, max pool, convolution, dense head,

@@ -54,11 +54,10 @@ import textwrap
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from rbdm_core import agreement, gaze, masking, metrics, statistics, viz
+from rbdm_core import agreement, gaze, metrics, statistics, viz
 from rbdm_core.pipeline import Pipeline, get_profile
+from rbdm_core.ranking import pseudo_fixations
 
 pipe = Pipeline(get_profile(profile), run_dir=run_dir, seed=seed,
                 roots={"ferplus": ferplus_root, "affectnet": affectnet_root, "ckplus": ckplus_root})
@@ -180,30 +179,12 @@ print(textwrap.fill(gaze.describe_kernel(kernel, geo, side, study.params.get("si
 
 # %%
 fx = study.fixations
-off_centre = fx[(fx.annotator == fx.annotator.min()) & (fx.target != "centre")]
-f0 = off_centre.iloc[0]
-img0 = int(f0.image_index)
-(fx_x, fx_y), = gaze.screen_to_image([[f0.x_screen, f0.y_screen]], (side, side), geo.display_px, geo.screen)
-to_img = side / geo.display_px  # image px per screen px
-rings = {"fovea (2°)": gaze.visual_span_px(2.0, convention="radius") * to_img,
-         "parafovea = visual span (5°)": gaze.visual_span_px(5.0, convention="radius") * to_img}
-
-blob = gaze.heatmap([[fx_x, fx_y]], (side, side), kernel.sigma, kernel.cutoff)
-fig = go.Figure()
-fig.add_trace(go.Image(source=viz.png_data_uri(images.images[img0]), hoverinfo="skip"))
-fig.add_trace(go.Heatmap(z=np.where(blob > 0, blob, np.nan), colorscale="YlOrRd", opacity=0.45, showscale=False,
-                         hovertemplate="x=%{x} y=%{y}<br>p=%{z:.2f}<extra></extra>"))
-angle = np.linspace(0, 2 * np.pi, 121)
-for (label, r), dash in zip(rings.items(), ["solid", "dash"]):
-    fig.add_trace(go.Scatter(x=fx_x + r * np.cos(angle), y=fx_y + r * np.sin(angle), mode="lines", hoverinfo="skip",
-                             name=f"{label}: radius {r:.2f} image px", line={"color": "#1f77b4", "width": 2, "dash": dash}))
-fig.add_trace(go.Scatter(x=[fx_x], y=[fx_y], mode="markers", marker={"symbol": "x", "size": 10, "color": "#1f77b4"},
-                         hoverinfo="skip", name="fixation"))
-fig.update_xaxes(visible=False, range=[-0.5, side - 0.5])
-fig.update_yaxes(visible=False, range=[side - 0.5, -0.5], scaleanchor="x")
-fig.update_layout(height=600, margin={"l": 10, "r": 10, "t": 60, "b": 10}, legend={"orientation": "h", "y": -0.02},
-                  title=f"Areas of vision around one fixation<br><sup>image {img0} ({kind}), {who} fixation; "
-                        "shaded: its cut Gaussian</sup>")
+shape = (side, side)
+field = gaze.visual_field(fx, shape, geo, kernel)  # annotator 0's first fixation off the cross
+img0 = field.image_index
+fig = viz.visual_field_figure(images.images[img0], field,
+                              title=f"Areas of vision around one fixation<br><sup>image {img0} ({kind}), {who} "
+                                    "fixation; shaded: its cut Gaussian</sup>")
 viz.show(fig, "fig6-visual-field")
 
 # %% [markdown]
@@ -242,31 +223,12 @@ else:
 # duration) and the fixations I-DT recovers from the samples (crosses).
 
 # %%
-shape = (side, side)
 if not study.recorded:
-    samp = study.samples[(study.samples.annotator == f0.annotator) & (study.samples.image_index == img0)]
-    true_fx = fx[(fx.annotator == f0.annotator) & (fx.image_index == img0)]
-    found = gaze.detect_fixations_idt(samp.t_ms.to_numpy(), samp.x_screen.to_numpy(), samp.y_screen.to_numpy(),
-                                      dispersion_px=threshold)
-    s_xy = gaze.screen_to_image(samp[["x_screen", "y_screen"]].to_numpy(), shape, geo.display_px, geo.screen)
-    t_xy = gaze.screen_to_image(true_fx[["x_screen", "y_screen"]].to_numpy(), shape, geo.display_px, geo.screen)
-    d_xy = gaze.screen_to_image(found.xy, shape, geo.display_px, geo.screen) if len(found) else np.zeros((0, 2))
-    fig = go.Figure()
-    fig.add_trace(go.Image(source=viz.png_data_uri(images.images[img0]), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=s_xy[:, 0], y=s_xy[:, 1], mode="markers+lines", name="60 Hz samples",
-                             marker={"size": 3, "color": "rgba(120,120,120,0.8)"}, line={"width": 0.5, "color": "#bbbbbb"}))
-    fig.add_trace(go.Scatter(x=t_xy[:, 0], y=t_xy[:, 1], mode="markers+text", name="generating fixations",
-                             text=[str(i) for i in range(len(t_xy))], textposition="top right",
-                             marker={"size": 6 + np.sqrt(true_fx.duration_ms.to_numpy()) * 0.8, "color": "rgba(31,119,180,0.35)",
-                                     "line": {"color": "#1f77b4", "width": 2}}))
-    fig.add_trace(go.Scatter(x=d_xy[:, 0], y=d_xy[:, 1], mode="markers", name="I-DT fixations",
-                             marker={"symbol": "x", "size": 11, "color": "#d62728"}))
-    fig.update_xaxes(visible=False, range=[-0.5, side - 0.5])
-    fig.update_yaxes(visible=False, range=[side - 0.5, -0.5], scaleanchor="x")
-    fig.update_layout(height=600, margin={"l": 10, "r": 10, "t": 60, "b": 10},
-                      legend={"orientation": "h", "y": -0.02},
-                      title=f"A simulated scanpath<br><sup>{len(true_fx)} generating vs {len(found)} detected fixations "
-                            f"(annotator {f0.annotator}, image {img0})</sup>")
+    path = gaze.scanpath(study.samples, fx, field.annotator, img0, shape, geo, dispersion_px=threshold)
+    fig = viz.scanpath_figure(images.images[img0], path,
+                              title=f"A simulated scanpath<br><sup>{len(path.fixations_xy)} generating vs "
+                                    f"{len(path.detected_xy)} detected fixations (annotator {field.annotator}, "
+                                    f"image {img0})</sup>")
     viz.show(fig, "scanpath")
 
 # %% [markdown]
@@ -276,16 +238,9 @@ if not study.recorded:
 # than generated); too loose, and neighbouring fixations merge.
 
 # %%
-rows = []
-for factor in ((0.5, 1.0, 2.0) if not study.recorded else ()):
-    d = gaze.detection_table(study.samples, fx, threshold * factor, max_distance_px=threshold)
-    tot = d[["n_true", "n_detected", "n_matched"]].sum()
-    rows.append({"threshold (screen px)": threshold * factor, "threshold (deg)": threshold * factor / geo.px_per_degree,
-                 "generating": int(tot.n_true), "detected": int(tot.n_detected), "matched": int(tot.n_matched),
-                 "recall": tot.n_matched / tot.n_true, "precision": tot.n_matched / tot.n_detected,
-                 "mean distance (deg)": np.nanmean(d.mean_distance_px) / geo.px_per_degree})
-detection = pd.DataFrame(rows)
 # the table is the cell's value (shown), with a recording there is none
+detection = (gaze.detection_sweep(study.samples, fx, threshold, geo.px_per_degree, factors=(0.5, 1.0, 2.0))
+             if not study.recorded else None)
 (viz.table(detection, float_format="{:.3g}",
            caption=f"I-DT against the generating fixations, whole study ({gaze_kind} samples)")
  if not study.recorded else None)
@@ -469,33 +424,15 @@ viz.table(readout, float_format="{:.3f}", caption="NSS and AUC-Judd side by side
 # overlap between the model and the annotators lies closest to the mean over all images.
 
 # %%
-ov_img = scores[(scores.metric == "overlap") & scores.comparison.str.startswith("model")]
-per_img = ov_img.groupby("image_index").value.mean()
-ex = int(example_image) if example_image is not None else int((per_img - per_img.mean()).abs().idxmin())
+ex = int(example_image) if example_image is not None else agreement.typical_image(scores, "overlap", "model")
 if not 0 <= ex < n_img:
     raise ValueError(f"example_image: expected 0 <= example_image < {n_img}, got {example_image!r}")
-panels = [(f"annotator {a}", human.maps[k, ex]) for k, a in enumerate(human.annotators)] + [("model", model[ex])]
-fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.02)
-ex_fix = fx[fx.image_index == ex]
-for c, (label, hm) in enumerate(panels, start=1):
-    fig.add_trace(go.Image(source=viz.png_data_uri(images.images[ex]), hoverinfo="skip"), row=1, col=c)
-    fig.add_trace(go.Heatmap(z=np.where(hm > 0, hm, np.nan), colorscale="Jet", opacity=0.5, showscale=False,
-                             hovertemplate="x=%{x} y=%{y}<br>I=%{z:.2f}<extra></extra>"), row=1, col=c)
-    if label == "model":
-        pts = masking.pseudo_fixations(relevance[ex:ex + 1], n_fix)[0]
-    else:
-        sub = ex_fix[ex_fix.annotator == human.annotators[c - 1]]
-        pts, _, _ = gaze.fixations_in_image(sub[["x_screen", "y_screen"]].to_numpy(), shape, geo.display_px, geo.screen)
-    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", hoverinfo="skip",
-                             marker={"size": 5, "color": "white", "line": {"color": "black", "width": 1}}), row=1, col=c)
-fig.update_xaxes(visible=False, range=[-0.5, side - 0.5])
-fig.update_yaxes(visible=False, range=[side - 0.5, -0.5])
-for c in range(1, len(panels) + 1):
-    fig.update_yaxes(scaleanchor=f"x{'' if c == 1 else c}", row=1, col=c)
 label = images.class_names[images.labels[ex]]
-fig.update_layout(height=330, showlegend=False, margin={"l": 10, "r": 10, "t": 70, "b": 10},
-                  title=f"Heatmaps on image {ex}<br><sup>{label}, {kind} image; {who} annotators and the "
-                        "model; dots: (pseudo-)fixations</sup>")
+fig = viz.heatmaps_figure(images.images[ex], human.maps[:, ex], human.annotators,
+                          gaze.annotator_points(fx, ex, human.annotators, shape, geo),
+                          model[ex], pseudo_fixations(relevance[ex:ex + 1], n_fix)[0],
+                          title=f"Heatmaps on image {ex}<br><sup>{label}, {kind} image; {who} annotators and the "
+                                "model; dots: (pseudo-)fixations</sup>")
 viz.show(fig, "fig7-heatmaps")
 print("scores on this image:")
 print(scores[scores.image_index == ex].pivot(index="comparison", columns="metric", values="value").loc[
@@ -559,38 +496,12 @@ else:
 # %%
 if missed is not None and len(missed.chosen):
     chosen = missed.chosen.image_index.to_numpy()
-    titles = []
-    for r in missed.chosen.itertuples():
-        titles += [f"image {r.image_index}: {r.true}, Trainer: {r.predicted}<br>fixations in region "
-                   f"{r.fixations_in_region}/{r.fixations}",
-                   f"Trainer's top {n_fix} pixels<br>in region {r.top_pixels_in_region}/{n_fix}"]
-    fig = viz.image_grid(np.repeat(images.images[chosen], 2, axis=0), titles,
-                         overlays=np.repeat(images.regions[chosen], 2, axis=0), cols=2, cell_px=330,
-                         title=("Figure 13: fixated, yet missed by the Trainer" if missed.qualified else
-                                "Figure 13: no misclassified image qualifies, the closest case(s)")
-                         + f"<br><sup>{kind} images, {who.upper()} annotators; red: ground-truth region</sup>")
-    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"]
-    for row, img in enumerate(chosen, start=1):
-        on = fx[fx.image_index == img]
-        for a_i, a in enumerate(human.annotators):
-            sub = on[on.annotator == a].sort_values("fixation", kind="stable")
-            xy, kept, _ = gaze.fixations_in_image(sub[["x_screen", "y_screen"]].to_numpy(), shape, geo.display_px,
-                                                  geo.screen)
-            number = np.arange(len(sub))[kept]
-            colour = np.where(number == 0, "#7f7f7f", colours[a_i % len(colours)])
-            fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[str(k) for k in number],
-                                     textposition="top right", textfont={"size": 10, "color": colour},
-                                     marker={"size": 9, "color": colour, "line": {"color": "white", "width": 1}},
-                                     hovertemplate=f"annotator {a}, fixation %{{text}}<extra></extra>"), row=row, col=1)
-        fig.add_trace(go.Heatmap(z=np.where(model[img] > 0, model[img], np.nan), colorscale="YlOrRd", opacity=0.45,
-                                 showscale=False, hovertemplate="x=%{x} y=%{y}<br>I=%{z:.2f}<extra></extra>"),
-                      row=row, col=2)
-        top = np.argsort(-relevance[img].ravel(), kind="stable")[:n_fix]  # rank order, ties by index
-        fig.add_trace(go.Scatter(x=top % side, y=top // side, mode="markers", customdata=np.arange(1, n_fix + 1),
-                                 marker={"size": 9, "color": "white", "line": {"color": "black", "width": 1.5}},
-                                 hovertemplate="top pixel, rank %{customdata}<extra></extra>"), row=row, col=2)
-    fig.update_xaxes(range=[-0.5, side - 0.5])
-    fig.update_yaxes(range=[side - 0.5, -0.5])
+    fig = viz.missed_cues_figure(missed.chosen, images.images[chosen], images.regions[chosen],
+                                 gaze.numbered_fixations(fx, chosen, human.annotators, shape, geo), human.annotators,
+                                 model[chosen], gaze.ranked_top_pixels(relevance[chosen], n_fix),
+                                 title=("Figure 13: fixated, yet missed by the Trainer" if missed.qualified else
+                                        "Figure 13: no misclassified image qualifies, the closest case(s)")
+                                 + f"<br><sup>{kind} images, {who.upper()} annotators; red: ground-truth region</sup>")
     viz.show(fig, "fig13-missed-cues")
 
 # %% [markdown]

@@ -229,3 +229,11 @@ def agreement_ordering(scores: pd.DataFrame, agreement: Mapping[str, float] = AF
         text = (f"By {by}, {model} {'puts' if same else 'does not put'} {' above '.join(classes)} ({mine}): "
                 f"{'the same order as' if same else 'unlike'} the annotators' agreement ({human}).")
     return Ordering(metric, classes, values, same, text)
+
+
+def typical_image(scores: pd.DataFrame, metric: str = "overlap", predictor: str = "model") -> int:
+    """The image whose mean `metric` over the comparisons of `predictor` (`table1_scores` rows whose
+    comparison starts with it) lies closest to the mean over all images (ties: the first image)."""
+    rows = scores[(scores.metric == metric) & scores.comparison.str.startswith(predictor)]
+    per_img = rows.groupby("image_index").value.mean()
+    return int((per_img - per_img.mean()).abs().idxmin())

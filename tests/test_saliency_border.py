@@ -173,3 +173,70 @@ def test_border_free_needs_the_model_size():
     bundle = ModelBundle(_edge_net(), Preprocess(size=(8, 8), channels=1), ("x",), name="edge")
     with pytest.raises(ValueError, match="sizes must agree"):
         border_free(bundle, images(1, (10, 10, 1)))
+
+
+# --------------------------------------------------------------------------- chapter 3's readings
+
+def test_corner_statistics_describe_counts_pixel_1_1():
+    maps = np.zeros((3, 6, 6))
+    maps[0, 1, 1] = maps[1, 1, 1] = 5.0
+    maps[2, 4, 4] = 5.0
+    s = corner_statistics(maps, corner=2, top=1)
+    first, second = s.describe().split("\n")
+    assert first.startswith("pixel (1, 1) is the most relevant pixel of 2 of the 3 maps (0.1 for a pixel by chance; "
+                            "rank 1 of 36 pixels)")
+    assert "the largest anywhere: 24.00 at (1, 1)" in first  # 10/3 over a map mean of 5/36
+    assert "in 66.7 % of the maps" in first
+    assert second.startswith("corners by their mean ratio: top-left 6.00, bottom-right 3.00")
+
+
+def test_border_table_and_border_free_describe():
+    from rbdm_core.saliency.border import BorderFree, border_table
+
+    maps = np.random.default_rng(0).normal(size=(5, 6, 6))
+    a, b = corner_statistics(maps, corner=4, top=8), corner_statistics(maps[:3], corner=4, top=8)
+    tab = border_table({"x": a, "y": b})
+    assert list(tab.network) == ["x", "y"]
+    assert tab["mean ratio, top-left 2x2 pixels"][1] == pytest.approx(b.mean_ratio[:2, :2].mean())
+    assert tab["by chance"][0] == a.chance
+    free = BorderFree(maps=np.zeros((4, 2, 2)), inside=np.array([0.5, 0.7, 0.9, 1.0]), targets=np.zeros(4, int),
+                      same_prediction=np.array([True, True, True, False]), margin=2)
+    assert "for 75.0 % of the 4 images; 80.0 % of a map's relevance (median)" in free.describe()
+
+
+def test_describe_padding_names_the_strided_layers():
+    from types import SimpleNamespace
+
+    from rbdm_core.saliency.border import describe_padding
+
+    model = keras.Sequential([L.Input((8, 8, 1)), L.Conv2D(2, 3, padding="same"), L.MaxPooling2D(2, name="pool")])
+    bundle = SimpleNamespace(preprocess=SimpleNamespace(size=(8, 8)), model=model)
+    first, second = describe_padding(bundle, (8, 8)).split("\n")
+    assert first == "model input 8x8, images 8x8: to_image_size leaves the maps as they are"
+    assert second.startswith("layers with a stride above 1: pool (MaxPooling2D, valid); no convolution has one")
+    assert describe_padding(bundle, (16, 16)).split("\n")[0].endswith("to_image_size resamples the maps")
+
+
+@pytest.mark.slow
+def test_uniform_images_on_the_edge_network():
+    """The edge network on uniform images: the convolution gives g inside, 4g at an edge and 6g at
+    a corner (grey g); the max pool keeps the corner's 6g, and the Dense of ones hands each pooled
+    unit its own value, so the conv layer's top-left unit holds 6g of a logit of
+    4 * 6g + 8 * 4g + 4 * g = 60g: 6.4 times the mean over its 64 units. Grey 0 explains nothing."""
+    from rbdm_core.saliency.border import uniform_images
+
+    bundle = ModelBundle(_edge_net(), Preprocess(size=(8, 8), channels=1), ("x",), name="edge")
+    u = uniform_images(bundle, (8, 8, 1), n_levels=3)
+    np.testing.assert_array_equal(u.levels, [0, 128, 255])
+    assert u.argmax(0) is None and u.argmax(1) is not None
+    assert u.at_corner() == sum(rc[0] < 2 and rc[1] < 2 for rc in (u.argmax(1), u.argmax(2)))
+    lines = u.report(["x"]).split("\n")
+    assert len(lines) == 4 and lines[0] == "uniform grey   0: logit 0, an all-zero map"
+    assert lines[-1] == f"the most relevant pixel lies in the top-left 2x2 pixels for {u.at_corner()} of the 3 uniform images"
+    tab = u.corner_units().set_index("layer")
+    conv = [r for r in tab.index if not r.startswith(("input", "max"))][0]
+    assert tab.loc[conv, "grey 128"] == pytest.approx(6.4, rel=1e-4)
+    assert np.isnan(tab.loc[conv, "grey 0"])
+    px = u.layers.arrays[0][2]
+    np.testing.assert_allclose(u.relative_map(2), px / px.mean())
+    assert u.relative_map(0) is None

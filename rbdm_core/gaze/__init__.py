@@ -6,7 +6,10 @@ One job per module; every public name is re-exported here, so `gaze.heatmap(...)
 * `geometry`:  the study's set-up, visual span, screen <-> image pixel coordinates.
 * `heatmaps`:  the Gaussian kernel (`kernel_for_image`), `heatmap`, binary `fixation_map`,
   per-annotator heatmaps and fixation maps of a study, model heatmaps and their chance baseline.
-* `fixations`: I-DT fixation detection and its checks against known fixations.
+* `fixations`: I-DT fixation detection and its checks against known fixations (`detection_sweep`:
+  the check at several thresholds).
+* `image_points`: the points figures draw on an image: `visual_field`, `scanpath`,
+  `annotator_points`, `numbered_fixations`, `ranked_top_pixels`.
 * `region_shares`: the shares of fixations and of the model's top pixels in the ground-truth
   region per image, and the rule that picks the images of the paper's Figure 13.
 
@@ -15,7 +18,8 @@ The argument checks live in `rbdm_core.checks` (shared by every layer); `_positi
 """
 
 from rbdm_core.checks import _image_shape, _points, _positive  # noqa: F401 (gaze._positive etc., as before)
-from .fixations import Fixations, detect_fixations_idt, detection_table, dispersion_threshold_px, match_fixations
+from .fixations import (Fixations, detect_fixations_idt, detection_sweep, detection_table, dispersion_threshold_px,
+                        match_fixations)
 from .geometry import (
     DIAGONAL_IN,
     DISPLAY_PX,
@@ -44,6 +48,15 @@ from .heatmaps import (
     sigma_from_span,
     study_fixation_maps,
 )
+from .image_points import (
+    Scanpath,
+    VisualField,
+    annotator_points,
+    numbered_fixations,
+    ranked_top_pixels,
+    scanpath,
+    visual_field,
+)
 from .region_shares import (
     MISSED_CUES_RULE,
     REGION_SHARE_COLUMNS,
@@ -63,6 +76,10 @@ __all__ = [
     "AnnotatorHeatmaps", "fixation_heatmaps", "study_fixation_maps", "model_heatmaps", "random_heatmaps",
     # fixations
     "Fixations", "detect_fixations_idt", "dispersion_threshold_px", "match_fixations", "detection_table",
+    "detection_sweep",
+    # points on an image (chapter 4's figures)
+    "VisualField", "visual_field", "Scanpath", "scanpath", "annotator_points", "numbered_fixations",
+    "ranked_top_pixels",
     # region shares (Figure 13)
     "REGION_SHARE_COLUMNS", "MISSED_CUES_RULE", "points_in_region", "region_shares", "MissedCues",
     "select_missed_cues",

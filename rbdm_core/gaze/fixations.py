@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -205,3 +205,20 @@ def detection_table(samples: pd.DataFrame, fixations: pd.DataFrame, dispersion_p
         rows.append((key[0], key[1], len(tru), len(found), len(dist), float(dist.mean()) if len(dist) else np.nan))
     return pd.DataFrame(rows, columns=["annotator", "image_index", "n_true", "n_detected", "n_matched",
                                        "mean_distance_px"])
+
+
+def detection_sweep(samples: pd.DataFrame, fixations: pd.DataFrame, threshold_px: float, px_per_degree: float,
+                    factors: Sequence[float] = (0.5, 1.0, 2.0)) -> pd.DataFrame:
+    """`detection_table` over the whole study at `threshold_px * factor` (screen px) per factor,
+    pairs matched within `threshold_px`. One row per factor: the threshold in screen px and in
+    degrees (`px_per_degree`), generating, detected and matched fixations, recall = matched /
+    generating, precision = matched / detected, mean distance of the matched pairs (degrees)."""
+    rows = []
+    for factor in factors:
+        d = detection_table(samples, fixations, threshold_px * factor, max_distance_px=threshold_px)
+        tot = d[["n_true", "n_detected", "n_matched"]].sum()
+        rows.append({"threshold (screen px)": threshold_px * factor, "threshold (deg)": threshold_px * factor / px_per_degree,
+                     "generating": int(tot.n_true), "detected": int(tot.n_detected), "matched": int(tot.n_matched),
+                     "recall": tot.n_matched / tot.n_true, "precision": tot.n_matched / tot.n_detected,
+                     "mean distance (deg)": np.nanmean(d.mean_distance_px) / px_per_degree})
+    return pd.DataFrame(rows)

@@ -5,6 +5,8 @@ border moved outside the image (docs/saliency.md, "The image border"; chapter 3)
     stats.table()                                     # one row per corner
     free = border_free(bundle, images, margin=8)      # the same weights, the border 8 px outside
     free.maps                                         # (N, H, W) relevance at the image's own pixels
+    uniform = uniform_images(bundle, (H, W, C))       # grey images: where does their relevance go?
+    describe_padding(bundle, (H, W))                  # resampling and strided layers, in words
 
 A convolution with 'same' padding pads its input with zeros, so at the image border every filter
 sees a step from 0 (black, for inputs in [0, 1]) to the image. `without_border` keeps every layer
@@ -71,6 +73,24 @@ class CornerStatistics:
                          f"share with a top-{self.top} pixel in it": self.top_in_corner[name],
                          "that share by chance": self.chance})
         return pd.DataFrame(rows)
+
+    def describe(self) -> str:
+        """Two lines: pixel (1, 1) as the maps' most relevant pixel (its count and rank among the
+        pixels), the mean ratio at the top-left 2x2 pixels and the largest anywhere, the top-left
+        block's share of maps with a top pixel; then the corners ordered by their mean ratio."""
+        counts, ratio = self.argmax_counts, self.mean_ratio
+        rank_11 = int((counts > counts[1, 1]).sum()) + 1
+        peak = np.unravel_index(ratio.argmax(), ratio.shape)
+        first = (f"pixel (1, 1) is the most relevant pixel of {counts[1, 1]} of the {self.n} maps "
+                 f"({self.n / counts.size:.1f} for a pixel by chance; rank {rank_11} of {counts.size} pixels); the mean "
+                 f"relevance at (0, 0), (0, 1), (1, 0), (1, 1) is "
+                 f"{', '.join(f'{ratio[i, j]:.2f}' for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))} times the map mean "
+                 f"(the largest anywhere: {ratio.max():.2f} at {tuple(int(v) for v in peak)}); one of a map's top "
+                 f"{self.top} pixels lies in the top-left {self.corner}x{self.corner} block in "
+                 f"{100 * self.top_in_corner['top-left']:.1f} % of the maps ({100 * self.chance:.1f} % by chance)")
+        by_ratio = self.table().sort_values("mean ratio, 2x2 pixels", ascending=False)
+        return first + "\ncorners by their mean ratio: " + ", ".join(
+            f"{c} {v:.2f}" for c, v in zip(by_ratio["corner"], by_ratio["mean ratio, 2x2 pixels"]))
 
 
 def corner_statistics(maps: np.ndarray, corner: int = 4, top: int = 8) -> CornerStatistics:
@@ -203,6 +223,13 @@ class BorderFree:
     same_prediction: np.ndarray
     margin: int
 
+    def describe(self) -> str:
+        """The share of images whose prediction is kept and the median share of relevance inside."""
+        return (f"with the border moved outside, the Trainer predicts the class it predicts on the original image for "
+                f"{100 * self.same_prediction.mean():.1f} % of the {len(self.maps)} images; "
+                f"{100 * np.median(self.inside):.1f} % of a map's relevance (median) stays inside the image, the rest "
+                f"lies on the added margin")
+
 
 def border_free(bundle, images: np.ndarray, margin: int = 8, method: str = "deep_taylor") -> BorderFree:
     """Relevance of `images` (N, H, W, C) uint8 under `bundle`'s network without its image border
@@ -229,3 +256,103 @@ def border_free(bundle, images: np.ndarray, margin: int = 8, method: str = "deep
         inside = np.where(rel.sums != 0, maps.sum((1, 2), dtype=np.float64) / rel.sums, np.nan).astype(np.float32)
     return BorderFree(maps=np.ascontiguousarray(maps), inside=inside, targets=targets,
                       same_prediction=wide.predict(extended) == targets, margin=int(margin))
+
+
+def border_table(stats: dict) -> "pd.DataFrame":
+    """One row per network (name -> `CornerStatistics` of its maps): the mean ratio at the top-left
+    2x2 pixels, the share of maps with a top pixel in the top-left block, and that share by chance."""
+    import pandas as pd
+
+    return pd.DataFrame([
+        {"network": name, "mean ratio, top-left 2x2 pixels": st.table()["mean ratio, 2x2 pixels"][0],
+         "share with a top-8 pixel in the top-left 4x4": st.top_in_corner["top-left"], "by chance": st.chance}
+        for name, st in stats.items()])
+
+
+# --------------------------------------------------------------------------- the network's make-up
+
+def describe_padding(bundle, image_size: tuple[int, int]) -> str:
+    """Two lines on what could move relevance to the border besides the network: whether
+    `to_image_size` resamples the maps (model input size against `image_size` (H, W)), and the
+    layers of `bundle.model` with a stride above 1 (a strided 'same' convolution pads unevenly)."""
+    model_size, image_size = tuple(bundle.preprocess.size), tuple(image_size)
+    first = (f"model input {model_size[0]}x{model_size[1]}, images {image_size[0]}x{image_size[1]}: "
+             + ("to_image_size leaves the maps as they are" if model_size == image_size
+                else "to_image_size resamples the maps"))
+    strided = [l for l in bundle.model.layers if max(getattr(l, "strides", None) or (1,)) > 1]
+    strided_convs = [l.name for l in strided if "Pool" not in type(l).__name__]
+    second = ("layers with a stride above 1: "
+              + (", ".join(f"{l.name} ({type(l).__name__}, {l.padding})" for l in strided) or "none")
+              + ("; no convolution has one, so every 'same' convolution pads as many zeros at the top and left as at "
+                 "the bottom and right" if not strided_convs else f"; strided convolutions: {', '.join(strided_convs)}"))
+    return first + "\n" + second
+
+
+# --------------------------------------------------------------------------- uniform images
+
+@dataclass
+class UniformImages:
+    """Deep Taylor relevance of uniform grey images, at every layer (`uniform_images`).
+
+    levels: (L,) uint8, the grey value of each image
+    layers: the `LayerRelevance` of the L images (arrays[0]: (L, H, W) relevance at the pixels)
+    """
+
+    levels: np.ndarray
+    layers: object
+
+    def argmax(self, k: int) -> tuple[int, int] | None:
+        """(row, col) of image k's most relevant pixel, None for a constant map."""
+        px = self.layers.arrays[0][k]
+        return tuple(int(v) for v in np.unravel_index(px.argmax(), px.shape)) if px.max() > px.min() else None
+
+    def at_corner(self) -> int:
+        """How many images have their most relevant pixel in the top-left 2x2 pixels."""
+        return sum(int(rc is not None and rc[0] < 2 and rc[1] < 2) for rc in map(self.argmax, range(len(self.levels))))
+
+    def report(self, class_names) -> str:
+        """One line per image (logit, explained class, most relevant pixel, relevance at (1, 1)
+        as a multiple of the map mean), then how many have it in the top-left 2x2 pixels."""
+        lr, lines = self.layers, []
+        for k, v in enumerate(self.levels):
+            px, rc = lr.arrays[0][k], self.argmax(k)
+            if rc is not None:
+                lines.append(f"uniform grey {v:3d}: logit {lr.logits[k]:.3g} ({class_names[lr.targets[k]]}), most "
+                             f"relevant pixel ({rc[0]}, {rc[1]}), relevance at (1, 1) {px[1, 1] / px.mean():.2f} times "
+                             f"the map mean")
+            else:
+                lines.append(f"uniform grey {v:3d}: logit {lr.logits[k]:.3g}, an all-zero map")
+        lines.append(f"the most relevant pixel lies in the top-left 2x2 pixels for {self.at_corner()} of the "
+                     f"{len(self.levels)} uniform images")
+        return "\n".join(lines)
+
+    def corner_units(self) -> "pd.DataFrame":
+        """Per image-shaped layer on every path (activations left out; name with its h x w), the
+        relevance at its top-left unit as a multiple of the layer's mean unit (channels summed),
+        one column per grey level (NaN where the mean is 0)."""
+        import pandas as pd
+
+        trace = {}
+        for name, kind, a, path in zip(self.layers.layers, self.layers.kinds, self.layers.arrays,
+                                       self.layers.on_every_path):
+            if a.ndim == 3 and path and kind not in ("ReLU", "Activation"):
+                mean_unit = a.mean(axis=(1, 2))
+                trace[f"{name} ({a.shape[1]}x{a.shape[2]})"] = np.where(
+                    mean_unit != 0, a[:, 0, 0] / np.where(mean_unit != 0, mean_unit, 1), np.nan)
+        return pd.DataFrame({"layer": list(trace),
+                             **{f"grey {v}": [t[k] for t in trace.values()] for k, v in enumerate(self.levels)}})
+
+    def relative_map(self, k: int) -> np.ndarray | None:
+        """(H, W) relevance of image k at the pixels / its mean (None when the mean is 0)."""
+        m = self.layers.arrays[0][k]
+        return m / m.mean() if m.mean() != 0 else None
+
+
+def uniform_images(bundle, image_shape: tuple[int, int, int], n_levels: int = 5) -> UniformImages:
+    """Explain `n_levels` uniform images of `image_shape` (H, W, C), grey values evenly spaced in
+    0..255, with `layer_relevance` (deep Taylor) under `bundle`: images that show nothing."""
+    from rbdm_core.saliency.api import layer_relevance
+
+    levels = np.linspace(0, 255, n_levels).round().astype(np.uint8)
+    blank = np.broadcast_to(levels[:, None, None, None], (len(levels),) + tuple(image_shape)).copy()
+    return UniformImages(levels=levels, layers=layer_relevance(bundle, blank))

@@ -4,6 +4,7 @@
     conserved(deviation(rel))      # True when every one is within CONSERVATION_TOLERANCE
     measure()                      # each method on the probe network: the table the flags must match
     table(rels)                    # the same columns for maps of any model (chapter 3: the Trainer)
+    budget(rel, k)                 # one image's logit, max(logit, 0), map sum and its two signed parts
 
 A method is *conserving* when, on the probe network (`probe_network`: a small ReLU CNN with
 biases, as trained models have them, explained on inputs of both signs), the map sum of every image
@@ -31,6 +32,16 @@ def deviation(rel) -> np.ndarray:
     logits = np.asarray(rel.logits, np.float64)
     ok = logits > 0
     return np.abs(np.asarray(rel.sums, np.float64)[ok] / logits[ok] - 1)
+
+
+def budget(rel, k: int = 0) -> dict[str, float]:
+    """Where image `k`'s relevance went (`rel` a `Relevance`; values in the logit's units): its
+    explained logit, max(logit, 0) (what deep Taylor starts from), the sum of its map and the sums
+    of the map's positive and negative values."""
+    m = rel.maps[k]
+    logit = float(rel.logits[k])
+    return {"logit": logit, "max(logit, 0)": max(logit, 0.0), "sum of map": float(rel.sums[k]),
+            "positive part": float(m[m > 0].sum()), "negative part": float(m[m < 0].sum())}
 
 
 def conserved(dev: np.ndarray, tolerance: float = CONSERVATION_TOLERANCE) -> bool:

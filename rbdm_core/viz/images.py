@@ -122,7 +122,7 @@ def image_grid(
             fig.add_trace(go.Heatmap(z=z, coloraxis="coloraxis",
                                      hovertemplate="x=%{x} y=%{y}<br>%{z:.3g}<extra></extra>"),
                           row=r, col=c)
-            fig.update_yaxes(autorange="reversed", row=r, col=c)
+            reverse_y(fig, row=r, col=c)
         else:
             fig.add_trace(go.Image(source=png_data_uri(_as_display_image(img)), hoverinfo="skip"), row=r, col=c)
             if overlays is not None:
@@ -138,6 +138,28 @@ def image_grid(
     if titles:
         fig.update_annotations(font_size=11)
     return fig
+
+
+def reverse_y(fig, row: int | None = None, col: int | None = None, **more):
+    """An image's y axis: reversed, row 0 at the top (`autorange="reversed"`), with `more` of the
+    axis's properties, in subplot (`row`, `col`) (None: every subplot). Returns `fig`."""
+    return fig.update_yaxes(autorange="reversed", **more, row=row, col=col)
+
+
+def add_image(fig, image: np.ndarray, row: int | None = None, col: int | None = None):
+    """Add `image` ((H, W[, C]) uint8, `png_data_uri`) to `fig` as an image trace without hover
+    (points drawn on it in image pixel-centre coordinates: x = column, y = row). Returns `fig`."""
+    go = _go()
+    return fig.add_trace(go.Image(source=png_data_uri(image), hoverinfo="skip"), row=row, col=col)
+
+
+def image_axes(fig, side: int, hide: bool = True, anchor: str | None = "x"):
+    """The axes of a `side` x `side` px image with points on it: x from -0.5 to side - 0.5, y the
+    other way round (row 0 at the top), axes hidden if `hide`, y scaled to x's axis `anchor`
+    (None: not tied). Applies to every subplot. Returns `fig`."""
+    fig.update_xaxes(**({"visible": False} if hide else {}), range=[-0.5, side - 0.5])
+    return fig.update_yaxes(**({"visible": False} if hide else {}), range=[side - 0.5, -0.5],
+                            **({"scaleanchor": anchor} if anchor else {}))
 
 
 def robust_limits(maps: Sequence[np.ndarray], percentile: float = ROBUST_PERCENTILE,
