@@ -113,7 +113,7 @@ if pipe.roots.get("gaze"):  # the perceptive masks' n comes from the recording, 
 # the J splits, not s²/J).
 
 # %%
-from rbdm_core import leakage
+from rbdm_core import leakage, outline
 from rbdm_core.masking import PAPER_MASK_TYPES
 
 train_split = pipe.target.select_split("Training")
@@ -129,21 +129,8 @@ viz.table(statistics.pivot_intervals(leaks, "masks", "column", columns=columns).
                   f"corrected resampled t over {probe_repeats} x {probe_folds} folds]; chance {chance:.3f}")
 
 # %%
-def leak_row(masks, fill):
-    return leaks[(leaks.masks == masks) & (leaks.probe == "mask over other images") & (leaks.fill == fill)].iloc[0]
-
-
-for m in PAPER_MASK_TYPES:
-    print(f"{m} masks over unrelated images, balanced accuracy (chance {chance:.3f}):")
-    for f in probe_fills:
-        row = leak_row(m, f)
-        verdict = ("above chance (95% CI): the filled image still tells the class" if row.ci_low > row.chance
-                   else "chance lies inside the 95% CI: no linear leak measured")
-        print(f"    {f} fill: {statistics.format_interval(row['mean'], row.ci_low, row.ci_high)}, {verdict}")
-    if len(probe_fills) > 1:
-        a, b = (leak_row(m, f)["mean"] - chance for f in probe_fills)
-        print(f"    the {probe_fills[1]} fill removes {1 - b / a:.0%} of the {probe_fills[0]} fill's "
-              "accuracy above chance" if a > 0 else "")
+for line in leakage.fill_lines(leaks, PAPER_MASK_TYPES, probe_fills):
+    print(line)
 
 # %% [markdown]
 # A linear probe reads only what a weighted sum of pixels can read. The Trainee is a CNN: the
@@ -155,27 +142,15 @@ for m in PAPER_MASK_TYPES:
 # not over training runs. The row *none* is the CNN on the plain images, for scale.
 
 # %%
-from dataclasses import replace
-
 cnn = pd.DataFrame()
 if cnn_probe:
-    probe_recipe = prof.recipe(prof.trainee_epochs)
-    cells = [("none", "-", train_split)] + [
-        (m, f, replace(train_split, images=leakage.masks_over_other_images(train_split.images, pipe.masks(m), f)))
-        for m in PAPER_MASK_TYPES for f in probe_fills]
-    cnn = pd.DataFrame([
-        {"masks": m, "column": "plain images" if f == "-" else f"mask over other images, {f}", "fill": f, "n": iv.n,
-         "mean": iv.mean, "ci_low": iv.low, "ci_high": iv.high}
-        for m, f, ds in cells
-        for iv in [leakage.cnn_probe(ds, prof.trainee, probe_recipe, store=pipe.store, input_size=prof.input_size)]])
+    cnn = leakage.cnn_leak_table(train_split, {m: pipe.masks(m) for m in PAPER_MASK_TYPES}, probe_fills, prof.trainee,
+                                 prof.recipe(prof.trainee_epochs), store=pipe.store, input_size=prof.input_size)
     display(viz.table(statistics.pivot_intervals(cnn, "masks", "column").drop(columns="n"),
                       caption=f"CNN probe ({prof.trainee}, {prof.trainee_epochs} epochs) on the {data_kind.lower()} "
                               f"training images: held-out balanced accuracy [95% CI, binomial]; chance {chance:.3f}"))
-    for f in probe_fills:
-        rows = cnn[cnn.fill == f]
-        above = rows[rows.ci_low > chance].masks.tolist()
-        print(f"{f} fill: the CNN reads the class from masks over unrelated images above chance (95% CI) for "
-              f"{len(above)} of {len(rows)} mask types" + (f" ({', '.join(above)})" if above else ""))
+    for line in leakage.cnn_lines(cnn, probe_fills, chance):
+        print(line)
 else:
     print("no CNN probe (cnn_probe is False)")
 
@@ -186,17 +161,8 @@ else:
 
 # %%
 if len(probe_fills) > 1:
-    lf = probe_fills[1]
-    for m in PAPER_MASK_TYPES:
-        row = leak_row(m, lf)
-        parts = [f"linear probe {statistics.format_interval(row['mean'], row.ci_low, row.ci_high)}"]
-        if not cnn.empty:
-            c = cnn[(cnn.masks == m) & (cnn.fill == lf)].iloc[0]
-            parts.append(f"CNN probe {statistics.format_interval(c['mean'], c.ci_low, c.ci_high)}")
-        left = row.ci_low > chance or (not cnn.empty and c.ci_low > chance)
-        print(textwrap.fill(f"{m} masks, {lf} fill, over unrelated images: {', '.join(parts)} (chance {chance:.3f}): "
-                            + ("a residual leak remains" if left else "no leak measured by either probe"), 100,
-                            subsequent_indent="    "))
+    for line in leakage.residual_lines(leaks, cnn, PAPER_MASK_TYPES, probe_fills[1], chance):
+        print(textwrap.fill(line, 100, subsequent_indent="    "))
 else:
     print("no second fill given: the residual leak of a second fill is not measured")
 
@@ -320,7 +286,7 @@ print(f"\nIn this {data_kind.lower()} run ({prof.fill} fill), of the paper's {le
 # faces and only the change of input hurts it (covariate shift), or it learned the masks' outline,
 # which plain images do not have. The table separates the two with a control: each masked
 # Trainee's last weights are also scored on validation masks laid over *unrelated* validation
-# images, with the label of the mask's own image (`leakage.trainee_outline_scores`). The faces
+# images, with the label of the mask's own image (`outline.trainee_outline_scores`). The faces
 # under such a mask say nothing of that label, so covariate shift cannot lift this score above
 # guessing; only reading the outline can. Guessing here means the macro-F1 of picking each class
 # at random (`curves.guess_f1`, printed in the caption), the level a Trainee that learned nothing
@@ -331,10 +297,10 @@ masked_throughout = [v for v in VARIANTS if v in PAPER_MASK_TYPES]
 val_masks = {m: pipe.masks(m, split=pipe.TRAINEE_VALIDATION_SPLIT) for m in PAPER_MASK_TYPES}
 print(textwrap.fill("claims comparing a masked-throughout Trainee (scored on plain images): "
                     + "; ".join(verdicts.claims_about(masked_throughout)), 100, subsequent_indent="    "))
-outline = {prof.fill: leakage.outline_report([r for r in results if r.variant.name in masked_throughout], val_split,
+outlines = {prof.fill: outline.outline_report([r for r in results if r.variant.name in masked_throughout], val_split,
                                              val_masks, switch_step)}
-rep = outline[prof.fill]
-display(viz.table(statistics.pivot_intervals(rep.summary, "variant", "column", columns=leakage.OUTLINE_COLUMNS)
+rep = outlines[prof.fill]
+display(viz.table(statistics.pivot_intervals(rep.summary, "variant", "column", columns=outline.OUTLINE_COLUMNS)
                   .drop(columns="n"),
                   caption=f"Masked-throughout Trainees ({data_kind.lower()}, {prof.fill} fill): validation macro-F1, "
                           f"mean [95% CI] over {len(prof.seeds)} seeds; guessing {rep.guess:.3f}"))
@@ -395,10 +361,10 @@ for f in trained:
           f"{len(g)} masked variants" + (f": {', '.join(above)}" if above else ""))
 print("a gap alone does not separate covariate shift from reading the outline; the masks over unrelated images do:")
 for f in trained:
-    if f not in outline:
-        rep = outline[f] = leakage.outline_report([r for r in trained[f] if r.variant.name in masked_throughout],
+    if f not in outlines:
+        rep = outlines[f] = outline.outline_report([r for r in trained[f] if r.variant.name in masked_throughout],
                                                   val_split, val_masks, switch_step)
-        display(viz.table(statistics.pivot_intervals(rep.summary, "variant", "column", columns=leakage.OUTLINE_COLUMNS)
+        display(viz.table(statistics.pivot_intervals(rep.summary, "variant", "column", columns=outline.OUTLINE_COLUMNS)
                           .drop(columns="n"),
                           caption=f"Masked-throughout Trainees ({data_kind.lower()}, {f} fill): validation macro-F1, "
                                   f"mean [95% CI] over {len(prof.seeds)} seeds; guessing {rep.guess:.3f}"))

@@ -21,14 +21,13 @@ The ridge probe's folds share training data, so `leak_summary` gives the correct
 interval over `repeats` x `folds` splits (`statistics.resampled_interval`), not a naive t over the
 folds. A linear probe is not what a CNN Trainee can read: `cnn_probe` trains the Trainee's own
 architecture on one part of the images and scores it on a held-out part, with a binomial interval
-(`statistics.balanced_accuracy_interval`). `trainee_outline_scores` asks the trained Trainees
-themselves: scored on validation masks laid over unrelated validation images, a Trainee above
+(`statistics.balanced_accuracy_interval`). `outline.trainee_outline_scores` asks the trained
+Trainees themselves: scored on validation masks laid over unrelated validation images, a Trainee above
 chance reads the outline (the faces under it say nothing of the mask's label).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -266,141 +265,80 @@ def cnn_probe(dataset, architecture: str, recipe, held_out: float = 0.3, seed: i
     return balanced_accuracy_interval(test_ds.labels, final_predictions(res, test_ds.images), confidence)
 
 
-#: the images `trainee_outline_scores` scores each masked Trainee on
-OUTLINE_IMAGES = ("plain", "masked", "mask over other images")
+def _probe_row(leaks: pd.DataFrame, masks: str, fill: str) -> pd.Series:
+    """The "mask over other images" row of `leak_summary` for (masks, fill)."""
+    return leaks[(leaks.masks == masks) & (leaks.probe == "mask over other images") & (leaks.fill == fill)].iloc[0]
 
 
-def trainee_outline_scores(results: Sequence[Any], val, val_masks: Mapping[str, Any], seed: int = 0,
-                           start: int = 0) -> pd.DataFrame:
-    """Macro-F1 of each trained Trainee's last-step weights on three versions of the validation
-    images: "plain"; "masked", each image by its own mask (`val_masks[mask_type]`, filled with the
-    result's fill); "mask over other images", mask i over unrelated image j with label i
-    (`masks_over_other_images`, `seed`). A Trainee above chance on the last reads the outline;
-    covariate shift alone (plain images unlike its masked training images) lowers "plain" but
-    cannot lift it.
+def fill_lines(leaks: pd.DataFrame, mask_names: Sequence[str], fills: Sequence[str]) -> list[str]:
+    """Lines on the leak itself (`leak_summary`'s "mask over other images") per mask set and fill,
+    each against chance by its interval, and, with two fills, the share of the first fill's
+    accuracy above chance that the second removes ("" when the first is not above chance)."""
+    from rbdm_core.statistics import format_interval
 
-    results: `training.TrainResult`s of masked variants (unmasked ones are skipped); val: the
-    Dataset they were validated on; val_masks: mask type -> (M, H, W) bool. Columns variant,
-    seed, fill (the result's), images (`OUTLINE_IMAGES`), f1."""
-    from rbdm_core.curves import macro_f1
-    from rbdm_core.evaluation import final_predictions
-    from rbdm_core.masking import apply_mask
+    lines = []
+    for m in mask_names:
+        chance = float(_probe_row(leaks, m, fills[0]).chance)
+        lines.append(f"{m} masks over unrelated images, balanced accuracy (chance {chance:.3f}):")
+        for f in fills:
+            row = _probe_row(leaks, m, f)
+            verdict = ("above chance (95% CI): the filled image still tells the class" if row.ci_low > row.chance
+                       else "chance lies inside the 95% CI: no linear leak measured")
+            lines.append(f"    {f} fill: {format_interval(row['mean'], row.ci_low, row.ci_high)}, {verdict}")
+        if len(fills) > 1:
+            a, b = (_probe_row(leaks, m, f)["mean"] - chance for f in fills[:2])
+            lines.append(f"    the {fills[1]} fill removes {1 - b / a:.0%} of the {fills[0]} fill's "
+                         "accuracy above chance" if a > 0 else "")
+    return lines
 
-    k = len(val.class_names)
+
+def cnn_leak_table(dataset, masks: Mapping[str, Any], fills: Sequence[str], architecture: str, recipe,
+                   store=None, input_size=None, held_out: float = 0.3, seed: int = 0) -> pd.DataFrame:
+    """`cnn_probe` on the plain images of `dataset` (row masks "none", fill "-") and on each mask
+    set's masks over other images (`masks_over_other_images`) for each fill. Columns masks, column
+    ("plain images" / "mask over other images, <fill>"), fill, n, mean, ci_low, ci_high, for
+    `statistics.pivot_intervals`."""
+    from dataclasses import replace
+
+    cells = [("none", "-", dataset)] + [
+        (m, f, replace(dataset, images=masks_over_other_images(dataset.images, np.asarray(mk), f)))
+        for m, mk in masks.items() for f in fills]
     rows = []
-    for r in results:
-        v = r.variant
-        if v.mask_type is None:
-            continue
-        if v.mask_type not in val_masks:
-            raise ValueError(f"val_masks: no validation masks for mask type {v.mask_type!r} (variant {v.name}); "
-                             f"given {sorted(val_masks)}")
-        m = np.asarray(val_masks[v.mask_type])
-        sets = {"plain": val.images, "masked": apply_mask(val.images, m, v.fill, seed=seed, start=start),
-                "mask over other images": masks_over_other_images(val.images, m, v.fill, seed=seed, start=start)}
-        for name, images in sets.items():
-            rows.append({"variant": v.name, "seed": int(r.seed), "fill": v.fill, "images": name,
-                         "f1": float(macro_f1(val.labels, final_predictions(r, images), k))})
-    return pd.DataFrame(rows, columns=["variant", "seed", "fill", "images", "f1"])
+    for m, f, ds in cells:
+        iv = cnn_probe(ds, architecture, recipe, held_out=held_out, seed=seed, store=store, input_size=input_size)
+        rows.append({"masks": m, "column": "plain images" if f == "-" else f"mask over other images, {f}", "fill": f,
+                     "n": iv.n, "mean": iv.mean, "ci_low": iv.low, "ci_high": iv.high})
+    return pd.DataFrame(rows)
 
 
-def _relation(iv, value: float) -> str:
-    """"above" / "below" when the interval lies wholly on that side of `value`, else "not distinguishable from"."""
-    return "above" if iv.low > value else "below" if iv.high < value else "not distinguishable from"
+def cnn_lines(cnn: pd.DataFrame, fills: Sequence[str], chance: float) -> list[str]:
+    """Per fill: for how many mask sets the CNN probe (`cnn_leak_table`) reads the class from masks
+    over unrelated images above chance by its interval."""
+    lines = []
+    for f in fills:
+        rows = cnn[cnn.fill == f]
+        above = rows[rows.ci_low > chance].masks.tolist()
+        lines.append(f"{f} fill: the CNN reads the class from masks over unrelated images above chance (95% CI) for "
+                     f"{len(above)} of {len(rows)} mask types" + (f" ({', '.join(above)})" if above else ""))
+    return lines
 
 
-def outline_sentence(scores: pd.DataFrame, guess: float, confidence: float = 0.95) -> str:
-    """One generated sentence on one masked Trainee variant and fill (`trainee_outline_scores`
-    rows of that variant and fill, one per seed and image kind): its final F1 on each kind with a
-    Student-t interval over seeds, each placed against `guess` (`curves.guess_f1` of the
-    validation labels); above guessing on "mask over other images" means it reads the outline,
-    and then the paired difference masked minus mask-over-other says how much the faces add."""
-    from rbdm_core.statistics import interval, paired_interval
+def residual_lines(leaks: pd.DataFrame, cnn: pd.DataFrame | None, mask_names: Sequence[str], fill: str,
+                   chance: float) -> list[str]:
+    """Per mask set, the leak left under `fill` by the linear probe (`leak_summary`) and, when
+    `cnn` is given and not empty, the CNN probe (`cnn_leak_table`): "a residual leak remains" when
+    either interval lies above chance, "no leak measured by either probe" otherwise."""
+    from rbdm_core.statistics import format_interval
 
-    if scores.empty or scores.variant.nunique() != 1 or scores.fill.nunique() != 1:
-        raise ValueError("scores: expected the rows of one variant and one fill of `trainee_outline_scores`")
-    by = {k: g.sort_values("seed") for k, g in scores.groupby("images")}
-    missing = [k for k in OUTLINE_IMAGES if k not in by]
-    if missing:
-        raise ValueError(f"scores: missing image kind(s) {missing}")
-    iv = {k: interval(by[k].f1, confidence) for k in OUTLINE_IMAGES}
-    pct = f"{confidence:.0%}"
-    text = (f"{scores.variant.iloc[0]} ({scores.fill.iloc[0]} fill): final F1 {iv['plain']} on plain validation "
-            f"images ({_relation(iv['plain'], guess)} the {guess:.3f} of guessing at random), {iv['masked']} on masked "
-            f"ones, and {iv['mask over other images']} on validation masks laid over unrelated images")
-    over = iv["mask over other images"]
-    if over.low > guess:
-        d = paired_interval(by["masked"].f1.to_numpy(), by["mask over other images"].f1.to_numpy(), confidence)
-        text += (", above guessing: it reads the class from the masks' outline, which the unrelated faces under "
-                 "it cannot supply; ")
-        if d.low > 0:
-            text += f"the faces add {d} F1 on masked images"
-        elif d.high < 0:
-            text += f"it scores {d} less on its own masked images than on the outline alone"
-        else:
-            text += (f"masked minus outline alone is {d}, an interval around zero: the outline can account for "
-                     "what it scores on masked images")
-    else:
-        text += f", {_relation(over, guess)} guessing: no reading of the outline measured"
-    return text + f" ({pct} intervals over {iv['plain'].n} seeds)."
-
-
-#: the columns of `OutlineReport.summary`: F1 at the switch and final F1, by the images scored
-OUTLINE_COLUMNS = ("at the switch, plain", "at the switch, masked", "final, plain", "final, masked",
-                   "final, mask over other images")
-
-
-@dataclass
-class OutlineReport:
-    """What masked Trainees read (`outline_report`). summary: per (variant, column in
-    `OUTLINE_COLUMNS`) n, mean, ci_low, ci_high (Student t over seeds; `curves.f1_summary`, with
-    its one-class note); scores: `trainee_outline_scores`; guess: `curves.guess_f1` of the
-    validation labels; sentences: `outline_sentence` per variant; readers: the variants whose
-    F1 on masks over unrelated images lies above `guess` (95% interval)."""
-
-    summary: pd.DataFrame
-    scores: pd.DataFrame
-    guess: float
-    sentences: list[str]
-    readers: list[str]
-    variants: list[str]
-
-    def readers_sentence(self, fill: str) -> str:
-        """How many of the variants read the outline, and what that makes of verdicts that score
-        them on plain images."""
-        text = f"{len(self.readers)} of {len(self.variants)} masked-throughout variants read the outline ({fill} fill)"
-        if not self.readers:
-            return text + ": the verdicts above compare Trainees that do not lean on the outline"
-        return (text + f" ({', '.join(self.readers)}): the verdicts listed above score them on plain images, where "
-                "that outline is absent, so for them they measure how a Trainee taught by outlines fares without "
-                "one, not how fast it learns faces")
-
-
-def outline_report(results: Sequence[Any], val, val_masks: Mapping[str, Any], switch_step: float,
-                   seed: int = 0) -> OutlineReport:
-    """`trainee_outline_scores` of the masked `results` (one fill), beside their validation F1 at
-    the last evaluation at or before `switch_step` on plain and on masked images (from their
-    curves), summarised per variant over seeds, with the sentences that place each against
-    guessing. val: the Dataset the runs were validated on; val_masks: mask type -> (M, H, W) bool."""
-    from rbdm_core.curves import f1_summary, final_values, guess_f1
-    from rbdm_core.statistics import interval
-    from rbdm_core.training import all_curves
-
-    masked = [r for r in results if r.variant.mask_type is not None]
-    if not masked:
-        raise ValueError("results: expected at least one masked Trainee run")
-    k = len(val.class_names)
-    cv = all_curves(masked)
-    at_switch = final_values(cv[cv.step <= switch_step]).melt(id_vars=["variant", "seed"], var_name="images",
-                                                                value_name="f1")
-    at_switch["column"] = "at the switch, " + at_switch.images.map({"validation": "plain",
-                                                                     "validation-masked": "masked"})
-    scores = trainee_outline_scores(masked, val, val_masks, seed=seed)
-    tidy = pd.concat([at_switch, scores.assign(column="final, " + scores.images)], ignore_index=True)
-    summary = f1_summary(tidy, ["variant", "column"], "f1", val.labels, k, sort=False)
-    guess = guess_f1(val.labels, k)
-    variants = list(pd.unique(scores.variant))
-    over = scores[scores.images == "mask over other images"]
-    readers = [v for v in variants if interval(over[over.variant == v].f1).low > guess]
-    return OutlineReport(summary, scores, guess, [outline_sentence(scores[scores.variant == v], guess) for v in variants],
-                         readers, variants)
+    lines = []
+    for m in mask_names:
+        row = _probe_row(leaks, m, fill)
+        parts = [f"linear probe {format_interval(row['mean'], row.ci_low, row.ci_high)}"]
+        left = row.ci_low > chance
+        if cnn is not None and not cnn.empty:
+            c = cnn[(cnn.masks == m) & (cnn.fill == fill)].iloc[0]
+            parts.append(f"CNN probe {format_interval(c['mean'], c.ci_low, c.ci_high)}")
+            left = left or c.ci_low > chance
+        lines.append(f"{m} masks, {fill} fill, over unrelated images: {', '.join(parts)} (chance {chance:.3f}): "
+                     + ("a residual leak remains" if left else "no leak measured by either probe"))
+    return lines

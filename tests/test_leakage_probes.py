@@ -12,8 +12,8 @@ import pytest
 from scipy import stats
 
 from rbdm_core.curves import guess_f1, macro_f1
-from rbdm_core.leakage import (OUTLINE_IMAGES, held_out_split, leak_summary, leak_table, masks_over_other_images,
-                               other_images, outline_sentence, ridge_probe)
+from rbdm_core.leakage import held_out_split, leak_summary, leak_table, masks_over_other_images, other_images, ridge_probe
+from rbdm_core.outline import OUTLINE_IMAGES, outline_sentence
 from rbdm_core.statistics import balanced_accuracy_interval, interval, resampled_interval
 
 
@@ -173,7 +173,7 @@ def test_cnn_probe_reads_the_outline_only_where_there_is_one():
 
 @pytest.mark.slow
 def test_trainee_outline_scores_separate_outline_from_faces():
-    from rbdm_core.leakage import trainee_outline_scores
+    from rbdm_core.outline import trainee_outline_scores
     from rbdm_core.training import GIVEN, Recipe, Variant, train
 
     tr, mt = _square_world(480, 1)
@@ -189,7 +189,7 @@ def test_trainee_outline_scores_separate_outline_from_faces():
     assert s["plain"] < 0.5  # plain noise images carry no square
 
     # the report: its summary holds the curves' F1 at the switch and these scores; it names the reader
-    from rbdm_core.leakage import OUTLINE_COLUMNS, outline_report
+    from rbdm_core.outline import OUTLINE_COLUMNS, outline_report
 
     with_one = outline_report([res], va, {GIVEN: mv}, switch_step=30)
     assert with_one.readers == []  # one seed: no interval, so no claim
