@@ -19,6 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
+
+from rbdm_core.models import ModelBundle
+from rbdm_core.saliency.api import relevance
 
 #: the corners in `CornerStatistics.table` order: name -> (row slice, column slice) of a k x k block
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
@@ -58,8 +62,6 @@ class CornerStatistics:
         """pandas DataFrame, one row per corner: the mean ratio over the corner's 2 x 2 pixels and
         its largest pixel, maps whose largest pixel lies in the k x k block, share of maps with a
         top pixel there, and that share by chance."""
-        import pandas as pd
-
         rows = []
         for name in CORNERS:
             r2, c2 = _corner_block(name, 2)
@@ -139,7 +141,7 @@ def without_border(model, margin: int):
     Nested models and layers with several outputs raise ValueError. The result has new layers;
     `model` is unchanged.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
 
     keras = tf.keras
     if isinstance(model, keras.Sequential):
@@ -208,9 +210,6 @@ def border_free(bundle, images: np.ndarray, margin: int = 8, method: str = "deep
     """Relevance of `images` (N, H, W, C) uint8 under `bundle`'s network without its image border
     (`without_border`, images continued by reflection), explaining the class the original network
     predicts. The bundle's preprocessing must keep the image size (H, W)."""
-    from rbdm_core.models import ModelBundle
-    from rbdm_core.saliency.api import relevance
-
     images = np.asarray(images)
     if images.ndim != 4:
         raise ValueError(f"border_free: images must be (N, H, W, C), got shape {images.shape}")
