@@ -45,6 +45,7 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from rbdm_core.artifacts import (DamagedArtifact, atomic_path, atomic_write_text, default_cache_dir, load_npy,
                                  param_key, quarantine, report_damage, save_npy)
@@ -79,8 +80,6 @@ def _line(i: int) -> str:
 
 
 def _progress(total: int, enabled: bool, desc: str, initial: int = 0, unit: str = "image"):
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, initial=initial, disable=disabled(not enabled), desc=desc, unit=unit,
                 file=sys.stderr, leave=False)
 

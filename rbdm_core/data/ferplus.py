@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from rbdm_core.data.dataset import FERPLUS_CLASSES, FERPLUS_SPLITS, Dataset
 from rbdm_core.progress import disabled
@@ -298,6 +299,4 @@ def _check_emotion(col: pd.Series, first_row: int, path: Path) -> None:
 
 
 def _progress(total: int, enabled: bool, desc: str):
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, disable=disabled(not enabled), desc=desc, unit="row", file=sys.stderr, leave=False)

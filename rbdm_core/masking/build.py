@@ -7,6 +7,7 @@ import math
 from typing import Any, Callable, Mapping
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from rbdm_core.artifacts import DamagedArtifact, atomic_write_text, load_npy, report_damage, save_npy
 from rbdm_core.faults import fault_point
@@ -90,8 +91,6 @@ def build_masks(
             todo = [i for i in range(n_chunks) if not files[i].exists()]
             bar = None
             if progress and todo:
-                from tqdm.auto import tqdm
-
                 bar = tqdm(total=len(todo), desc=f"{mask_type} masks", unit="chunk", leave=False,
                            disable=disabled())
             try:
