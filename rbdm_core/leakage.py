@@ -28,12 +28,20 @@ chance reads the outline (the faces under it say nothing of the mask's label).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import cho_factor, cho_solve
 
 from rbdm_core import timing
+from rbdm_core.curves import macro_f1
+from rbdm_core.evaluation import final_predictions
+from rbdm_core.masking import apply_mask, fill_spec, random_masks_like
+from rbdm_core.pipeline import dataset_key
+from rbdm_core.statistics import balanced_accuracy_interval, interval, paired_interval, resampled_interval
+from rbdm_core.training import train as train_model
 #: the probes of `leak_table`, in its order
 PROBES = ("plain images", "mask alone", "masked images", "mask over other images")
 
@@ -63,8 +71,6 @@ def _dual_predict(gram: np.ndarray, train: np.ndarray, test: np.ndarray, y_train
     training rows' mean m, (x_a - m).(x_b - m) = K_ab - r_a - r_b + c, where r_a = mean_j K_aj
     over training j and c = mean of K over training pairs; W = X_c^T (K_c + lam I)^-1 Y_c (K_c + lam I
     is symmetric positive definite for lam > 0: solved by Cholesky)."""
-    from scipy.linalg import cho_factor, cho_solve
-
     k_tt = gram[np.ix_(train, train)]
     k_et = gram[np.ix_(test, train)]
     r_t, r_e, c = k_tt.mean(axis=1), k_et.mean(axis=1), k_tt.mean()
@@ -140,8 +146,6 @@ def masks_over_other_images(images: Any, masks: Any, fill: str, seed: int = 0, s
     """(N, H, W, C) uint8: image `other_images(N, seed)[i]` masked by mask i and filled with `fill`
     (`masking.apply_mask`, fill seed `seed`, first index `start`): row i carries mask i's outline
     over an unrelated image, to be read with label i."""
-    from rbdm_core.masking import apply_mask
-
     x = np.asarray(images)
     return apply_mask(x[other_images(len(x), seed)], masks, fill, seed=seed, start=start)
 
@@ -159,8 +163,6 @@ def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, A
     per probe (`ridge_probe`). Returns one row per (masks, fill, probe, repeat, fold) with columns
     masks, fill ("-" where no fill is involved), probe, repeat, fold, balanced_accuracy, chance
     (1 / classes present)."""
-    from rbdm_core.masking import apply_mask, fill_spec, random_masks_like
-
     x = np.asarray(images)
     y = np.asarray(labels)
     for f in fills:
@@ -201,8 +203,6 @@ def leak_summary(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     = 1 / (folds - 1): the folds share training images, which a plain t over them ignores), chance
     beside it, and `column`: the probe with its fill ("masked images, zero"), for
     `statistics.pivot_intervals`."""
-    from rbdm_core.statistics import resampled_interval
-
     folds = int(table.fold.nunique())
     if folds < 2:
         raise ValueError(f"table: expected the folds of `leak_table` (at least 2), got {folds}")
@@ -243,13 +243,6 @@ def cnn_probe(dataset, architecture: str, recipe, held_out: float = 0.3, seed: i
 
     store: an `artifacts.Store` (the run cached under `store.dir("cnn_probe", ...)`, keyed by the
     images, split, architecture, recipe and `key`); None = not cached."""
-    from dataclasses import replace
-
-    from rbdm_core.evaluation import final_predictions
-    from rbdm_core.pipeline import dataset_key
-    from rbdm_core.statistics import balanced_accuracy_interval
-    from rbdm_core.training import train as train_model
-
     tr, te = held_out_split(dataset.labels, held_out, seed)
     sub = lambda idx: replace(dataset, images=dataset.images[idx], labels=dataset.labels[idx],
                               split=None if dataset.split is None else np.asarray(dataset.split)[idx],
@@ -281,10 +274,6 @@ def trainee_outline_scores(results: Sequence[Any], val, val_masks: Mapping[str, 
     results: `training.TrainResult`s of masked variants (unmasked ones are skipped); val: the
     Dataset they were validated on; val_masks: mask type -> (M, H, W) bool. Columns variant,
     seed, fill (the result's), images (`OUTLINE_IMAGES`), f1."""
-    from rbdm_core.curves import macro_f1
-    from rbdm_core.evaluation import final_predictions
-    from rbdm_core.masking import apply_mask
-
     k = len(val.class_names)
     rows = []
     for r in results:
@@ -314,8 +303,6 @@ def outline_sentence(scores: pd.DataFrame, guess: float, confidence: float = 0.9
     Student-t interval over seeds, each placed against `guess` (`curves.guess_f1` of the
     validation labels); above guessing on "mask over other images" means it reads the outline,
     and then the paired difference masked minus mask-over-other says how much the faces add."""
-    from rbdm_core.statistics import interval, paired_interval
-
     if scores.empty or scores.variant.nunique() != 1 or scores.fill.nunique() != 1:
         raise ValueError("scores: expected the rows of one variant and one fill of `trainee_outline_scores`")
     by = {k: g.sort_values("seed") for k, g in scores.groupby("images")}
