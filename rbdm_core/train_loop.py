@@ -31,7 +31,7 @@ class Loop:
     `training.Recipe` (lr, augmentation ranges)."""
 
     def __init__(self, bundle, recipe, weights: np.ndarray, strategy):
-        import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+        import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
         logger = tf.get_logger()
         if _retracing_notice not in logger.filters:

@@ -329,7 +329,7 @@ def _validate(train: Dataset, val: Dataset, num_classes: int, masks, variant: Va
 
 
 def _make_bundle(architecture_or_bundle, train: Dataset, seed: int, input_size):
-    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     if isinstance(architecture_or_bundle, str):
         b = build_model(architecture_or_bundle, len(train.class_names), train.shape, seed=seed,
@@ -399,7 +399,7 @@ class _Progress:
 def _setup(architecture_or_bundle, train: Dataset, val: Dataset, recipe: Recipe, variant: Variant, masks,
            seed: int, out_dir, val_masks, input_size, strategy) -> _Setup:
     """Check the arguments, build the model and its loop, fill the masked images, key the run."""
-    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     seed_everything(int(seed))
     strategy = strategy or tf.distribute.get_strategy()
@@ -507,7 +507,7 @@ def _run_epochs(run: _Setup, p: _Progress, stop_after_steps: int | None, verbose
 
 
 def _steps(run: _Setup, p: _Progress, stop_after_steps: int | None, verbose: int) -> bool:
-    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     recipe, spe, n, seed = run.recipe, run.steps_per_epoch, len(run.train), run.seed
     ck_every = recipe.checkpoint_every or recipe.eval_every

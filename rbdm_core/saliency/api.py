@@ -138,7 +138,7 @@ class LayerRelevance:
 def _on_every_path(model, names: list[str]) -> np.ndarray:
     """(len(names),) bool: is the output of layer `name` ("input": the model input) on every path
     from the model's input to its output? (Removing it disconnects the two.)"""
-    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     parents: dict[str, list[str]] = {}
     for layer in model.layers:

@@ -141,7 +141,7 @@ def without_border(model, margin: int):
     Nested models and layers with several outputs raise ValueError. The result has new layers;
     `model` is unchanged.
     """
-    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     keras = tf.keras
     if isinstance(model, keras.Sequential):

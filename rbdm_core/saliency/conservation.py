@@ -47,7 +47,7 @@ def probe_network(seed: int = 0):
     """The probe network: 12x12x1 input, Conv(8, 3)-ReLU, 2x2 max pool, Conv(8, 3)-ReLU, Flatten,
     Dense(3), softmax; Glorot weights from `seed`, every bias drawn from N(0, 0.3) (nonzero, so
     that rules that let biases absorb relevance show it)."""
-    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     keras, L = tf.keras, tf.keras.layers
     tf.keras.utils.set_random_seed(seed)

@@ -26,7 +26,7 @@ class GradFn:
     """d logit[target] / d input for batches, in eager (GradientTape) or graph (tf.gradients) mode."""
 
     def __init__(self, model):
-        import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+        import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
         self.model = model
         if tf.executing_eagerly():
@@ -39,7 +39,7 @@ class GradFn:
 
             self._f = lambda x, t: f(tf.constant(x), tf.constant(t)).numpy()
         else:
-            import tensorflow.keras.backend as K  # deferred: TensorFlow, slow to import (seconds)
+            import tensorflow.keras.backend as K  # deferred: TensorFlow, an optional extra and slow to import
 
             t_in = tf.compat.v1.placeholder(tf.int64, (None,))
             y = tf.gather(model.output, t_in, batch_dims=1)

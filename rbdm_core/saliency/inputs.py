@@ -28,7 +28,7 @@ class Job:
 
 def load(bundle_or_path):
     """(keras model, preprocess or None) from a ModelBundle, a bare keras.Model, or a name/path."""
-    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     if isinstance(bundle_or_path, tf.keras.Model):
         return bundle_or_path, None

@@ -82,7 +82,7 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
     channels summed for image tensors, (N, ...) as they are otherwise], "rules": [the name of the
     reverse mapping applied to each layer, "" for the input]}}).
     """
-    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     if tf.executing_eagerly():
         raise ValueError("saliency: in_process analysis needs eager execution disabled "
@@ -159,7 +159,7 @@ def run(prepared, job, t, methods, batch_size, layers: Sequence[str] = ()):
     {method in `layers`: per-layer dict as `analyze_arrays` returns it})."""
     with tempfile.TemporaryDirectory(prefix="rbdm-saliency-") as tmp:
         tmp = Path(tmp)
-        import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+        import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
         logger, level = tf.get_logger(), tf.get_logger().level
         with warnings.catch_warnings():
@@ -210,7 +210,7 @@ def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
 def run_job(job_path: str) -> int:
     """Run one job file (see the module doc); returns 0."""
     job = json.loads(Path(job_path).read_text())
-    import tensorflow as tf  # deferred: TensorFlow, slow to import (seconds)
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     tf.compat.v1.disable_eager_execution()
     threads = job.get("threads")
