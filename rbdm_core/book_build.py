@@ -96,6 +96,7 @@ def run_book(
     build=False executes the chapters only (the executed notebooks are in
     `<run>/<profile>/notebooks/`; no HTML, html folder None).
     Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
+    # long: the signature and docstring are 27 of its lines; the body is the book's steps in order, a few lines each
     check_cell_timeout(cell_timeout)
     if update_references and profile != "quick":
         raise ValueError("--update-references needs --profile quick (the references are the quick profile)")

@@ -153,6 +153,7 @@ def execute_chapter(
                 bits on any x86-64 CPU with AVX2, as the committed references) or "native" (the
                 machine's own choice of CPU kernels and threads; faster on many cores).
     """
+    # long: the signature and docstring are 26 of its lines; the body is one sequence (resolve chapter and profile, check the inputs, run papermill under the folder lock, keep a failed notebook)
     import papermill as pm  # deferred: papermill, slow to import (about 1 s)
 
     prof = get_profile(profile)  # a built-in name or a profile file; errors name what is wrong

@@ -73,6 +73,7 @@ def sanitize_notebook(nb, *, paths: Mapping[str, str] | None = None, drop_inject
     `rbdm-id-<k>` in order of appearance. Renumbers execution counts 1, 2, ... Sets the `rbdm`
     kernelspec.
     """
+    # long: one pass over the cells with one short rule per kind of output; split, the list of what is dropped would be scattered
     nb = copy.deepcopy(nb)
     default_paths = {str(REPO_ROOT): "<repo>", str(Path.home()): "<home>"}
     all_paths = dict(sorted({**default_paths, **(paths or {})}.items(), key=lambda kv: -len(kv[0])))

@@ -171,6 +171,7 @@ def index_affectnet(
     (0-based data row of its csv), sha1; in csv order. Image hashes are cached (resumable) under
     `<cache_dir>/affectnet/index-<key>/`. A missing image file raises FileNotFoundError naming the row.
     """
+    # long: one pass over the row list: the row checks, drops and the shard-cached, resumable hashing share the same row arrays; the steps are commented in order
     files = affectnet_files(root)
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     _refuse_inside(cache_root, Path(root))

@@ -195,6 +195,7 @@ def read_ferplus(
     ("empty_image_name", "tie", "unknown", "NF", "no_votes", "no_majority"); provenance["ties"]
     is the number of ties (rule "paper").
     """
+    # long: the two csv files are checked against each other while the pixels stream in under one progress bar; the drop counts and provenance come from the same arrays
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {RULES}, got {rule!r}")
     p_old = _check_file(fer2013_csv, "fer2013.csv (FER2013 pixels)")

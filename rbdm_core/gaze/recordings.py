@@ -639,6 +639,7 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     fixation_cache: optional `(key, compute) -> arrays` (e.g. `Store.cached_arrays` bound to a
     kind) that keeps the detected fixations, keyed by the files' sha256 and the I-DT parameters;
     the caller adds what identifies `images`."""
+    # long: read, check, cache and run pymovements' I-DT per participant and image, steps that share the sidecar's geometry and units; commented in order
     import pymovements as pm  # deferred: pymovements, slow to import (seconds)
 
     p = Path(path)
