@@ -30,6 +30,8 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
+import zipfile
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -208,8 +210,6 @@ def _write_checked(path: Path, write: Callable[[Any], None], size: int | None = 
 def _savez(fh, arrays: Mapping[str, np.ndarray]) -> None:
     """np.savez(fh, **arrays), byte for byte, but the zip is closed even when a write fails (numpy
     leaves it to the garbage collector, which then reports an error of its own)."""
-    import zipfile
-
     with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for key, val in arrays.items():
             with zf.open(key + ".npy", "w", force_zip64=True) as fid:
@@ -286,8 +286,6 @@ def quarantine(path: str | os.PathLike) -> Path:
 
 def report_damage(exc: DamagedArtifact) -> Path:
     """Quarantine the file of `exc` and warn (path, step, where it went); returns the new path."""
-    import warnings
-
     moved = quarantine(exc.path)
     warnings.warn(f"{exc}; moved aside to {moved.name} and recomputed", RuntimeWarning, stacklevel=3)
     return moved

@@ -62,7 +62,7 @@ def random_params(batch: int, seed, cfg: AugmentConfig) -> dict:
     Returns tensors: angle (B,) radians, tx, ty (B,) fractions, zoom (B,) factor, flip (B,) +-1,
     chshift (B, 3) fractions, bright (B,) factors.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=7)
 
@@ -87,7 +87,7 @@ def slice_params(params: dict, start, stop) -> dict:
 
 def apply_params(x, params: dict, cfg: AugmentConfig):
     """Augment `x` (B, H, W, C) float32 in 0..255 with the draws `params` (see random_params)."""
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     if not cfg.enabled:
         return x
@@ -115,7 +115,7 @@ def apply_params(x, params: dict, cfg: AugmentConfig):
 
 def augment(x, seed, cfg: AugmentConfig):
     """Augment a batch `x` (B, H, W, C) 0..255 with draws from `seed` ((2,) ints) -> float32."""
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     x = tf.cast(x, tf.float32)
     return apply_params(x, random_params(tf.shape(x)[0], seed, cfg), cfg)

@@ -19,7 +19,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from rbdm_core.masking.stats import mask_precision, precision_difference
-from rbdm_core.statistics import Interval, format_interval
+from rbdm_core.leakage import ridge_probe
+from rbdm_core.statistics import Interval, format_interval, resampled_interval
 
 HIGHER, LOWER, CANNOT_TELL = "higher", "lower", "cannot tell"
 
@@ -106,9 +107,6 @@ def probe_line(name: str, masks, labels, num_classes: int, confidence: float = 0
     `confidence` interval by the corrected resampled t (`statistics.resampled_interval`: the folds
     share training masks), against chance 1/num_classes: "above chance" / "below chance" when
     the interval lies wholly on that side, "at chance" when it holds it."""
-    from rbdm_core.leakage import ridge_probe
-    from rbdm_core.statistics import resampled_interval
-
     iv = resampled_interval(ridge_probe(masks, labels, num_classes, folds=folds, repeats=repeats), 1 / (folds - 1),
                             confidence)
     chance = 1.0 / num_classes

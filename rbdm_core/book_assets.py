@@ -21,6 +21,8 @@ Every rewrite is idempotent (a second pass changes nothing), so incremental buil
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
@@ -60,9 +62,6 @@ class PruneReport:
 
 def figure_title(spec_json: str | None) -> str:
     """A figure's title as plain text from its plotly JSON ('' when it has none)."""
-    import html
-    import json
-
     if not spec_json:
         return ""
     try:

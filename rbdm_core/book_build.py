@@ -12,12 +12,15 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import nbformat
+
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
 from rbdm_core.chapters import (
     CELL_TIMEOUT_S, NOTEBOOKS_DIR, REPO_ROOT, chapter_parameters, check_cell_timeout, execute_chapter,
     list_chapters, read_notebook, resolve_chapter,
 )
 from rbdm_core.faults import fault_point
+from rbdm_core.profiles import get_profile
 from rbdm_core.references import sanitize_notebook, write_reference
 
 BOOK_DIR = REPO_ROOT / "book"
@@ -35,8 +38,6 @@ def build_book(
     The notebooks are sanitised (progress bars, widget outputs, paths) and copied into the
     gitignored `<book>/_chapters/` folder that `_toc.yml` globs; stale copies are removed first.
     Returns the html folder. Raises RuntimeError with the build log's tail on failure."""
-    import nbformat
-
     book = Path(book_dir) if book_dir is not None else BOOK_DIR
     if not (book / "_config.yml").exists():
         raise FileNotFoundError(f"{book}: no _config.yml (not a Jupyter Book folder)")
@@ -95,6 +96,7 @@ def run_book(
     build=False executes the chapters only (the executed notebooks are in
     `<run>/<profile>/notebooks/`; no HTML, html folder None).
     Returns (html folder, [(chapter, seconds)]), and writes `<run>/<profile>/timings.json`."""
+    # long: the signature and docstring are 27 of its lines; the body is the book's steps in order, a few lines each
     check_cell_timeout(cell_timeout)
     if update_references and profile != "quick":
         raise ValueError("--update-references needs --profile quick (the references are the quick profile)")
@@ -137,8 +139,6 @@ def run_book(
             if update_references:
                 log(f"book: reference written: {write_reference(out, nbdir, root)}")
             fault_point("chapter")  # tests only: $RBDM_FAULT_AFTER (rbdm_core.faults)
-        from rbdm_core.profiles import get_profile
-
         atomic_write_text(root / get_profile(profile).name / "timings.json",
                           json.dumps({k: round(v, 2) for k, v in timings}, indent=1))
     else:

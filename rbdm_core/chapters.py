@@ -17,11 +17,14 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import yaml
+
 from rbdm_core import kernel_settings
 from rbdm_core.artifacts import default_run_dir
 from rbdm_core import timing
 from rbdm_core.faults import child_environment
-from rbdm_core.profiles import PROFILES
+from rbdm_core.locks import folder_lock
+from rbdm_core.profiles import PROFILES, get_profile, is_profile_file
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
@@ -71,8 +74,8 @@ def resolve_chapter(spec: str | os.PathLike, notebooks_dir: str | os.PathLike | 
 
 def read_notebook(path: str | os.PathLike):
     """A chapter as an nbformat notebook (jupytext for `.py`, nbformat for `.ipynb`)."""
-    import jupytext
-    import nbformat
+    import jupytext  # deferred: jupytext, slow to import; chapters is loaded by `rbdm --help`
+    import nbformat  # deferred: nbformat, slow to import; chapters is loaded by `rbdm --help`
 
     path = Path(path)
     if path.suffix == ".py":
@@ -110,8 +113,6 @@ def chapter_parameters(nb_or_path) -> dict[str, Any]:
 
 def parse_parameters(pairs: Sequence[Sequence[str]] | None) -> dict[str, Any]:
     """`[("fraction", "0.2"), ...]` -> {"fraction": 0.2}: values are YAML scalars (papermill's `-p`)."""
-    import yaml
-
     out: dict[str, Any] = {}
     for pair in pairs or []:
         if len(pair) != 2:
@@ -152,13 +153,12 @@ def execute_chapter(
                 bits on any x86-64 CPU with AVX2, as the committed references) or "native" (the
                 machine's own choice of CPU kernels and threads; faster on many cores).
     """
-    import papermill as pm
-
-    from rbdm_core.profiles import get_profile, is_profile_file
+    # long: the signature and docstring are 26 of its lines; the body is one sequence (resolve chapter and profile, check the inputs, run papermill under the folder lock, keep a failed notebook)
+    import papermill as pm  # deferred: papermill, slow to import (about 1 s)
 
     prof = get_profile(profile)  # a built-in name or a profile file; errors name what is wrong
     if (prof.roots or {}).get("gaze"):  # a gaze recording's file, sidecar, columns and values, before a kernel starts
-        from rbdm_core.gaze.recordings import check_recording
+        from rbdm_core.gaze.recordings import check_recording  # deferred: the gaze package (about 50 ms); chapters is loaded by `rbdm --help`
 
         check_recording(prof.roots["gaze"])
     if is_profile_file(profile) and str(profile) not in PROFILES:
@@ -191,8 +191,6 @@ def execute_chapter(
     if os.environ.get(timing.ENV):  # the book benchmark: the kernel's activities carry the chapter's name
         env[timing.LABEL_ENV] = path.stem
     tmp = out.with_name(f".{path.stem}.running.ipynb")
-    from rbdm_core.locks import folder_lock
-
     # one execution of a chapter per run folder at a time (a second `rbdm run` of it waits, then
     # runs it again on the artifacts the first left): papermill saves the running notebook cell by
     # cell, and two of them must not write one file

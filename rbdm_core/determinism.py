@@ -39,7 +39,7 @@ def seed_everything(seed: int = 0, *, single_thread: bool = False, op_determinis
         os.environ.setdefault(k, v)
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     if single_thread and not _threads_pinned:
         try:

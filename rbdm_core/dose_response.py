@@ -27,11 +27,13 @@ together at c. A verdict is "higher" when the interval lies above 0, "lower" bel
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from .statistics import interval
-from .study_design import NONE, REFERENCE, THEN, base_name
+from .study_design import NONE, REFERENCE, THEN, base_name, get_design, plan
 
 HIGHER, LOWER, UNCLEAR = "higher", "lower", "cannot tell"
 METRICS = ("final_f1_test", "best_f1_test", "auc", "steps_to_target", "final_f1_flipped")
@@ -238,10 +240,6 @@ def cost_sentence(meta: dict) -> str:
     """What the study cost (from meta.json) and what the full factorial of its conditions would
     cost at the same measured rate (every relevance mask, the oracle and every random control in
     both schedules, with both fills)."""
-    from dataclasses import replace
-
-    from .study_design import get_design, plan
-
     design = get_design(meta["design"]["name"])
     full = len(plan(replace(design, phase_one=None)))
     rate = meta["seconds"] / meta["runs"]

@@ -10,6 +10,7 @@ average), computed for the book's content column of `WIDTH` px.
 
 from __future__ import annotations
 
+import base64
 import re
 import textwrap
 from typing import Any
@@ -184,8 +185,6 @@ def _numbers(vals: Any) -> np.ndarray | None:
     if isinstance(vals, dict):
         if "bdata" not in vals or "dtype" not in vals:
             return None
-        import base64
-
         a = np.frombuffer(base64.b64decode(vals["bdata"]), dtype=np.dtype(vals["dtype"])).astype(np.float64)
     else:
         try:

@@ -28,12 +28,20 @@ chance reads the outline (the faces under it say nothing of the mask's label).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import cho_factor, cho_solve
 
 from rbdm_core import timing
+from rbdm_core.evaluation import final_predictions
+from rbdm_core.masking import apply_mask, fill_spec, random_masks_like
+from rbdm_core.pipeline import dataset_key
+from rbdm_core.statistics import balanced_accuracy_interval, format_interval, resampled_interval
+from rbdm_core.training import train as train_model
+
 #: the probes of `leak_table`, in its order
 PROBES = ("plain images", "mask alone", "masked images", "mask over other images")
 
@@ -63,8 +71,6 @@ def _dual_predict(gram: np.ndarray, train: np.ndarray, test: np.ndarray, y_train
     training rows' mean m, (x_a - m).(x_b - m) = K_ab - r_a - r_b + c, where r_a = mean_j K_aj
     over training j and c = mean of K over training pairs; W = X_c^T (K_c + lam I)^-1 Y_c (K_c + lam I
     is symmetric positive definite for lam > 0: solved by Cholesky)."""
-    from scipy.linalg import cho_factor, cho_solve
-
     k_tt = gram[np.ix_(train, train)]
     k_et = gram[np.ix_(test, train)]
     r_t, r_e, c = k_tt.mean(axis=1), k_et.mean(axis=1), k_tt.mean()
@@ -140,8 +146,6 @@ def masks_over_other_images(images: Any, masks: Any, fill: str, seed: int = 0, s
     """(N, H, W, C) uint8: image `other_images(N, seed)[i]` masked by mask i and filled with `fill`
     (`masking.apply_mask`, fill seed `seed`, first index `start`): row i carries mask i's outline
     over an unrelated image, to be read with label i."""
-    from rbdm_core.masking import apply_mask
-
     x = np.asarray(images)
     return apply_mask(x[other_images(len(x), seed)], masks, fill, seed=seed, start=start)
 
@@ -159,8 +163,6 @@ def leak_table(images: Any, labels: Any, num_classes: int, masks: Mapping[str, A
     per probe (`ridge_probe`). Returns one row per (masks, fill, probe, repeat, fold) with columns
     masks, fill ("-" where no fill is involved), probe, repeat, fold, balanced_accuracy, chance
     (1 / classes present)."""
-    from rbdm_core.masking import apply_mask, fill_spec, random_masks_like
-
     x = np.asarray(images)
     y = np.asarray(labels)
     for f in fills:
@@ -201,8 +203,6 @@ def leak_summary(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     = 1 / (folds - 1): the folds share training images, which a plain t over them ignores), chance
     beside it, and `column`: the probe with its fill ("masked images, zero"), for
     `statistics.pivot_intervals`."""
-    from rbdm_core.statistics import resampled_interval
-
     folds = int(table.fold.nunique())
     if folds < 2:
         raise ValueError(f"table: expected the folds of `leak_table` (at least 2), got {folds}")
@@ -243,13 +243,6 @@ def cnn_probe(dataset, architecture: str, recipe, held_out: float = 0.3, seed: i
 
     store: an `artifacts.Store` (the run cached under `store.dir("cnn_probe", ...)`, keyed by the
     images, split, architecture, recipe and `key`); None = not cached."""
-    from dataclasses import replace
-
-    from rbdm_core.evaluation import final_predictions
-    from rbdm_core.pipeline import dataset_key
-    from rbdm_core.statistics import balanced_accuracy_interval
-    from rbdm_core.training import train as train_model
-
     tr, te = held_out_split(dataset.labels, held_out, seed)
     sub = lambda idx: replace(dataset, images=dataset.images[idx], labels=dataset.labels[idx],
                               split=None if dataset.split is None else np.asarray(dataset.split)[idx],
@@ -274,8 +267,6 @@ def fill_lines(leaks: pd.DataFrame, mask_names: Sequence[str], fills: Sequence[s
     """Lines on the leak itself (`leak_summary`'s "mask over other images") per mask set and fill,
     each against chance by its interval, and, with two fills, the share of the first fill's
     accuracy above chance that the second removes ("" when the first is not above chance)."""
-    from rbdm_core.statistics import format_interval
-
     lines = []
     for m in mask_names:
         chance = float(_probe_row(leaks, m, fills[0]).chance)
@@ -298,8 +289,6 @@ def cnn_leak_table(dataset, masks: Mapping[str, Any], fills: Sequence[str], arch
     set's masks over other images (`masks_over_other_images`) for each fill. Columns masks, column
     ("plain images" / "mask over other images, <fill>"), fill, n, mean, ci_low, ci_high, for
     `statistics.pivot_intervals`."""
-    from dataclasses import replace
-
     cells = [("none", "-", dataset)] + [
         (m, f, replace(dataset, images=masks_over_other_images(dataset.images, np.asarray(mk), f)))
         for m, mk in masks.items() for f in fills]
@@ -328,8 +317,6 @@ def residual_lines(leaks: pd.DataFrame, cnn: pd.DataFrame | None, mask_names: Se
     """Per mask set, the leak left under `fill` by the linear probe (`leak_summary`) and, when
     `cnn` is given and not empty, the CNN probe (`cnn_leak_table`): "a residual leak remains" when
     either interval lies above chance, "no leak measured by either probe" otherwise."""
-    from rbdm_core.statistics import format_interval
-
     lines = []
     for m in mask_names:
         row = _probe_row(leaks, m, fill)

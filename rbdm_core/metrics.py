@@ -81,7 +81,7 @@ def overlap(saliency_map: Any, reference: Any, threshold: float = 0.0) -> float:
 
 def spearman(saliency_map: Any, reference: Any) -> float:
     """Spearman rank correlation (average ranks for ties); NaN if a map is constant."""
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # deferred: scipy.stats, slow to import (about 0.5 s); only spearman needs it
 
     s, r = _pair(saliency_map, reference)
     return _pearson(rankdata(s), rankdata(r))

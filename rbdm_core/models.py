@@ -25,6 +25,7 @@ Architectures (all end in `Dense(K, name="logits")` followed by a separate
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -76,7 +77,7 @@ class Preprocess:
     # -- application
     def apply_tf(self, x):
         """TensorFlow version: `x` (N, H, W, C) any numeric dtype with values 0..255 -> float32."""
-        import tensorflow as tf
+        import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
         x = tf.cast(x, tf.float32)
         c = x.shape[-1]
@@ -99,7 +100,7 @@ class Preprocess:
                              "add a channel axis (images[..., None])")
         if images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ValueError(f"Preprocess: expected (N, H, W, 1|3) images, got shape {images.shape}")
-        import tensorflow as tf
+        import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
         if tf.executing_eagerly():
             return np.asarray(self.apply_tf(images), dtype=np.float32)
@@ -207,7 +208,7 @@ def _load_fer2013() -> ModelBundle:
     named here with the FERPlus names anger, disgust, fear, happiness, sadness, surprise, neutral.
     Its layer names are already unique when loaded with Keras 2.14 (nothing renamed).
     """
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     path = fer_model_path()
     model = tf.keras.models.load_model(str(path), compile=False)
@@ -239,8 +240,8 @@ def _load_keras_in_graph_mode(model_file: Path):
     Keras 2.14 restores a .keras file's weights with `variable.assign`, which in graph mode only
     builds assign ops that nothing runs: the model would keep its random initial weights. Here
     the values are collected while the model loads and set in the session."""
-    import tensorflow as tf
-    from keras.src.engine import base_layer
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
+    from keras.src.engine import base_layer  # deferred: TensorFlow, an optional extra and slow to import
 
     pairs = []
 
@@ -264,7 +265,7 @@ def _load_keras_in_graph_mode(model_file: Path):
 
 def load_bundle(name_or_path: str | os.PathLike) -> ModelBundle:
     """A built-in name (`fer2013-pretrained`) or a folder written by `save_bundle`."""
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     if str(name_or_path) in BUILTIN_MODELS:
         return _load_fer2013()
@@ -352,7 +353,7 @@ def input_size_for(architecture: str, data_size: int, input_size: int | str | No
 
 
 def _head(x, num_classes: int):
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     L = tf.keras.layers
     x = L.Dense(num_classes, name="logits")(x)
@@ -360,7 +361,7 @@ def _head(x, num_classes: int):
 
 
 def _build_keras(architecture: str, num_classes: int, shape: tuple[int, int, int]):
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     L = tf.keras.layers
     apps = tf.keras.applications
@@ -430,7 +431,7 @@ def build_model(
     input_size: see `input_size_for`; class_names: K names (default: the first K FERPlus classes).
     The bundle's `info["adapter"]` says how the data are brought to the model input.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     spec = _check_arch(architecture)
     if int(num_classes) < 2:
@@ -483,7 +484,7 @@ def forward_flops(model) -> float:
     Conv2D, DepthwiseConv2D, SeparableConv2D and Dense layers (nested models included; the
     elementwise work of BatchNorm, activations and pooling is not counted, which undercounts by a
     few per cent for these networks). Training a step is about 3x this per image."""
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     L = tf.keras.layers
     total = 0.0
@@ -513,8 +514,6 @@ def forward_flops(model) -> float:
 
 def weights_sha256(model) -> str:
     """SHA-256 of the model's weights (every tensor's float bytes, in model order)."""
-    import hashlib
-
     h = hashlib.sha256()
     for w in model.get_weights():
         h.update(np.ascontiguousarray(w).tobytes())
@@ -528,8 +527,6 @@ def fingerprint(architecture: str, num_classes: int, data_shape: tuple[int, int,
 
     Artifacts made by training an architecture are keyed by it, so a change to an architecture's
     code never reuses a model trained with the old code."""
-    import hashlib
-
     b = build_model(architecture, int(num_classes), tuple(data_shape), seed=int(seed), input_size=input_size)
     h = hashlib.sha256(b.model.to_json().encode())
     h.update(weights_sha256(b.model).encode())

@@ -30,7 +30,7 @@ def pytest_addoption(parser):
 
 def _flatten(cell, outputs, skip) -> dict[str, list]:
     """nbval's grouping: output key (data mime types flattened) -> values in order."""
-    from nbval.plugin import transform_streams_for_comparison
+    from nbval.plugin import transform_streams_for_comparison  # deferred: nbval, slow to import (jupyter_client); chapter 7 imports this module for DEFAULT
 
     out: dict[str, list] = defaultdict(list)
     for o in transform_streams_for_comparison(outputs):
@@ -65,7 +65,7 @@ def numeric_differences(cell, test, ref, skip_compare, tol: Tolerance) -> list[s
 
 def pytest_configure(config):
     try:
-        from nbval.plugin import IPyNbCell
+        from nbval.plugin import IPyNbCell  # deferred: nbval, slow to import (jupyter_client); chapter 7 imports this module for DEFAULT
     except ImportError:  # nbval absent: nothing to patch
         return
     if getattr(IPyNbCell, "_rbdm_numeric", False):

@@ -14,7 +14,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from rbdm_core.curves import f1_summary, final_values, guess_f1, macro_f1
+from rbdm_core.evaluation import final_predictions
 from rbdm_core.leakage import masks_over_other_images
+from rbdm_core.masking import apply_mask
+from rbdm_core.statistics import interval, paired_interval
+from rbdm_core.training import all_curves
 
 
 #: the images `trainee_outline_scores` scores each masked Trainee on
@@ -33,10 +38,6 @@ def trainee_outline_scores(results: Sequence[Any], val, val_masks: Mapping[str, 
     results: `training.TrainResult`s of masked variants (unmasked ones are skipped); val: the
     Dataset they were validated on; val_masks: mask type -> (M, H, W) bool. Columns variant,
     seed, fill (the result's), images (`OUTLINE_IMAGES`), f1."""
-    from rbdm_core.curves import macro_f1
-    from rbdm_core.evaluation import final_predictions
-    from rbdm_core.masking import apply_mask
-
     k = len(val.class_names)
     rows = []
     for r in results:
@@ -66,8 +67,6 @@ def outline_sentence(scores: pd.DataFrame, guess: float, confidence: float = 0.9
     Student-t interval over seeds, each placed against `guess` (`curves.guess_f1` of the
     validation labels); above guessing on "mask over other images" means it reads the outline,
     and then the paired difference masked minus mask-over-other says how much the faces add."""
-    from rbdm_core.statistics import interval, paired_interval
-
     if scores.empty or scores.variant.nunique() != 1 or scores.fill.nunique() != 1:
         raise ValueError("scores: expected the rows of one variant and one fill of `trainee_outline_scores`")
     by = {k: g.sort_values("seed") for k, g in scores.groupby("images")}
@@ -133,10 +132,6 @@ def outline_report(results: Sequence[Any], val, val_masks: Mapping[str, Any], sw
     the last evaluation at or before `switch_step` on plain and on masked images (from their
     curves), summarised per variant over seeds, with the sentences that place each against
     guessing. val: the Dataset the runs were validated on; val_masks: mask type -> (M, H, W) bool."""
-    from rbdm_core.curves import f1_summary, final_values, guess_f1
-    from rbdm_core.statistics import interval
-    from rbdm_core.training import all_curves
-
     masked = [r for r in results if r.variant.mask_type is not None]
     if not masked:
         raise ValueError("results: expected at least one masked Trainee run")

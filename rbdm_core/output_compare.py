@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 
 #: placeholders in a template (NUL never occurs in notebook text)
 NUMBER, ARRAY, IMAGE = "\x00n", "\x00a", "\x00i"
@@ -110,8 +111,6 @@ def decode_bdata(obj: dict) -> np.ndarray:
 
 def decode_png(b64: str) -> np.ndarray:
     """The pixels of a base64 PNG as a uint8 array (H, W) or (H, W, C)."""
-    from PIL import Image
-
     with Image.open(io.BytesIO(base64.b64decode(_unescape(b64)))) as im:
         return np.asarray(im.convert("RGBA") if im.mode == "P" else im).astype(np.uint8)
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+import yaml
+
 #: The seven Trainee variants of the paper, in the order its figures list them.
 VARIANTS = (
     "no-mask",
@@ -103,7 +105,7 @@ class Profile:
 
     def recipe(self, epochs: int):
         """The training Recipe of this profile (paper: Adam 1e-3, batch 32, class weights, augmentation)."""
-        from .training import Recipe
+        from .training import Recipe  # deferred: training pulls scipy in (through masking); profiles is loaded by `rbdm --help`
 
         return Recipe(epochs=epochs, eval_every=self.eval_every, max_steps_per_epoch=self.max_steps_per_epoch,
                       augment=self.augment, class_weighted=self.class_weighted)
@@ -209,8 +211,6 @@ def load_profile(path: str | os.PathLike) -> Profile:
                                 f"or a YAML file ending in {', '.join(PROFILE_FILE_SUFFIXES)})")
     text = p.read_text(encoding="utf-8")
     try:
-        import yaml
-
         data = yaml.safe_load(text) if text.strip() else {}
     except Exception as exc:  # yaml.YAMLError
         raise ValueError(f"profile file {p}: not valid YAML ({exc})") from None

@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+import nbformat
+
 from rbdm_core.artifacts import atomic_write_text
 from rbdm_core.chapters import KERNELSPEC, NOTEBOOKS_DIR, REPO_ROOT
 
@@ -71,8 +73,7 @@ def sanitize_notebook(nb, *, paths: Mapping[str, str] | None = None, drop_inject
     `rbdm-id-<k>` in order of appearance. Renumbers execution counts 1, 2, ... Sets the `rbdm`
     kernelspec.
     """
-    import nbformat
-
+    # long: one pass over the cells with one short rule per kind of output; split, the list of what is dropped would be scattered
     nb = copy.deepcopy(nb)
     default_paths = {str(REPO_ROOT): "<repo>", str(Path.home()): "<home>"}
     all_paths = dict(sorted({**default_paths, **(paths or {})}.items(), key=lambda kv: -len(kv[0])))
@@ -147,8 +148,6 @@ def sanitize_notebook(nb, *, paths: Mapping[str, str] | None = None, drop_inject
 
 def notebook_size_report(nb) -> tuple[int, list[tuple[int, int]]]:
     """(total bytes of the notebook JSON, [(cell index, output bytes)] largest first)."""
-    import nbformat
-
     total = len(nbformat.writes(nb).encode())
     sizes = [(i, len(json.dumps(c.get("outputs", [])).encode())) for i, c in enumerate(nb.cells)]
     return total, sorted(sizes, key=lambda t: -t[1])
@@ -159,8 +158,6 @@ def write_reference(executed: str | os.PathLike, notebooks_dir: str | os.PathLik
     """Sanitise an executed chapter and write it as the committed `notebooks/NN_name.ipynb`
     (nbval's reference, the jupytext pair of NN_name.py). Raises ValueError when it is larger
     than MAX_NOTEBOOK_BYTES, naming the largest cells."""
-    import nbformat
-
     executed = Path(executed)
     nb = nbformat.read(executed, as_version=4)
     paths = {str(Path(run_dir).resolve()): "<run_dir>"} if run_dir else {}

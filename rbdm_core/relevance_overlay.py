@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from PIL import Image
+
+from rbdm_core.artifacts import atomic_path
 
 #: percentile of |R| the colour scale ends at
 PERCENTILE = 99.5
@@ -75,7 +78,7 @@ def overlay(gray: np.ndarray, rmap: np.ndarray, scale: float | None = None) -> n
 
 
 def _colormap():
-    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.colors import LinearSegmentedColormap  # deferred: matplotlib, slow to import (about 0.5 s); only the PNG writers need it
 
     return LinearSegmentedColormap.from_list("rbdm_relevance", [NEGATIVE, (1.0, 1.0, 1.0), POSITIVE])
 
@@ -88,9 +91,9 @@ def _scale_text(scale: float, maps, percentile: float) -> str:
 
 
 def _figure(rgb: np.ndarray, title: str, scale: float, note: str, width_px: int):
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-    from matplotlib.figure import Figure
+    from matplotlib.cm import ScalarMappable  # deferred: matplotlib, slow to import (about 0.5 s); only the PNG writers need it
+    from matplotlib.colors import Normalize  # deferred: matplotlib, slow to import (about 0.5 s); only the PNG writers need it
+    from matplotlib.figure import Figure  # deferred: matplotlib, slow to import (about 0.5 s); only the PNG writers need it
 
     h, w = rgb.shape[:2]
     dpi = 100
@@ -109,8 +112,6 @@ def _figure(rgb: np.ndarray, title: str, scale: float, note: str, width_px: int)
 
 
 def _save(fig, path: Path) -> None:
-    from rbdm_core.artifacts import atomic_path
-
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=fig.dpi)
 
@@ -131,8 +132,6 @@ def save_face_png(path, gray: np.ndarray, rmap: np.ndarray, label: str, probabil
 def resize_map(rmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(h, w) float map -> (height, width) = size, bilinear (values, not sums, are kept): for
     display (a face's map over its crop square here, over its frame region in `video.overlay`)."""
-    from PIL import Image
-
     h, w = int(size[0]), int(size[1])
     im = Image.fromarray(np.asarray(rmap, dtype=np.float32), mode="F")
     return np.asarray(im.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float64)
@@ -162,7 +161,7 @@ def save_photo_png(path, photo_gray: np.ndarray, maps: Sequence[np.ndarray],
     """Write the whole photograph (`photo_gray` (H, W)) with every face's relevance in place, one
     colour scale for all faces (`robust_scale` over all their maps), each face box outlined and
     numbered with its label and probability; returns the scale used."""
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import Rectangle  # deferred: matplotlib, slow to import (about 0.5 s); only the PNG writers need it
 
     H, W = photo_gray.shape[:2]
     scale = robust_scale(list(maps), percentile)

@@ -62,7 +62,7 @@ def _check(confidence: float, method: str) -> None:
 def interval(values: Any, confidence: float = 0.95, *, method: str = "t", n_boot: int = 2000,
              seed: int = 0) -> Interval:
     """Mean and confidence interval of the non-NaN `values` (1-D)."""
-    from scipy import stats
+    from scipy import stats  # deferred: scipy.stats, slow to import (about 0.5 s); statistics is a base module most layers load
 
     _check(confidence, method)
     v = np.asarray(values, dtype=np.float64).ravel()
@@ -96,7 +96,7 @@ def resampled_interval(scores: Any, test_train_ratio: float, confidence: float =
     n_test / n_train = 1 / (k - 1)). The splits share training samples, so the scores are
     positively correlated and the naive variance s^2 / J understates the spread; the corrected one
     is (1/J + n_test/n_train) s^2, with J - 1 degrees of freedom. method "corrected t"."""
-    from scipy import stats
+    from scipy import stats  # deferred: scipy.stats, slow to import (about 0.5 s); statistics is a base module most layers load
 
     _check(confidence, "t")
     if not test_train_ratio > 0:
@@ -120,7 +120,7 @@ def balanced_accuracy_interval(labels: Any, predicted: Any, confidence: float = 
     Agresti-Coull adjustment, so that a class recalled always or never still has a spread).
     The model is fixed: the interval is over test samples, not over training runs. n = samples;
     method "binomial"."""
-    from scipy import stats
+    from scipy import stats  # deferred: scipy.stats, slow to import (about 0.5 s); statistics is a base module most layers load
 
     _check(confidence, "t")
     y, p = np.asarray(labels).ravel(), np.asarray(predicted).ravel()

@@ -50,10 +50,25 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
+from . import dose_response as dr
 from .artifacts import Store, default_run_dir, param_key
+from .curves import macro_f1
+from .data.synthetic import make_domain
+from .data.worlds import make_world, patch_box
+from .evaluation import test_scores
+from .gaze import kernel_for_image
 from .kernel_settings import PORTABLE_KERNELS, temporary_environment
-from .study_design import PAPER_MASKS, THEN, Design, Run, base_name, get_design, phase_two, plan
+from .masking import make_masks
+from .masking.controls import dial, matched_random, oracle_precision
+from .pipeline import Pipeline
+from .profiles import PROFILES
+from .progress import disabled
+from .regions import relevance_in_regions
+from .saliency import relevance, to_image_size
+from .study_design import Design, PAPER_MASKS, Run, THEN, base_name, dial_name, get_design, phase_two, plan
+from .training import GIVEN, Recipe, Variant, train
 
 #: Environment of each worker process: the portable kernels with one TensorFlow thread.
 WORKER_KERNELS: dict[str, str] = {**PORTABLE_KERNELS, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
@@ -72,8 +87,6 @@ _TRAINERS: dict = {}  # per process: the Trainers already trained or loaded
 
 def world(design: Design, name: str):
     """The design's world `name` (rendered once per process)."""
-    from .data.worlds import make_world
-
     key = (name, design.max_per_class, design.val_per_class, design.test_per_class, design.world_seed)
     if key not in _WORLDS:
         _WORLDS[key] = make_world(name, design.max_per_class, design.val_per_class, design.test_per_class,
@@ -88,9 +101,6 @@ def store(run_dir: str | os.PathLike, design: Design) -> Store:
 # --------------------------------------------------------------------------- Trainers and masks
 def prepare_trainer(design: Design, run_dir: str, name: str):
     """The Trainer `name` of the design trained on its clean source (cached). A TrainResult."""
-    from .data.synthetic import make_domain
-    from .training import Recipe, train
-
     spec = design.trainers[name]
     key = (str(run_dir), design.name, name, spec)
     if key in _TRAINERS:
@@ -104,8 +114,6 @@ def prepare_trainer(design: Design, run_dir: str, name: str):
 
 
 def _relevance(bundle, images: np.ndarray) -> np.ndarray:
-    from .saliency import relevance, to_image_size
-
     rel = relevance(bundle, images, method="deep_taylor")
     return to_image_size(rel.maps, images.shape[1:3]).astype(np.float32)
 
@@ -113,10 +121,6 @@ def _relevance(bundle, images: np.ndarray) -> np.ndarray:
 def _paper_masks(maps: np.ndarray) -> dict[str, np.ndarray]:
     """The paper's three masks of relevance maps (N, 48, 48); a constant map keeps every pixel
     (it ranks nothing), as `Pipeline.masks` does."""
-    from .gaze import kernel_for_image
-    from .masking import make_masks
-    from .profiles import PROFILES
-
     k = kernel_for_image(maps.shape[1])
     params = {"negative": {"fraction": PROFILES["standard"].negative_fraction}, "mean": {},
               "perceptive": {"n": perceptive_n(), "sigma": float(k.sigma), "cutoff": float(k.cutoff)}}
@@ -136,9 +140,6 @@ def _paper_masks(maps: np.ndarray) -> dict[str, np.ndarray]:
 def perceptive_n() -> int:
     """The perceptive mask's n: the mean number of fixations per image of the simulated gaze study
     (the standard profile's, as chapter 5 computes it)."""
-    from .pipeline import Pipeline
-    from .profiles import PROFILES
-
     return Pipeline(PROFILES["standard"], run_dir=os.devnull).perceptive_n()
 
 
@@ -146,9 +147,6 @@ def prepare_masks(design: Design, run_dir: str, world_name: str, trainer: str) -
     """Masks of the world's training pool from the Trainer's relevance (cached): the paper's three,
     `random-<mask>` for each, and the dial at every q; plus the Trainer's relevance on PrivateTest
     and its predictions there (for the premise)."""
-    from .masking.controls import dial, matched_random
-    from .study_design import dial_name
-
     res = prepare_trainer(design, run_dir, trainer)
     w = world(design, world_name)
     params = {"trainer": res.weights_sha256, "world": world_name, "pool": param_key({"x": w.pool.images}),
@@ -179,10 +177,6 @@ def premise_row(design: Design, run_dir: str, world_name: str, trainer: str) -> 
     """The Trainer's quality in one world: F1 on PrivateTest; the share of its positive relevance in
     the ground-truth regions and on the patch box, each with that area's share of the image (lift =
     share / area); what each mask keeps of the image and of the patch box (training pool)."""
-    from .curves import macro_f1
-    from .data.worlds import patch_box
-    from .regions import relevance_in_regions
-
     arrays = prepare_masks(design, run_dir, world_name, trainer)
     w = world(design, world_name)
     maps = arrays["test_maps"]
@@ -221,9 +215,6 @@ def run_masks(design: Design, run_dir: str, run: Run) -> np.ndarray | None:
 
 def train_one(design: Design, run_dir: str, run: Run) -> dict:
     """One Trainee run (cached): its measures (`MEASURES`) and validation curve."""
-    from .data.worlds import patch_box
-    from .masking.controls import oracle_precision
-
     w = world(design, run.world)
     masks = run_masks(design, run_dir, run)
     params = {"run": asdict(run), "design": {k: getattr(design, k) for k in
@@ -232,9 +223,6 @@ def train_one(design: Design, run_dir: str, run: Run) -> dict:
               "masks": None if masks is None else param_key({"m": masks})}
 
     def compute():
-        from .evaluation import test_scores
-        from .training import GIVEN, Recipe, Variant, train
-
         train_ds, _ = w.training(run.train_per_class)
         recipe = Recipe(epochs=design.epochs(run.train_per_class), batch_size=design.batch,
                         eval_every=design.eval_every, augment=False, class_weighted=False, eval_at_epoch_end=False)
@@ -319,8 +307,6 @@ def run(profile: str | Design = "standard", run_dir: str | os.PathLike | None = 
         command: str | None = None) -> Path:
     """Run (or resume) the study of design `profile` and write its folder `out` (default
     <run_dir>/study-<name>/study). Returns `out`."""
-    from . import dose_response as dr
-
     design = get_design(profile) if isinstance(profile, str) else profile
     _check(design, workers)
     run_dir = str(Path(run_dir).resolve() if run_dir else default_run_dir())
@@ -330,10 +316,6 @@ def run(profile: str | Design = "standard", run_dir: str | os.PathLike | None = 
     t0 = time.perf_counter()
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
-        from .progress import disabled
-
         bar = tqdm(total=len(design.trainers) + len(worlds) * len(design.trainers) + len(jobs),
                    desc="study (Trainers, masks, then runs)", unit="job", disable=disabled(), file=sys.stderr)
     with temporary_environment(WORKER_KERNELS), _pool(workers) as pool:

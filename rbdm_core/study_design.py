@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from rbdm_core.data.worlds import WORLDS
+
 PAPER_MASKS = ("negative", "mean", "perceptive")
 THEN = "-then-unmasked"
 NONE = "none"
@@ -94,8 +96,6 @@ class Design:
     confidence: float = 0.95
 
     def __post_init__(self) -> None:
-        from rbdm_core.data.worlds import WORLDS
-
         if not self.conditions:
             raise ValueError(f"design {self.name!r}: conditions: give at least one (world, train_per_class)")
         for w, k in self.conditions:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import augment as aug
 from .artifacts import save_npz
 from .data.dataset import Dataset
 
@@ -30,13 +31,11 @@ class Loop:
     `training.Recipe` (lr, augmentation ranges)."""
 
     def __init__(self, bundle, recipe, weights: np.ndarray, strategy):
-        import tensorflow as tf
+        import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
         logger = tf.get_logger()
         if _retracing_notice not in logger.filters:
             logger.addFilter(_retracing_notice)
-        from . import augment as aug
-
         self.model = bundle.model
         self.pre = bundle.preprocess
         self.strategy = strategy

@@ -32,6 +32,9 @@ Model selection: the evaluation with the highest validation macro-F1 (earliest o
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import json
 import math
 import os
@@ -47,7 +50,11 @@ from .augment import AugmentConfig
 from .curves import confusion_matrix, curve_rows, curves_frame, macro_f1
 from .data.dataset import Dataset
 from . import timing
+from .determinism import seed_everything
 from .faults import fault_point
+from .locks import folder_lock
+from .masking import MASK_TYPES, PAPER_MASK_TYPES, apply_mask, fill_spec
+from .models import ModelBundle, build_model, forward_flops, save_bundle, weights_sha256
 from .train_loop import Loop, save_checkpoint
 
 
@@ -143,12 +150,8 @@ class Variant:
     def __post_init__(self) -> None:
         if self.switch_epoch is not None and (not isinstance(self.switch_epoch, (int, np.integer)) or self.switch_epoch < 0):
             raise ValueError(f"Variant.switch_epoch: expected a non-negative int or None, got {self.switch_epoch!r}")
-        from .masking import fill_spec
-
         fill_spec(self.fill)  # an unknown fill is an error that lists the fills
         if self.mask_type is not None and self.mask_type not in (FIXATIONS, GIVEN):
-            from .masking import MASK_TYPES
-
             if self.mask_type not in MASK_TYPES:
                 raise ValueError(f"Variant.mask_type: expected one of {[*MASK_TYPES, FIXATIONS, GIVEN]} or None, "
                                  f"got {self.mask_type!r}")
@@ -173,8 +176,6 @@ def preset(name: str, switch_epoch: int = PAPER_SWITCH_EPOCH, fill: str = "zero"
     """One of the paper's seven variants, or "fixations" / "fixations-then-unmasked" (the human
     fixations as mask source, the paper's proposed next step); `switch_epoch` applies to the
     `*-then-unmasked` ones, `fill` to the masked ones (no-mask removes nothing: it ignores the fill)."""
-    from .masking import PAPER_MASK_TYPES
-
     if name == "no-mask":
         return Variant("no-mask", mask_type=None, switch_epoch=None)
     for m in (*PAPER_MASK_TYPES, FIXATIONS):
@@ -256,8 +257,6 @@ class TrainResult:
 
 # --------------------------------------------------------------------------- helpers
 def _sha(*arrays: np.ndarray) -> str:
-    import hashlib
-
     h = hashlib.sha256()
     for a in arrays:
         a = np.ascontiguousarray(a)
@@ -296,8 +295,6 @@ def _filled(images: np.ndarray, masks: np.ndarray, fill: str, images_key: str, m
     """`apply_mask(images, masks, fill, seed=FILL_SEED, start=start)`, remembered for the last
     four (images, masks, fill) combinations (keys: content hashes), so the seeds of a variant
     fill their images once. Training images get indices 0..N-1, validation ones N.. (`start`)."""
-    from .masking import apply_mask
-
     key = (images_key, masks_key, fill, int(start))
     if key not in _FILLED:
         while len(_FILLED) >= 4:
@@ -332,9 +329,7 @@ def _validate(train: Dataset, val: Dataset, num_classes: int, masks, variant: Va
 
 
 def _make_bundle(architecture_or_bundle, train: Dataset, seed: int, input_size):
-    import tensorflow as tf
-
-    from .models import ModelBundle, build_model, weights_sha256
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     if isinstance(architecture_or_bundle, str):
         b = build_model(architecture_or_bundle, len(train.class_names), train.shape, seed=seed,
@@ -404,9 +399,7 @@ class _Progress:
 def _setup(architecture_or_bundle, train: Dataset, val: Dataset, recipe: Recipe, variant: Variant, masks,
            seed: int, out_dir, val_masks, input_size, strategy) -> _Setup:
     """Check the arguments, build the model and its loop, fill the masked images, key the run."""
-    import tensorflow as tf
-
-    from .determinism import seed_everything
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     seed_everything(int(seed))
     strategy = strategy or tf.distribute.get_strategy()
@@ -478,8 +471,6 @@ def _forward_flops(run: _Setup) -> float:
     """FLOPs of one image's forward pass (only computed when timing is on; else 0)."""
     if not timing.enabled():
         return 0.0
-    from .models import forward_flops
-
     return forward_flops(run.loop.model)
 
 
@@ -516,7 +507,7 @@ def _run_epochs(run: _Setup, p: _Progress, stop_after_steps: int | None, verbose
 
 
 def _steps(run: _Setup, p: _Progress, stop_after_steps: int | None, verbose: int) -> bool:
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     recipe, spe, n, seed = run.recipe, run.steps_per_epoch, len(run.train), run.seed
     ck_every = recipe.checkpoint_every or recipe.eval_every
@@ -552,8 +543,6 @@ def _steps(run: _Setup, p: _Progress, stop_after_steps: int | None, verbose: int
 def _result(run: _Setup, p: _Progress, completed: bool) -> TrainResult:
     """The run's result: the last step's weights (hash and arrays) and the curves; when
     completed, the bundle set to the best weights, with their confusion matrix."""
-    from .models import weights_sha256
-
     bundle, variant, seed = run.bundle, run.variant, run.seed
     final_sha = weights_sha256(bundle.model)
     final_weights = bundle.model.get_weights()
@@ -576,8 +565,6 @@ def _result(run: _Setup, p: _Progress, completed: bool) -> TrainResult:
 
 def _save_result(result: TrainResult, recipe: Recipe, fingerprint: str) -> None:
     """curves.csv, result.json and model/ (the selected bundle) into `result.out_dir`, each atomically."""
-    from .models import save_bundle
-
     out = result.out_dir
     atomic_write_text(out / "curves.csv", result.curves.to_csv(index=False))
     summary = {**result.summary(), "confusion": result.confusion.tolist(),
@@ -591,9 +578,6 @@ def _one_writer(fn):
     """`fn` (train) holding the lock of its `out_dir` (`rbdm_core.locks.folder_lock`): a second
     process training the same run into the same folder waits, then resumes from the finished
     checkpoint (the same result, no step trained twice, no file written by two)."""
-    import functools
-    import inspect
-
     sig = inspect.signature(fn)
 
     @functools.wraps(fn)
@@ -602,8 +586,6 @@ def _one_writer(fn):
         out_dir = bound.arguments.get("out_dir")
         if out_dir is None:
             return fn(*args, **kwargs)
-        from .locks import folder_lock
-
         with folder_lock(out_dir, "training"):
             return fn(*args, **kwargs)
 

@@ -151,10 +151,13 @@ def test_affectnet_loads_as_read_affectnet_and_counts_without_decoding(tmp_path,
     assert prov["dropped"]["duplicate_content"] == 1 and prov["dropped"]["expression_none"] == 1
     decoded, _ = count_source("affectnet", root, decode=True, size=8, progress=False)
     assert _nonzero(decoded) == AN_COUNTS
-    # counting decodes no image: the reader that decodes is never called
+    # counting decodes no image: the reader that decodes is never called (sources imports it at
+    # its top, so the name is replaced there as well as in affectnet)
     import rbdm_core.data.affectnet as an
+    import rbdm_core.data.sources as sources
 
-    monkeypatch.setattr(an, "read_affectnet", lambda *a, **k: pytest.fail("decoded the images"))
+    for module in (an, sources):
+        monkeypatch.setattr(module, "read_affectnet", lambda *a, **k: pytest.fail("decoded the images"))
     assert _nonzero(count_source("affectnet", root, progress=False)[0]) == AN_COUNTS
 
 

@@ -1,5 +1,8 @@
 """`rbdm` subcommands: one module each, with add_parser(subparsers) and run(args)."""
 
+from rbdm_core.chapters import CELL_TIMEOUT_S, check_cell_timeout as _check_cell_timeout
+from rbdm_core.profiles import get_profile
+
 
 def add_execution_options(p, parameter_help: str) -> None:
     """The options `rbdm run` and `rbdm book` share: -p NAME VALUE, --profile, --run-dir,
@@ -13,8 +16,6 @@ def add_execution_options(p, parameter_help: str) -> None:
                    "ROOT/[<split>/]<label>/*, replaces FERPlus as the Trainee's corpus; the run folder is named after "
                    "its stem)")
     p.add_argument("--run-dir", default=None, help="root of the run folders (default $RBDM_RUN_DIR or ./runs)")
-    from rbdm_core.chapters import CELL_TIMEOUT_S
-
     p.add_argument("--cell-timeout", type=int, default=CELL_TIMEOUT_S, metavar="S",
                    help=f"seconds allowed per cell (default {CELL_TIMEOUT_S})")
     p.add_argument("--no-progress", action="store_true", help="no per-cell progress bar on stderr")
@@ -28,13 +29,9 @@ def kernels_for(args) -> str:
     """--kernels, or the profile's default: portable for the synthetic profiles, native for the real corpora."""
     if args.kernels:
         return args.kernels
-    from rbdm_core.profiles import get_profile
-
     return "portable" if get_profile(args.profile).synthetic else "native"
 
 
 def check_cell_timeout(args) -> None:
     """--cell-timeout checked before anything runs (`chapters.check_cell_timeout`)."""
-    from rbdm_core.chapters import check_cell_timeout as check
-
-    check(args.cell_timeout, "--cell-timeout")
+    _check_cell_timeout(args.cell_timeout, "--cell-timeout")

@@ -9,7 +9,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from rbdm_core.artifacts import default_run_dir
+from rbdm_core.chapters import parse_parameters
 from rbdm_core.commands import add_execution_options, check_cell_timeout, kernels_for
+from rbdm_core.profiles import get_profile
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -35,9 +38,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rbdm_core.book_build import run_book
-    from rbdm_core.chapters import parse_parameters
-
+    from rbdm_core.book_build import run_book  # deferred: keeps `rbdm --help` fast: book_build loads nbformat (about 0.5 s)
     check_cell_timeout(args)
 
     def log(msg: str) -> None:
@@ -63,9 +64,6 @@ def run(args) -> int:
     if html is not None:
         print(f"book: {html / 'index.html'}")
     else:
-        from rbdm_core.artifacts import default_run_dir
-        from rbdm_core.profiles import get_profile
-
         root = Path(args.run_dir).resolve() if args.run_dir else default_run_dir()
         print(f"chapters: {root / get_profile(args.profile).name / 'notebooks'} (no HTML built: --no-build)")
     return 0

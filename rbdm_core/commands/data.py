@@ -59,7 +59,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def load(args: argparse.Namespace):
     """(counts DataFrame split,label,count; provenance dict) for the parsed arguments."""
-    from rbdm_core.data.sources import count_source
+    from rbdm_core.data.sources import count_source  # deferred: keeps `rbdm --help` fast: data.sources loads the readers, PIL and tqdm
 
     if args.source not in SUMMARY_OPTIONS:  # argparse prevents this
         raise ValueError(f"SOURCE: expected one of {SOURCES}, got {args.source!r}")

@@ -41,10 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
+from rbdm_core.artifacts import atomic_path
+from rbdm_core.commands.predict import add_faces_argument, find_faces, read_inputs
+from rbdm_core.models import load_bundle
+from rbdm_core.saliency import METHODS, relevance
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from rbdm_core.saliency import METHODS
-
     p = subparsers.add_parser("explain", help="relevance maps (.npy) and overlays (.png) of image files",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="fer2013-pretrained or a saved model folder")
@@ -54,26 +57,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--step", type=float, default=40.0, metavar="MS",
                    help="videos: take a frame every MS milliseconds of video time (default 40)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...) or folders of them")
-    from rbdm_core.commands.predict import add_faces_argument
-
     add_faces_argument(p)
     return p
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:
-    from rbdm_core.artifacts import atomic_path
-
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, arr)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rbdm_core.saliency import METHODS
-
     if args.method not in METHODS:
         raise ValueError(f"--method {args.method!r}: expected one of {', '.join(METHODS)}")
-    from rbdm_core.video.files import split_videos
+    from rbdm_core.video.files import split_videos  # deferred: keeps `rbdm --help` fast: video.files loads PIL, tqdm and imageio-ffmpeg
 
     videos, others, notes = split_videos(args.images)
     if videos:
@@ -85,9 +82,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_with_videos(args: argparse.Namespace, videos, others) -> int:
     """Videos (and any images beside them): the images as `_run_images` does them."""
-    from rbdm_core.models import load_bundle
-    from rbdm_core.video.files import explain_videos
-    from rbdm_core.video.reader import check_step
+    from rbdm_core.video.files import explain_videos  # deferred: keeps `rbdm --help` fast: video.files loads PIL, tqdm and imageio-ffmpeg
+    from rbdm_core.video.reader import check_step  # deferred: keeps `rbdm --help` fast: video.reader loads imageio-ffmpeg
 
     step = check_step(args.step)
     stems = [Path(v).stem for v in videos]
@@ -119,10 +115,7 @@ def _run_with_videos(args: argparse.Namespace, videos, others) -> int:
 
 
 def _run_images(args: argparse.Namespace) -> int:
-    from rbdm_core.models import load_bundle
-
-    from rbdm_core.commands.predict import read_inputs
-    from rbdm_core.data.images import expand_inputs
+    from rbdm_core.data.images import expand_inputs  # deferred: keeps `rbdm --help` fast: data.images loads PIL
 
     files, _ = expand_inputs(args.images)
     stems = [p.stem for p in files]
@@ -164,9 +157,7 @@ def _line(path, face, bundle, rel, i) -> str:
 
 
 def _explain_whole(bundle, images, paths, out: Path, args) -> int:
-    from rbdm_core.relevance_overlay import save_face_png
-    from rbdm_core.saliency import relevance
-
+    from rbdm_core.relevance_overlay import save_face_png  # deferred: keeps `rbdm --help` fast: relevance_overlay loads PIL
     # one analysis for all images: each is brought to the model's input by its preprocessing
     # (sizes may differ), so many sizes cost what one size costs
     rel = relevance(bundle, images, method=args.method, batch_size=args.batch_size)
@@ -181,11 +172,8 @@ def _explain_whole(bundle, images, paths, out: Path, args) -> int:
 
 
 def _explain_faces(bundle, images, paths, out: Path, args) -> int:
-    from rbdm_core.commands.predict import find_faces
-    from rbdm_core.data.images import convert_channels
-    from rbdm_core.relevance_overlay import save_face_png, save_photo_png
-    from rbdm_core.saliency import relevance
-
+    from rbdm_core.data.images import convert_channels  # deferred: keeps `rbdm --help` fast: data.images loads PIL
+    from rbdm_core.relevance_overlay import save_face_png, save_photo_png  # deferred: keeps `rbdm --help` fast: relevance_overlay loads PIL
     crops, _ = find_faces("explain", images, paths, bundle.preprocess.channels)
     if not crops:
         return 0

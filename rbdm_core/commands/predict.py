@@ -34,6 +34,12 @@ import argparse
 import csv
 import sys
 
+import numpy as np
+
+from rbdm_core.data.face_detect import detect_faces, no_face_note
+from rbdm_core.models import load_bundle
+from rbdm_core.progress import disabled
+
 #: a progress bar (stderr) shows while faces are found in at least this many images
 PROGRESS_FROM = 20
 
@@ -60,12 +66,9 @@ def add_faces_argument(p: argparse.ArgumentParser) -> None:
 def find_faces(command: str, images, paths, channels: int):
     """Detect and crop every face of `images` ((H, W, 3) uint8 RGB): the `FaceCrop`s (pixels in
     `channels`) and the indices of the images without a face (each named on stderr)."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # deferred: keeps `rbdm --help` fast: tqdm.auto (about 0.1 s)
 
-    from rbdm_core.data.face_crop import crops_of
-    from rbdm_core.data.face_detect import detect_faces, no_face_note
-    from rbdm_core.progress import disabled
-
+    from rbdm_core.data.face_crop import crops_of  # deferred: keeps `rbdm --help` fast: face_crop loads PIL
     bar = tqdm(images, desc="finding faces", unit="image", file=sys.stderr, leave=False,
                disable=disabled(len(images) < PROGRESS_FROM))
     boxes = [[f.box for f in detect_faces(im)] for im in bar]
@@ -78,7 +81,7 @@ def find_faces(command: str, images, paths, channels: int):
 def read_inputs(command: str, paths, channels: int):
     """(arrays, paths, skipped count) of the readable images among `paths` (folders expanded);
     every skipped file is named on stderr. Raises ValueError when none can be read."""
-    from rbdm_core.data.images import expand_inputs, read_images
+    from rbdm_core.data.images import expand_inputs, read_images  # deferred: keeps `rbdm --help` fast: data.images loads PIL
 
     files, notes = expand_inputs(paths)
     for note in notes:
@@ -93,10 +96,7 @@ def read_inputs(command: str, paths, channels: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from rbdm_core.data.face_detect import no_face_note
-    from rbdm_core.models import load_bundle
-
-    from rbdm_core.video.files import split_videos
+    from rbdm_core.video.files import split_videos  # deferred: keeps `rbdm --help` fast: video.files loads PIL, tqdm and imageio-ffmpeg
 
     videos, _, _ = split_videos(args.images)
     if videos:
@@ -132,9 +132,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_with_videos(args: argparse.Namespace) -> int:
     """Images and videos: one CSV in the video columns (see the module docstring)."""
-    from rbdm_core.models import load_bundle
-    from rbdm_core.video.files import COLUMNS, predict_images, predict_videos, split_videos
-    from rbdm_core.video.reader import check_step
+    from rbdm_core.video.files import COLUMNS, predict_images, predict_videos, split_videos  # deferred: keeps `rbdm --help` fast: video.files loads PIL, tqdm and imageio-ffmpeg
+    from rbdm_core.video.reader import check_step  # deferred: keeps `rbdm --help` fast: video.reader loads imageio-ffmpeg
 
     step = check_step(args.step)
     videos, others, notes = split_videos(args.images)
@@ -148,7 +147,7 @@ def _run_with_videos(args: argparse.Namespace) -> int:
     n_files = len(videos) + len(others)
     if n_skipped == n_files:
         raise ValueError(f"none of the {n_files} input file(s) could be read (or held a face)")
-    from rbdm_core.video.files import expand
+    from rbdm_core.video.files import expand  # deferred: keeps `rbdm --help` fast: video.files loads PIL, tqdm and imageio-ffmpeg
 
     order = {str(p): i for i, p in reversed(list(enumerate(expand(args.images)[0])))}
     rows = sorted(image_rows + video_rows, key=lambda r: order[r[0]])  # stable: input order, then frames
@@ -162,8 +161,6 @@ def _run_with_videos(args: argparse.Namespace) -> int:
 
 def _classify(bundle, image) -> tuple[str, float]:
     """(label, probability) of the most probable class for one (H, W, C) uint8 image."""
-    import numpy as np
-
     p = bundle.predict_proba(image[None])[0]
     k = int(np.argmax(p))
     return bundle.class_names[k], float(p[k])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rbdm_core.chapters import execute_chapter, parse_parameters
 from rbdm_core.commands import add_execution_options, check_cell_timeout, kernels_for
 
 
@@ -22,8 +23,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rbdm_core.chapters import execute_chapter, parse_parameters
-
     params = parse_parameters(args.parameter)
     check_cell_timeout(args)
     try:

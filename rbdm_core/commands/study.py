@@ -18,10 +18,10 @@ import argparse
 import shlex
 import sys
 
+from rbdm_core.study_design import DESIGNS
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from rbdm_core.study_design import DESIGNS
-
     p = subparsers.add_parser("study", help="the study: when does relevance-based masking help?",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", choices=list(DESIGNS), default="standard",
@@ -34,7 +34,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rbdm_core import study
+    from rbdm_core import study  # deferred: keeps `rbdm --help` fast: study loads training, scipy and the whole pipeline (about 1 s)
 
     command = "rbdm study " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 1 else None
     out = study.run(args.profile, run_dir=args.run_dir, out=args.out, workers=args.workers,

@@ -26,9 +26,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import yaml
+
+from rbdm_core.artifacts import atomic_write_text, default_run_dir, param_key
+from rbdm_core.profiles import get_profile
 
 KEYS = ("architecture", "data", "variant", "seeds", "epochs", "profile", "out", "switch_epoch", "masks", "fill",
         "train_split", "val_split", "n", "data_seed", "size", "input_size", "eval_every", "batch_size",
@@ -76,8 +82,6 @@ def _read_config(path: str) -> dict:
         if p.suffix.lower() == ".json":
             cfg = json.loads(text)
         else:
-            import yaml
-
             cfg = yaml.safe_load(text)
     except Exception as exc:  # yaml.YAMLError / json.JSONDecodeError
         raise ValueError(f"--config {p}: could not be parsed ({exc})") from None
@@ -94,8 +98,6 @@ def settings(args: argparse.Namespace) -> dict:
     cfg = _read_config(args.config) if args.config else {}
     cli = {k: getattr(args, k) for k in KEYS if getattr(args, k, None) is not None}
     merged = {**cfg, **cli}
-    from rbdm_core.profiles import get_profile
-
     prof = get_profile(merged.get("profile", "quick"))  # the Trainee's settings of that profile
     s = {"profile": prof.name, "architecture": prof.trainee,
          "data": profile_data(prof), "variant": "no-mask", "seeds": [0], "switch_epoch": prof.switch_epoch,
@@ -121,9 +123,7 @@ def profile_data(prof) -> str:
     """The --data default of a profile: its Trainee corpus (an image folder given as root `folder`;
     FERPlus from its root, or $RBDM_FERPLUS_ROOT, when the profile reads the real corpora; else the
     synthetic FERPlus-like domain)."""
-    import os
-
-    from rbdm_core.data.sources import DATA_SOURCES
+    from rbdm_core.data.sources import DATA_SOURCES  # deferred: keeps `rbdm --help` fast: data.sources loads the readers, PIL and tqdm
 
     roots = dict(prof.roots or {})
     env = DATA_SOURCES["ferplus"].env
@@ -147,7 +147,7 @@ DATA_OPTIONS = {
 
 def load_data(spec: str, s: dict):
     """The Dataset named by --data."""
-    from rbdm_core.data.sources import DATA_SOURCES, load_source, one_of
+    from rbdm_core.data.sources import DATA_SOURCES, load_source, one_of  # deferred: keeps `rbdm --help` fast: data.sources loads the readers, PIL and tqdm
 
     kind, _, arg = str(spec).partition(":")
     if not arg:
@@ -173,7 +173,7 @@ def pick_splits(ds, train_split, val_split):
 def load_masks(spec, train, mask_type: str | None = None, profile: str = "quick"):
     """The (N_train, H, W) bool masks named by --masks (None/'trainer': made by the profile's Trainer)."""
     if spec is None or spec == "trainer":
-        from rbdm_core.pipeline import Pipeline
+        from rbdm_core.pipeline import Pipeline  # deferred: keeps `rbdm --help` fast: pipeline loads the data readers, PIL and tqdm
 
         print(f"rbdm train: {mask_type} masks from the {profile} profile's Trainer (cached in the run folder)",
               flush=True)
@@ -192,8 +192,7 @@ def load_masks(spec, train, mask_type: str | None = None, profile: str = "quick"
 
 
 def run(args: argparse.Namespace) -> int:
-    from rbdm_core.artifacts import default_run_dir, param_key
-    from rbdm_core.training import Recipe, all_curves, preset, train_seeds
+    from rbdm_core.training import Recipe, all_curves, preset, train_seeds  # deferred: keeps `rbdm --help` fast: training loads scipy (through masking)
 
     s = settings(args)
     recipe = Recipe.from_dict(s["recipe"])
@@ -207,9 +206,6 @@ def run(args: argparse.Namespace) -> int:
           f"variant {variant.name}, seeds {s['seeds']}, {recipe.epochs} epochs -> {out}", flush=True)
     results = train_seeds(s["architecture"], tr, va, recipe, variant, masks, seeds=s["seeds"],
                           out_dir=out / variant.name, input_size=s["input_size"], verbose=0 if args.quiet else 1)
-    from rbdm_core.artifacts import atomic_write_text
-    import pandas as pd
-
     table = pd.DataFrame([r.summary() for r in results])[["variant", "seed", "steps", "best_f1", "best_step",
                                                            "final_f1", "weights_sha256"]]
     atomic_write_text(out / "summary.csv", table.to_csv(index=False))

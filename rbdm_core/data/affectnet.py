@@ -45,6 +45,7 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from rbdm_core.artifacts import (DamagedArtifact, atomic_path, atomic_write_text, default_cache_dir, load_npy,
                                  param_key, quarantine, report_damage, save_npy)
@@ -79,8 +80,6 @@ def _line(i: int) -> str:
 
 
 def _progress(total: int, enabled: bool, desc: str, initial: int = 0, unit: str = "image"):
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, initial=initial, disable=disabled(not enabled), desc=desc, unit=unit,
                 file=sys.stderr, leave=False)
 
@@ -172,6 +171,7 @@ def index_affectnet(
     (0-based data row of its csv), sha1; in csv order. Image hashes are cached (resumable) under
     `<cache_dir>/affectnet/index-<key>/`. A missing image file raises FileNotFoundError naming the row.
     """
+    # long: one pass over the row list: the row checks, drops and the shard-cached, resumable hashing share the same row arrays; the steps are commented in order
     files = affectnet_files(root)
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     _refuse_inside(cache_root, Path(root))

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
 from rbdm_core.data.images import _check_channels, _check_size, center_square, open_image, resize
@@ -97,8 +98,6 @@ def read_ckplus(
     seqs = labelled_sequences(root)
     subjects = sorted({s for s, _, _ in seqs})
     fold_of = {s: (f"fold{i % folds}" if folds else "all") for i, s in enumerate(subjects)}
-
-    from tqdm.auto import tqdm
 
     n = 2 * len(seqs)
     images = np.zeros((n, size[0], size[1], channels), np.uint8)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rbdm_core.data.images import convert_channels
+
 #: box sides added on each side of the face box (crop side = (1 + 2 * MARGIN) * box side)
 MARGIN = 0.125
 #: the crop's centre lies this many box sides above the face box's centre
@@ -82,8 +84,6 @@ def crops_of(images, boxes_per_image, channels: int, margin: float = MARGIN,
              shift_up: float = SHIFT_UP) -> list[FaceCrop]:
     """Every face of every image, in image order then face order: `images` a list of (H, W, C)
     uint8, `boxes_per_image` a list (one per image) of `(x, y, width, height)` boxes."""
-    from rbdm_core.data.images import convert_channels
-
     out = []
     for i, (im, boxes) in enumerate(zip(images, boxes_per_image)):
         for k, box in enumerate(boxes):

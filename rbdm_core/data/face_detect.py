@@ -89,7 +89,7 @@ def _model(selection: int):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # protobuf's deprecation warnings from mediapipe
             try:
-                import mediapipe.python.solutions.face_detection as mp_face
+                import mediapipe.python.solutions.face_detection as mp_face  # deferred: MediaPipe, slow (loads TensorFlow, OpenCV)
             except ImportError as exc:
                 raise ModuleNotFoundError(
                     "face detection needs the `mediapipe` package (its BlazeFace models) and OpenCV: "

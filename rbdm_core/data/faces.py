@@ -446,6 +446,7 @@ def _window(p, box, size):
 
 def _draw_chunk(p, g, cls_regions, size, channels):
     """Draw one batch: p, g dicts of (B,) arrays already indexed; returns float img, bool regions."""
+    # long: one vectorised drawing pass over the batch: each layer (background, hair, face, features) paints over the last using the same face coordinates; parts would pass a dozen arrays between them
     B = len(p["tx"])
     H = W = size
     f32 = np.float32

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from rbdm_core.data.dataset import FERPLUS_CLASSES, FERPLUS_SPLITS, Dataset
 from rbdm_core.progress import disabled
@@ -194,6 +195,7 @@ def read_ferplus(
     ("empty_image_name", "tie", "unknown", "NF", "no_votes", "no_majority"); provenance["ties"]
     is the number of ties (rule "paper").
     """
+    # long: the two csv files are checked against each other while the pixels stream in under one progress bar; the drop counts and provenance come from the same arrays
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {RULES}, got {rule!r}")
     p_old = _check_file(fer2013_csv, "fer2013.csv (FER2013 pixels)")
@@ -298,6 +300,4 @@ def _check_emotion(col: pd.Series, first_row: int, path: Path) -> None:
 
 
 def _progress(total: int, enabled: bool, desc: str):
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, disable=disabled(not enabled), desc=desc, unit="row", file=sys.stderr, leave=False)

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
 from rbdm_core.data.images import _check_channels, _check_size, center_square, open_image, resize
@@ -114,8 +115,6 @@ def read_folder(root: str | Path, size: int | tuple[int, int] = 48, channels: in
     _check_channels(channels)
     root = Path(root)
     items, counts = scan(root)
-    from tqdm.auto import tqdm
-
     images = np.zeros((len(items), size[0], size[1], channels), np.uint8)
     for i, (_, _, p) in enumerate(tqdm(items, desc="reading images", unit="image", file=sys.stderr,
                                        disable=disabled(not progress), leave=False)):

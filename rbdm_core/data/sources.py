@@ -18,14 +18,17 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from rbdm_core.data.affectnet import index_affectnet, read_affectnet
+from rbdm_core.data.ckplus import read_ckplus
 from rbdm_core.data.dataset import FERPLUS_CLASSES, Dataset
+from rbdm_core.data.ferplus import read_ferplus
+from rbdm_core.data.folder import read_folder, scan
+from rbdm_core.data.synthetic import make_domain
 
 
 # --------------------------------------------------------------------------- loaders
 def _load_ferplus(root, fer2013=None, fer2013new=None, rule="paper", progress=True) -> Dataset:
     """FERPlus from ROOT/fer2013.csv and ROOT/fer2013new.csv (or the two files given)."""
-    from rbdm_core.data.ferplus import read_ferplus
-
     root = Path(root)
     old = Path(fer2013) if fer2013 else root / "fer2013.csv"
     new = Path(fer2013new) if fer2013new else root / "fer2013new.csv"
@@ -33,35 +36,25 @@ def _load_ferplus(root, fer2013=None, fer2013new=None, rule="paper", progress=Tr
 
 
 def _load_affectnet(root, size=96, seed=0, progress=True) -> Dataset:
-    from rbdm_core.data.affectnet import read_affectnet
-
     return read_affectnet(root, size=size, seed=seed, progress=progress)
 
 
 def _count_affectnet(root, size=96, seed=0, progress=True) -> tuple[pd.DataFrame, dict]:
     """Counts from the cleaned row list: the image files are hashed, not decoded (`size` unused)."""
-    from rbdm_core.data.affectnet import index_affectnet
-
     rows, prov = index_affectnet(root, seed=seed, progress=progress)
     return _label_counts(rows["label"].to_numpy(), rows["split"].to_numpy(object)), prov
 
 
 def _load_ckplus(root, size=96, progress=True) -> Dataset:
-    from rbdm_core.data.ckplus import read_ckplus
-
     return read_ckplus(root, size=size, progress=progress)
 
 
 def _load_folder(root, size=48, channels=1, progress=True) -> Dataset:
-    from rbdm_core.data.folder import read_folder
-
     return read_folder(root, size=size, channels=channels, progress=progress)
 
 
 def _count_folder(root, size=48, channels=1, progress=True) -> tuple[pd.DataFrame, dict]:
     """Counts from the file names: no image is decoded (`size`, `channels`, `progress` unused)."""
-    from rbdm_core.data.folder import scan
-
     items, counts = scan(root)
     return (_label_counts(np.array([lab for _, lab, _ in items]), np.array([sp for sp, _, _ in items], object)),
             {"dropped": {"skipped_files": counts["skipped_files"], "skipped_folders": counts["skipped_folders"]}})
@@ -69,8 +62,6 @@ def _count_folder(root, size=48, channels=1, progress=True) -> tuple[pd.DataFram
 
 def _load_synthetic(root, n=None, seed=0, size=None, nuisance=0.0, min_per_class=None) -> Dataset:
     """The embedded generator; `root` is the domain's name (`synthetic.DOMAINS`)."""
-    from rbdm_core.data.synthetic import make_domain
-
     return make_domain(root, n=n, seed=seed, size=size, nuisance=nuisance, min_per_class=min_per_class)
 
 

@@ -156,7 +156,7 @@ def match_fixations(detected: Any, truth: Any, max_distance: float) -> tuple[np.
     (Hungarian algorithm, `scipy.optimize.linear_sum_assignment`, with a prohibitive cost for
     farther pairs). Returns `(pairs (M, 2) int: detected index, true index; distances (M,))`,
     sorted by true index."""
-    from scipy.optimize import linear_sum_assignment
+    from scipy.optimize import linear_sum_assignment  # deferred: scipy.optimize, slow to import (about 0.5 s); gaze is loaded without scipy otherwise
 
     d = _points("detected", detected)
     t = _points("truth", truth)

@@ -109,6 +109,9 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import yaml
+
+from rbdm_core.data.annotators import SAMPLE_COLUMNS, StudyGeometry
 
 FIXATION_TABLE_COLUMNS = ("participant", "image_id", "x", "y", "start_ms", "duration_ms")
 SAMPLE_TABLE_COLUMNS = ("participant", "image_id", "t_ms", "x", "y")
@@ -152,8 +155,6 @@ class Placement:
 
     def study_geometry(self):
         """The canonical StudyGeometry: the lab's screen, the image as a centred square."""
-        from rbdm_core.data.annotators import StudyGeometry
-
         side = max(1, int(round(min(self.rect[2], self.rect[3]))))
         return StudyGeometry(screen=tuple(self.screen), diagonal_in=self.diagonal_in, distance_cm=self.distance_cm,
                              display_px=side, sample_rate_hz=self.sample_rate_hz,
@@ -275,8 +276,6 @@ def sidecar_path(path: str | os.PathLike) -> Path:
 
 def read_placement(path: str | os.PathLike, units: str | None = None) -> Placement:
     """Read a geometry sidecar (YAML or JSON) into a Placement."""
-    import yaml
-
     p = Path(path)
     try:
         spec = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -488,15 +487,13 @@ def read_fixation_table(path: str | os.PathLike, images, geometry: Placement | d
 
 
 def _empty_samples() -> pd.DataFrame:
-    from rbdm_core.data.annotators import SAMPLE_COLUMNS
-
     return pd.DataFrame({c: pd.Series(dtype=np.int64 if c in ("annotator", "image_index") else float)
                          for c in SAMPLE_COLUMNS})
 
 
 def _pm_samples(p: Path) -> pd.DataFrame:
     """Samples read by pymovements: DataFrame participant, image_id, t_ms, x, y."""
-    import pymovements as pm
+    import pymovements as pm  # deferred: pymovements, slow to import (seconds)
 
     kw = dict(time_column="t_ms", time_unit="ms", pixel_columns=["x", "y"], trial_columns=["participant", "image_id"])
     try:
@@ -605,7 +602,7 @@ def _asc_samples(files: Sequence[Path], placement: Placement) -> pd.DataFrame:
     """EyeLink ASC samples read by pymovements (`from_asc`): DataFrame participant (the file's
     stem), image_id (from the trial messages; None outside a trial), t_ms, x, y (binocular: the
     right eye)."""
-    import pymovements as pm
+    import pymovements as pm  # deferred: pymovements, slow to import (seconds)
 
     parts = []
     for f in files:
@@ -642,7 +639,8 @@ def read_gaze_samples(path: str | os.PathLike, images, geometry: Placement | dic
     fixation_cache: optional `(key, compute) -> arrays` (e.g. `Store.cached_arrays` bound to a
     kind) that keeps the detected fixations, keyed by the files' sha256 and the I-DT parameters;
     the caller adds what identifies `images`."""
-    import pymovements as pm
+    # long: read, check, cache and run pymovements' I-DT per participant and image, steps that share the sidecar's geometry and units; commented in order
+    import pymovements as pm  # deferred: pymovements, slow to import (seconds)
 
     p = Path(path)
     if not (p.is_file() or p.is_dir()):

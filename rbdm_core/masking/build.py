@@ -7,6 +7,7 @@ import math
 from typing import Any, Callable, Mapping
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from rbdm_core.artifacts import DamagedArtifact, atomic_write_text, load_npy, report_damage, save_npy
 from rbdm_core.faults import fault_point
@@ -46,6 +47,7 @@ def build_masks(
     Interrupted runs resume: existing chunk files are kept and only missing ones computed. The
     folder is locked while it is built or read (`rbdm_core.locks`): a second process waits.
     """
+    # long: the signature and docstring are 30 of its lines; the body (resume from the chunks on disk, build the missing ones, write the marker) is 70
     spec = mask_type_spec(mask_type)
     used = spec.resolve(mask_params)  # validated before anything is written
     if not _is_int(chunk) or chunk < 1:
@@ -90,8 +92,6 @@ def build_masks(
             todo = [i for i in range(n_chunks) if not files[i].exists()]
             bar = None
             if progress and todo:
-                from tqdm.auto import tqdm
-
                 bar = tqdm(total=len(todo), desc=f"{mask_type} masks", unit="chunk", leave=False,
                            disable=disabled())
             try:

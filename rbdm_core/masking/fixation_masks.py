@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rbdm_core.checks import _masks
+from rbdm_core.gaze import fixation_heatmaps
 from rbdm_core.masking.stats import mask_iou, mask_stats
 
 
@@ -28,8 +29,6 @@ def human_masks(fixations: pd.DataFrame, n_images: int, image_shape: Sequence[in
     pixels where an annotator's gaze heatmap (`gaze.fixation_heatmaps`, kernel `sigma`, cut off
     at `cutoff` image pixels) is non-zero. fixations: a study's fixation table (annotator,
     image_index, x_screen, y_screen); geometry: the study's `StudyGeometry` (display, screen)."""
-    from rbdm_core.gaze import fixation_heatmaps
-
     if cutoff is None:
         raise ValueError("cutoff: a finite cut-off radius in pixels is required (an uncut Gaussian is never 0)")
     hm = fixation_heatmaps(fixations, n_images, image_shape, sigma, cutoff, geometry=geometry)

@@ -23,6 +23,7 @@ from typing import Iterator
 
 import numpy as np
 from scipy.linalg import lapack
+from threadpoolctl import threadpool_limits
 
 #: (row offset, column offset, weight) of the 8 neighbours (ROAD's `neighbors_weights`)
 NEIGHBOURS = (
@@ -74,8 +75,6 @@ def _kept_neighbour_sums(values: np.ndarray, kept: np.ndarray) -> np.ndarray:
 def _one_blas_thread():
     """BLAS limited to one thread while solving: the small blocked updates inside dpbtrf run
     tens of times slower with OpenBLAS threads on a busy machine (measured: 18.6 s vs 0.35 s)."""
-    from threadpoolctl import threadpool_limits  # a pinned dependency (pyproject.toml)
-
     return threadpool_limits(limits=1, user_api="blas")
 
 

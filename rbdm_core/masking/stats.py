@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from rbdm_core.checks import _masks
-from rbdm_core.statistics import summarise
+from rbdm_core.masking.random_masks import random_masks_like
+from rbdm_core.statistics import paired_interval, summarise
 
 
 def mask_stats(masks: Any, regions: Any = None) -> pd.DataFrame:
@@ -53,8 +54,6 @@ def precision_difference(a: Any, b: Any, regions: Any, confidence: float = 0.95)
     """`statistics.Interval` of the mean per-image difference precision(a) - precision(b) of two
     (N, H, W) bool mask arrays on the same images (paired by image; images where either precision is
     undefined, an empty mask, are left out)."""
-    from rbdm_core.statistics import paired_interval
-
     pa = mask_stats(_masks(a, "a", single=False), regions).precision.to_numpy(np.float64)
     pb = mask_stats(_masks(b, "b", single=False), regions).precision.to_numpy(np.float64)
     if pa.shape != pb.shape:
@@ -86,8 +85,6 @@ def region_scores(masks_by_type: Mapping[str, Any], regions: Any, seed: int = 0,
     masks_by_type: {name: (N, H, W) bool}; regions: (N, H, W) bool. Returns one row per (mask,
     pixels in PIXEL_SETS, metric in precision/recall): mask, pixels, metric, mean, ci_low, ci_high,
     n (images where the ratio is defined; Student-t interval over images)."""
-    from rbdm_core.masking.random_masks import random_masks_like
-
     rows = []
     for name, m in masks_by_type.items():
         m = _masks(m, f"masks_by_type[{name!r}]", single=False)

@@ -17,6 +17,7 @@ import innvestigate.analyzer as ia
 import innvestigate.analyzer.relevance_based.relevance_analyzer as ra
 import innvestigate.analyzer.relevance_based.relevance_rule as rr
 import innvestigate.backend.checks as ichecks
+from keras.src.engine import base_layer_utils as blu
 
 from rbdm_core.saliency import rules
 
@@ -27,8 +28,6 @@ LRP_EPSILON = 1e-3
 def fast_graph_build(enabled: bool = True):
     """Scope Keras's `_UNSAFE_GRAPH_OP_LAYER_CREATION` switch to a block: without it the build
     time grows quadratically with depth (docs/saliency.md, "Build speed")."""
-    from keras.src.engine import base_layer_utils as blu
-
     old = blu._UNSAFE_GRAPH_OP_LAYER_CREATION
     blu._UNSAFE_GRAPH_OP_LAYER_CREATION = bool(enabled)
     try:

@@ -20,8 +20,10 @@ from typing import Sequence
 import numpy as np
 
 from rbdm_core import timing
+from rbdm_core.saliency import worker
 from rbdm_core.saliency.inputs import inputs, load, targets
 from rbdm_core.saliency.methods import WORKER_METHODS, method as method_record
+from rbdm_core.saliency.prepare import prepare_model
 
 
 @dataclass
@@ -52,8 +54,6 @@ def _prepared(bundle_or_path, images, target, batch_size, caller: str):
     """(prepared model, job, targets (N,) int64, explained logits (N,) float32), input checked."""
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"{caller}: batch_size must be a positive int, got {batch_size!r}")
-    from rbdm_core.saliency.prepare import prepare_model
-
     model, preprocess = load(bundle_or_path)
     job = inputs(model, preprocess, images)
     prepared = prepare_model(model)
@@ -74,8 +74,6 @@ def relevance_many(bundle_or_path, images: np.ndarray, methods: Sequence[str] = 
     raw: dict[str, np.ndarray] = {}
     inn = [m for m in methods if specs[m].in_worker]
     if inn:
-        from rbdm_core.saliency import worker
-
         if in_process:
             raw.update(worker.analyze_arrays(prepared, job.x, t, inn, job.bounds, batch_size, progress=False)[0])
         else:
@@ -168,7 +166,7 @@ class LayerRelevance:
 def _on_every_path(model, names: list[str]) -> np.ndarray:
     """(len(names),) bool: is the output of layer `name` ("input": the model input) on every path
     from the model's input to its output? (Removing it disconnects the two.)"""
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     parents: dict[str, list[str]] = {}
     for layer in model.layers:
@@ -207,8 +205,6 @@ def layer_relevance(bundle_or_path, images: np.ndarray, method: str = "deep_tayl
         raise ValueError(f"layer_relevance: method must be one of {', '.join(WORKER_METHODS)} (layer-wise "
                          f"relevance exists for the LRP rules only), got {method!r}")
     prepared, job, t, logit = _prepared(bundle_or_path, images, target, batch_size, "layer_relevance")
-    from rbdm_core.saliency import worker
-
     _, kept = worker.run(prepared, job, t, [method], batch_size, layers=[method])
     d = kept[method]
     kinds = {layer.name: type(layer).__name__ for layer in prepared.layers}

@@ -21,6 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
+
+from rbdm_core.models import ModelBundle
+from rbdm_core.saliency.api import layer_relevance, relevance
 
 #: the corners in `CornerStatistics.table` order: name -> (row slice, column slice) of a k x k block
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
@@ -60,8 +64,6 @@ class CornerStatistics:
         """pandas DataFrame, one row per corner: the mean ratio over the corner's 2 x 2 pixels and
         its largest pixel, maps whose largest pixel lies in the k x k block, share of maps with a
         top pixel there, and that share by chance."""
-        import pandas as pd
-
         rows = []
         for name in CORNERS:
             r2, c2 = _corner_block(name, 2)
@@ -159,7 +161,7 @@ def without_border(model, margin: int):
     Nested models and layers with several outputs raise ValueError. The result has new layers;
     `model` is unchanged.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     keras = tf.keras
     if isinstance(model, keras.Sequential):
@@ -235,9 +237,6 @@ def border_free(bundle, images: np.ndarray, margin: int = 8, method: str = "deep
     """Relevance of `images` (N, H, W, C) uint8 under `bundle`'s network without its image border
     (`without_border`, images continued by reflection), explaining the class the original network
     predicts. The bundle's preprocessing must keep the image size (H, W)."""
-    from rbdm_core.models import ModelBundle
-    from rbdm_core.saliency.api import relevance
-
     images = np.asarray(images)
     if images.ndim != 4:
         raise ValueError(f"border_free: images must be (N, H, W, C), got shape {images.shape}")
@@ -261,8 +260,6 @@ def border_free(bundle, images: np.ndarray, margin: int = 8, method: str = "deep
 def border_table(stats: dict) -> "pd.DataFrame":
     """One row per network (name -> `CornerStatistics` of its maps): the mean ratio at the top-left
     2x2 pixels, the share of maps with a top pixel in the top-left block, and that share by chance."""
-    import pandas as pd
-
     return pd.DataFrame([
         {"network": name, "mean ratio, top-left 2x2 pixels": st.table()["mean ratio, 2x2 pixels"][0],
          "share with a top-8 pixel in the top-left 4x4": st.top_in_corner["top-left"], "by chance": st.chance}
@@ -330,8 +327,6 @@ class UniformImages:
         """Per image-shaped layer on every path (activations left out; name with its h x w), the
         relevance at its top-left unit as a multiple of the layer's mean unit (channels summed),
         one column per grey level (NaN where the mean is 0)."""
-        import pandas as pd
-
         trace = {}
         for name, kind, a, path in zip(self.layers.layers, self.layers.kinds, self.layers.arrays,
                                        self.layers.on_every_path):
@@ -351,8 +346,6 @@ class UniformImages:
 def uniform_images(bundle, image_shape: tuple[int, int, int], n_levels: int = 5) -> UniformImages:
     """Explain `n_levels` uniform images of `image_shape` (H, W, C), grey values evenly spaced in
     0..255, with `layer_relevance` (deep Taylor) under `bundle`: images that show nothing."""
-    from rbdm_core.saliency.api import layer_relevance
-
     levels = np.linspace(0, 255, n_levels).round().astype(np.uint8)
     blank = np.broadcast_to(levels[:, None, None, None], (len(levels),) + tuple(image_shape)).copy()
     return UniformImages(levels=levels, layers=layer_relevance(bundle, blank))

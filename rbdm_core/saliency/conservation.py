@@ -21,6 +21,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from rbdm_core.saliency import worker
+from rbdm_core.saliency.api import Relevance, _finish, _prepared, relevance_many
+from rbdm_core.saliency.methods import METHODS, REGISTRY
+
 #: largest |sum / logit - 1| over the images with a positive logit for a method to count as conserving
 CONSERVATION_TOLERANCE = 0.01
 #: images the probe network explains
@@ -54,7 +58,7 @@ def probe_network(seed: int = 0):
     """The probe network: 12x12x1 input, Conv(8, 3)-ReLU, 2x2 max pool, Conv(8, 3)-ReLU, Flatten,
     Dense(3), softmax; Glorot weights from `seed`, every bias drawn from N(0, 0.3) (nonzero, so
     that rules that let biases absorb relevance show it)."""
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     keras, L = tf.keras, tf.keras.layers
     tf.keras.utils.set_random_seed(seed)
@@ -81,8 +85,6 @@ def probe_inputs(n: int = PROBE_IMAGES, seed: int = 0) -> np.ndarray:
 
 
 def _row(name: str, rel, tolerance: float) -> dict:
-    from rbdm_core.saliency.methods import REGISTRY
-
     dev = deviation(rel)
     c = np.asarray(rel.conservation, np.float64)
     c = c[np.isfinite(c)]
@@ -108,18 +110,12 @@ def measure(methods: Sequence[str] | None = None, n: int = PROBE_IMAGES, seed: i
             tolerance: float = CONSERVATION_TOLERANCE) -> pd.DataFrame:
     """`table` of every method (default: the whole registry, internal `deep_taylor_generic`
     included) on the probe network and `probe_inputs(n, seed)`. Runs the graph-mode worker once."""
-    from rbdm_core.saliency.api import Relevance, _finish, relevance_many
-    from rbdm_core.saliency.methods import METHODS, REGISTRY
-
     methods = list(REGISTRY) if methods is None else list(methods)
     model, x = probe_network(seed), probe_inputs(n, seed)
     public = [m for m in methods if m in METHODS]
     rels: dict[str, Relevance] = relevance_many(model, x, public) if public else {}
     internal = [m for m in methods if m not in METHODS]
     if internal:
-        from rbdm_core.saliency import worker
-        from rbdm_core.saliency.api import _prepared
-
         prepared, job, t, logit = _prepared(model, x, "predicted", 32, "conservation")
         raw, _ = worker.run(prepared, job, t, internal, 32)
         rels.update({m: _finish(raw[m], t, logit, m) for m in internal})

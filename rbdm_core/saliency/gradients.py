@@ -26,7 +26,7 @@ class GradFn:
     """d logit[target] / d input for batches, in eager (GradientTape) or graph (tf.gradients) mode."""
 
     def __init__(self, model):
-        import tensorflow as tf
+        import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
         self.model = model
         if tf.executing_eagerly():
@@ -39,7 +39,7 @@ class GradFn:
 
             self._f = lambda x, t: f(tf.constant(x), tf.constant(t)).numpy()
         else:
-            import tensorflow.keras.backend as K
+            import tensorflow.keras.backend as K  # deferred: TensorFlow, an optional extra and slow to import
 
             t_in = tf.compat.v1.placeholder(tf.int64, (None,))
             y = tf.gather(model.output, t_in, batch_dims=1)
@@ -53,7 +53,7 @@ class GradFn:
 
 def _batched(fn, x, t, batch_size, desc):
     """Concatenate fn(x[s:e], t[s:e], s) over batches, with a progress bar."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # deferred: tqdm (about 0.1 s); saliency is imported by `rbdm --help` (explain's method list)
 
     out = [fn(x[s:s + batch_size], t[s:s + batch_size], s)
            for s in tqdm(range(0, len(x), batch_size), desc=desc, file=sys.stderr, leave=False,

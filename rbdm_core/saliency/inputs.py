@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from rbdm_core.models import load_bundle
+
 
 @dataclass
 class Job:
@@ -26,13 +28,11 @@ class Job:
 
 def load(bundle_or_path):
     """(keras model, preprocess or None) from a ModelBundle, a bare keras.Model, or a name/path."""
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     if isinstance(bundle_or_path, tf.keras.Model):
         return bundle_or_path, None
     if isinstance(bundle_or_path, (str, os.PathLike)):
-        from rbdm_core.models import load_bundle
-
         bundle_or_path = load_bundle(bundle_or_path)
     if hasattr(bundle_or_path, "model") and hasattr(bundle_or_path, "preprocess"):
         return bundle_or_path.model, bundle_or_path.preprocess

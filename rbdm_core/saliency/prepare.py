@@ -46,7 +46,7 @@ class _Op:
 
 
 def _keras():
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     return tf.keras
 

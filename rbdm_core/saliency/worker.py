@@ -82,14 +82,14 @@ def analyze_arrays(model, x: np.ndarray, targets: np.ndarray, methods, bounds, b
     channels summed for image tensors, (N, ...) as they are otherwise], "rules": [the name of the
     reverse mapping applied to each layer, "" for the input]}}).
     """
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     if tf.executing_eagerly():
         raise ValueError("saliency: in_process analysis needs eager execution disabled "
                          "(tf.compat.v1.disable_eager_execution()); use in_process=False")
-    from tqdm import tqdm
+    from tqdm import tqdm  # deferred: tqdm (about 0.1 s); saliency is imported by `rbdm --help` (explain's method list)
 
-    from rbdm_core.saliency.analyzers import fast_graph_build
+    from rbdm_core.saliency.analyzers import fast_graph_build  # deferred: saliency.analyzers imports TensorFlow and iNNvestigate at module level
 
     keep_layers = list(keep_layers)
     for method in keep_layers:
@@ -159,7 +159,7 @@ def run(prepared, job, t, methods, batch_size, layers: Sequence[str] = ()):
     {method in `layers`: per-layer dict as `analyze_arrays` returns it})."""
     with tempfile.TemporaryDirectory(prefix="rbdm-saliency-") as tmp:
         tmp = Path(tmp)
-        import tensorflow as tf
+        import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
         logger, level = tf.get_logger(), tf.get_logger().level
         with warnings.catch_warnings():
@@ -210,7 +210,7 @@ def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
 def run_job(job_path: str) -> int:
     """Run one job file (see the module doc); returns 0."""
     job = json.loads(Path(job_path).read_text())
-    import tensorflow as tf
+    import tensorflow as tf  # deferred: TensorFlow, an optional extra and slow to import
 
     tf.compat.v1.disable_eager_execution()
     threads = job.get("threads")

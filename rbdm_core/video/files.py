@@ -12,14 +12,29 @@ Library code, named for what it holds (it was `video/commands.py`, a second pack
 
 from __future__ import annotations
 
+import csv
+import io
 import sys
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from rbdm_core.video.process import NoFaceError, VideoResult, box_crop, classify_video, explain_video
-from rbdm_core.video.reader import VideoError, is_video
+from rbdm_core.artifacts import atomic_write_text
+from rbdm_core.data.face_crop import crop_face, crop_square
+from rbdm_core.data.face_detect import DETECTOR, detect_faces, no_face_note
+from rbdm_core.data.images import IMAGE_SUFFIXES, convert_channels, expand_inputs, read_images
+from rbdm_core.saliency import relevance
+from rbdm_core.video.process import (
+    NoFaceError,
+    VideoResult,
+    box_crop,
+    box_xywh,
+    classify_video,
+    explain_video,
+    whole_frame,
+)
+from rbdm_core.video.reader import VIDEO_SUFFIXES, VideoError, is_video
 
 #: the CSV columns with videos among the inputs: the still-image columns path, face, x, y, width,
 #: height, label, probability, note, plus frame, time_ms and track (empty for an image)
@@ -29,15 +44,10 @@ COLUMNS = ("path", "frame", "time_ms", "track", "face", "x", "y", "width", "heig
 def detector(faces: str = "detect") -> tuple[Callable, Callable, str]:
     """(detect, crop, the detector's name): BlazeFace (`data.face_detect`) and the square crop of
     `data.face_crop`; `faces="whole"` (as `--faces whole`): the whole frame as the one face."""
-    from rbdm_core.video.process import whole_frame
-
     if faces == "whole":
         return whole_frame, box_crop, "whole frame"
     if faces != "detect":
         raise ValueError(f"--faces: expected detect or whole, got {faces!r}")
-    from rbdm_core.data.face_crop import crop_face, crop_square
-    from rbdm_core.data.face_detect import DETECTOR, detect_faces
-
     def square_crop(frame, box):
         x, y, side = crop_square(box)
         return crop_face(frame, box), (x, y, side, side)
@@ -48,8 +58,6 @@ def model_view(bundle, crops) -> list[np.ndarray]:
     """Crops (h, w, 3) uint8 as the still-image path reads files: converted to the model's
     channels as PIL converts a file (`data.images.convert_channels`), kept at their size (the
     model's preprocessing resizes)."""
-    from rbdm_core.data.images import convert_channels
-
     return [convert_channels(np.asarray(c), bundle.preprocess.channels) for c in crops]
 
 
@@ -73,8 +81,6 @@ def classifier_for(bundle) -> Callable:
 def explainer_for(bundle, method: str, batch_size: int = 32) -> Callable:
     """explain(crops) -> [(label, probability, relevance map (h, w) at the model input)]: the
     predicted class explained, as `rbdm explain` does for image files."""
-    from rbdm_core.saliency import relevance
-
     def explain(crops):
         views = model_view(bundle, crops)
         rel = relevance(bundle, views, method=method, batch_size=batch_size)
@@ -121,11 +127,6 @@ def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, b
                    progress: bool = True, faces: str = "detect") -> tuple[int, int]:
     """Write `<stem>_relevance.mp4` and `<stem>_relevance.csv` into `out_dir` per video;
     returns (written, skipped). A skipped video leaves no file behind."""
-    import csv
-    import io
-
-    from rbdm_core.artifacts import atomic_write_text
-
     detect, crop, _ = detector(faces)
     explain = explainer_for(bundle, method, batch_size)
     written = skipped = 0
@@ -150,8 +151,6 @@ def explain_videos(bundle, method: str, videos, out_dir: Path, step_ms: float, b
 
 def _no_face_note(name: str) -> str:
     """The still-image CSV's note for an image without a face (its words where it has them)."""
-    from rbdm_core.data.face_detect import DETECTOR, no_face_note
-
     if name == DETECTOR:
         return no_face_note()
     return f"no face found ({name})"
@@ -161,9 +160,6 @@ def predict_images(command: str, bundle, paths, faces: str = "detect") -> tuple[
     """Image files beside videos, in the same columns: (rows, number skipped). Each face the
     detector finds is a row (frame, time_ms, track empty); an image without a face gets one row
     saying so in `note`."""
-    from rbdm_core.data.images import read_images
-    from rbdm_core.video.process import box_xywh
-
     detect, crop, name = detector(faces)
     classify = classifier_for(bundle)
     arrays, ok, skipped = read_images(paths, 3)
@@ -184,9 +180,6 @@ def predict_images(command: str, bundle, paths, faces: str = "detect") -> tuple[
 
 def expand(paths) -> tuple[list[Path], list[str]]:
     """Inputs with every folder replaced by its image and video files: (paths, notes)."""
-    from rbdm_core.data.images import IMAGE_SUFFIXES, expand_inputs
-    from rbdm_core.video.reader import VIDEO_SUFFIXES
-
     return expand_inputs(paths, IMAGE_SUFFIXES + VIDEO_SUFFIXES, "images or videos")
 
 

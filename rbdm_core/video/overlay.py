@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from rbdm_core.relevance_overlay import blend as blend_colours
 from rbdm_core.relevance_overlay import resize_map
@@ -40,8 +41,6 @@ def blend(frame: np.ndarray, region: Sequence[int], rmap: np.ndarray, scale: flo
 
 def label_box(frame: np.ndarray, box: Sequence[int], text: str) -> np.ndarray:
     """`frame` with the box (x, y, width, height) outlined and `text` above it (a new array)."""
-    from PIL import Image, ImageDraw
-
     x, y, w, h = (int(round(v)) for v in box)
     im = Image.fromarray(frame)
     d = ImageDraw.Draw(im)

@@ -17,14 +17,20 @@ classifier fast; rows come out in frame order, faces in the detector's order wit
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from rbdm_core.progress import disabled
+from rbdm_core.relevance_overlay import robust_scale
+from rbdm_core.video.overlay import blend, label_box
 from rbdm_core.video.reader import DEFAULT_STEP_MS, VideoError, VideoInfo, check_step, probe, read_frames
 from rbdm_core.video.tracks import Tracker
+from rbdm_core.video.writer import mp4_writer
 
 Box = tuple[int, int, int, int]
 
@@ -91,10 +97,6 @@ def whole_frame(frame: np.ndarray) -> list[Box]:
 
 
 def _bar(info: VideoInfo, step_ms: float, progress: bool, what: str):
-    from tqdm.auto import tqdm
-
-    from rbdm_core.progress import disabled
-
     return tqdm(total=info.expected_frames(step_ms), desc=f"{what} {info.path.name}", unit="frame",
                 disable=disabled(not progress), leave=False)
 
@@ -128,8 +130,6 @@ def classify_video(path: str | os.PathLike, detect: Callable, classify: Callable
                    min_iou: float = 0.3, max_gap: int = 5, progress: bool = True) -> VideoResult:
     """Detect, track and classify the faces of `path`'s frames taken at `step_ms` (see
     `reader`). Raises VideoError for an unreadable video, NoFaceError when no frame has a face."""
-    import time
-
     path = Path(path)
     step_ms = check_step(step_ms)
     t0 = time.perf_counter()
@@ -173,12 +173,6 @@ def explain_video(path: str | os.PathLike, out: str | os.PathLike, detect: Calla
     the video: faces and their relevance first (`explain` called on `chunk` crops at a time; only
     the maps are kept), then the frames again to draw; so a video without faces writes nothing.
     Output frame rate: min(video fps, 1000 / step_ms), the rate of processed frames."""
-    import time
-
-    from rbdm_core.relevance_overlay import robust_scale
-    from rbdm_core.video.overlay import blend, label_box
-    from rbdm_core.video.writer import mp4_writer
-
     path, out = Path(path), Path(out)
     step_ms = check_step(step_ms)
     t0 = time.perf_counter()

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import imageio_ffmpeg
 import numpy as np
 
 #: File extensions recognised as videos (compared case-insensitively).
@@ -109,8 +110,6 @@ def _ffmpeg_error(text: str) -> str:
 
 def _open(path: Path, output_params: list[str]):
     """(imageio_ffmpeg generator, its meta dict) or VideoError naming the file."""
-    import imageio_ffmpeg
-
     if not path.is_file():
         raise VideoError(f"video file {path} does not exist")
     if path.stat().st_size == 0:

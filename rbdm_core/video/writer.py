@@ -13,7 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import imageio_ffmpeg
 import numpy as np
+
+from rbdm_core.artifacts import atomic_path
+from rbdm_core.video.reader import VideoError, probe
 
 
 def even_size(frame: np.ndarray) -> np.ndarray:
@@ -53,10 +57,6 @@ def mp4_writer(path: str | os.PathLike, size: tuple[int, int], fps: float,
     (made even), `fps` frames per second, `quality` imageio-ffmpeg's 0..10 scale. On an exception
     inside the block, or when no frame was appended, nothing is left at `path` (an existing file
     there is kept) and no temporary file remains."""
-    import imageio_ffmpeg
-
-    from rbdm_core.artifacts import atomic_path
-
     path = Path(path)
     w, h = int(size[0]) + int(size[0]) % 2, int(size[1]) + int(size[1]) % 2
     if fps <= 0:
@@ -90,8 +90,6 @@ def _abort(gen) -> None:
 
 def _check_written(tmp: Path, path: Path, frames: int) -> None:
     """imageio-ffmpeg does not check ffmpeg's exit status: read the header back instead."""
-    from rbdm_core.video.reader import VideoError, probe
-
     try:
         probe(tmp)
     except VideoError as exc:
