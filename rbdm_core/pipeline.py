@@ -13,7 +13,10 @@ reuses a stale artifact.
 from __future__ import annotations
 
 import os
+import warnings
+from concurrent.futures import ProcessPoolExecutor
 from functools import cached_property
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,9 +25,18 @@ import pandas as pd
 
 from . import timing
 from .artifacts import Store, default_run_dir, param_key
+from .data.annotators import AIMS, simulate_gaze
 from .data.dataset import Dataset
+from .data.folder import as_target_splits
 from .data.sources import DATA_SOURCES, data_source, load_source
+from .gaze import kernel_for_geometry, kernel_for_image
+from .gaze.recordings import read_gaze_recording
+from .masking import build_masks, combine_masks, combine_relevance, human_masks
+from .masking import mask_type as spec_of
+from .models import fingerprint
 from .profiles import PROFILES, VARIANTS, Profile, get_profile  # noqa: F401  (re-exported)
+from .saliency import class_relevance, relevance, to_image_size
+from .training import FIXATIONS, preset, train, variant_key
 
 def dataset_key(ds: Dataset) -> str:
     """Content key of a Dataset (images, labels, splits): what artifacts made from it are keyed by."""
@@ -93,8 +105,6 @@ class Pipeline:
         `data.folder.as_target_splits`)."""
         p = self.profile
         if "folder" in self.roots:
-            from .data.folder import as_target_splits
-
             return as_target_splits(load_source("folder", self.roots["folder"], size=48, channels=1, progress=False))
         return self._corpus("ferplus", {"rule": "paper"},
                             {"n": p.target_n, "seed": self.seed + 1, "nuisance": p.nuisance,
@@ -114,16 +124,12 @@ class Pipeline:
         annotators' fixations (`data.annotators.simulate_gaze`, a `GazeStudy`; the paper's
         recordings are not public). Either has `.recorded`."""
         if self.roots.get("gaze"):
-            from .gaze.recordings import read_gaze_recording
-
             images_key = dataset_key(self.gaze_images)
 
             def cache(key, compute):  # raw samples: the detected fixations, by the files' content hash
                 return self.store.cached_arrays("gaze_fixations", {**key, "images": images_key}, compute)
 
             return read_gaze_recording(self.roots["gaze"], self.gaze_images, fixation_cache=cache)
-        from .data.annotators import simulate_gaze
-
         return simulate_gaze(self.gaze_images, n_annotators=self.profile.annotators, seed=self.seed + 3)
 
     def mean_fixations(self) -> float:
@@ -142,16 +148,12 @@ class Pipeline:
 
     def _model_key(self, architecture: str, data: Dataset, seed: int | None = None) -> str:
         """Fingerprint of the untrained model (code + initial weights): keys every trained artifact."""
-        from .models import fingerprint
-
         return fingerprint(architecture, len(data.class_names), data.shape, self.profile.input_size,
                            self.seed if seed is None else seed)
 
     @timing.timed("Trainer")
     def train_trainer(self, architecture: str):
         """One Trainer candidate trained on the source corpus (cached). Returns a TrainResult."""
-        from .training import train
-
         src = self.source
         tr, va = src.select_split(*src.training_splits), src.select_split(*src.held_out_splits)
         recipe = self._recipe(self.profile.trainer_epochs)
@@ -211,8 +213,6 @@ class Pipeline:
         return self._relevance_arrays(images, method, split, architecture, "all_classes")["explained"]
 
     def _relevance_arrays(self, images, method, split, architecture, target) -> dict[str, np.ndarray]:
-        from .saliency import class_relevance, relevance, to_image_size
-
         method = method or self.profile.relevance_method
         if architecture is not None and architecture not in self.profile.trainer_candidates:
             raise ValueError(f"architecture: {architecture!r} is not a Trainer candidate of profile "
@@ -233,8 +233,6 @@ class Pipeline:
                     "sums": rel.sums}
 
         def compute_all():
-            from .masking import combine_relevance
-
             per_class = [to_image_size(m, images.shape[1:3]) for m in class_relevance(bundle, images, method=method)]
             flat = np.stack(per_class).reshape(len(per_class), len(images), -1)
             explained = (flat.max(axis=2) > flat.min(axis=2)).sum(axis=0)
@@ -247,8 +245,6 @@ class Pipeline:
         from the recording's sidecar (`roots["gaze"]`: its visual angle, distance, screen and the
         size the image was shown at) when there is one, else the paper's set-up (the simulated
         annotators' geometry)."""
-        from .gaze import kernel_for_geometry, kernel_for_image
-
         if self.roots.get("gaze"):
             return kernel_for_geometry(self.gaze_study.geometry, image_px)
         return kernel_for_image(image_px)
@@ -258,8 +254,6 @@ class Pipeline:
         fraction = the negative fraction, n = the perceptive n, sigma and cutoff = the gaze kernel
         for `image_px` pixels. `values` replace the profile's; the type takes only the names it
         declares, so one call may offer values for several types (the others are ignored)."""
-        from .masking import mask_type as spec_of
-
         spec = spec_of(mask_type)
         profile_values = {"fraction": lambda: self.profile.negative_fraction, "n": self.perceptive_n,
                           "sigma": lambda: float(self.gaze_kernel(image_px).sigma),
@@ -284,10 +278,6 @@ class Pipeline:
         carries no ranking: every mask type keeps all of its pixels (the mean mask would be
         undefined, the negative and perceptive masks would pick pixels by position); such
         images are counted in a warning."""
-        import warnings
-
-        from .masking import build_masks
-
         method = method or self.profile.relevance_method
         if images is None:
             images = self.target.select_split(split).images
@@ -325,10 +315,6 @@ class Pipeline:
         regions, so the masks carry the label; "all" to every class's regions pooled over the
         split, the same for every image, so they do not (the Trainee's validation masks,
         `FIXATION_VALIDATION_AIM`)."""
-        from .data.annotators import AIMS, simulate_gaze
-        from .gaze import kernel_for_geometry
-        from .masking import combine_masks, human_masks
-
         if not self.profile.synthetic or not self.target.is_synthetic:
             raise ValueError(f"fixation_masks: profile {self.profile.name!r} reads a real Trainee corpus, and no gaze "
                              "was recorded on it (FERPlus, or the image folder); fixation masks exist for the "
@@ -366,8 +352,6 @@ class Pipeline:
 
     def _trainee_job(self, variant: str, seed: int, fill: str | None) -> dict[str, Any]:
         """The arguments of `training.train` for one Trainee run (its run folder among them)."""
-        from .training import FIXATIONS, preset, variant_key
-
         tgt = self.target
         tr, va = tgt.select_split("Training"), self.trainee_validation()
         v = preset(variant, switch_epoch=self.profile.switch_epoch, fill=fill or self.profile.fill)
@@ -395,8 +379,6 @@ class Pipeline:
         """One Trainee variant and seed on the target corpus (cached); validated on PublicTest,
         unmasked (and, for masked variants, also masked the same way: curves split
         "validation-masked"). fill: what removed pixels become (default: the profile's `fill`)."""
-        from .training import train
-
         return train(**self._trainee_job(variant, seed, fill))
 
     def trainee_runs(self, variants: Sequence[str] = VARIANTS, seeds: Sequence[int] | None = None,
@@ -420,9 +402,6 @@ class Pipeline:
 
     @timing.timed("Trainee runs in worker processes")
     def _train_in_workers(self, todo: Sequence[tuple[str, int]], fill: str | None, workers: int) -> None:
-        from concurrent.futures import ProcessPoolExecutor
-        from multiprocessing import get_context
-
         args = [(self.profile, str(self.run_dir), dict(self.roots), self.seed, v, s, fill) for v, s in todo]
         with ProcessPoolExecutor(min(workers, len(todo)), mp_context=get_context("spawn")) as pool:
             for _ in pool.map(_trainee_in_worker, *zip(*args)):

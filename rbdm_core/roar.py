@@ -24,8 +24,13 @@ import pandas as pd
 
 from rbdm_core import timing
 from rbdm_core.artifacts import param_key
-from rbdm_core.masking import REMOVALS, apply_mask, roar_masks
+from rbdm_core.beyond import HIGHER, LOWER, side
 from rbdm_core.checks import _maps
+from rbdm_core.masking import REMOVALS, apply_mask, fill_spec, roar_masks
+from rbdm_core.models import fingerprint
+from rbdm_core.pipeline import dataset_key
+from rbdm_core.statistics import format_interval, interval, paired_interval
+from rbdm_core.training import train as train_model
 
 #: ROAR's fill here: ROAD's noisy linear imputation (a removed pixel takes its kept neighbours' mean,
 #: plus a little noise), which does not paint the removed area's outline into the image
@@ -59,16 +64,10 @@ def roar(architecture: str, train, val, relevance_train: Any, relevance_val: Any
     removal's and the fill's noise.
     Returns columns removal, fraction, kept_fraction, best_f1, final_f1, steps, seed, fill.
     """
-    from rbdm_core.models import fingerprint
-    from rbdm_core.pipeline import dataset_key
-    from rbdm_core.training import train as train_model
-
     fr = [float(f) for f in fractions]
     bad = [f for f in fr if not 0 < f < 1]
     if bad:
         raise ValueError(f"fractions: expected values in (0, 1), got {bad}")
-    from rbdm_core.masking import fill_spec
-
     fill_spec(fill)  # an unknown fill is an error that lists the fills
     rt, rv = _maps(relevance_train, "relevance_train"), _maps(relevance_val, "relevance_val")
     if rt.shape != train.images.shape[:3]:
@@ -166,8 +165,6 @@ def _by_seed(table: pd.DataFrame, column: str, **where: Any) -> pd.Series:
 
 
 def _paired(a: pd.Series, b: pd.Series, confidence: float):
-    from rbdm_core.statistics import paired_interval
-
     seeds = sorted(set(a.index) & set(b.index))
     return paired_interval(a.loc[seeds].to_numpy(), b.loc[seeds].to_numpy(), confidence)
 
@@ -180,8 +177,6 @@ def gap_side(iv) -> str:
     """What an interval of ranked - random F1 says: "hurts more" (wholly below zero: removing
     the relevant pixels costs more than removing random ones), "hurts less" (wholly above),
     else "cannot tell" (also with fewer than two seeds)."""
-    from rbdm_core.beyond import HIGHER, LOWER, side
-
     return {LOWER: HURTS_MORE, HIGHER: HURTS_LESS}.get(side(iv), CANNOT_TELL)
 
 
@@ -191,8 +186,6 @@ def removal_gaps(table: pd.DataFrame, column: str = "final_f1", confidence: floa
     of their difference ranked - random paired by seed (`gap_*`, with `gap_side`), and of ranked
     removal minus the same seed's unmasked baseline (`above_*`). Columns fill, fraction, n, then
     those (mean, ci_low, ci_high each); `baseline_*` repeats the unmasked runs' interval."""
-    from rbdm_core.statistics import interval
-
     for c in ("removal", "fraction", "seed", "fill", column):
         if c not in table.columns:
             raise ValueError(f"table: missing column {c!r}; expected pipeline_roar_seeds(...)'s table")
@@ -218,8 +211,6 @@ def removal_gaps(table: pd.DataFrame, column: str = "final_f1", confidence: floa
 
 
 def _iv_text(row, prefix: str) -> str:
-    from rbdm_core.statistics import format_interval
-
     return format_interval(row[f"{prefix}_mean"], row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"])
 
 
@@ -267,9 +258,6 @@ def fill_lines(table: pd.DataFrame, a: str = "noisy_linear", b: str = "zero", re
     """Per fraction: `column` of `removal` with fill `a` minus with fill `b`, paired by seed
     (`pipeline_roar_seeds`'s table), and whether fill `a` scores "higher", "lower" or
     "cannot tell" (the interval holds zero, or one seed)."""
-    from rbdm_core.beyond import side
-    from rbdm_core.statistics import format_interval
-
     if removal not in REMOVALS:
         raise ValueError(f"removal: expected one of {REMOVALS}, got {removal!r}")
     missing = [f for f in (a, b) if f not in set(table.fill)]

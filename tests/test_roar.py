@@ -98,15 +98,13 @@ def _stub_training(monkeypatch):
     """Replace the training loop by a recorder: (train images, validation images) per run."""
     from types import SimpleNamespace
 
-    import rbdm_core.training as training
-
     seen = []
 
     def fake(architecture, tr, va, recipe, variant, seed=0, out_dir=None, verbose=0, input_size=None):
         seen.append((tr.images.copy(), va.images.copy()))
         return SimpleNamespace(best_f1=0.5, final_f1=0.4, steps=1)
 
-    monkeypatch.setattr(training, "train", fake)
+    monkeypatch.setattr(roar_mod, "train_model", fake)  # roar's own binding of training.train
     return seen
 
 

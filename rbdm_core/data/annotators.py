@@ -158,7 +158,7 @@ def _pooled_regions(regions) -> np.ndarray | None:
 
 def _ar1(rng, n, sd, rho=0.7):
     """Stationary AR(1) noise (n, 2) with marginal standard deviation sd per axis."""
-    from scipy.signal import lfilter
+    from scipy.signal import lfilter  # deferred: scipy.signal is slow to import, and only simulated gaze needs it
 
     e = rng.standard_normal((n, 2)) * sd * math.sqrt(1 - rho * rho)
     start = rng.standard_normal(2) * sd  # the state before the first sample, already stationary
@@ -187,6 +187,9 @@ def simulate_gaze(dataset: Dataset, n_annotators: int = 2, seed: int = 0, geomet
     tilted towards the lower face by mouth_bias > 0), 8% anywhere on the image. Fixation durations
     ~ Gamma(shape 4, mean mean_duration_ms), at least 80 ms.
     """
+    # long: one pass per (annotator, image) that draws targets, durations, drift and losses from
+    # one seeded stream in a fixed order; split, the parts would have to pass that stream and its
+    # order along, and the simulated studies (cached, and in chapter references) would change
     if not isinstance(dataset, Dataset) or len(dataset) == 0:
         raise ValueError("simulate_gaze: dataset must be a non-empty Dataset")
     if not isinstance(n_annotators, (int, np.integer)) or n_annotators < 1:
