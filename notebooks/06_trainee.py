@@ -326,13 +326,8 @@ trained = {prof.fill: results}
 if leak_free_fill and leak_free_fill != prof.fill:
     trained[leak_free_fill] = [r for r in results if r.variant.name == "no-mask"] + \
         pipe.trainee_runs(masked_variants, prof.seeds, fill=leak_free_fill, workers=workers)
-finals = pd.concat([study.final_values(all_curves(rs)).assign(fill=f) for f, rs in trained.items()],
-                   ignore_index=True).rename(columns={"validation": "plain", "validation-masked": "masked"})
-tidy = finals.melt(id_vars=["variant", "seed", "fill"], value_vars=["plain", "masked"],
-                   var_name="images", value_name="final_f1").dropna()
-tidy["column"] = tidy.fill + " fill, " + tidy.images + " images"
-summ = study.f1_summary(tidy, ["variant", "column"], "final_f1", val_split.labels, len(val_split.class_names),
-                        sort=False)
+finals = outline.final_by_images(trained)
+summ = outline.final_by_images_summary(finals, val_split.labels, len(val_split.class_names))
 viz.table(statistics.pivot_intervals(summ, "variant", "column",
                                      columns=[f"{f} fill, {w} images" for f in trained for w in ("plain", "masked")])
           .drop(columns="n"),
@@ -340,11 +335,7 @@ viz.table(statistics.pivot_intervals(summ, "variant", "column",
                   "no-mask is one set of runs")
 
 # %%
-lf_curves = pd.concat([all_curves(rs).assign(fill=f) for f, rs in trained.items()], ignore_index=True)
-lf_curves = lf_curves[(lf_curves.metric == "f1") & lf_curves.split.isin(["validation", "validation-masked"])
-                      & lf_curves.variant.isin(["mean", "negative"])]
-lf_curves["curve"] = (lf_curves.variant + ", " + lf_curves.fill + " fill, "
-                      + lf_curves.split.map({"validation": "plain", "validation-masked": "masked"}) + " images")
+lf_curves = outline.curves_by_images(trained, ["mean", "negative"])
 fig = viz.line_band(lf_curves, "step", "value", "curve",
                     title=f"Masked throughout: validation F1 on masked and on plain images<br><sup>"
                           f"{data_kind.lower()}, mean of {len(prof.seeds)} seeds, 95% band</sup>",
@@ -353,12 +344,8 @@ fig.update_layout(legend={"orientation": "h", "y": -0.25}, height=540)
 viz.show(fig, "masked-vs-plain")
 
 # %%
-gap = finals.dropna(subset=["masked"]).assign(gap=lambda d: d.masked - d.plain)
-for f in trained:
-    g = statistics.summarise(gap[gap.fill == f], by=["variant"], value="gap", sort=False)
-    above = g[g.ci_low > 0].variant.tolist()
-    print(f"{f} fill: final F1 on masked minus on plain images lies above zero (95% CI) for {len(above)} of "
-          f"{len(g)} masked variants" + (f": {', '.join(above)}" if above else ""))
+for line in outline.gap_lines(finals):
+    print(line)
 print("a gap alone does not separate covariate shift from reading the outline; the masks over unrelated images do:")
 for f in trained:
     if f not in outlines:

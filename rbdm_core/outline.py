@@ -18,7 +18,7 @@ from rbdm_core.curves import f1_summary, final_values, guess_f1, macro_f1
 from rbdm_core.evaluation import final_predictions
 from rbdm_core.leakage import masks_over_other_images
 from rbdm_core.masking import apply_mask
-from rbdm_core.statistics import interval, paired_interval
+from rbdm_core.statistics import interval, paired_interval, summarise
 from rbdm_core.training import all_curves
 
 
@@ -150,3 +150,43 @@ def outline_report(results: Sequence[Any], val, val_masks: Mapping[str, Any], sw
     readers = [v for v in variants if interval(over[over.variant == v].f1).low > guess]
     return OutlineReport(summary, scores, guess, [outline_sentence(scores[scores.variant == v], guess) for v in variants],
                          readers, variants)
+
+
+def final_by_images(trained: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+    """The last evaluation's validation F1 of every run on plain and on masked images, per fill.
+    trained: fill -> TrainResults trained with it. Columns variant, seed, fill, plain, masked
+    (NaN for unmasked variants, which have no masked validation)."""
+    return pd.concat([final_values(all_curves(rs)).assign(fill=f) for f, rs in trained.items()],
+                     ignore_index=True).rename(columns={"validation": "plain", "validation-masked": "masked"})
+
+
+def final_by_images_summary(finals: pd.DataFrame, labels, num_classes: int) -> pd.DataFrame:
+    """`final_by_images` summarised per (variant, column "<fill> fill, <plain|masked> images"):
+    `curves.f1_summary` (Student t over seeds, one-class note against `labels`)."""
+    tidy = finals.melt(id_vars=["variant", "seed", "fill"], value_vars=["plain", "masked"],
+                       var_name="images", value_name="final_f1").dropna()
+    tidy["column"] = tidy.fill + " fill, " + tidy.images + " images"
+    return f1_summary(tidy, ["variant", "column"], "final_f1", labels, num_classes, sort=False)
+
+
+def curves_by_images(trained: Mapping[str, Sequence[Any]], variants: Sequence[str]) -> pd.DataFrame:
+    """Validation F1 curves of `variants` on plain and on masked images, per fill, with a column
+    `curve` naming each ("mean, zero fill, masked images"), for `viz.line_band`."""
+    cv = pd.concat([all_curves(rs).assign(fill=f) for f, rs in trained.items()], ignore_index=True)
+    cv = cv[(cv.metric == "f1") & cv.split.isin(["validation", "validation-masked"]) & cv.variant.isin(list(variants))]
+    cv["curve"] = (cv.variant + ", " + cv.fill + " fill, "
+                   + cv.split.map({"validation": "plain", "validation-masked": "masked"}) + " images")
+    return cv
+
+
+def gap_lines(finals: pd.DataFrame) -> list[str]:
+    """Per fill of `final_by_images`: for which masked variants the final F1 on masked minus on
+    plain images lies above zero (Student t 95% over seeds)."""
+    gap = finals.dropna(subset=["masked"]).assign(gap=lambda d: d.masked - d.plain)
+    lines = []
+    for f in pd.unique(finals.fill):
+        g = summarise(gap[gap.fill == f], by=["variant"], value="gap", sort=False)
+        above = g[g.ci_low > 0].variant.tolist()
+        lines.append(f"{f} fill: final F1 on masked minus on plain images lies above zero (95% CI) for {len(above)} of "
+                     f"{len(g)} masked variants" + (f": {', '.join(above)}" if above else ""))
+    return lines

@@ -207,3 +207,35 @@ def test_trainee_outline_scores_separate_outline_from_faces():
     assert rep.scores[(rep.scores.seed == 0) & (rep.scores.images == "plain")].f1.iloc[0] == pytest.approx(s["plain"])
     assert rep.readers == ["square"] and rep.guess == pytest.approx(1 / 3)
     assert rep.readers_sentence("zero").startswith("1 of 1 masked-throughout variants read the outline (zero fill)")
+
+
+def _run(variant, seed, plain, masked=None):
+    """A stand-in TrainResult: curves with two evaluations, the last one at F1 `plain` (and `masked`)."""
+    from types import SimpleNamespace
+
+    rows = []
+    for step, scale in ((10, 0.5), (20, 1.0)):
+        rows.append([variant, seed, step, 1.0, "validation", "f1", plain * scale])
+        if masked is not None:
+            rows.append([variant, seed, step, 1.0, "validation-masked", "f1", masked * scale])
+    cols = ["variant", "seed", "step", "epoch", "split", "metric", "value"]
+    return SimpleNamespace(curves=pd.DataFrame(rows, columns=cols))
+
+
+def test_final_by_images_and_gap_lines_by_hand():
+    from rbdm_core.outline import curves_by_images, final_by_images, gap_lines
+
+    zero = [_run("no-mask", s, 0.4) for s in range(3)] + [_run("mean", s, 0.06 + 0.01 * s, 0.40 + 0.01 * s)
+                                                          for s in range(3)]
+    road = zero[:3] + [_run("mean", s, 0.38 + 0.02 * s, 0.37 + 0.03 * s) for s in range(3)]
+    finals = final_by_images({"zero": zero, "noisy_linear": road})
+    mean_zero = finals[(finals.fill == "zero") & (finals.variant == "mean")]
+    assert list(mean_zero.plain) == pytest.approx([0.06, 0.07, 0.08])
+    assert list(mean_zero.masked) == pytest.approx([0.40, 0.41, 0.42])
+    assert finals[finals.variant == "no-mask"].masked.isna().all()
+    lines = gap_lines(finals)
+    # zero: gaps 0.34 each, interval above zero; noisy_linear: gaps -0.01, 0, 0.01 -> interval holds zero
+    assert lines[0] == "zero fill: final F1 on masked minus on plain images lies above zero (95% CI) for 1 of 1 masked variants: mean"
+    assert lines[1].startswith("noisy_linear fill:") and "for 0 of 1 masked variants" in lines[1]
+    cv = curves_by_images({"zero": zero}, ["mean"])
+    assert set(cv.curve) == {"mean, zero fill, plain images", "mean, zero fill, masked images"} and len(cv) == 12
