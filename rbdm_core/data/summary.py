@@ -67,3 +67,15 @@ def sequence_pairs(ids: Sequence[str], n: int = 4) -> np.ndarray:
         pairs += [int(i), int(np.flatnonzero(ids == ids[i].replace("/first", "/last"))[0])]
     return np.array(pairs, dtype=np.int64)
 
+
+def class_distribution_table(labels: np.ndarray, class_names: Sequence[str], reference: Mapping[str, int],
+                             reference_name: str = "AffectNet", run_name: str = "this run") -> pd.DataFrame:
+    """Images per class of a reference corpus (`reference` {class: count}) beside a run's
+    (`labels` (N,) class indices into `class_names`, counted with bincount): columns class,
+    "<reference_name> images", "<reference_name> share", "<run_name> images", "<run_name> share"
+    (shares 0..1 of each corpus's total)."""
+    ref = np.array([reference[c] for c in class_names])
+    ours = np.bincount(np.asarray(labels), minlength=len(class_names))
+    return pd.DataFrame({"class": list(class_names), f"{reference_name} images": ref,
+                         f"{reference_name} share": ref / ref.sum(),
+                         f"{run_name} images": ours, f"{run_name} share": ours / ours.sum()})
