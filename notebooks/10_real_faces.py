@@ -148,7 +148,9 @@ print(f"the label changes {changes} times between consecutive processed frames "
 # A strip of frames, evenly spaced over the video, with each face's box and label:
 
 # %%
-strip = real_faces.video_strip(video, rows, step_ms, n=strip_frames, scale=strip_scale)
+from rbdm_core.video.reader import read_frames
+
+strip = real_faces.video_strip(read_frames(video, step_ms), rows, n=strip_frames, scale=strip_scale)
 viz.show(video_strip_figure(strip), "video-strip")
 
 # %% [markdown]

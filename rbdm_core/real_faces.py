@@ -5,7 +5,7 @@ relevance masks of the strip's faces. Figures: `rbdm_core.viz.real_faces`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,6 @@ from rbdm_core.data.face_detect import detect_faces
 from rbdm_core.data.images import open_image, to_array
 from rbdm_core.masking.apply import apply_mask
 from rbdm_core.masking.registry import make_masks
-from rbdm_core.video.reader import read_frames
 
 
 def media_table(files: Sequence[photos.Media] = photos.FILES) -> pd.DataFrame:
@@ -105,24 +104,25 @@ class Strip:
     scale: int
 
 
-def video_strip(video, rows: pd.DataFrame, step_ms: float, n: int = 6, scale: int = 3) -> Strip:
-    """`n` frames of `video` (read every `step_ms` ms) evenly spaced over the face rows `rows`
-    (`classify_video`'s rows as a table), each with its first face's box."""
+def video_strip(frames: Iterable, rows: pd.DataFrame, n: int = 6, scale: int = 3) -> Strip:
+    """`n` of a video's `frames` (objects with .index and .image (H, W, 3) uint8, e.g.
+    `video.reader.read_frames(path, step_ms)`), evenly spaced over the face rows `rows`
+    (`face_rows`' table of `classify_video` at the same step), each with its first face's box."""
     picked = np.linspace(0, len(rows) - 1, n).round().astype(int)
     picked_frames = set(rows["frame"].iloc[picked])
-    frames, titles, strip_rows, full = [], [], [], {}
-    for fr in read_frames(video, step_ms):
+    shown, titles, strip_rows, full = [], [], [], {}
+    for fr in frames:
         if fr.index in picked_frames:
             r = rows[rows["frame"] == fr.index].iloc[0]
             full[fr.index] = np.asarray(fr.image)
-            frames.append(full[fr.index][::scale, ::scale])
+            shown.append(full[fr.index][::scale, ::scale])
             strip_rows.append(r)
             titles.append(f"{r['time_ms'] / 1000:.1f} s: {r['label']} {r['probability']:.2f}")
-    boxes = np.zeros((len(frames),) + frames[0].shape[:2], bool)
+    boxes = np.zeros((len(shown),) + shown[0].shape[:2], bool)
     for k, r in enumerate(strip_rows):
         x, y, w, h = (int(r[c]) // scale for c in ("x", "y", "width", "height"))
         boxes[k, y:y + h, x:x + w] = True
-    return Strip(frames, titles, strip_rows, boxes, full, scale)
+    return Strip(shown, titles, strip_rows, boxes, full, scale)
 
 
 def strip_faces(strip: Strip, crop: Callable) -> list[np.ndarray]:

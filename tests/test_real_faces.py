@@ -84,3 +84,19 @@ def test_face_rows_table():
     t = real_faces.face_rows(res)
     assert t.iloc[0].to_dict() == {"frame": 0, "time_ms": 0.0, "track": 0, "face": 0, "x": 1, "y": 2, "width": 3,
                                    "height": 4, "label": "joy", "probability": 0.5}
+
+
+def test_video_strip_and_strip_faces_with_fake_frames():
+    """Six 6x6 frames, a face row per frame; two frames picked evenly (rows 0 and 5), shown at 1/2."""
+    frames = [SimpleNamespace(index=i, image=np.full((6, 6, 3), i, np.uint8)) for i in range(6)]
+    rows = pd.DataFrame({"frame": range(6), "time_ms": [40.0 * i for i in range(6)], "label": ["joy"] * 6,
+                         "probability": [0.5] * 6, "x": [2] * 6, "y": [0] * 6, "width": [2] * 6, "height": [4] * 6})
+    strip = real_faces.video_strip(iter(frames), rows, n=2, scale=2)
+    assert [int(r["frame"]) for r in strip.rows] == [0, 5] and sorted(strip.full) == [0, 5]
+    assert strip.titles == ["0.0 s: joy 0.50", "0.2 s: joy 0.50"]
+    assert strip.frames[1].shape == (3, 3, 3) and int(strip.frames[1][0, 0, 0]) == 5
+    expected = np.zeros((3, 3), bool)
+    expected[0:2, 1:2] = True  # the box (2, 0, 2, 4) at 1/2: x 1..2, y 0..2
+    np.testing.assert_array_equal(strip.boxes[0], expected)
+    faces = real_faces.strip_faces(strip, lambda frame, box: (frame[box[1]:box[1] + box[3], box[0]:box[0] + box[2]],))
+    assert faces[1].shape == (4, 2, 3) and int(faces[1][0, 0, 0]) == 5
