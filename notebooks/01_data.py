@@ -40,15 +40,12 @@ affectnet_root = None  # AffectNet folder (Manually_Annotated_file_lists/ and th
 ckplus_root = None  # CK+ folder (cohn-kanade-images/ and Emotion/)
 
 # %%
-import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from rbdm_core import viz
 from rbdm_core.data import FERPLUS_CLASSES
 from rbdm_core.data import synthetic
+from rbdm_core.data.summary import PAPER_N, counts_table, paper_counts_table, sequence_pairs, share_table
 from rbdm_core.pipeline import Pipeline, get_profile
+from rbdm_core.viz.corpora import class_examples_figure, counts_figure, sequence_pairs_figure
 
 run_prof = get_profile(profile)  # the profile the later chapters run with
 synthetic_run = run_prof.synthetic and not (run_prof.roots or {}).get("folder")
@@ -127,26 +124,8 @@ viz.show(fig, "method")
 # The counts below are the paper's, after its cleaning, beside the sizes of this run.
 
 # %%
-paper_counts = pd.DataFrame(
-    [
-        ("AffectNet", "Trainer", "269,118 images after removing duplicates and non-emotion labels",
-         "AffectNet-like"),
-        ("FERPlus", "Trainee", "35,488 images after removing unknown and not-a-face majorities",
-         "FERPlus-like"),
-        ("CK+", "gaze study", "654 images: first and last frame of 327 labelled sequences",
-         "CK+-like"),
-    ],
-    columns=["corpus", "role in the paper", "the paper's count", "stand-in"],
-)
-if not synthetic_run:  # this run read the corpora themselves
-    paper_counts = paper_counts.drop(columns="stand-in").assign(**{"stand-in": list(corpora)})
-paper_counts["this run"] = [
-    f"{len(corpora[s])} images ({'synthetic' if corpora[s].is_synthetic else 'real'}"
-    + (", an image folder)" if s == "image folder" else ")") for s in paper_counts["stand-in"]
-]
-if not synthetic_run:
-    paper_counts = paper_counts.drop(columns="stand-in")
-viz.table(paper_counts, caption="Corpus sizes: the paper's (quoted) beside this run's")
+# the paper's counts are quoted in rbdm_core.data.summary.PAPER_CORPORA
+viz.table(paper_counts_table(corpora, synthetic_run), caption="Corpus sizes: the paper's (quoted) beside this run's")
 
 # %% [markdown]
 # ## Counts per class and split
@@ -158,35 +137,11 @@ viz.table(paper_counts, caption="Corpus sizes: the paper's (quoted) beside this 
 # synthetic split. **These counts are synthetic** unless the line above says *real*.
 
 # %%
-def counts_table(ds):
-    """Classes as rows, splits as columns, plus the total (counts from Dataset.counts())."""
-    c = ds.counts()
-    t = c.pivot(index="label", columns="split", values="count").reindex(index=list(ds.class_names))
-    t = t[list(ds.splits)]
-    t["total"] = t.sum(axis=1)
-    t.loc["all classes"] = t.sum(axis=0)
-    t.index.name = "class"
-    return t.reset_index()
-
-
 for name, ds in corpora.items():
     display(viz.table(counts_table(ds), caption=f"{name} ({'synthetic' if ds.is_synthetic else 'real'}): images per class and split"))
 
 # %%
-fig = make_subplots(rows=1, cols=3, subplot_titles=list(corpora), horizontal_spacing=0.06)
-split_colors = {}
-palette = viz.TEMPLATE["layout"]["colorway"]
-for col, (name, ds) in enumerate(corpora.items(), start=1):
-    c = ds.counts()
-    for s in ds.splits:
-        color = split_colors.setdefault(s, palette[len(split_colors) % len(palette)])
-        sub = c[c["split"] == s]
-        fig.add_trace(go.Bar(x=sub["label"], y=sub["count"], name=s, marker_color=color,
-                             legendgroup=s, showlegend=True), row=1, col=col)
-fig.update_layout(barmode="stack", height=420,
-                  title=f"Images per class and split ({'synthetic stand-ins' if synthetic_run else 'real corpora'})",
-                  legend={"orientation": "h", "y": -0.3})
-fig.update_xaxes(tickangle=-45)
+fig = counts_figure(corpora, title=f"Images per class and split ({'synthetic stand-ins' if synthetic_run else 'real corpora'})")
 viz.show(fig, "counts-per-class")
 
 # %% [markdown]
@@ -196,20 +151,11 @@ viz.show(fig, "counts-per-class")
 
 # %%
 kind_of_run = "synthetic" if synthetic_run else "this run"
-
-
-def share_table(ds, split, reference):
-    sub = ds.select_split(split)
-    got = np.bincount(sub.labels, minlength=len(ds.class_names)) / len(sub)
-    ref = np.array([reference[c] for c in ds.class_names], dtype=float)
-    ref = ref / ref.sum()
-    return pd.DataFrame({"class": list(ds.class_names), "reference share": ref, f"{kind_of_run} share": got,
-                         "difference": got - ref})
-
-
 shares = {
-    f"{names['target']}, Training": share_table(corpora[names["target"]], "Training", synthetic.FERPLUS_PROPORTIONS),
-    f"{names['source']}, training": share_table(corpora[names["source"]], "training", synthetic.AFFECTNET_TRAINING_COUNTS),
+    f"{names['target']}, Training": share_table(corpora[names["target"]], "Training", synthetic.FERPLUS_PROPORTIONS,
+                                                label=kind_of_run),
+    f"{names['source']}, training": share_table(corpora[names["source"]], "training", synthetic.AFFECTNET_TRAINING_COUNTS,
+                                                label=kind_of_run),
 }
 for title, t in shares.items():
     display(viz.table(t, float_format="{:.3f}", caption=f"{title}: class shares ({kind_of_run} vs the real corpus)"))
@@ -230,12 +176,9 @@ for title, t in shares.items():
 for key, (name, split) in {"affectnet": (names["source"], "training"),
                            "ferplus": (names["target"], "Training")}.items():
     ds = corpora[name]
-    idx = ds.first_of_each_class(split)
     about = "(synthetic)" if ds.regions is not None else "(real)"
-    fig = viz.image_grid(ds.images[idx], [ds.class_names[ds.labels[i]] for i in idx],
-                         overlays=ds.regions[idx] if ds.regions is not None else None, cols=8,
-                         title=f"{name} {about}: one {split} image per class"
-                         + (", ground truth in red" if ds.regions is not None else " (no ground truth: real data)"))
+    fig = class_examples_figure(ds, split, title=f"{name} {about}: one {split} image per class"
+                                + (", ground truth in red" if ds.regions is not None else " (no ground truth: real data)"))
     viz.show(fig, f"examples-{key}")
 
 # %% [markdown]
@@ -244,17 +187,9 @@ for key, (name, split) in {"affectnet": (names["source"], "training"),
 
 # %%
 ck = corpora[names["gaze"]]
-ids = pd.Series(ck.ids)
-firsts = np.flatnonzero(ids.str.endswith("/first"))[:4]
-pairs = []
-for i in firsts:
-    last = int(np.flatnonzero(ids == ids[i].replace("/first", "/last"))[0])
-    pairs += [int(i), last]
-pairs = np.array(pairs)
-titles = [f"{ck.ids[i].rsplit('/', 1)[0]}<br>{ck.ids[i].rsplit('/', 1)[1]}: {ck.class_names[ck.labels[i]]}" for i in pairs]
-fig = viz.image_grid(ck.images[pairs], titles, overlays=ck.regions[pairs] if ck.regions is not None else None,
-                     cols=8, title=f"{names['gaze']} ({'synthetic' if ck.is_synthetic else 'real'}): "
-                     "first and last frame of four sequences")
+pairs = sequence_pairs(ck.ids, 4)  # first frame, last frame of the first four sequences
+fig = sequence_pairs_figure(ck, pairs, title=f"{names['gaze']} ({'synthetic' if ck.is_synthetic else 'real'}): "
+                            "first and last frame of four sequences")
 viz.show(fig, "examples-ckplus")
 
 # %% [markdown]
@@ -294,9 +229,8 @@ if synthetic_run and ckplus_root is not None:
     real["CK+"] = read_ckplus(ckplus_root, size=48)
 if not real:
     print("No real corpus given: every number in this chapter is SYNTHETIC.")
-paper_n = {"AffectNet": 269118, "FERPlus": 35488, "CK+": 654}
 for name, ds in real.items():
-    print(f"{name} (real): {len(ds)} images" + (f"; the paper reports {paper_n[name]:,}" if name in paper_n else ""))
+    print(f"{name} (real): {len(ds)} images" + (f"; the paper reports {PAPER_N[name]:,}" if name in PAPER_N else ""))
     if synthetic_run:  # a real profile showed the counts above
         display(viz.table(counts_table(ds), caption=f"{name} (real): images per class and split"))
 if real:

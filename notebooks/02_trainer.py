@@ -41,18 +41,14 @@ affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
 # %%
-import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
-from rbdm_core import viz
+from rbdm_core import trainer_summary, viz
 from rbdm_core.augment import AugmentConfig, augment_preview
-from rbdm_core.curves import confusion_matrix, per_class_table, relabel
+from rbdm_core.curves import per_class_table
 from rbdm_core.data import synthetic
-from rbdm_core.models import build_model, load_bundle
+from rbdm_core.data.summary import class_distribution_table
+from rbdm_core.models import load_bundle
 from rbdm_core.pipeline import Pipeline, get_profile
-from rbdm_core.training import class_weights
+from rbdm_core.viz.trainer import agreement_figure, augmentation_figure, candidate_curves_figure, class_distribution_figure
 
 prof = get_profile(profile)
 pipe = Pipeline(prof, run_dir=run_dir, seed=seed,
@@ -76,22 +72,14 @@ print(f"Trainer candidates: {', '.join(prof.trainer_candidates)}; {prof.trainer_
 
 # %%
 names = list(src.class_names)
-real_counts = np.array([synthetic.AFFECTNET_TRAINING_COUNTS[c] for c in names])
-ours = np.bincount(src.select_split(*src.training_splits).labels, minlength=len(names))
-fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                    subplot_titles=["AffectNet (real, published)", f"this run ({kind.lower()})"])
-fig.add_trace(go.Bar(x=names, y=real_counts, marker_color="#1f77b4", name="AffectNet"), row=1, col=1)
-fig.add_trace(go.Bar(x=names, y=ours, marker_color="#ff7f0e", name="this run"), row=1, col=2)
-fig.update_layout(height=400, showlegend=False, title="Images per class in the Trainer's training set",
-                  margin={"t": 90, "b": 90})
-fig.update_yaxes(title_text="images", row=1, col=1)
-fig.update_xaxes(tickangle=-45)
+train_labels = src.select_split(*src.training_splits).labels
+dist = class_distribution_table(train_labels, names, synthetic.AFFECTNET_TRAINING_COUNTS)  # images per class
+fig = class_distribution_figure(names, dist["AffectNet images"], dist["this run images"],
+                                reference_title="AffectNet (real, published)", run_title=f"this run ({kind.lower()})",
+                                title="Images per class in the Trainer's training set")
 viz.show(fig, "class-distribution")
 
 # %%
-dist = pd.DataFrame({"class": names, "AffectNet images": real_counts,
-                     "AffectNet share": real_counts / real_counts.sum(),
-                     "this run images": ours, "this run share": ours / ours.sum()})
 viz.table(dist, float_format="{:.3f}", caption="Class shares: AffectNet (real) and this run's source training split")
 
 # %% [markdown]
@@ -122,8 +110,7 @@ viz.table(dist, float_format="{:.3f}", caption="Class shares: AffectNet (real) a
 # gives for this run's training split:
 
 # %%
-weights = class_weights(src.select_split(*src.training_splits).labels, len(names))
-viz.table(pd.DataFrame({"class": names, "images": ours, "weight w_k": weights}), float_format="{:.3f}",
+viz.table(trainer_summary.class_weight_table(train_labels, names), float_format="{:.3f}",
           caption=f"Class weights of this run's training split (used in the loss: "
                   f"{'yes' if prof.class_weighted else 'no, the profile turns them off'})")
 
@@ -144,22 +131,9 @@ viz.table(pd.DataFrame({"class": names, "images": ours, "weight w_k": weights}),
 # role, did not leave chance level in a few epochs from scratch.
 
 # %%
-paper_params = {"inception_v3": "~23.8 M", "mobilenet_v2": "3.5 M"}
-rows = []
-for arch in ("xception", "mobilenet_v2", "inception_v3", "vgg_face", *prof.trainer_candidates):
-    if any(r["architecture"] == arch for r in rows):
-        continue
-    quick_stand_in = arch not in ("xception", "mobilenet_v2", "inception_v3", "vgg_face")
-    b = build_model(arch, len(names), data_shape=src.shape, seed=seed,
-                    input_size=None if quick_stand_in else "paper")
-    n = int(b.model.count_params())
-    width = int(b.model.get_layer("logits").kernel.shape[0])  # features entering the classifier
-    rows.append({"architecture": arch, "role": "candidate" if arch in prof.trainer_candidates else "paper only",
-                 "input": f"{b.preprocess.size[0]}x{b.preprocess.size[1]}x{b.preprocess.channels}",
-                 "parameters (8 classes)": f"{n:,}", "the paper's count": paper_params.get(arch, ""),
-                 "with a 1000-class layer": "" if quick_stand_in else f"{n + (1000 - len(names)) * (width + 1):,}"})
-    del b
-viz.table(pd.DataFrame(rows), caption="Architectures: parameter counts and input sizes (the paper's counts quoted)")
+# builds every architecture (the paper's at their paper input size) and counts its parameters
+archs = trainer_summary.architecture_table(prof.trainer_candidates, len(names), src.shape, seed=seed)
+viz.table(archs, caption="Architectures: parameter counts and input sizes (the paper's counts quoted)")
 
 # %% [markdown]
 # ## Augmentation
@@ -178,11 +152,9 @@ viz.table(pd.DataFrame(rows), caption="Architectures: parameter counts and input
 
 # %%
 pick = src.first_of_each_class(src.training_splits[0])[:preview_images]
-aug = augment_preview(src.images[pick], n=preview_n, seed=seed, cfg=AugmentConfig())
-cells = np.concatenate([src.images[pick][:, None], aug], axis=1).reshape((-1,) + src.images.shape[1:])
-titles = [names[src.labels[i]] if j == 0 else f"draw {j}" for i in pick for j in range(preview_n + 1)]
-fig = viz.image_grid(cells, titles, cols=preview_n + 1, cell_px=110,
-                     title=f"The paper's augmentation on {kind.lower()} source images")
+aug = augment_preview(src.images[pick], n=preview_n, seed=seed, cfg=AugmentConfig())  # (P, n, H, W, C)
+fig = augmentation_figure(src.images[pick], aug, [names[src.labels[i]] for i in pick],
+                          title=f"The paper's augmentation on {kind.lower()} source images")
 viz.show(fig, "augmentation-preview")
 
 # %% [markdown]
@@ -226,29 +198,12 @@ viz.show(fig, "augmentation-preview")
 # %%
 cands = pipe.trainer_candidates()
 results = {a: pipe.train_trainer(a) for a in cands.architecture}
-cand_table = cands.copy()
-cand_table["best_epoch"] = [float(results[a].curves.query("step == @s").epoch.iloc[0])
-                            for a, s in zip(cands.architecture, cands.best_step)]
-cand_table["selected"] = np.where(cand_table.architecture == pipe.trainer_architecture, "Trainer", "")
-viz.table(cand_table[["architecture", "best_f1", "best_step", "best_epoch", "final_f1", "steps", "selected"]],
-          float_format="{:.3f}", caption=f"Trainer candidates on the validation split ({kind.lower()} data)")
+cand_table = trainer_summary.candidate_table(cands, {a: r.curves for a, r in results.items()}, pipe.trainer_architecture)
+viz.table(cand_table, float_format="{:.3f}", caption=f"Trainer candidates on the validation split ({kind.lower()} data)")
 
 # %%
-fig = make_subplots(rows=1, cols=2, subplot_titles=["validation macro-F1", "loss (cross-entropy)"],
-                    horizontal_spacing=0.1)
-palette = viz.TEMPLATE["layout"]["colorway"]
-for k, (arch, r) in enumerate(results.items()):
-    c = r.curves
-    f1 = c[(c.split == "validation") & (c.metric == "f1")]
-    fig.add_trace(go.Scatter(x=f1.step, y=f1.value, mode="lines", name=arch, legendgroup=arch,
-                             line={"color": palette[k]}), row=1, col=1)
-    for split, dash in (("train", "dot"), ("validation", "solid")):
-        lo = c[(c.split == split) & (c.metric == "loss")]
-        fig.add_trace(go.Scatter(x=lo.step, y=lo.value, mode="lines", name=f"{arch} ({split})", legendgroup=arch,
-                                 line={"color": palette[k], "dash": dash}, showlegend=False), row=1, col=2)
-fig.update_xaxes(title_text="training step")
-fig.update_layout(height=420, title="Trainer candidates (loss: dotted = training, solid = validation)",
-                  margin={"t": 90}, legend={"orientation": "h", "y": -0.25})
+fig = candidate_curves_figure({a: r.curves for a, r in results.items()},
+                              title="Trainer candidates (loss: dotted = training, solid = validation)")
 viz.show(fig, "candidate-curves")
 
 # %% [markdown]
@@ -262,14 +217,8 @@ viz.show(fig, "candidate-curves")
 
 # %%
 tr = pipe.trainer
-best_epoch = float(tr.curves.query("step == @tr.best_step").epoch.iloc[0])
-f1_table = pd.DataFrame([
-    {"model": "InceptionV3 (paper)", "data": "AffectNet validation (real)", "epochs": "42", "macro-F1": 0.59},
-    {"model": "baseline of AffectNet's authors (quoted by the paper)", "data": "AffectNet validation (real)",
-     "epochs": "", "macro-F1": 0.58},
-    {"model": f"{pipe.trainer_architecture} (this run)", "data": f"source validation ({kind.lower()})",
-     "epochs": f"{best_epoch:.3g}", "macro-F1": tr.best_f1},
-])
+f1_table = trainer_summary.trainer_f1_table(pipe.trainer_architecture, trainer_summary.best_epoch(tr.curves, tr.best_step),
+                                            tr.best_f1, data=f"source validation ({kind.lower()})")
 viz.table(f1_table, float_format="{:.3f}", caption="Trainer macro-F1: the paper's (quoted) and this run's")
 
 # %% [markdown]
@@ -330,19 +279,7 @@ viz.table(ranked, float_format="{:.3f}",
                   "beside the agreement of two AffectNet annotators (quoted from Mollahosseini et al.)")
 
 # %%
-fig = go.Figure()
-for metric, color in (("recall", palette[0]), ("f1", palette[1])):
-    fig.add_trace(go.Bar(x=ranked["class"], y=ranked[metric], name=f"Trainer {'F1' if metric == 'f1' else metric} "
-                         f"({kind.lower()})", marker_color=color))
-quoted = ranked.dropna(subset=["annotator agreement"])
-fig.add_trace(go.Scatter(x=quoted["class"], y=quoted["annotator agreement"], mode="markers+text",
-                         name="agreement of two AffectNet annotators (quoted)",
-                         text=[f"{v:.1%}" for v in quoted["annotator agreement"]], textposition="top center",
-                         marker={"symbol": "diamond", "size": 13, "color": "#d62728"}))
-fig.update_layout(barmode="group", height=420, yaxis={"range": [0, 1.1], "title": "share"},
-                  title="Per class: this run's Trainer and AffectNet's human agreement",
-                  legend={"orientation": "h", "y": -0.3}, margin={"t": 60, "b": 110})
-fig.update_xaxes(tickangle=-45)
+fig = agreement_figure(ranked, run_label=kind.lower(), title="Per class: this run's Trainer and AffectNet's human agreement")
 viz.show(fig, "trainer-vs-agreement")
 
 # %%
@@ -380,11 +317,7 @@ print(f"licence: {fer.info.get('licence')}")
 # much about the gap between the synthetic faces and real photographs.
 
 # %%
-shared = [c for c in tgt.class_names if c in fer.class_names]  # FERPlus order, contempt left out
-y_true = relabel(val.labels, tgt.class_names, shared)
-keep = y_true >= 0
-y_pred = relabel(fer.predict(val.images[keep]), fer.class_names, shared)
-cm_fer = confusion_matrix(y_true[keep], y_pred, len(shared))
+cm_fer, shared, keep = trainer_summary.score_on_shared_classes(fer, val)  # FERPlus order, contempt left out
 print(f"{int(keep.sum())} of {len(val)} {val_split} images scored ({int((~keep).sum())} contempt images left out); "
       f"data {'SYNTHETIC' if tgt.is_synthetic else 'real'}")
 fer_scores = per_class_table(cm_fer, shared)

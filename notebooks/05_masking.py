@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: rbdm (Python 3)
 #     language: python
@@ -51,12 +52,10 @@ ckplus_root = None  # CK+ folder (cohn-kanade-images/ and Emotion/)
 # %%
 import textwrap
 
-import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
-
-from rbdm_core import masking, regions, statistics, viz
+from rbdm_core import masking, regions, viz
+from rbdm_core.masking import summary
 from rbdm_core.pipeline import Pipeline, get_profile
+from rbdm_core.viz.masks import fills_figure, kept_fraction_figure, masks_figure
 
 pipe = Pipeline(get_profile(profile, negative_fraction=negative_fraction, perceptive_n=perceptive_n),
                 run_dir=run_dir, seed=seed,
@@ -119,13 +118,9 @@ if pipe.roots.get("gaze"):  # a recording replaces the simulated annotators of c
 # image (the first training images of different classes).
 
 # %%
-first_of_class = [int(np.flatnonzero(train.labels == k)[0]) for k in range(len(train.class_names))
-                  if (train.labels == k).any()]
-examples = np.array(first_of_class[: int(n_examples)])
-titles = [f"{t}<br>{train.class_names[train.labels[i]]}" for t in MASK_TYPES for i in examples]
-fig = viz.image_grid(np.concatenate([train.images[examples]] * len(MASK_TYPES)), titles,
-                     overlays=np.concatenate([~masks[t][examples] for t in MASK_TYPES]), cols=len(examples),
-                     overlay_opacity=0.6, title=f"Negative, mean and perceptive masks ({kind}; removed area in red)")
+examples = train.first_of_each_class("Training")[: int(n_examples)]  # the first image of each class
+fig = masks_figure(train.images, masks, examples, train.class_names, train.labels,
+                   title=f"Negative, mean and perceptive masks ({kind}; removed area in red)")
 viz.show(fig, "fig8-masks")
 
 # %% [markdown]
@@ -165,15 +160,12 @@ viz.show(fig, "fig8-masks")
 
 # %%
 fill_names = list(masking.FILL_NAMES)
-fill_table = pd.DataFrame([{"fill": f.name, "parameters": ", ".join(f"{k}={v}" for k, v in f.params.items()) or "-",
-                            "random": f.random, "the paper's": f.paper, "what it does": f.description}
-                           for f in masking.FILLS.values()])
-display(viz.table(fill_table, caption="The registered fills (rbdm_core.masking.FILLS)"))
-one = examples[:1]
-filled = [masking.apply_mask(train.images[one], masks[t][one], f, seed=seed, start=int(one[0]))[0]
-          for t in MASK_TYPES for f in fill_names]
-fig = viz.image_grid(np.stack(filled), [f"{t}, {f}" for t in MASK_TYPES for f in fill_names], cols=len(fill_names),
-                     cell_px=120, title=f"One image under each mask and fill ({kind}; {train.class_names[train.labels[one[0]]]})")
+display(viz.table(summary.fill_table(), caption="The registered fills (rbdm_core.masking.FILLS)"))
+one = int(examples[0])  # the first image of Figure 8
+filled = summary.filled_examples(train.images[one:], {t: masks[t][one:] for t in MASK_TYPES}, fill_names,
+                                 seed=seed, start=one)
+fig = fills_figure(filled, MASK_TYPES, fill_names,
+                   title=f"One image under each mask and fill ({kind}; {train.class_names[train.labels[one]]})")
 viz.show(fig, "fills")
 
 # %% [markdown]
@@ -184,24 +176,12 @@ viz.show(fig, "fills")
 # mask keeps the union of `n` discs, which is smaller when the most relevant pixels cluster.
 
 # %%
-stats = pd.concat([masking.mask_stats(masks[t], train.regions).assign(mask=t) for t in MASK_TYPES],
-                  ignore_index=True)
-fig = go.Figure()
-for t in MASK_TYPES:
-    fig.add_trace(go.Violin(y=stats.kept_fraction[stats["mask"] == t], name=t, box_visible=True,
-                            meanline_visible=True, points=False, spanmode="hard"))
-fig.update_layout(height=380, showlegend=False, yaxis_title="kept share of the image's pixels", yaxis_range=[0, 1],
-                  title=f"Kept fraction per image ({len(train)} {kind} training images)")
+stats = summary.kept_by_type({t: masks[t] for t in MASK_TYPES}, train.regions)  # one row per (mask, image)
+fig = kept_fraction_figure(stats, MASK_TYPES, title=f"Kept fraction per image ({len(train)} {kind} training images)")
 viz.show(fig, "kept-fraction")
 
 # %%
-kept = statistics.summarise(stats, by=["mask"], value="kept_fraction").set_index("mask").loc[list(MASK_TYPES)].reset_index()
-kept["the paper (text, quoted)"] = [
-    "removes 10 % of the pixels, most of the image stays",
-    "a middle ground: about the less relevant half removed",
-    "removes most of the image; eyes, nose and mouth stay",
-]
-viz.table(kept[["mask", "n", "mean", "sd", "ci_low", "ci_high", "the paper (text, quoted)"]],
+viz.table(summary.kept_summary(stats, MASK_TYPES),  # the paper's words: summary.PAPER_KEPT
           float_format="{:.3f}", caption="Kept fraction of the image (mean over images, 95% CI) beside the paper's description")
 
 # %% [markdown]
@@ -213,12 +193,8 @@ viz.table(kept[["mask", "n", "mean", "sd", "ci_low", "ci_high", "the paper (text
 # above their median, so the mean mask keeps far fewer than half of the pixels.
 
 # %%
-conc = regions.relevance_concentration(pipe.relevance(method=method), top=0.1)
-skew = conc.drop(columns="image").rename(columns={
-    "share_above_mean": "share of pixels >= mean (kept by the mean mask)",
-    "median_over_mean": "median / mean relevance",
-    "top_share": "share of the map's sum in its top 10 % pixels"})
-viz.table(skew.describe().loc[["mean", "25%", "50%", "75%"]].reset_index(names="over images"), float_format="{:.3g}",
+conc = regions.relevance_concentration(pipe.relevance(method=method), top=0.1)  # one row per image
+viz.table(summary.skew_summary(conc, top=0.1), float_format="{:.3g}",
           caption=f"How skewed are the {method} relevance maps? ({kind} training images)")
 
 # %% [markdown]
@@ -238,23 +214,12 @@ if train.regions is None:
     print("No ground-truth regions (real corpus): precision and recall are not available.")
 else:
     prec = masking.region_scores({t: masks[t] for t in MASK_TYPES}, train.regions, seed=seed)
-    wide = prec.assign(cell=[statistics.format_interval(m, lo, hi) for m, lo, hi in zip(prec["mean"], prec.ci_low, prec.ci_high)])
-    wide = wide.pivot(index=["mask", "pixels"], columns="metric", values="cell").reset_index()
-    wide["mask"] = pd.Categorical(wide["mask"], MASK_TYPES)
-    wide = wide.sort_values(["mask", "pixels"], kind="stable").reset_index(drop=True)
-    wide["mask"] = wide["mask"].astype(str)
     print(f"ground-truth regions cover {train.regions.mean():.1%} of the pixels on average ({kind})")
-    display(viz.table(wide, caption=f"Precision and recall against the ground-truth regions ({kind}): mean [95% CI]"))
+    display(viz.table(summary.region_score_table(prec, MASK_TYPES), caption=f"Precision and recall against the ground-truth regions ({kind}): mean [95% CI]"))
 
 # %%
 if train.regions is not None:
-    p = prec[prec.metric == "precision"].set_index(["mask", "pixels"])["mean"]
-    lift = pd.DataFrame({
-        "mask": list(MASK_TYPES),
-        "kept: precision / random": [p[(t, "mask")] / p[(t, "random, same size")] for t in MASK_TYPES],
-        "removed: precision / random": [p[(t, "removed area")] / p[(t, "removed area, random")] for t in MASK_TYPES],
-    })
-    display(viz.table(lift, float_format="{:.2f}", caption="Precision relative to a random mask of the same size (1 = chance)"))
+    display(viz.table(summary.precision_lift(prec, MASK_TYPES), float_format="{:.2f}", caption="Precision relative to a random mask of the same size (1 = chance)"))
 
 # %% [markdown]
 # A ratio above 1 for the kept pixels (mean and perceptive masks) means the mask keeps the
@@ -276,23 +241,9 @@ methods = list(dict.fromkeys([method, "gradient"]))
 # the profile's method: the training split's maps behind the masks (cached); others: these images only
 rel = {m: pipe.relevance(method=m)[explore_idx] if m == method else pipe.relevance(images=explore_imgs, method=m)
        for m in methods}
-fractions = (0.05, 0.1, 0.2, 0.3, 0.5)
-ns = (2, 4, 8, 16, 32)
-
-
-def explorer_masks(m, mask_type, value):
-    """Masks of the explorer images for one setting: `value` is the negative mask's fraction or the
-    perceptive mask's n (the mean mask has no parameter)."""
-    return masking.make_masks(rel[m], mask_type, **pipe.mask_params(mask_type, train.shape[0], fraction=value, n=value))
-
-
-states = {}
-for m in methods:
-    for f in fractions:
-        states[(m, "negative", f)] = explorer_masks(m, "negative", f)
-    states[(m, "mean", "-")] = explorer_masks(m, "mean", None)
-    for n in ns:
-        states[(m, "perceptive", n)] = explorer_masks(m, "perceptive", n)
+states = summary.explorer_states(  # value: the negative mask's fraction or the perceptive mask's n
+    rel, lambda mask_type, value: pipe.mask_params(mask_type, train.shape[0], fraction=value, n=value),
+    fractions=(0.05, 0.1, 0.2, 0.3, 0.5), ns=(2, 4, 8, 16, 32))
 fig = viz.explorer(explore_imgs, states, controls=["relevance", "mask", "fraction removed or n"],
                    titles=[train.class_names[train.labels[i]] for i in explore_idx],
                    title=f"Mask explorer ({kind} images)")

@@ -6,6 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: rbdm (Python 3)
 #     language: python
@@ -56,13 +57,10 @@ from rbdm_core.determinism import seed_everything
 # before TensorFlow runs any operation: thread pools can only be pinned once per process
 seed_everything(seed, single_thread=single_thread)
 
-import pandas as pd
-import plotly.graph_objects as go
-
-from rbdm_core import viz
-from rbdm_core.curves import curve_difference
+from rbdm_core import reproducibility, viz
 from rbdm_core.pipeline import Pipeline, get_profile
-from rbdm_core.training import preset, train
+from rbdm_core.training import preset
+from rbdm_core.viz.reproducibility import repro_curves_figure
 
 pipe = Pipeline(get_profile(profile), run_dir=run_dir, roots={"ferplus": ferplus_root, "affectnet": affectnet_root,
                                                               "ckplus": ckplus_root}, seed=seed)
@@ -82,28 +80,12 @@ print(f"{prof.trainee}, variant {v.name} (masked before epoch {v.switch_epoch}),
 # no checkpoint, no cache), trains it and hashes its final weights.
 
 # %%
-runs = [train(prof.trainee, tr, va, recipe, v, masks, seed=seed, out_dir=None, verbose=0, input_size=prof.input_size)
-        for _ in range(n_runs)]
-other = train(prof.trainee, tr, va, recipe, v, masks, seed=other_seed, out_dir=None, verbose=0,
-              input_size=prof.input_size)
-everything = runs + [other]
-table = pd.DataFrame({
-    "run": [f"run {i + 1}" for i in range(n_runs)] + ["other seed"],
-    "seed": [r.seed for r in everything],
-    "weights SHA-256 (first 16)": [r.weights_sha256[:16] for r in everything],
-    "best F1": [r.best_f1 for r in everything],
-    "final F1": [r.final_f1 for r in everything],
-    "max |curve - run 1|": [curve_difference(r.curves, runs[0].curves) for r in everything],
-})
-viz.table(table, float_format="{:.4g}", caption="Final weights and curves of each run, compared with run 1")
+runs, other = reproducibility.repeated_runs(prof.trainee, tr, va, recipe, v, masks, seed=seed, other_seed=other_seed,
+                                            n_runs=n_runs, input_size=prof.input_size)
+viz.table(reproducibility.run_table(runs, other), float_format="{:.4g}", caption="Final weights and curves of each run, compared with run 1")
 
 # %%
-same_hash = len({r.weights_sha256 for r in runs}) == 1
-same_curves = all(curve_difference(r.curves, runs[0].curves) == 0.0 for r in runs)
-differs = other.weights_sha256 != runs[0].weights_sha256
-print(f"{n_runs} runs with seed {seed}: identical weights {same_hash}, identical curves {same_curves}")
-print(f"run with seed {other_seed}: different weights {differs}, "
-      f"max curve difference {curve_difference(other.curves, runs[0].curves):.4g}")
+print("\n".join(reproducibility.identity_lines(runs, other)))
 
 # %% [markdown]
 # ## The curves on top of each other (the counterpart of the paper's Figure 9)
@@ -113,18 +95,9 @@ print(f"run with seed {other_seed}: different weights {differs}, "
 # only one line is visible. The run with the other seed is the control.
 
 # %%
-dashes = ["solid", "dash", "dot", "dashdot"]
 for metric, label in (("f1", "validation macro-F1"), ("loss", "validation loss")):
-    fig = go.Figure()
-    for i, r in enumerate(everything):
-        c = r.curves[(r.curves.split == "validation") & (r.curves.metric == metric)]
-        name = f"run {i + 1} (seed {r.seed})" if i < n_runs else f"other seed ({r.seed})"
-        fig.add_trace(go.Scatter(x=c.step, y=c.value, mode="lines", name=name,
-                                 line={"dash": dashes[i % len(dashes)] if i < n_runs else "solid",
-                                       "width": 4 - 1.2 * (i % 3) if i < n_runs else 2}))
-    fig.update_layout(title=f"{label}<br><sup>{n_runs} runs with seed {seed}, one with seed {other_seed}</sup>",
-                      xaxis_title="training step", yaxis_title=label, height=440,
-                      legend={"orientation": "h", "y": -0.2})
+    fig = repro_curves_figure(runs, other, metric, label,
+                              title=f"{label}<br><sup>{n_runs} runs with seed {seed}, one with seed {other_seed}</sup>")
     viz.show(fig, f"repro-{metric}")
 
 # %% [markdown]
@@ -148,37 +121,19 @@ for metric, label in (("f1", "validation macro-F1"), ("loss", "validation loss")
 # on every machine, and the regression test does compare that.
 
 # %% tags=["nbval-ignore-output"]
-import tempfile
-from pathlib import Path
-
 from rbdm_core import kernel_settings, nbval_plugin
 
 kernel_runs = []
-if measure_kernels:
-    with tempfile.TemporaryDirectory() as tmp:
-        def measure(name, setting, cpus=None):
-            return kernel_settings.train_under(name, setting, Path(tmp) / f"run{len(kernel_runs)}", profile=profile,
-                                               epochs=kernel_epochs, seed=seed, cpus=cpus)
-        for name, setting in kernel_settings.SETTINGS.items():
-            kernel_runs.append(measure(name, setting))
-        kernel_runs.append(measure("default", {}, cpus=1))
-        kernel_runs.append(measure("portable", kernel_settings.PORTABLE_KERNELS))
-        kernel_runs.append(measure("portable", kernel_settings.PORTABLE_KERNELS, cpus=1))
+if measure_kernels:  # one run per setting of kernel_settings.SETTINGS, the default on one core, the portable kernels
+    kernel_runs = reproducibility.kernel_runs(profile, epochs=kernel_epochs, seed=seed)
     spread = kernel_settings.spread(kernel_runs)
-    native = spread.iloc[:len(kernel_settings.SETTINGS) + 1]
-    print(f"native settings: {int((~native['identical weights']).sum())} of {len(native) - 1} give other weights "
-          f"than the default; final F1 from {native['final F1'].min():.4f} to {native['final F1'].max():.4f}, "
-          f"largest F1 curve difference {native['max |F1 curve diff|'].max():.4f}")
-    t_native, t_portable = spread["seconds"].iloc[0], spread["seconds"].iloc[-2]
-    print(f"speed: the portable run took {t_portable / t_native:.2f}x the time of the default run on this machine")
+    print("\n".join(reproducibility.kernel_lines(spread)))
     display(viz.table(spread, float_format="{:.3g}",
                       caption="One training run per kernel setting, compared with the default (this machine)"))
 
 # %%
 if measure_kernels:
-    by = {(r.name, r.cpus): r for r in kernel_runs}
-    portable_same = by[("portable", None)].weights_sha256 == by[("portable", 1)].weights_sha256
-    print(f"portable kernels, all cores vs one core: identical weights {portable_same}")
+    print(f"portable kernels, all cores vs one core: identical weights {reproducibility.portable_identical(kernel_runs)}")
 print(f"regression references are compared at {nbval_plugin.DEFAULT}")
 
 # %% [markdown]

