@@ -19,7 +19,7 @@ def counts_figure(corpora: Mapping[str, Dataset], *, title: str | None = None):
     """Stacked bars of images per class (x) and split (one colour per split name, shared across
     panels, in order of first appearance), one panel per corpus ({name: Dataset}; `Dataset.counts`)."""
     go = _go()
-    from plotly.subplots import make_subplots
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     fig = make_subplots(rows=1, cols=len(corpora), subplot_titles=list(corpora), horizontal_spacing=0.06)
     split_colors: dict[str, str] = {}

@@ -10,14 +10,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..statistics import summarise
 from .render import TEMPLATE, _go
 
 
 def band_table(df: pd.DataFrame, x: str, y: str, group: str | None = None, level: float = 0.95) -> pd.DataFrame:
     """Per (group, x): n, mean, ci_low, ci_high of column `y` (`statistics.summarise`, Student-t):
     the numbers `line_band` draws."""
-    from ..statistics import summarise
-
     keys = [group, x] if group else [x]
     for col in keys + [y]:
         if col not in df.columns:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+import textwrap
 from typing import Mapping, Sequence
 
+from ..masking import MASKS
 from .render import _go
 
 
@@ -14,8 +16,6 @@ METHOD_CHAPTERS: dict[str, int] = {"data": 1, "trainer": 2, "relevance": 3, "gaz
 
 def _box_text(title: str, lines: Sequence[str], width: int) -> str:
     """A bold title and body lines, each wrapped at `width` characters (plotly's `<br>`)."""
-    import textwrap
-
     body = [w for ln in lines for w in textwrap.wrap(ln, width)]
     return "<br>".join([f"<b>{html.escape(title, quote=False)}</b>"] + [html.escape(w, quote=False) for w in body])
 
@@ -41,9 +41,9 @@ def method_diagram(
     learns on masked images, (5) it is validated on unmasked ones. The gaze study (human vs model
     heatmaps, which also gives the perceptive mask its number of fixations) is drawn below.
     chapters: step -> chapter number (default `METHOD_CHAPTERS`). Returns a plotly Figure."""
+    # long: one drawing on one coordinate grid: each box and arrow is placed from the positions of
+    # the ones before it, so the lines read in the order the figure is drawn, top to bottom
     go = _go()
-    from ..masking import MASKS
-
     ch = dict(METHOD_CHAPTERS, **(chapters or {}))
     cands, masks = [str(c) for c in trainer_candidates], [str(m) for m in mask_types]
     if not cands:

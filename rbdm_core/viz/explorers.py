@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..masking import apply_mask
 from .images import _as_display_image, png_data_uri
 from .render import _go
 
@@ -53,8 +54,10 @@ def explorer(
     Returns a plotly Figure (show it with `show(fig, name)`); everything is PNG data URIs, so keep
     it small (e.g. 6 images x 15 states of 48 x 48 is ~0.3 MB).
     """
+    # long: the traces, the dropdown's and the slider's steps index one shared list of traces
+    # (one per state and column); kept together so that the index arithmetic is written once
     go = _go()
-    from plotly.subplots import make_subplots
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     imgs = np.asarray(images)
     if imgs.ndim == 3:
@@ -165,9 +168,7 @@ def live_explorer(
     compute(**{control: value}) -> (N, H, W) bool masks; controls: {name: options} (numbers give a
     selection slider, anything else a dropdown). Shows per image the mask and the masked image.
     Tag its cell `nbval-ignore-output`. Returns the ipywidgets VBox."""
-    import ipywidgets as widgets
-
-    from ..masking import apply_mask
+    import ipywidgets as widgets  # deferred: ipywidgets, only for the live explorer in a running notebook
 
     imgs = np.asarray(images)
     if imgs.ndim == 3:

@@ -75,7 +75,7 @@ def heatmaps_figure(image: np.ndarray, human_maps: np.ndarray, annotators: Seque
     (n, 2)) and one for the model (`model_map` (S, S), its pseudo-fixations `model_points` (n, 2)):
     `image` under the heatmap (jet, where > 0) and the points as white dots."""
     go = _go()
-    from plotly.subplots import make_subplots
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     side = image.shape[0]
     panels = [(f"annotator {a}", hm, pts) for a, hm, pts in zip(annotators, human_maps, human_points)]

@@ -9,6 +9,7 @@ import io
 from typing import Sequence
 
 import numpy as np
+from PIL import Image
 
 from ..relevance_overlay import PERCENTILE, robust_scale
 from .render import _go
@@ -20,8 +21,6 @@ ROBUST_PERCENTILE = PERCENTILE
 
 def png_data_uri(image: np.ndarray) -> str:
     """PNG data URI of one image: (H, W) or (H, W, 1|3|4) uint8, or (H, W) bool (white = True)."""
-    from PIL import Image
-
     a = np.asarray(image)
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
@@ -84,7 +83,7 @@ def image_grid(
     Returns a plotly Figure; display it with `show(fig, name)`.
     """
     go = _go()
-    from plotly.subplots import make_subplots
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     imgs = [np.asarray(i) for i in images]
     n = len(imgs)

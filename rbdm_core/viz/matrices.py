@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..figure_fit import text_px
 from .render import _go
 
 
@@ -28,8 +29,6 @@ def confusion(matrix: np.ndarray, class_names: Sequence[str], *, normalize: bool
         z=z, x=list(class_names), y=list(class_names), text=text, texttemplate="%{text}",
         colorscale="Blues", zmin=0, zmax=1 if normalize else None, showscale=True,
         hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"))
-    from ..figure_fit import text_px
-
     label_px = max(text_px(str(c), 12) for c in class_names)
     # left: the row labels plus the axis title; bottom: the column labels (plotly tilts long ones)
     fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true",

@@ -48,7 +48,7 @@ def decomposition_figure(image: np.ndarray, rmap: np.ndarray, budget: Mapping[st
     """Three panels: `image` (H, W, C) uint8, its relevance map `rmap` (H, W) on a symmetric scale
     ±max|R| (red positive), and `budget` (name -> value, `saliency.conservation.budget`) as bars."""
     go = _go()
-    from plotly.subplots import make_subplots
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     fig = make_subplots(rows=1, cols=3, column_widths=[0.28, 0.28, 0.44], horizontal_spacing=0.06,
                         subplot_titles=[f"input: {true_class}", f"relevance of {predicted_class}", "the budget"])
@@ -85,7 +85,7 @@ def layers_figure(lr, title: str, n_maps: int = 5):
     first, dark where the layer lies on every path, beside max(logit, 0); right: the relevance at
     `shown_layers(lr, n_maps)`, channels summed, each in % of its own max |R| (int8)."""
     go = _go()
-    from plotly.subplots import make_subplots
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     start = max(float(lr.logits[0]), 0.0)
     order = list(range(len(lr.layers)))[::-1]  # output first
@@ -146,7 +146,7 @@ def border_figure(trained, border_out=None, uniform: tuple[np.ndarray, str] | No
     if given, and `uniform` = (map / its mean, title) of a uniform image if given. One colour scale,
     ±the largest |ratio| of the first two (a uniform image's map would saturate it)."""
     go = _go()
-    from plotly.subplots import make_subplots
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     panels = [(trained.mean_ratio, f"mean of {trained.n} maps")]
     if border_out is not None:

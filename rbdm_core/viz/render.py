@@ -21,6 +21,8 @@ import os
 import re
 from typing import Any
 
+from ..figure_fit import fit
+
 #: env var: "html" (book, nbval) or "html+json" (default: also plotly's mime type for live use)
 FIGURE_MIME_ENV = "RBDM_FIGURE_MIME"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -45,7 +47,7 @@ _CONFIG = {"responsive": True, "displaylogo": False}
 
 
 def _go():
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # deferred: plotly, slow to import
 
     return go
 
@@ -62,8 +64,6 @@ def _check_name(name: str) -> str:
 def _figure_json(fig) -> str:
     """Deterministic JSON of a figure with the slim template, its text fitted to the book's column
     (`figure_fit.fit`: margins, subplot titles, tick labels, hover formats); `fig` is not modified."""
-    from ..figure_fit import fit
-
     go = _go()
     fig = go.Figure(fig)
     fig.layout.template = go.layout.Template(TEMPLATE)  # replaces (update_layout would merge)
@@ -120,6 +120,6 @@ def show(fig, name: str, height: int | None = None) -> None:
     """Display `fig` in the notebook (and hence the book) under the stable id `rbdm-fig-<name>`.
 
     Names must be unique within a chapter. Returns None (so a trailing call shows it once)."""
-    from IPython.display import display
+    from IPython.display import display  # deferred: IPython, only when a figure is shown in a kernel
 
     display(bundle(fig, name, height), raw=True)

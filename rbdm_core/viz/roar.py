@@ -7,8 +7,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+
+from .render import _go
 
 #: line colour per removal, line dash per fill (in the order the fills come)
 REMOVAL_COLORS = {"relevance": "#d62728", "random": "#1f77b4"}
@@ -21,12 +21,16 @@ def asymmetric_error(mean: Any, low: Any, high: Any) -> dict:
     return {"type": "data", "symmetric": False, "array": high - mean, "arrayminus": mean - low}
 
 
-def roar_figure(gaps: pd.DataFrame, title: str, fills: Sequence[str] | None = None) -> go.Figure:
+def roar_figure(gaps: pd.DataFrame, title: str, fills: Sequence[str] | None = None):
     """Two panels from `roar.removal_gaps(...)`: left, final F1 (mean [CI] over seeds) against k
     for ranked and random removal per fill, starting at k = 0 from the unmasked baseline; right,
     ranked - random (paired by seed, [CI]) per fill, with a line at zero. gaps: one row per
     (fill, fraction) with columns fill, fraction, {relevance,random,gap,baseline}_{mean,ci_low,ci_high};
-    fills: the order that assigns line dashes (default: as the fills come in `gaps`)."""
+    fills: the order that assigns line dashes (default: as the fills come in `gaps`). Returns a
+    plotly Figure."""
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
+
+    go = _go()
     dashes = dict(zip(list(pd.unique(gaps.fill)) if fills is None else list(fills), FILL_DASHES))
     base = gaps.iloc[0]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,

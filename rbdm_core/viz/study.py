@@ -33,8 +33,8 @@ def _label(row) -> str:
 
 def effects_figure(effects: pd.DataFrame, metric: str = "final_f1_test", title: str | None = None):
     """Differences from no mask of every comparison in `metric`, one panel per condition."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go  # deferred: plotly, slow to import
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     e = effects[effects.metric == metric]
     if e.empty:
@@ -74,7 +74,7 @@ def dial_figure(effects: pd.DataFrame, runs: pd.DataFrame, world: str, train_per
     """Benefit (`metric` − no mask, with its interval) against mask quality (mean share of kept
     pixels in the oracle region, from runs.csv) in one condition: the dial, the Trainers' relevance
     masks and the oracle."""
-    import plotly.graph_objects as go
+    import plotly.graph_objects as go  # deferred: plotly, slow to import
 
     e = effects[(effects.metric == metric) & (effects.world == world) & (effects.train_per_class == train_per_class)]
     r = runs[(runs.world == world) & (runs.train_per_class == train_per_class)]

@@ -21,7 +21,7 @@ def class_distribution_figure(class_names: Sequence[str], reference_counts, run_
     """Two bar panels of images per class: `reference_counts` (K,) (blue, panel `reference_title`)
     and `run_counts` (K,) (orange, panel `run_title`), classes on x."""
     go = _go()
-    from plotly.subplots import make_subplots
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     names = list(class_names)
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=[reference_title, run_title])
@@ -51,7 +51,7 @@ def candidate_curves_figure(curves: Mapping[str, pd.DataFrame], *, title: str | 
     value}): validation macro-F1 (left) and loss (right; dotted = train, solid = validation)
     against the training step, one colour per architecture."""
     go = _go()
-    from plotly.subplots import make_subplots
+    from plotly.subplots import make_subplots  # deferred: plotly, slow to import
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=["validation macro-F1", "loss (cross-entropy)"],
                         horizontal_spacing=0.1)
