@@ -56,13 +56,13 @@ ckplus_root = None  # CK+ folder (paper profile)
 # %%
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 import textwrap
 
 from rbdm_core import beyond, masking, statistics, viz
 from rbdm_core import roar as roar_check
 from rbdm_core.pipeline import Pipeline, get_profile
+from rbdm_core.viz import masks as masks_viz
 
 pipe = Pipeline(get_profile(profile), run_dir=run_dir, roots={"ferplus": ferplus_root, "affectnet": affectnet_root,
                                                               "ckplus": ckplus_root}, seed=seed)
@@ -127,17 +127,8 @@ else:
 
 # %%
 idx = np.arange(3)
-rows_img, removed, titles = [], [], []
-for i in idx:
-    for name, m in sources.items():
-        rows_img.append(images[i])
-        removed.append(~m[i])
-        titles.append(name.replace(" (", "<br>(").replace(" of the", "<br>of the").replace(" alone", "<br>alone"))
-# removed pixels washed out in white, kept pixels as they are
-fig = viz.image_grid(np.stack(rows_img), titles, overlays=np.stack(removed), cols=len(sources), cell_px=125,
-                     overlay_color=(255, 255, 255), overlay_opacity=0.85,
-                     title=f"{mask_type} masks of {len(idx)} {trainers_split} images by source ({data_kind.lower()}): "
-                           "removed pixels washed out")
+fig = masks_viz.masks_by_source_figure(images, sources, idx, title=f"{mask_type} masks of {len(idx)} {trainers_split} "
+                                       f"images by source ({data_kind.lower()}): removed pixels washed out")
 viz.show(fig, "several-trainers-masks")
 
 # %% [markdown]
@@ -189,15 +180,10 @@ else:
 
 # %%
 show_idx = np.flatnonzero(human.n_fixations.min(axis=0) > 0)[:4]
-imgs, titles, overlays = [], [], []
-for i in show_idx:
-    for name, m in (("annotators", human_union[i]), ("model", model_masks[i])):
-        imgs.append(gz.images[i])
-        overlays.append(m)
-        titles.append(f"{gz.class_names[gz.labels[i]]}<br>{name}")
-fig = viz.image_grid(np.stack(imgs), titles, overlays=np.stack(overlays), cols=4,
-                     title=f"Perceptive masks (kept area in red)<br><sup>annotators' fixations vs the model's "
-                           f"top-{n} pixels, {data_kind.lower()}</sup>")
+fig = masks_viz.mask_pairs_figure(gz.images, gz.labels, gz.class_names,
+                                  [("annotators", human_union), ("model", model_masks)], show_idx,
+                                  title=f"Perceptive masks (kept area in red)<br><sup>annotators' fixations vs the "
+                                        f"model's top-{n} pixels, {data_kind.lower()}</sup>")
 viz.show(fig, "human-vs-model-masks")
 
 # %% [markdown]

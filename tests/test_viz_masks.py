@@ -36,3 +36,17 @@ def test_kept_fraction_figure_one_violin_per_type():
     np.testing.assert_allclose(fig.data[0].y, [0.9, 0.8, 0.7])
     np.testing.assert_allclose(fig.data[1].y, [0.1, 0.2])
     assert fig.layout.title.text == "kept" and tuple(fig.layout.yaxis.range) == (0, 1)
+
+
+def test_chapter_8_mask_grids_carry_the_masks():
+    from rbdm_core.viz.masks import mask_pairs_figure, masks_by_source_figure
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5, 6, 6, 1), dtype=np.uint8)
+    a, b = rng.uniform(size=(5, 6, 6)) < 0.5, rng.uniform(size=(5, 6, 6)) < 0.3
+    fig = masks_by_source_figure(images, {"Trainer A (mean of the maps)": a, "B alone": b}, [0, 3], title="t")
+    titles = [x.text for x in fig.layout.annotations]
+    assert titles[:2] == ["Trainer A<br>(mean<br>of the maps)", "B<br>alone"] and len(titles) == 4
+    pairs = mask_pairs_figure(images, np.array([0, 1, 2, 0, 1]), ["neutral", "happiness", "surprise"],
+                              [("annotators", a), ("model", b)], [1, 4], title="p")
+    assert [x.text for x in pairs.layout.annotations] == ["happiness<br>annotators", "happiness<br>model"] * 2

@@ -48,3 +48,36 @@ def kept_fraction_figure(stats: pd.DataFrame, mask_types: Sequence[str], *, titl
     fig.update_layout(height=380, showlegend=False, yaxis_title="kept share of the image's pixels", yaxis_range=[0, 1],
                       title=title)
     return fig
+
+
+@timing.timed("figures and tables")
+def masks_by_source_figure(images: np.ndarray, sources: Mapping[str, np.ndarray], examples: Sequence[int], *,
+                           title: str | None = None, cell_px: int = 125):
+    """Chapter 8's masks of several Trainers: one row per image of `examples`, one column per mask
+    source, the removed pixels washed out in white (kept pixels as they are). images: (N, H, W, C)
+    uint8; sources: {name: (N, H, W) bool, True = kept}; column titles are the names, broken
+    before "(", " of the" and " alone"."""
+    rows, removed, titles = [], [], []
+    for i in np.asarray(examples):
+        for name, m in sources.items():
+            rows.append(images[i])
+            removed.append(~m[i])
+            titles.append(name.replace(" (", "<br>(").replace(" of the", "<br>of the").replace(" alone", "<br>alone"))
+    return image_grid(np.stack(rows), titles, overlays=np.stack(removed), cols=len(sources), cell_px=cell_px,
+                      overlay_color=(255, 255, 255), overlay_opacity=0.85, title=title)
+
+
+@timing.timed("figures and tables")
+def mask_pairs_figure(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                      pairs: Sequence[tuple[str, np.ndarray]], examples: Sequence[int], *, cols: int = 4,
+                      title: str | None = None):
+    """Masks from two (or more) sources side by side per image of `examples`, the kept area
+    tinted: pairs: [(name, (N, H, W) bool masks)], shown in that order for each image, titled
+    "class<br>name". images: (N, H, W, C) uint8; labels: (N,) indices into `class_names`."""
+    imgs, titles, overlays = [], [], []
+    for i in np.asarray(examples):
+        for name, m in pairs:
+            imgs.append(images[i])
+            overlays.append(m[i])
+            titles.append(f"{class_names[labels[i]]}<br>{name}")
+    return image_grid(np.stack(imgs), titles, overlays=np.stack(overlays), cols=cols, title=title)
