@@ -348,7 +348,7 @@ viz.show(fig, "border")
 # method, each map on its own symmetric colour scale (in % of its largest absolute value):
 
 # %%
-cmp_idx = np.concatenate([tgt_idx, np.setdiff1d(np.arange(len(tgt_train)), tgt_idx)[:max(0, n_compare - len(tgt_idx))]])
+cmp_idx = tgt_train.first_of_each_class_then_others(tgt_split, n_compare)
 cmp_imgs = tgt_train.images[cmp_idx]
 rels = relevance_many(bundle, cmp_imgs, METHODS, seed=seed)
 shown = [names[c] for c in tgt_train.labels[tgt_idx[:n_side_by_side]]]  # the first images' classes

@@ -70,7 +70,6 @@ import numpy as np
 import pandas as pd
 
 from rbdm_core import curves as study, statistics, viz
-from rbdm_core.curves import f1_per_class
 from rbdm_core.pipeline import VARIANTS, Pipeline, get_profile
 from rbdm_core.training import all_curves
 
@@ -407,7 +406,7 @@ print(f"this run's Trainer: {pipe.trainer_architecture}\n"
 best = study.best_variant(summary.table, criterion, exclude=("no-mask",))
 print(f"best masked variant by {criterion}: {best}")
 names = list(pipe.target.class_names)
-cms = {v: sum(r.confusion for r in results if r.variant.name == v) for v in ("no-mask", best)}
+cms = {v: study.summed_confusion(results, v) for v in ("no-mask", best)}
 for v, cm in cms.items():
     fig = viz.confusion(cm, names, title=f"{v}<br><sup>validation, {len(prof.seeds)} seeds summed, {data_kind.lower()}</sup>")
     fig.update_layout(margin={"l": 90, "t": 70, "b": 100}, height=520)
@@ -415,9 +414,7 @@ for v, cm in cms.items():
     viz.show(fig, f"confusion-{v}")
 
 # %%
-per_class = pd.DataFrame({"class": names, "F1 no-mask": f1_per_class(cms["no-mask"]),
-                          f"F1 {best}": f1_per_class(cms[best])})
-per_class["difference"] = per_class[f"F1 {best}"] - per_class["F1 no-mask"]
+per_class = study.per_class_comparison(cms["no-mask"], cms[best], names, "no-mask", best)
 viz.table(per_class, float_format="{:.3f}", caption="Per-class F1 from the summed confusion matrices")
 
 # %% [markdown]

@@ -165,7 +165,7 @@ viz.show(video_strip_figure(strip), "video-strip")
 # %%
 face_pixels = real_faces.strip_faces(strip, crop)  # the face of each strip frame
 rel = relevance(bundle, face_pixels, method=method)
-views = np.concatenate([bundle.preprocess.pixels(p[None]) for p in face_pixels])  # (N, 48, 48) uint8
+views = real_faces.model_views(bundle, face_pixels)  # (N, 48, 48) uint8
 k = kernel_for_image(views.shape[1])
 masks = real_faces.three_masks(rel.maps, fraction=negative_fraction, n=perceptive_n, sigma=k.sigma, cutoff=k.cutoff)
 times_ms = [r["time_ms"] for r in strip.rows]

@@ -131,6 +131,23 @@ def one_class_f1(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.array([macro_f1(labels, np.full(labels.shape, k), num_classes) for k in range(num_classes)])
 
 
+def summed_confusion(results, variant: str) -> np.ndarray:
+    """(K, K) int64: the confusion matrices (`TrainResult.confusion`, the selected model on the
+    validation set) of every run of `variant` in `results`, summed over its seeds."""
+    cms = [r.confusion for r in results if r.variant.name == variant]
+    if not cms:
+        raise ValueError(f"results: no run of variant {variant!r}")
+    return np.sum(cms, axis=0)
+
+
+def per_class_comparison(cm_a: np.ndarray, cm_b: np.ndarray, class_names, a: str, b: str) -> pd.DataFrame:
+    """Per class: F1 from the summed confusion matrix of `a` and of `b` (`f1_per_class`) and their
+    difference b - a. Columns class, "F1 <a>", "F1 <b>", difference."""
+    out = pd.DataFrame({"class": list(class_names), f"F1 {a}": f1_per_class(cm_a), f"F1 {b}": f1_per_class(cm_b)})
+    out["difference"] = out[f"F1 {b}"] - out[f"F1 {a}"]
+    return out
+
+
 def guess_f1(labels: np.ndarray, num_classes: int) -> float:
     """Macro-F1 (`macro_f1`'s convention) of the expected confusion matrix of guessing every class
     with probability 1 / K: class c with n_c of N images has expected precision n_c / N and

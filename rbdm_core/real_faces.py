@@ -131,6 +131,12 @@ def strip_faces(strip: Strip, crop: Callable) -> list[np.ndarray]:
             for r in strip.rows]
 
 
+def model_views(bundle, faces: Sequence[np.ndarray]) -> np.ndarray:
+    """(N, h, w) uint8: each face crop (H_i, W_i, C) uint8 as the model sees it (`preprocess.pixels`,
+    its input size and channels); crops of any size."""
+    return np.concatenate([bundle.preprocess.pixels(p[None]) for p in faces])
+
+
 def three_masks(maps: np.ndarray, *, fraction: float, n: int, sigma: float, cutoff: float) -> dict[str, np.ndarray]:
     """The paper's three masks of relevance maps (N, H, W): {"negative", "mean", "perceptive": (N,
     H, W) bool, True = kept} with the negative `fraction`, the perceptive `n` and its kernel's

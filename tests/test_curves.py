@@ -240,3 +240,19 @@ def test_summaries_show_predicts_one_class_instead_of_a_collapsed_interval():
     summ = ext.f1_summary(finals, ["variant", "column"], "validation", labels, 4, sort=False)
     piv = statistics.pivot_intervals(summ, "variant", "column").set_index("variant")
     assert piv.loc["flat", "plain"] == "predicts one class" and "[" in piv.loc["no-mask", "plain"]
+
+
+def test_summed_confusion_and_per_class_comparison_by_hand():
+    from types import SimpleNamespace
+
+    from rbdm_core.curves import per_class_comparison, summed_confusion
+
+    run = lambda name, cm: SimpleNamespace(variant=SimpleNamespace(name=name), confusion=np.array(cm))
+    results = [run("a", [[2, 0], [1, 1]]), run("a", [[1, 1], [0, 2]]), run("b", [[3, 0], [0, 3]])]
+    cm = summed_confusion(results, "a")
+    np.testing.assert_array_equal(cm, [[3, 1], [1, 3]])
+    table = per_class_comparison(cm, summed_confusion(results, "b"), ["x", "y"], "a", "b")
+    # class x: precision 3/4, recall 3/4 -> F1 0.75; b is perfect
+    assert list(table["F1 a"]) == pytest.approx([0.75, 0.75]) and list(table.difference) == pytest.approx([0.25, 0.25])
+    with pytest.raises(ValueError, match="no run of variant 'c'"):
+        summed_confusion(results, "c")

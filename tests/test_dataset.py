@@ -17,3 +17,12 @@ def test_training_and_held_out_splits_and_first_of_each_class():
     np.testing.assert_array_equal(ds.first_of_each_class("PublicTest"), [4, 2])  # class 1 absent there
     with pytest.raises(ValueError, match="split 'test'"):
         ds.first_of_each_class("test")
+
+
+def test_first_of_each_class_then_others_by_hand():
+    from rbdm_core.data.dataset import Dataset
+
+    labels = np.array([1, 0, 1, 2, 0, 2])
+    ds = Dataset(np.zeros((6, 2, 2, 1), np.uint8), labels, ("a", "b", "c"), split=np.array(["Training"] * 6))
+    np.testing.assert_array_equal(ds.first_of_each_class_then_others("Training", 5), [1, 0, 3, 2, 4])
+    np.testing.assert_array_equal(ds.first_of_each_class_then_others("Training", 2), [1, 0, 3])  # never fewer than K'

@@ -100,3 +100,20 @@ def test_video_strip_and_strip_faces_with_fake_frames():
     np.testing.assert_array_equal(strip.boxes[0], expected)
     faces = real_faces.strip_faces(strip, lambda frame, box: (frame[box[1]:box[1] + box[3], box[0]:box[0] + box[2]],))
     assert faces[1].shape == (4, 2, 3) and int(faces[1][0, 0, 0]) == 5
+
+
+def test_model_views_preprocess_each_crop():
+    from types import SimpleNamespace
+
+    from rbdm_core.real_faces import model_views
+
+    seen = []
+
+    def pixels(batch):  # a stand-in preprocess: records each call, returns one 4x4 grey view
+        seen.append(batch.shape)
+        return np.full((1, 4, 4), batch.shape[1], np.uint8)
+
+    bundle = SimpleNamespace(preprocess=SimpleNamespace(pixels=pixels))
+    faces = [np.zeros((10, 8, 3), np.uint8), np.zeros((6, 6, 3), np.uint8)]
+    v = model_views(bundle, faces)
+    assert v.shape == (2, 4, 4) and seen == [(1, 10, 8, 3), (1, 6, 6, 3)] and list(v[:, 0, 0]) == [10, 6]

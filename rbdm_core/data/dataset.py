@@ -122,6 +122,13 @@ class Dataset:
         hits = [np.flatnonzero(in_split & (self.labels == k)) for k in range(len(self.class_names))]
         return np.array([int(h[0]) for h in hits if len(h)], dtype=np.int64)
 
+    def first_of_each_class_then_others(self, split: str, n: int) -> np.ndarray:
+        """(max(K', n),) int: `first_of_each_class(split)`, then the other images of the data set in
+        index order until there are `n` (at least the K' firsts, whatever n is)."""
+        first = self.first_of_each_class(split)
+        rest = np.setdiff1d(np.arange(len(self)), first)[:max(0, int(n) - len(first))]
+        return np.concatenate([first, rest]).astype(np.int64)
+
     def subset(self, index) -> "Dataset":
         """A new Dataset with the rows selected by a boolean mask or an index array."""
         index = np.asarray(index)
