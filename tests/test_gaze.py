@@ -12,7 +12,7 @@ import pytest
 
 from rbdm_core import gaze
 
-MODULES = ("geometry", "heatmaps", "fixations", "region_shares")
+MODULES = ("geometry", "heatmaps", "fixations", "region_shares", "image_points")
 
 # The public names of rbdm_core/gaze.py before it became a package, and those that came from
 # rbdm_core/comparison.py: notebooks, pipeline, masking and benchmarks use them as gaze.<name>.
