@@ -96,21 +96,12 @@ def resampled_interval(scores: Any, test_train_ratio: float, confidence: float =
     n_test / n_train = 1 / (k - 1)). The splits share training samples, so the scores are
     positively correlated and the naive variance s^2 / J understates the spread; the corrected one
     is (1/J + n_test/n_train) s^2, with J - 1 degrees of freedom. method "corrected t"."""
-    from scipy import stats  # deferred: scipy.stats, slow to import (about 0.5 s); statistics is a base module most layers load
-
-    _check(confidence, "t")
     if not test_train_ratio > 0:
         raise ValueError(f"test_train_ratio: expected n_test / n_train > 0, got {test_train_ratio!r}")
-    v = np.asarray(scores, dtype=np.float64).ravel()
-    v = v[~np.isnan(v)]
-    j = int(v.size)
-    mean = float(v.mean()) if j else float("nan")
-    lo = hi = float("nan")
-    if j > 1:
-        half = float(stats.t.ppf((1 + confidence) / 2, j - 1)
-                     * math.sqrt((1 / j + float(test_train_ratio)) * v.var(ddof=1)))
-        lo, hi = mean - half, mean + half
-    return Interval(mean, lo, hi, j, float(confidence), "corrected t")
+    iv = interval(scores, confidence)  # the naive t: half-width t s / sqrt(J)
+    widen = math.sqrt(1 + iv.n * float(test_train_ratio))  # sqrt((1/J + r) / (1/J))
+    half = iv.half_width * widen
+    return Interval(iv.mean, iv.mean - half, iv.mean + half, iv.n, iv.confidence, "corrected t")
 
 
 def balanced_accuracy_interval(labels: Any, predicted: Any, confidence: float = 0.95) -> Interval:
