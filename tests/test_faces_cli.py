@@ -41,7 +41,7 @@ def test_predict_one_row_per_face_and_a_row_for_no_face(tmp_path, capsys):
     rc = main(["predict", "--model", "fer2013-pretrained", *(str(root / n) for n in names), str(blank)])
     out, err = capsys.readouterr()
     assert rc == 0
-    assert out.splitlines()[0] == "path,face,x,y,width,height,label,probability,note"
+    assert out.splitlines()[0] == "path,face,x,y,width,height,score,label,probability,note"
     rows = _rows(out)
     assert [r["path"] for r in rows] == [str(root / "multi_face.jpg")] * 5 + [str(root / "single_face.jpg"),
                                                                              str(blank)]
@@ -55,7 +55,7 @@ def test_predict_one_row_per_face_and_a_row_for_no_face(tmp_path, capsys):
     lefts = [int(r["x"]) + int(r["width"]) / 2 for r in rows[:5]]
     assert lefts == sorted(lefts)
     nofa = rows[6]
-    assert all(nofa[k] == "" for k in ("face", "x", "y", "width", "height", "label", "probability"))
+    assert all(nofa[k] == "" for k in ("face", "x", "y", "width", "height", "score", "label", "probability"))
     assert nofa["note"].startswith("no face found")
     assert f"{blank}: no face found" in err and "Traceback" not in err
 

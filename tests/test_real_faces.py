@@ -80,10 +80,10 @@ def test_no_face_summary():
 def test_face_rows_table():
     from rbdm_core.video.process import FaceRow
 
-    res = SimpleNamespace(rows=[FaceRow(0, 0.0, 0, 0, 1, 2, 3, 4, "joy", 0.5)])
+    res = SimpleNamespace(rows=[FaceRow(0, 0.0, 0, 0, 1, 2, 3, 4, "joy", 0.5, 0.75)])
     t = real_faces.face_rows(res)
     assert t.iloc[0].to_dict() == {"frame": 0, "time_ms": 0.0, "track": 0, "face": 0, "x": 1, "y": 2, "width": 3,
-                                   "height": 4, "label": "joy", "probability": 0.5}
+                                   "height": 4, "label": "joy", "probability": 0.5, "score": 0.75}
 
 
 def test_video_strip_and_strip_faces_with_fake_frames():

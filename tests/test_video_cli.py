@@ -39,7 +39,7 @@ def stand_in_detector(frame):
 
 @pytest.fixture(autouse=True)
 def stand_in(monkeypatch):
-    monkeypatch.setattr(files, "detector", lambda faces="detect": (stand_in_detector, box_crop, "stand-in"))
+    monkeypatch.setattr(files, "detector", lambda faces="detect", *a, **k: (stand_in_detector, box_crop, "stand-in"))
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_predict_video_rows_match_the_frames_classified_as_images(videos, tmp_pa
     rc = main(["predict", *MODEL, str(clip)])
     out, err = capsys.readouterr()
     assert rc == 0 and "Traceback" not in err
-    assert out.splitlines()[0] == "path,frame,time_ms,track,face,x,y,width,height,label,probability,note"
+    assert out.splitlines()[0] == "path,frame,time_ms,track,face,x,y,width,height,score,label,probability,note"
     rows = _rows(out)
     assert [int(r["frame"]) for r in rows] == TAKEN
     assert [float(r["time_ms"]) for r in rows] == pytest.approx([k * 1000 / 30 for k in TAKEN], abs=1e-3)

@@ -60,7 +60,7 @@ def test_images_beside_a_video_get_the_still_image_rows(videos, capsys):
     rows = [r for r in csv.DictReader(io.StringIO(out)) if r["frame"] == ""]
     assert len(rows) == len(still) == 2
     for r, s in zip(rows, still):
-        assert {k: r[k] for k in ("path", "face", "x", "y", "width", "height", "label", "note")} == \
-            {k: s[k] for k in ("path", "face", "x", "y", "width", "height", "label", "note")}
+        assert {k: r[k] for k in ("path", "face", "x", "y", "width", "height", "score", "label", "note")} == \
+            {k: s[k] for k in ("path", "face", "x", "y", "width", "height", "score", "label", "note")}
         if s["probability"]:
             assert float(r["probability"]) == pytest.approx(float(s["probability"]), abs=1e-5)

@@ -10,7 +10,9 @@ writes, atomically, into DIR:
   <stem>.png          the whole photograph with every face's relevance in its crop square, one
                       colour scale for all its faces, each box numbered and labelled.
 An image with no face found is named on stderr and gets no files. `--faces whole` explains the
-whole image instead (the earlier behaviour): <stem>.npy and <stem>.png.
+whole image instead (the earlier behaviour): <stem>.npy and <stem>.png. --min-score, --align and
+--flip-average are `rbdm predict`'s; with --flip-average the class explained is the flip-averaged
+prediction and the map the mean of the crop's map and its mirror image's map mirrored back.
 Overlays use a robust colour scale: |R| at the 99.5th percentile of the map's |R| (of all faces'
 maps, for the photograph) is full colour, beyond it clipped; the figure states the scale and the
 share of pixels clipped (rbdm_core.relevance_overlay).
@@ -42,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from rbdm_core.artifacts import atomic_path
-from rbdm_core.commands.predict import add_faces_argument, find_faces, read_inputs
+from rbdm_core.commands.predict import add_faces_argument, face_options, find_faces, read_inputs
 from rbdm_core.models import load_bundle
 from rbdm_core.saliency import METHODS, relevance
 
@@ -70,6 +72,7 @@ def _save_npy(path: Path, arr: np.ndarray) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.method not in METHODS:
         raise ValueError(f"--method {args.method!r}: expected one of {', '.join(METHODS)}")
+    face_options(args)  # --min-score checked before any work
     from rbdm_core.video.files import split_videos  # deferred: keeps `rbdm --help` fast: video.files loads PIL, tqdm and imageio-ffmpeg
 
     videos, others, notes = split_videos(args.images)
@@ -103,8 +106,10 @@ def _run_with_videos(args: argparse.Namespace, videos, others) -> int:
             print(f"rbdm explain: {exc}", file=sys.stderr)
             code_images = 2
     out.mkdir(parents=True, exist_ok=True)
+    min_score, align, flip = face_options(args)
     written, skipped = explain_videos(load_bundle(args.model), args.method, videos, out, step,
-                                      batch_size=args.batch_size, faces=getattr(args, "faces", "detect"))
+                                      batch_size=args.batch_size, faces=getattr(args, "faces", "detect"),
+                                      min_score=min_score, align=align, flip_average=flip)
     if not written and (not others or code_images == 2):
         if not existed and not any(out.iterdir()):
             out.rmdir()
@@ -145,6 +150,21 @@ def _run_images(args: argparse.Namespace) -> int:
     return 1 if n_skipped else 0
 
 
+def _relevance(bundle, images, args):
+    """(Relevance, (N, K) probabilities) of `images` (list of (h, w, C) uint8): the predicted class
+    explained; with --flip-average the flip-averaged class and map (`video.files.flip_relevance`)."""
+    from rbdm_core.video.files import flip_relevance, probabilities  # deferred: keeps `rbdm --help` fast: video.files loads PIL, tqdm and imageio-ffmpeg
+
+    if getattr(args, "flip_average", False):
+        probs = probabilities(bundle, images, flip_average=True)
+        from rbdm_core.video.files import model_view  # deferred: as above
+        return flip_relevance(bundle, model_view(bundle, images), args.method, args.batch_size,
+                              probs.argmax(axis=1)), probs
+    rel = relevance(bundle, images, method=args.method, batch_size=args.batch_size)
+    probs = [bundle.predict_proba(im[None])[0] for im in images]
+    return rel, probs
+
+
 def _view(bundle, image: np.ndarray) -> np.ndarray:
     """The model's input for one (H, W, C) uint8 image, channels averaged: (h, w) float."""
     return bundle.preprocess(image[None]).mean(axis=-1)[0]
@@ -160,10 +180,10 @@ def _explain_whole(bundle, images, paths, out: Path, args) -> int:
     from rbdm_core.relevance_overlay import save_face_png  # deferred: keeps `rbdm --help` fast: relevance_overlay loads PIL
     # one analysis for all images: each is brought to the model's input by its preprocessing
     # (sizes may differ), so many sizes cost what one size costs
-    rel = relevance(bundle, images, method=args.method, batch_size=args.batch_size)
+    rel, probs = _relevance(bundle, images, args)
     for i, im in enumerate(images):
         stem = paths[i].stem
-        prob = float(bundle.predict_proba(im[None])[0][int(rel.targets[i])])
+        prob = float(probs[i][int(rel.targets[i])])
         _save_npy(out / f"{stem}.npy", rel.maps[i].astype(np.float32))
         save_face_png(out / f"{stem}.png", _view(bundle, im), rel.maps[i],
                       bundle.class_names[int(rel.targets[i])], prob, title=f"{paths[i].name} ({args.method})")
@@ -174,16 +194,17 @@ def _explain_whole(bundle, images, paths, out: Path, args) -> int:
 def _explain_faces(bundle, images, paths, out: Path, args) -> int:
     from rbdm_core.data.images import convert_channels  # deferred: keeps `rbdm --help` fast: data.images loads PIL
     from rbdm_core.relevance_overlay import save_face_png, save_photo_png  # deferred: keeps `rbdm --help` fast: relevance_overlay loads PIL
-    crops, _ = find_faces("explain", images, paths, bundle.preprocess.channels)
+    min_score, align, _ = face_options(args)
+    crops, _ = find_faces("explain", images, paths, bundle.preprocess.channels, min_score, align)
     if not crops:
         return 0
     # one analysis for every face of every image (crop sizes differ)
-    rel = relevance(bundle, [c.pixels for c in crops], method=args.method, batch_size=args.batch_size)
+    rel, probs = _relevance(bundle, [c.pixels for c in crops], args)
     per_image: dict[int, list[int]] = {}
     for j, c in enumerate(crops):
         stem = paths[c.image].stem
         label = bundle.class_names[int(rel.targets[j])]
-        prob = float(bundle.predict_proba(c.pixels[None])[0][int(rel.targets[j])])
+        prob = float(probs[j][int(rel.targets[j])])
         _save_npy(out / f"{stem}_face{c.face}.npy", rel.maps[j].astype(np.float32))
         save_face_png(out / f"{stem}_face{c.face}.png", _view(bundle, c.pixels), rel.maps[j], label, prob,
                       title=f"{paths[c.image].name} face {c.face} ({args.method})")

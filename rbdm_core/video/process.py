@@ -3,9 +3,9 @@ an overlay MP4 (`explain_video`).
 
 The detector, the crop and the classifier / explainer are plain callables, so this module knows
 nothing of any model or detector:
-  detect(frame (H, W, 3) uint8) -> boxes: each an object with x, y, width, height attributes
-      (pixels, top-left corner) or a sequence (x, y, width, height[, score]);
-  crop(frame, box) -> (crop (h, w, 3) uint8, region (x, y, width, height)): the pixels the
+  detect(frame (H, W, 3) uint8) -> boxes: each an object with x, y, width, height (and score)
+      attributes (pixels, top-left corner) or a sequence (x, y, width, height[, score]);
+  crop(frame, detection) -> (crop (h, w, 3) uint8, region (x, y, width, height)): the pixels the
       classifier sees and the frame rectangle they cover (it may reach past the frame where the
       crop was padded); default `box_crop` (the box clipped to the frame);
   classify(crops: list of (h, w, 3) uint8) -> [(label, probability), ...], one per crop;
@@ -42,7 +42,8 @@ class NoFaceError(ValueError):
 @dataclass(frozen=True)
 class FaceRow:
     """One face in one processed frame: frame index, its time (ms), track id, face number within
-    the frame (0-based, the detector's order), box in frame pixels, class label, probability."""
+    the frame (0-based, the detector's order), box in frame pixels, class label, probability,
+    and the detector's score (NaN where the detector gives none)."""
 
     frame: int
     time_ms: float
@@ -54,6 +55,7 @@ class FaceRow:
     height: int
     label: str
     probability: float
+    score: float = float("nan")
 
 
 @dataclass
@@ -79,6 +81,14 @@ def box_xywh(box: Any) -> Box:
     else:
         vals = tuple(box)[:4]
     return tuple(int(round(float(v))) for v in vals)  # type: ignore[return-value]
+
+
+def box_score(box: Any) -> float:
+    """A detector's score for `box` (its `score` attribute or fifth entry), NaN when it has none."""
+    if hasattr(box, "score"):
+        return float(box.score)
+    vals = tuple(box) if not hasattr(box, "width") else ()
+    return float(vals[4]) if len(vals) > 4 else float("nan")
 
 
 def box_crop(frame: np.ndarray, box: Any) -> tuple[np.ndarray, Box]:
@@ -113,14 +123,15 @@ def _short_note(info: VideoInfo, last_ms: float | None, step_ms: float) -> str:
 
 
 def _detect_frames(path: Path, info: VideoInfo, detect, crop, step_ms, tracker, bar, on_frame=None):
-    """Generator over processed frames: (frame, [(track, box, crop, region)])."""
+    """Generator over processed frames: (frame, [(track, box, crop, region, score)])."""
     for fr in read_frames(path, step_ms, info=info):
-        boxes = [box_xywh(b) for b in detect(fr.image)]
+        found = list(detect(fr.image))
+        boxes = [box_xywh(b) for b in found]
         tracks = tracker.update(boxes)
         faces = []
-        for t, b in zip(tracks, boxes):
-            c, region = crop(fr.image, b)
-            faces.append((t, b, c, region))
+        for t, b, d in zip(tracks, boxes, found):
+            c, region = crop(fr.image, d)
+            faces.append((t, b, c, region, box_score(d)))
         bar.update(1)
         yield fr, faces
 
@@ -135,7 +146,7 @@ def classify_video(path: str | os.PathLike, detect: Callable, classify: Callable
     t0 = time.perf_counter()
     info = probe(path)
     res = VideoResult(path, info)
-    pending: list[tuple[Any, int, int, Box, np.ndarray]] = []  # (frame, track, face no, box, crop)
+    pending: list[tuple[Any, int, int, Box, np.ndarray, float]] = []  # (frame, track, face no, box, crop, score)
 
     def flush():
         if not pending:
@@ -143,8 +154,8 @@ def classify_video(path: str | os.PathLike, detect: Callable, classify: Callable
         out = list(classify([p[4] for p in pending]))
         if len(out) != len(pending):
             raise ValueError(f"classifier returned {len(out)} results for {len(pending)} faces")
-        for (fr, t, i, b, _), (label, prob) in zip(pending, out):
-            res.rows.append(FaceRow(fr.index, fr.time_ms, t, i, *b, str(label), float(prob)))
+        for (fr, t, i, b, _, sc), (label, prob) in zip(pending, out):
+            res.rows.append(FaceRow(fr.index, fr.time_ms, t, i, *b, str(label), float(prob), sc))
         pending.clear()
 
     last = None
@@ -152,8 +163,8 @@ def classify_video(path: str | os.PathLike, detect: Callable, classify: Callable
         for fr, faces in _detect_frames(path, info, detect, crop, step_ms, Tracker(min_iou, max_gap), bar):
             res.frames += 1
             last = fr.time_ms
-            for i, (t, b, c, _) in enumerate(faces):
-                pending.append((fr, t, i, b, c))
+            for i, (t, b, c, _, sc) in enumerate(faces):
+                pending.append((fr, t, i, b, c, sc))
             if len(pending) >= batch_faces:
                 flush()
         flush()
@@ -178,7 +189,7 @@ def explain_video(path: str | os.PathLike, out: str | os.PathLike, detect: Calla
     t0 = time.perf_counter()
     info = probe(path)
     res = VideoResult(path, info, out=out)
-    per_frame: list[list[tuple[int, Box, Box]]] = []  # per processed frame: (track, box, region)
+    per_frame: list[list[tuple[int, Box, Box, float]]] = []  # per processed frame: (track, box, region, score)
     crops: list[np.ndarray] = []  # at most `chunk` waiting for `explain`; only the maps are kept
     frame_ids: list[tuple[int, float]] = []
     results: list = []
@@ -192,8 +203,8 @@ def explain_video(path: str | os.PathLike, out: str | os.PathLike, detect: Calla
 
     with _bar(info, step_ms, progress, "faces") as bar:
         for fr, faces in _detect_frames(path, info, detect, crop, step_ms, Tracker(min_iou, max_gap), bar):
-            per_frame.append([(t, b, r) for t, b, _, r in faces])
-            crops += [np.ascontiguousarray(c) for _, _, c, _ in faces]
+            per_frame.append([(t, b, r, sc) for t, b, _, r, sc in faces])
+            crops += [np.ascontiguousarray(c) for _, _, c, _, _ in faces]
             frame_ids.append((fr.index, fr.time_ms))
             if len(crops) >= chunk:
                 flush()
@@ -202,7 +213,7 @@ def explain_video(path: str | os.PathLike, out: str | os.PathLike, detect: Calla
         raise NoFaceError(f"video file {path}: no face found in any of its {res.frames} processed "
                           f"frame(s) (step {step_ms:g} ms); no {out.name} written")
     flush()
-    tracks = [t for faces in per_frame for t, _, _ in faces]
+    tracks = [t for faces in per_frame for t, _, _, _ in faces]
     scales = {t: robust_scale([results[i][2] for i, tt in enumerate(tracks) if tt == t]) for t in set(tracks)}
     fps_out = min(info.fps, 1000.0 / step_ms)
     k = 0
@@ -214,10 +225,10 @@ def explain_video(path: str | os.PathLike, out: str | os.PathLike, detect: Calla
                                  f"frame {fr.index}")
             img = fr.image.copy()
             labels = []
-            for i, (t, b, region) in enumerate(per_frame[n]):
+            for i, (t, b, region, sc) in enumerate(per_frame[n]):
                 label, prob, rmap = results[k]
                 blend(img, region, np.asarray(rmap), scales[t])
-                res.rows.append(FaceRow(fr.index, fr.time_ms, t, i, *b, str(label), float(prob)))
+                res.rows.append(FaceRow(fr.index, fr.time_ms, t, i, *b, str(label), float(prob), sc))
                 labels.append((b, f"{t}: {label} {float(prob):.2f}"))
                 k += 1
             for b, text in labels:
