@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rbdm_core.data import photos
+from rbdm_core.data.face_crop import crops_of
 from rbdm_core.data.face_detect import detect_faces
 from rbdm_core.data.images import open_image, to_array
 from rbdm_core.masking.apply import apply_mask
@@ -30,6 +31,71 @@ def detect_stills(where, stills: Sequence[photos.Media]) -> tuple[list[np.ndarra
     the detector (`data.face_detect.detect_faces`) finds in it: (pictures, boxes per picture)."""
     pictures = [to_array(open_image(where / m.name, channels=3)) for m in stills]
     return pictures, [[f.box for f in detect_faces(p)] for p in pictures]
+
+
+def side_by_side(pictures: Sequence[np.ndarray], height: int = 400) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """A composite: each picture ((H, W, 3) uint8) scaled to `height` px (area averaging, aspect
+    kept), placed left to right; (the (height, sum of widths, 3) uint8 strip, the (start, end)
+    columns of each picture in it)."""
+    from PIL import Image  # deferred: PIL only for the composites
+
+    parts = [Image.fromarray(np.asarray(p)).resize((max(1, round(p.shape[1] * height / p.shape[0])), height),
+                                                   Image.BOX) for p in pictures]
+    spans, x = [], 0
+    for part in parts:
+        spans.append((x, x + part.width))
+        x += part.width
+    return np.concatenate([np.asarray(part) for part in parts], axis=1), spans
+
+
+def upscaled(picture: np.ndarray, long_side: int = 4000) -> np.ndarray:
+    """`picture` ((H, W, 3) uint8) enlarged (bicubic, aspect kept) so that its long side is
+    `long_side` px: a phone-sized photograph with the original's detail."""
+    from PIL import Image  # deferred: PIL only for the composites
+
+    H, W = picture.shape[:2]
+    k = long_side / max(H, W)
+    return np.asarray(Image.fromarray(np.asarray(picture)).resize((round(W * k), round(H * k)), Image.BICUBIC))
+
+
+def faces_per_part(boxes: Sequence, spans: Sequence[tuple[int, int]]) -> list[int]:
+    """How many of `boxes` ((x, y, w, h)) have their centre in each (start, end) column span."""
+    centres = [b[0] + b[2] / 2 for b in boxes]
+    return [sum(a <= c < b for c in centres) for a, b in spans]
+
+
+def detector_comparison(stills: Sequence[photos.Media], pictures: Sequence[np.ndarray]) -> pd.DataFrame:
+    """Per still: file, size, faces (by eye), and the faces found by the single pass
+    (`detect_faces(..., pyramid=False)`) and by `detect_faces` as it runs (the pyramid above
+    768 px)."""
+    return pd.DataFrame({"file": [m.name for m in stills], "size": [f"{p.shape[1]}x{p.shape[0]}" for p in pictures],
+                         "faces (by eye)": [m.faces for m in stills],
+                         "single pass": [len(detect_faces(p, pyramid=False)) for p in pictures],
+                         "faces found": [len(detect_faces(p)) for p in pictures]})
+
+
+def crop_variants(bundle, pictures: Sequence[np.ndarray], faces: Sequence[list], names: Sequence[str]) -> pd.DataFrame:
+    """The posed portraits under the four crop / classifier variants: one row per (align,
+    flip average) with the number of posed faces classified as posed, of how many, and the mean
+    probability given to the posed class. `faces`: `detect_faces`' FaceBoxes per picture."""
+    rows = []
+    for align in (False, True):
+        crops = crops_of(pictures, faces, bundle.preprocess.channels, align=align)
+        for flip in (False, True):
+            probs = np.concatenate([_proba(bundle, c.pixels, flip) for c in crops]) if crops else np.zeros((0, 1))
+            posed = [(photos.expression_from_name(names[c.image]), probs[j]) for j, c in enumerate(crops)]
+            posed = [(e, p) for e, p in posed if e is not None]
+            right = sum(bundle.class_names[int(p.argmax())] == e for e, p in posed)
+            rows.append({"align": align, "flip average": flip, "posed right": int(right), "posed faces": len(posed),
+                         "mean p(posed class)": float(np.mean([p[list(bundle.class_names).index(e)] for e, p in posed]))
+                         if posed else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def _proba(bundle, pixels: np.ndarray, flip: bool) -> np.ndarray:
+    """(1, K) probabilities of one crop, flip-averaged (mean with its mirror image) or not."""
+    p = bundle.predict_proba(pixels[None])
+    return (p + bundle.predict_proba(pixels[None, :, ::-1])) / np.float32(2) if flip else p
 
 
 def faces_found_table(stills: Sequence[photos.Media], pictures: Sequence[np.ndarray], boxes: Sequence[list]

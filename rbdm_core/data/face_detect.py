@@ -182,6 +182,8 @@ def _raw(selection: int, rgb: np.ndarray, min_score: float = MIN_SCORE) -> list[
         result = _model(selection, min_score).process(np.ascontiguousarray(rgb))
     out = []
     for d in result.detections or []:
+        if float(d.score[0]) < min_score:
+            continue
         b = d.location_data.relative_bounding_box
         kps = tuple((float(k.x) * W, float(k.y) * H) for k in d.location_data.relative_keypoints)
         out.append(Raw((b.xmin * W, b.ymin * H, b.width * W, b.height * H), float(d.score[0]),
@@ -280,12 +282,13 @@ class Tile:
 
 
 def tile_starts(length: int, tile: int, stride: int) -> list[int]:
-    """Start offsets of tiles of side `tile` every `stride` pixels along a side of `length` px,
-    the last one flush with the end (one tile at 0 when the side is no longer than a tile)."""
+    """Start offsets of tiles of side `tile` along a side of `length` px: the fewest n tiles whose
+    starts, spread evenly from 0 to `length - tile` (rounded), lie at most `stride` px apart (one
+    tile at 0 when the side is no longer than a tile)."""
     if length <= tile:
         return [0]
-    starts = list(range(0, length - tile, stride))
-    return starts + [length - tile]
+    n = math.ceil((length - tile) / stride) + 1
+    return [int(round(k * (length - tile) / (n - 1))) for k in range(n)]
 
 
 def tiles(width: int, height: int, tile: int = MODEL_INPUT, stride: int | None = None) -> list[Tile]:
