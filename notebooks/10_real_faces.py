@@ -41,11 +41,13 @@ perceptive_n = 8  # pseudo-fixations of the perceptive mask (the quick profile's
 
 # %%
 import numpy as np
+from IPython.display import Markdown, display
 
 from rbdm_core import real_faces, viz
 from rbdm_core.data import photos
+from rbdm_core.commands.predict import ALIGN, FLIP_AVERAGE
 from rbdm_core.data.face_crop import MARGIN, SHIFT_UP, crops_of
-from rbdm_core.data.face_detect import DETECTOR
+from rbdm_core.data.face_detect import DETECTOR, MIN_SCORE, SINGLE_PASS_MAX
 from rbdm_core.gaze import kernel_for_image
 from rbdm_core.models import load_bundle
 from rbdm_core.saliency import relevance
@@ -80,17 +82,34 @@ viz.table(real_faces.media_table(photos.FILES), caption="The media and what is k
 # %% [markdown]
 # ## Faces found in the photographs
 #
-# The detector runs on every still photograph. The table sets the faces it found beside the faces
-# counted by eye.
+# The detector runs on every still photograph. BlazeFace scales the whole picture to its small
+# input (192 px), so in a large or wide picture a face can shrink below what it sees. A picture
+# whose long side exceeds `SINGLE_PASS_MAX` pixels is therefore searched at every scale: shrunk step
+# by step, cut into overlapping tiles of the model's input size, and the boxes of all tiles merged
+# ({mod}`rbdm_core.data.face_detect` states the rule). The table sets the faces it found beside the
+# single pass and the faces counted by eye.
 
 # %%
 stills = [m for m in photos.FILES if m.kind == "photo"]
-pictures, boxes = real_faces.detect_stills(where, stills)  # (H, W, 3) images; (x, y, w, h) boxes per image
-found = real_faces.faces_found_table(stills, pictures, boxes)
-viz.table(found, caption=f"Faces found by {DETECTOR}")
+pictures, boxes = real_faces.detect_stills(where, stills)  # (H, W, 3) images; the faces found in each
+found = real_faces.detector_comparison(stills, pictures, boxes)
+viz.table(found, caption=f"Faces found by {DETECTOR}, single pass and at every scale above {SINGLE_PASS_MAX} px")
+
+# %% [markdown]
+# Group photographs and wide frames are where a single pass loses faces. Composites built from the
+# photographs, two to five pictures side by side scaled to a strip 400 px high, show it:
 
 # %%
-print(real_faces.face_count_summary(found))
+by_eye = {m.name: m.faces for m in stills}
+named = dict(zip([m.name for m in stills], pictures))
+singles = ["0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "single_face.jpg", "Image_with_alpha.png"]
+strips = [singles[:2], singles[:3], singles[3:] + singles[:1], singles[3:] + singles[:3],
+          ["single_face.jpg", "Image_with_alpha.png", "BWPictureHuman.jpg"]]
+composites = real_faces.composite_table(named, strips, by_eye)
+viz.table(composites, caption="Faces found in composites 400 px high")
+
+# %%
+display(Markdown(real_faces.face_count_summary(found) + ". " + real_faces.detector_summary(found, composites)))
 
 # %% [markdown]
 # ## The classifier on posed expressions
@@ -111,6 +130,17 @@ print(f"{int(posed['right'].sum())} of {len(posed)} posed expressions classified
 rank = real_faces.posed_ranks(probs, posed, bundle.class_names)
 print(f"rank of the posed class among the model's {len(bundle.class_names)} class probabilities, per portrait:",
       ", ".join(f"{f}: {r}" for f, r in zip(posed["file"], rank)))
+
+# %% [markdown]
+# FER2013's faces are roughly upright and centred. BlazeFace also gives six keypoints (eyes, nose
+# tip, mouth, ears), so a crop can be turned until the eyes are level and centred on them
+# (`rbdm predict --align`); and the classifier can be asked twice, about the crop and its mirror
+# image, and the two softmax outputs averaged (`--flip-average`). On the posed portraits:
+
+# %%
+variants = real_faces.crop_variants(bundle, pictures, boxes, [m.name for m in stills])
+display(viz.table(variants, float_format="{:.3f}", caption="Aligned crops and flip averaging on the posed portraits"))
+display(Markdown(real_faces.crop_variants_summary(variants) + " " + real_faces.crop_defaults_sentence(ALIGN, FLIP_AVERAGE)))
 
 # %% [markdown]
 # Every face of the other photographs, including the group photograph, gets its own row:
@@ -187,7 +217,9 @@ viz.show(real_relevance_figure(rel.maps[:show], times_ms[:show], method,
 try:
     nf = classify_video(photos.path("no_face.mp4", photos_dir), detect, classifier_for(bundle), step_ms=step_ms,
                         crop=crop, progress=False)
-    print(real_faces.no_face_summary(nf))
+    display(Markdown(real_faces.no_face_summary(nf)))
+    display(viz.table(real_faces.score_threshold_table(real_faces.face_rows(nf), nf.frames, [MIN_SCORE, 0.6, 0.7]),
+                      caption="False boxes in no_face.mp4 kept at each --min-score"))
 except NoFaceError as e:
     print(e)
 

@@ -27,10 +27,11 @@ def media_table(files: Sequence[photos.Media] = photos.FILES) -> pd.DataFrame:
 
 
 def detect_stills(where, stills: Sequence[photos.Media]) -> tuple[list[np.ndarray], list[list]]:
-    """Each still of `stills` read from folder `where` as (H, W, 3) uint8 and the boxes (x, y, w, h)
-    the detector (`data.face_detect.detect_faces`) finds in it: (pictures, boxes per picture)."""
+    """Each still of `stills` read from folder `where` as (H, W, 3) uint8 and the faces
+    (`data.face_detect.FaceBox`: box, score, keypoints) the detector finds in it: (pictures,
+    faces per picture)."""
     pictures = [to_array(open_image(where / m.name, channels=3)) for m in stills]
-    return pictures, [[f.box for f in detect_faces(p)] for p in pictures]
+    return pictures, [detect_faces(p) for p in pictures]
 
 
 def side_by_side(pictures: Sequence[np.ndarray], height: int = 400) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -64,14 +65,67 @@ def faces_per_part(boxes: Sequence, spans: Sequence[tuple[int, int]]) -> list[in
     return [sum(a <= c < b for c in centres) for a, b in spans]
 
 
-def detector_comparison(stills: Sequence[photos.Media], pictures: Sequence[np.ndarray]) -> pd.DataFrame:
-    """Per still: file, size, faces (by eye), and the faces found by the single pass
-    (`detect_faces(..., pyramid=False)`) and by `detect_faces` as it runs (the pyramid above
-    768 px)."""
+def detector_comparison(stills: Sequence[photos.Media], pictures: Sequence[np.ndarray], faces: Sequence[list]
+                        ) -> pd.DataFrame:
+    """Per still: file, size, faces (by eye), the faces found by the single pass
+    (`detect_faces(..., pyramid=False)`) and by `detect_faces` as it runs (`faces`, one list per
+    picture, e.g. `detect_stills`'; the pyramid above 768 px)."""
     return pd.DataFrame({"file": [m.name for m in stills], "size": [f"{p.shape[1]}x{p.shape[0]}" for p in pictures],
                          "faces (by eye)": [m.faces for m in stills],
                          "single pass": [len(detect_faces(p, pyramid=False)) for p in pictures],
-                         "faces found": [len(detect_faces(p)) for p in pictures]})
+                         "faces found": [len(f) for f in faces]})
+
+
+def composite_table(pictures: Mapping[str, np.ndarray], strips: Sequence[Sequence[str]], by_eye: Mapping[str, int],
+                    height: int = 400) -> pd.DataFrame:
+    """Per composite (the named pictures `side_by_side` at `height` px): its parts, size, faces
+    (by eye, from `by_eye`), and the faces found by the single pass and by `detect_faces`, each
+    counted only in a part that holds a face (at most as many as the part holds)."""
+    rows = []
+    for names in strips:
+        strip, spans = side_by_side([pictures[n] for n in names], height)
+        eye = [by_eye[n] for n in names]
+        row = {"composite": " + ".join(names), "size": f"{strip.shape[1]}x{strip.shape[0]}", "faces (by eye)": sum(eye)}
+        for col, pyr in (("single pass", False), ("faces found", None)):
+            per = faces_per_part([f.box for f in detect_faces(strip, pyramid=pyr)], spans)
+            row[col] = int(sum(min(k, e) for k, e in zip(per, eye)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def detector_summary(found: pd.DataFrame, composites: pd.DataFrame) -> str:
+    """A sentence: faces found by the single pass and by the detector in the photographs and the
+    composites (`detector_comparison`, `composite_table`)."""
+    def part(t, what):
+        return (f"in the {what} the single pass finds {int(t['single pass'].sum())} of {int(t['faces (by eye)'].sum())} "
+                f"faces, the detector {int(t['faces found'].sum())}")
+    text = part(found, "photographs") + "; " + part(composites, "composites") + "."
+    return text[0].upper() + text[1:]
+
+
+def crop_variants_summary(variants: pd.DataFrame) -> str:
+    """A sentence on `crop_variants`: the posed faces classified right with each variant."""
+    def cell(align, flip):
+        r = variants[(variants["align"] == align) & (variants["flip average"] == flip)].iloc[0]
+        return f"{int(r['posed right'])} of {int(r['posed faces'])} (mean p {r['mean p(posed class)']:.2f})"
+    return (f"Posed expressions classified right: plain crop {cell(False, False)}; aligned {cell(True, False)}; "
+            f"flip-averaged {cell(False, True)}; both {cell(True, True)}.")
+
+
+def crop_defaults_sentence(align: bool, flip_average: bool) -> str:
+    """What `rbdm predict` does unless asked otherwise (its ALIGN and FLIP_AVERAGE defaults)."""
+    def onoff(v):
+        return "on" if v else "off"
+    return (f"`rbdm predict` and `rbdm explain` default to --{'' if align else 'no-'}align ({onoff(align)}) and "
+            f"--{'' if flip_average else 'no-'}flip-average ({onoff(flip_average)}).")
+
+
+def score_threshold_table(rows: pd.DataFrame, frames: int, thresholds: Sequence[float]) -> pd.DataFrame:
+    """Boxes of a video (`face_rows`' table with its `score` column) kept at each threshold
+    (score >= t, what `--min-score t` keeps) and in how many of its `frames` processed frames."""
+    return pd.DataFrame([{"min score": t, "boxes": int((rows["score"] >= t).sum()),
+                          "frames with a box": int(rows.loc[rows["score"] >= t, "frame"].nunique()),
+                          "processed frames": frames} for t in thresholds])
 
 
 def crop_variants(bundle, pictures: Sequence[np.ndarray], faces: Sequence[list], names: Sequence[str]) -> pd.DataFrame:

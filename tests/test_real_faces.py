@@ -117,3 +117,32 @@ def test_model_views_preprocess_each_crop():
     faces = [np.zeros((10, 8, 3), np.uint8), np.zeros((6, 6, 3), np.uint8)]
     v = model_views(bundle, faces)
     assert v.shape == (2, 4, 4) and seen == [(1, 10, 8, 3), (1, 6, 6, 3)] and list(v[:, 0, 0]) == [10, 6]
+
+
+def test_composite_helpers_by_hand():
+    a = np.zeros((100, 50, 3), np.uint8)
+    b = np.full((200, 300, 3), 255, np.uint8)
+    strip, spans = real_faces.side_by_side([a, b], height=50)
+    # a: 50 x 100 -> 25 x 50; b: 300 x 200 -> 75 x 50
+    assert strip.shape == (50, 100, 3) and spans == [(0, 25), (25, 100)]
+    assert (strip[:, :25] == 0).all() and (strip[:, 25:] == 255).all()
+    assert real_faces.faces_per_part([(0, 0, 10, 10), (20, 0, 10, 10), (30, 0, 4, 4)], spans) == [1, 2]
+    big = real_faces.upscaled(b, 600)
+    assert big.shape == (400, 600, 3)
+
+
+def test_score_threshold_table_and_summaries():
+    rows = pd.DataFrame({"frame": [1, 1, 4], "score": [0.55, 0.65, 0.72]})
+    t = real_faces.score_threshold_table(rows, 10, [0.5, 0.6, 0.7])
+    assert t["boxes"].tolist() == [3, 2, 1] and t["frames with a box"].tolist() == [2, 2, 1]
+    found = pd.DataFrame({"faces (by eye)": [1, 5], "single pass": [0, 5], "faces found": [1, 5]})
+    comp = pd.DataFrame({"faces (by eye)": [3], "single pass": [1], "faces found": [2]})
+    assert real_faces.detector_summary(found, comp) == ("In the photographs the single pass finds 5 of 6 faces, the "
+                                                        "detector 6; in the composites the single pass finds 1 of 3 "
+                                                        "faces, the detector 2.")
+    v = pd.DataFrame({"align": [False, False, True, True], "flip average": [False, True, False, True],
+                      "posed right": [2, 2, 1, 1], "posed faces": [4] * 4, "mean p(posed class)": [0.5, 0.6, 0.4, 0.45]})
+    assert real_faces.crop_variants_summary(v).startswith("Posed expressions classified right: plain crop 2 of 4 "
+                                                         "(mean p 0.50); aligned 1 of 4 (mean p 0.40)")
+    assert real_faces.crop_defaults_sentence(False, True) == ("`rbdm predict` and `rbdm explain` default to --no-align "
+                                                             "(off) and --flip-average (on).")

@@ -45,6 +45,10 @@ from rbdm_core.data.face_detect import MIN_SCORE, check_min_score, detect_faces,
 from rbdm_core.models import load_bundle
 from rbdm_core.progress import disabled
 
+#: the measured defaults of --align and --flip-average (docs/faces.md: on the four posed
+#: portraits alignment took the right labels from 2 to 1 and flip averaging left them at 2, so
+#: neither is on unless asked)
+ALIGN, FLIP_AVERAGE = False, False
 #: a progress bar (stderr) shows while faces are found in at least this many images
 PROGRESS_FROM = 20
 
@@ -62,9 +66,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-#: the measured defaults of --align and --flip-average (docs/faces.md: on the four posed
-#: portraits, alignment took the right labels from 2 to 1 and flip averaging left them at 2)
-ALIGN, FLIP_AVERAGE = False, False
 
 
 def add_faces_argument(p: argparse.ArgumentParser) -> None:

