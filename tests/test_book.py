@@ -533,8 +533,8 @@ def test_table_html_is_escaped_and_formatted():
     t = viz.table(pd.DataFrame({"name": ["<b>", "ok"], "v": [0.123456, np.nan]}), caption="C & D")
     html = t._repr_html_()
     assert "<caption>C &amp; D</caption>" in html
-    assert '<td>&lt;b&gt;</td><td class="num">0.1235</td>' in html
-    assert '<td>ok</td><td class="num"></td>' in html
+    assert '<td class="text" data-label="name">&lt;b&gt;</td><td class="num" data-label="v">0.1235</td>' in html
+    assert '<td class="text" data-label="name">ok</td><td class="num" data-label="v"></td>' in html
     assert repr(t).splitlines()[0] == "C & D"
     with pytest.raises(ValueError, match="expected a pandas DataFrame"):
         viz.table([1, 2])
