@@ -55,3 +55,13 @@ def test_table_width_estimate_adds_each_columns_narrowest_width():
     assert wide.fit_width() == 1600 and 'class="rbdm-table rbdm-fit-1600"' in wide._repr_html_()
     mid = viz.table(pd.DataFrame({f"c{k}": [long] for k in range(3)}))  # 3 x 184 = 552 px
     assert mid.fit_width() == 600
+
+
+def test_prose_lines_turn_indented_lines_into_a_list_under_their_paragraph():
+    lines = ["negative masks (chance 0.125):", "    zero fill: 0.366", "    noisy fill: 0.168", "mean masks:",
+             "a\n    b"]
+    p = viz.prose_lines(lines)
+    assert p.blocks == ["negative masks (chance 0.125):", ["zero fill: 0.366", "noisy fill: 0.168"], "mean masks:",
+                        "a", ["b"]]
+    with pytest.raises(ValueError, match="expected a list of str"):
+        viz.prose_lines("one line")

@@ -74,3 +74,21 @@ def prose(*blocks: str | Sequence[str], kind: str = "prose") -> Prose:
     if not kept:
         raise ValueError("prose: nothing to show (every block is empty)")
     return Prose(kept, kind=kind)
+
+
+def prose_lines(lines: Sequence[str], kind: str = "prose") -> Prose:
+    """Lines written for a terminal (a library's `*_lines` functions) as prose: each unindented line
+    a paragraph, the indented lines after it a bulleted list under it; words unchanged (the
+    indentation and line ends become layout)."""
+    if isinstance(lines, str) or not all(isinstance(ln, str) for ln in lines):
+        raise ValueError(f"prose_lines: expected a list of str, got {lines!r}")
+    blocks: list[str | list[str]] = []
+    for line in (ln for text in lines for ln in text.splitlines()):
+        if line[:1].isspace() and line.strip():
+            if blocks and isinstance(blocks[-1], list):
+                blocks[-1].append(line.strip())
+            else:
+                blocks.append([line.strip()])
+        elif line.strip():
+            blocks.append(line.strip())
+    return prose(*blocks, kind=kind)
