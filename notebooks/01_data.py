@@ -205,7 +205,7 @@ viz.show(fig, "examples-ckplus")
 # labelled sequence) and shows its counts next to the paper's. Data folders are only read.
 #
 # With a profile that reads the real corpora (`rbdm book --profile my.yml`, a profile file with
-# `base: paper` and `roots:`; see the README), the chapter above already shows them, and the table
+# `base: paper` and `roots:`; see {doc}`/rerun`), the chapter above already shows them, and the table
 # below says what each reader did: the rows the FERPlus vote rule kept and dropped, the AffectNet
 # rows cleaned away and the images cropped to their face box, the CK+ sequences whose first and last
 # frames were read. An image folder given as root `folder` stands in for FERPlus as the Trainee's

@@ -147,8 +147,8 @@ viz.table(archs, caption="Architectures: parameter counts and input sizes (the p
 #
 # The `quick` profile trains **without** augmentation and without the class-weighted loss: at 48
 # pixels and a few epochs, the two together held a small network close to chance when the profile
-# was set (a measurement made before `small_cnn` had BatchNorm and not repeated since; see
-# docs/architecture.md, "Profiles"). The `paper` profile turns both on.
+# was set (a measurement made before `small_cnn` had BatchNorm and not repeated since). The
+# `paper` profile turns both on ({doc}`/rerun` describes the profiles).
 
 # %% tags=["hide-input"]
 pick = src.first_of_each_class(src.training_splits[0])[:preview_images]

@@ -23,7 +23,8 @@
 # iNNvestigate's graph (`rbdm_core.saliency.rules`): the bounded z^B rule at the first layer, whose
 # input lies in a known pixel range, the z+ rule at every other layer, relevance split in proportion
 # to the contributions at residual additions, and BatchNorm folded into the layer before it;
-# docs/saliency.md gives the derivation and the checks against iNNvestigate's generic classes. The explained quantity is the Trainer's output for its predicted
+# the project's tests check these rules against numpy and against iNNvestigate's generic rule
+# classes. The explained quantity is the Trainer's output for its predicted
 # class *before* the softmax (the logit). Starting from that value at the output, every layer hands
 # its relevance down to the neurons of the layer below, in proportion to their contributions, until
 # it arrives at the pixels. The paper picks LRP over gradient-style saliency because of this

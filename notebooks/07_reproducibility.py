@@ -155,6 +155,6 @@ viz.prose(f"portable kernels, all cores vs one core: identical weights {reproduc
 #   too. Two things remain outside them: processors without AVX2, and differences that other CPUs'
 #   caches or microcode could introduce inside oneDNN, which no machine here could show. The
 #   regression test therefore compares numbers at the tolerance printed above rather than byte for
-#   byte (`rbdm_core.output_compare`; docs/determinism.md gives the measurements behind it).
+#   byte (`rbdm_core.output_compare`).
 # - Every Trainee run in chapter 6 goes through the same code path, so its curves differ between
 #   variants only by what the images show, and between seeds only by the seed.
