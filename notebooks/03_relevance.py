@@ -23,7 +23,8 @@
 # iNNvestigate's graph (`rbdm_core.saliency.rules`): the bounded z^B rule at the first layer, whose
 # input lies in a known pixel range, the z+ rule at every other layer, relevance split in proportion
 # to the contributions at residual additions, and BatchNorm folded into the layer before it;
-# docs/saliency.md gives the derivation and the checks against iNNvestigate's generic classes. The explained quantity is the Trainer's output for its predicted
+# the project's tests check these rules against numpy and against iNNvestigate's generic rule
+# classes. The explained quantity is the Trainer's output for its predicted
 # class *before* the softmax (the logit). Starting from that value at the output, every layer hands
 # its relevance down to the neurons of the layer below, in proportion to their contributions, until
 # it arrives at the pixels. The paper picks LRP over gradient-style saliency because of this
@@ -36,7 +37,7 @@
 # facial regions that define each class, why some of it collects at the image border, the other
 # saliency methods of `rbdm_core.saliency` side by side, and conservation per method.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"  # "quick": synthetic stand-ins; "paper": the real corpora (give the roots below)
 run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
 seed = 0  # seed of the data and the Trainer
@@ -49,7 +50,7 @@ ferplus_root = None  # folder with fer2013.csv and fer2013new.csv (paper profile
 affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
-# %%
+# %% tags=["hide-input"]
 import warnings
 
 import numpy as np
@@ -75,8 +76,8 @@ src, tgt = pipe.source, pipe.target
 names = list(src.class_names)
 src_kind = "synthetic" if src.is_synthetic else "real"
 tgt_kind = "synthetic" if tgt.is_synthetic else "real"
-print(f"Trainer: {pipe.trainer_architecture} (validation macro-F1 {trainer.best_f1:.3f}); "
-      f"source {src_kind}, target {tgt_kind}; method for the masks: {prof.relevance_method}")
+display(viz.prose(f"Trainer: {pipe.trainer_architecture} (validation macro-F1 {trainer.best_f1:.3f}); "
+                  f"source {src_kind}, target {tgt_kind}; method for the masks: {prof.relevance_method}"))
 
 
 src_val_split = src.held_out_splits[0]
@@ -92,7 +93,7 @@ src_imgs = src.images[src_idx]
 # shows the image, its relevance map (red: positive, blue: negative) and the budget: the explained
 # output, the relevance that reached the pixels, split into positive and negative parts.
 
-# %%
+# %% tags=["hide-input"]
 one = relevance_many(bundle, src_imgs[example_index:example_index + 1], ["deep_taylor"])["deep_taylor"]
 pred = names[int(one.targets[0])]
 true = names[int(src.labels[src_idx[example_index]])]
@@ -170,14 +171,14 @@ viz.show(fig, "decomposition")
 # image-shaped layers, channels summed, each on its own scale (red positive, blue negative):
 # coarse near the output, refined at every layer on its way down to the pixels.
 
-# %%
+# %% tags=["hide-input"]
 lr = layer_relevance(bundle, src_imgs[example_index:example_index + 1])
 fig = viz.layers_figure(lr, n_maps=5,
                         title=f"Relevance of {pred} layer by layer ({src_kind} image; {pipe.trainer_architecture})")
 viz.show(fig, "layers")
 
-# %%
-print(layer_shares(lr).sentence())
+# %% tags=["computes"]
+display(viz.prose(layer_shares(lr).sentence()))
 low, high = preprocess_bounds(bundle.preprocess)
 viz.table(rules_table(lr),
           caption=f"The rule each layer of the {pipe.trainer_architecture} got (deep Taylor); z^B bounds: "
@@ -193,7 +194,7 @@ viz.table(rules_table(lr),
 # of the Trainer's predicted class (titled with that class), in percent of the map's largest absolute
 # value on a colour scale centred on zero (red positive, blue negative).
 
-# %%
+# %% tags=["hide-input"]
 src_maps = pipe.relevance(images=src_imgs)  # (N, H, W), cached in the run folder
 src_pred = bundle.predict(src_imgs)
 tgt_split = "Training"
@@ -225,7 +226,7 @@ viz.show(fb, "target-maps")
 # (`rbdm_core.regions.relevance_in_regions`); images whose map is all zero (deep Taylor of a
 # negative logit) have no positive relevance and are counted in `n` but not in the means.
 
-# %%
+# %% tags=["computes"]
 src_val = src.select_split(src_val_split)
 if src.regions is not None and tgt.regions is not None:
     src_val_maps = pipe.relevance(images=src_val.images)
@@ -238,8 +239,8 @@ if src.regions is not None and tgt.regions is not None:
     fig = viz.regions_figure({f"source {src_val_split}": tab_src, f"target {tgt_split}": tab_tgt})
     viz.show(fig, "relevance-in-regions")
 else:
-    print("Real data carries no ground-truth regions: the share of relevance inside them cannot be scored "
-          "on this run's corpora.")
+    display(viz.prose("Real data carries no ground-truth regions: the share of relevance inside them cannot be "
+                      "scored on this run's corpora."))
 
 # %% [markdown]
 # ## Relevance at the image border
@@ -253,11 +254,11 @@ else:
 # single most relevant pixel in the corner's 4x4 block, and the share of maps with one of their 8
 # most relevant pixels in that block, beside the share a random ranking would give.
 
-# %%
+# %% tags=["computes"]
 corners = corner_statistics(tgt_maps_all, corner=4, top=8)
 display(viz.table(corners.table(), float_format="{:.3g}",
                   caption=f"Deep Taylor maps of the {corners.n} target {tgt_split} images at the four corners"))
-print(corners.describe())
+display(viz.prose_lines([corners.describe()]))
 
 # %% [markdown]
 # Five things could put relevance there: the rules (the bounded first-layer rule meets the image
@@ -279,11 +280,11 @@ print(corners.describe())
 #    image. It explains the class the Trainer predicts on the original image, for the first
 #    `n_border` training images.
 
-# %%
-print(describe_padding(bundle, tgt_train.images.shape[1:3]))
+# %% tags=["computes"]
+display(viz.prose_lines([describe_padding(bundle, tgt_train.images.shape[1:3])]))
 
 uniform = uniform_images(bundle, tgt_train.images.shape[1:], n_levels=5)
-print(uniform.report(names))
+display(viz.prose_lines([uniform.report(names)]))
 display(viz.table(uniform.corner_units(), float_format="{:.3g}",
                   caption="Uniform images: relevance at the top-left unit of each image-shaped "
                   "layer on every path, as a multiple of the layer's mean unit"))
@@ -292,15 +293,15 @@ try:
     free = border_free(bundle, tgt_train.images[:n_border], margin=border_margin)
 except ValueError as exc:  # e.g. a model input size other than the images' (paper profile)
     free, after = None, None
-    print(f"the experiment with the border moved outside does not apply to this Trainer: {exc}")
+    display(viz.prose(f"the experiment with the border moved outside does not apply to this Trainer: {exc}"))
 if free is not None:
     before, after = corner_statistics(tgt_maps_all[:n_border]), corner_statistics(free.maps)
     display(viz.table(border_table({"as trained": before, f"image border {border_margin} px outside": after}),
                       float_format="{:.3g}", caption=f"The first {n_border} target {tgt_split} images, the Trainer "
                                                      "as trained and with its image border moved outside"))
-    print(free.describe())
+    display(viz.prose_lines([free.describe()]))
 
-# %%
+# %% tags=["hide-input"]
 grey = len(uniform.levels) // 2  # the middle grey level
 ratio = uniform.relative_map(grey)
 fig = viz.border_figure(corners, after, (ratio, f"uniform grey {uniform.levels[grey]}") if ratio is not None else None)
@@ -347,7 +348,7 @@ viz.show(fig, "border")
 # ones run in a single worker process. The first target images of the per-class figure, one row per
 # method, each map on its own symmetric colour scale (in % of its largest absolute value):
 
-# %%
+# %% tags=["hide-input"]
 cmp_idx = tgt_train.first_of_each_class_then_others(tgt_split, n_compare)
 cmp_imgs = tgt_train.images[cmp_idx]
 rels = relevance_many(bundle, cmp_imgs, METHODS, seed=seed)
@@ -365,14 +366,14 @@ viz.show(fig, "methods-side-by-side")
 # registry of methods says. The registry's flag is not taken from these images: it is measured on
 # a small probe network, in the second table, and a unit test fails when the two disagree.
 
-# %%
+# %% tags=["computes"]
 cons = conservation.table(rels)
 display(viz.table(cons, float_format="{:.3g}",
                   caption=f"Conservation (map sum / explained logit) per method on {len(cmp_idx)} {tgt_kind} target "
                           f"images; tolerance {conservation.CONSERVATION_TOLERANCE:g}"))
-print("\n".join(conservation.sentence(row) for row in cons.to_dict("records")))
+display(viz.prose([conservation.sentence(row) for row in cons.to_dict("records")]))
 
-# %%
+# %% tags=["hide-input"]
 viz.show(viz.conservation_figure(rels), "conservation")
 
 # %% [markdown]
@@ -380,12 +381,12 @@ viz.show(viz.conservation_figure(rels), "conservation")
 # every bias drawn nonzero, explained on inputs of both signs) is where the registry's flag is
 # decided: a method is marked conserving only when every map there is within the tolerance.
 
-# %%
+# %% tags=["computes"]
 probe = conservation.measure(METHODS)
 display(viz.table(probe, float_format="{:.3g}",
                   caption=f"Conservation on the probe network ({conservation.PROBE_IMAGES} inputs); "
                           f"tolerance {conservation.CONSERVATION_TOLERANCE:g}"))
-print("\n".join(conservation.sentence(row) for row in probe.to_dict("records")))
+display(viz.prose([conservation.sentence(row) for row in probe.to_dict("records")]))
 
 # %% [markdown]
 # How to read the tables:

@@ -36,7 +36,7 @@
 # chapters 5 and 6, the captions below say "recorded", and the first cell prints what was read
 # and which rows were dropped.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"  # "quick": synthetic stand-ins; "paper": the real corpora (give the roots below)
 run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
 seed = 0  # seed of the synthetic corpora and the simulated annotators
@@ -49,9 +49,7 @@ ferplus_root = None  # folder with fer2013.csv and fer2013new.csv
 affectnet_root = None  # AffectNet folder (Manually_Annotated_file_lists/ and the images)
 ckplus_root = None  # CK+ folder (cohn-kanade-images/ and Emotion/)
 
-# %%
-import textwrap
-
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 
@@ -68,11 +66,11 @@ n_img, (side, _, channels) = len(images), images.shape
 kind = "SYNTHETIC" if images.is_synthetic else "real"
 # the annotators are simulated on either data; on real images they are labelled as such
 gaze_kind = "SYNTHETIC" if images.is_synthetic else "SIMULATED"
-print(f"gaze-study images: {n_img} {kind} CK+{'-like' if images.is_synthetic else ''} images of "
-      f"{side}x{side}x{channels}")
+display(viz.prose(f"gaze-study images: {n_img} {kind} CK+{'-like' if images.is_synthetic else ''} images of "
+                  f"{side}x{side}x{channels}"))
 who, tag = ("recorded", "RECORDED") if study.recorded else ("simulated", gaze_kind)
 if study.recorded:
-    print(textwrap.fill(study.describe(), 100))
+    display(viz.prose(study.describe()))
     display(viz.table(study.drop_report(), caption=f"Gaze recording {study.params['file']}: rows read and dropped"))
     if study.params["reader"].startswith("Eye Tribe"):  # both fixation detectors, the sidecar's marked
         from rbdm_core.gaze.recordings import eyetribe_detectors
@@ -80,8 +78,8 @@ if study.recorded:
         display(viz.table(eyetribe_detectors(study.params["file"], images), float_format="{:.3g}",
                           caption="The Eye Tribe recording's fixations by either detector (used: the sidecar's)"))
 else:
-    print(f"simulated annotators: {len(study.annotators)}, {len(study.fixations)} fixations, "
-          f"{len(study.samples)} gaze samples at {geo.sample_rate_hz:g} Hz ({gaze_kind})")
+    display(viz.prose(f"simulated annotators: {len(study.annotators)}, {len(study.fixations)} fixations, "
+                      f"{len(study.samples)} gaze samples at {geo.sample_rate_hz:g} Hz ({gaze_kind})"))
 
 # %% [markdown]
 # ## The study's geometry
@@ -140,7 +138,7 @@ else:
 # x_0 = \frac{W_s - \mathtt{display\_px}}{2}, \qquad y_0 = \frac{H_s - \mathtt{display\_px}}{2}
 # $$
 
-# %%
+# %% tags=["computes"]
 pitch = gaze.pixel_pitch_cm()
 span_d = gaze.visual_span_px(convention="diameter")
 span_r = gaze.visual_span_px(convention="radius")
@@ -165,8 +163,8 @@ display(viz.table(pd.DataFrame(geometry_rows, columns=["quantity", "value", "uni
 # the kernel this chapter's heatmaps use: the study's own set-up (a recording's sidecar; the
 # simulated annotators have the paper's)
 kernel = gaze.kernel_for_geometry(geo, side, fwhm_fraction=fwhm_fraction, cutoff=cutoff)
-print(textwrap.fill(gaze.describe_kernel(kernel, geo, side, study.params.get("sidecar_fields")
-                                         if study.recorded else None), 100))
+display(viz.prose(gaze.describe_kernel(kernel, geo, side, study.params.get("sidecar_fields")
+                                       if study.recorded else None)))
 
 # %% [markdown]
 # ## Foveal, parafoveal and peripheral vision (Figure 6)
@@ -177,7 +175,7 @@ print(textwrap.fill(gaze.describe_kernel(kernel, geo, side, study.params.get("si
 # annotator 0 on an image that lands on the face rather than on the fixation cross. The shaded
 # disc is the Gaussian that fixation adds to the heatmap, cut at the chosen cut-off.
 
-# %%
+# %% tags=["hide-input"]
 fx = study.fixations
 shape = (side, side)
 field = gaze.visual_field(fx, shape, geo, kernel)  # annotator 0's first fixation off the cross
@@ -204,25 +202,25 @@ viz.show(fig, "fig6-visual-field")
 # Gaussian noise over a median-length fixation; the simulated noise drifts, which spreads less, so
 # the threshold errs on the generous side).
 
-# %%
+# %% tags=["computes"]
 if study.recorded:  # no generating fixations to check a detector against
-    print(textwrap.fill(f"Recorded gaze ({study.params['reader']}): the fixations are the recording's, so the "
-                        "check of I-DT against generating fixations below applies to simulated annotators only "
-                        "and is skipped.", 100))
+    display(viz.prose(f"Recorded gaze ({study.params['reader']}): the fixations are the recording's, so the "
+                      "check of I-DT against generating fixations below applies to simulated annotators only "
+                      "and is skipped."))
 else:
     jitter_deg = float(study.params["jitter_deg"])
     win = int(round(fx.duration_ms.median() * geo.sample_rate_hz / 1000))
     threshold = gaze.dispersion_threshold_px(jitter_deg, geo.px_per_degree, win, quantile=0.95, seed=seed)
-    print(f"jitter {jitter_deg:g} deg RMS = {jitter_deg * geo.px_per_degree:.1f} screen px; median fixation "
-          f"{fx.duration_ms.median():.0f} ms = {win} samples")
-    print(f"I-DT dispersion threshold: {threshold:.1f} screen px = {threshold / geo.px_per_degree:.2f} deg")
+    display(viz.prose([f"jitter {jitter_deg:g} deg RMS = {jitter_deg * geo.px_per_degree:.1f} screen px; median "
+                       f"fixation {fx.duration_ms.median():.0f} ms = {win} samples",
+                       f"I-DT dispersion threshold: {threshold:.1f} screen px = {threshold / geo.px_per_degree:.2f} deg"]))
 
 # %% [markdown]
 # One scanpath, annotator 0 on the image of Figure 6: the raw samples (grey dots, lost samples and
 # blinks left out), the fixations that generated them (numbered circles, area proportional to
 # duration) and the fixations I-DT recovers from the samples (crosses).
 
-# %%
+# %% tags=["hide-input"]
 if not study.recorded:
     path = gaze.scanpath(study.samples, fx, field.annotator, img0, shape, geo, dispersion_px=threshold)
     fig = viz.scanpath_figure(images.images[img0], path,
@@ -237,7 +235,7 @@ if not study.recorded:
 # doubling the threshold shows why it matters: too tight, and noise splits fixations (more detected
 # than generated); too loose, and neighbouring fixations merge.
 
-# %%
+# %% tags=["computes"]
 # the table is the cell's value (shown), with a recording there is none
 detection = (gaze.detection_sweep(study.samples, fx, threshold, geo.px_per_degree, factors=(0.5, 1.0, 2.0))
              if not study.recorded else None)
@@ -266,8 +264,8 @@ detection = (gaze.detection_sweep(study.samples, fx, threshold, geo.px_per_degre
 # first; an image without fixations has $I = 0$. The code does **not** normalise $I$: it is the raw
 # sum, so a pixel near $m$ fixations can exceed 1, and each metric below normalises as it needs
 # (Spearman and cosine distance do not depend on the scale; SIM and KL divide by the sum; NSS
-# standardises). DESIGN.md writes the paper's formula without the indicator; the cut-off is this
-# project's addition, needed because the perceptive mask removes "where the heatmap is 0".
+# standardises). The paper's heatmap {cite:p}`schiller2020relevance` is this sum without the
+# indicator; the cut-off is this project's addition, needed because the perceptive mask removes "where the heatmap is 0".
 #
 # The model's heatmap is the same construction with the Trainer's `n`
 # most relevant pixels as fixations, `n` being the mean number of fixations per image and
@@ -281,7 +279,7 @@ detection = (gaze.detection_sweep(study.samples, fx, threshold, geo.px_per_degre
 # As a floor, the same heatmap from `n` random pixels per image shows what agreement chance alone
 # gives; as a ceiling, the two annotators are compared with each other.
 
-# %%
+# %% tags=["computes"]
 n_fix = pipe.perceptive_n()
 relevance = pipe.relevance(images=images.images, method=method)
 human = gaze.fixation_heatmaps(fx, n_img, shape, kernel.sigma, kernel.cutoff, geometry=geo)
@@ -294,8 +292,8 @@ per_annotator = pd.DataFrame({"annotator": human.annotators,
                               "images with a heatmap": valid.sum(axis=1)})
 if study.recorded:  # the participants' own names beside the annotator numbers
     per_annotator.insert(1, "participant", study.annotators.set_index("annotator").participant[human.annotators].to_numpy())
-print(f"n = {n_fix} pseudo-fixations per image (mean fixations per image and annotator: {pipe.mean_fixations():.2f}); "
-      f"relevance method: {method or pipe.profile.relevance_method}")
+display(viz.prose(f"n = {n_fix} pseudo-fixations per image (mean fixations per image and annotator: "
+                  f"{pipe.mean_fixations():.2f}); relevance method: {method or pipe.profile.relevance_method}"))
 viz.table(per_annotator, float_format="{:.3g}", caption=f"{who.capitalize()} annotators ({tag})")
 
 # %% [markdown]
@@ -322,7 +320,7 @@ viz.table(per_annotator, float_format="{:.3g}", caption=f"{who.capitalize()} ann
 # it is undefined (both supports empty, a constant map, an all-zero map) and then left out of the
 # mean and counted.
 
-# %%
+# %% tags=["computes"]
 scores = agreement.table1_scores(model, chance, human.maps, human.annotators, valid=valid)
 table1 = statistics.summarise(scores, by=["comparison", "metric"], sort=False)  # rows in the scores' order
 order = list(dict.fromkeys(scores.comparison))
@@ -335,7 +333,7 @@ viz.table(statistics.pivot_intervals(table1, row="comparison", column="metric", 
 # share roughly 40 % of their pixels, and Spearman correlation and cosine distance indicate a
 # medium agreement. The next cell checks our overlap against that figure.
 
-# %%
+# %% tags=["computes"]
 ov = table1[(table1.metric == "overlap") & table1.comparison.str.startswith("model")]
 paper_vs_ours = pd.DataFrame({
     "comparison": ov.comparison,
@@ -392,7 +390,7 @@ viz.table(paper_vs_ours, float_format="{:+.3f}", caption="Overlap of model and a
 # $(1, 1)$ at $j = |F| + 1$ (the benchmark's version without its random jitter, so it is
 # deterministic).
 
-# %%
+# %% tags=["computes"]
 human_full = gaze.fixation_heatmaps(fx, n_img, shape, kernel.sigma, None, geometry=geo)
 model_full = gaze.model_heatmaps(relevance, n_fix, kernel.sigma, None)
 chance_full = gaze.random_heatmaps(n_img, shape, n_fix, kernel.sigma, None, seed=seed)
@@ -407,7 +405,7 @@ viz.table(statistics.pivot_intervals(bench_sum, row="comparison", column="metric
 # `n` cut-free Gaussians of sigma below two pixels is almost zero away from its points, so one
 # fixation outside them costs a lot. NSS, AUC-Judd and CC are the more robust readings here.
 
-# %%
+# %% tags=["computes"]
 med = bench_sum.pivot(index="comparison", columns="metric", values="mean")
 readout = pd.DataFrame([
     {"annotator": a,
@@ -423,7 +421,7 @@ viz.table(readout, float_format="{:.3f}", caption="NSS and AUC-Judd side by side
 # Unless `example_image` is given, the image shown here is a typical one: the image whose mean
 # overlap between the model and the annotators lies closest to the mean over all images.
 
-# %%
+# %% tags=["hide-input"]
 ex = int(example_image) if example_image is not None else agreement.typical_image(scores, "overlap", "model")
 if not 0 <= ex < n_img:
     raise ValueError(f"example_image: expected 0 <= example_image < {n_img}, got {example_image!r}")
@@ -434,9 +432,9 @@ fig = viz.heatmaps_figure(images.images[ex], human.maps[:, ex], human.annotators
                           title=f"Heatmaps on image {ex}<br><sup>{label}, {kind} image; {who} annotators and the "
                                 "model; dots: (pseudo-)fixations</sup>")
 viz.show(fig, "fig7-heatmaps")
-print("scores on this image:")
-print(scores[scores.image_index == ex].pivot(index="comparison", columns="metric", values="value").loc[
-    [c for c in order if c in set(scores[scores.image_index == ex].comparison)]].round(3).to_string())
+viz.table(scores[scores.image_index == ex].pivot(index="comparison", columns="metric", values="value").loc[
+    [c for c in order if c in set(scores[scores.image_index == ex].comparison)]].reset_index(), float_format="{:.3f}",
+          caption=f"scores on this image (image {ex})")
 
 # %% [markdown]
 # ## Figure 13: the annotators fixate what the Trainer misses
@@ -466,19 +464,19 @@ print(scores[scores.image_index == ex].pivot(index="comparison", columns="metric
 # built to look at the ground-truth regions, so a large fixation share is by construction, and the
 # figure shows where the Trainer's relevance falls short of them, not how real people looked.
 
-# %%
+# %% tags=["computes"]
 bundle = pipe.trainer.bundle
 if images.regions is None:
     missed = None
-    print("No ground-truth regions on these images (real corpus): Figure 13's rule needs them; skipped.")
+    display(viz.prose("No ground-truth regions on these images (real corpus): Figure 13's rule needs them; skipped."))
 else:
     true_cls = np.asarray(images.class_names, dtype=object)[images.labels]
     pred_cls = np.asarray(bundle.class_names, dtype=object)[bundle.predict(images.images)]
     shares = gaze.region_shares(fx, images.regions, relevance, n_fix, true_cls, pred_cls, geometry=geo)
     missed = gaze.select_missed_cues(shares, k=n_missed)
-    print(textwrap.fill("Rule: " + missed.rule, 100))
-    print(f"\nTrainer correct on {int(shares.correct.sum())} of {n_img} gaze-study images ({kind}).")
-    print(textwrap.fill(missed.sentence, 100))
+    display(viz.prose("Rule: " + missed.rule,
+                      f"Trainer correct on {int(shares.correct.sum())} of {n_img} gaze-study images ({kind}).",
+                      missed.sentence))
     cols = {"image_index": "image", "true": "true class", "predicted": "predicted class",
             "fixations": "counted fixations", "fixation_share": "fixation share in region",
             "top_pixels_in_region": f"top-{n_fix} pixels in region", "relevance_share": "relevance share in region",
@@ -493,7 +491,7 @@ else:
 # (cut Gaussians around the $n$ pseudo-fixations) and its $n$ most relevant pixels as white dots
 # (hover for their rank, 1 = most relevant).
 
-# %%
+# %% tags=["hide-input"]
 if missed is not None and len(missed.chosen):
     chosen = missed.chosen.image_index.to_numpy()
     fig = viz.missed_cues_figure(missed.chosen, images.images[chosen], images.regions[chosen],

@@ -37,7 +37,7 @@
 # The images and their ground-truth regions are **synthetic** in the `quick` profile; real
 # corpora have no such ground truth, so the precision part is skipped for them.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"  # "quick": synthetic stand-ins; "paper": the real corpora (give the roots below)
 run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
 seed = 0  # seed of the synthetic corpora and of the random baseline masks
@@ -49,9 +49,7 @@ ferplus_root = None  # folder with fer2013.csv and fer2013new.csv
 affectnet_root = None  # AffectNet folder (Manually_Annotated_file_lists/ and the images)
 ckplus_root = None  # CK+ folder (cohn-kanade-images/ and Emotion/)
 
-# %%
-import textwrap
-
+# %% tags=["hide-input"]
 from rbdm_core import masking, regions, viz
 from rbdm_core.masking import summary
 from rbdm_core.pipeline import Pipeline, get_profile
@@ -65,14 +63,14 @@ train = pipe.target.select_split("Training")
 MASK_TYPES = masking.PAPER_MASK_TYPES  # negative, mean, perceptive
 masks = {t: pipe.masks(t, method=method) for t in MASK_TYPES}  # (N, H, W) bool, True = kept; cached
 kind = "SYNTHETIC" if train.is_synthetic else "real"
-print(f"{len(train)} {kind} training images of the Trainee's corpus, relevance: {method} "
-      f"(Trainer {pipe.trainer_architecture})")
-for t in MASK_TYPES:
-    params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in pipe.mask_params(t).items())
-    print(f"  {t:10s} {params or '(no parameter)'}")
-if pipe.roots.get("gaze"):  # a recording replaces the simulated annotators of chapter 4
-    print(textwrap.fill(f"perceptive n: {'the profile sets it' if pipe.profile.perceptive_n else 'the mean number of fixations per image and participant'}; "
-                        + pipe.gaze_study.describe(), 100, subsequent_indent="  "))
+params = {t: ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in pipe.mask_params(t).items())
+          for t in MASK_TYPES}
+viz.prose(f"{len(train)} {kind} training images of the Trainee's corpus, relevance: {method} "
+          f"(Trainer {pipe.trainer_architecture})",
+          [f"{t} {params[t] or '(no parameter)'}" for t in MASK_TYPES],
+          # a recording replaces the simulated annotators of chapter 4
+          f"perceptive n: {'the profile sets it' if pipe.profile.perceptive_n else 'the mean number of fixations per image and participant'}; "
+          + pipe.gaze_study.describe() if pipe.roots.get("gaze") else "")
 
 # %% [markdown]
 # The masks the cell above computed, as `rbdm_core.masking.relevance_masks` computes them. An
@@ -102,9 +100,10 @@ if pipe.roots.get("gaze"):  # a recording replaces the simulated annotators of c
 # has nothing below its mean, is an error rather than an all-kept mask. The perceptive mask is the
 # union of discs of radius $r$ around the $n$ pixels, the support of the cut heatmap, so $\sigma$
 # does not change it (the code only checks it); the cut-off is this project's addition, since the
-# paper's uncut Gaussian is never 0 and would keep every pixel. The three rules match DESIGN.md's
-# restatement of the paper ("m_i = 0 where R_i is among the top 10 %", "where R_i < mean",
-# "where the heatmap I_i = 0"); the code fixes what the text leaves open: the count $k$, the order of
+# paper's uncut Gaussian is never 0 and would keep every pixel. The three rules are the paper's
+# masks {cite:p}`schiller2020relevance` put in formulas: $m_i = 0$ where $R_i$ is among the top 10 %
+# (negative), where $R_i$ lies below the map's mean (mean), and where the heatmap $I_i$ is 0
+# (perceptive); the code fixes what the paper's text leaves open: the count $k$, the order of
 # ties, the cut-off. The masked image keeps pixel $i$ and fills the rest:
 # $\tilde x_i = m_i x_i + (1 - m_i) f_i$ with the fill $f$ below (zero, the paper's, by default).
 #
@@ -117,7 +116,7 @@ if pipe.roots.get("gaze"):  # a recording replaces the simulated annotators of c
 # As in the paper's figure, the removed area is tinted red: one row per mask type, one column per
 # image (the first training images of different classes).
 
-# %%
+# %% tags=["hide-input"]
 examples = train.first_of_each_class("Training")[: int(n_examples)]  # the first image of each class
 fig = masks_figure(train.images, masks, examples, train.class_names, train.labels,
                    title=f"Negative, mean and perceptive masks ({kind}; removed area in red)")
@@ -158,7 +157,7 @@ viz.show(fig, "fig8-masks")
 # `noisy_linear`. The next cell applies every registered fill to the first image of Figure 8 under
 # each mask.
 
-# %%
+# %% tags=["hide-input"]
 fill_names = list(masking.FILL_NAMES)
 display(viz.table(summary.fill_table(), caption="The registered fills (rbdm_core.masking.FILLS)"))
 one = int(examples[0])  # the first image of Figure 8
@@ -175,12 +174,12 @@ viz.show(fig, "fills")
 # map: the mean mask keeps the pixels above the mean, however many they are, and the perceptive
 # mask keeps the union of `n` discs, which is smaller when the most relevant pixels cluster.
 
-# %%
+# %% tags=["hide-input"]
 stats = summary.kept_by_type({t: masks[t] for t in MASK_TYPES}, train.regions)  # one row per (mask, image)
 fig = kept_fraction_figure(stats, MASK_TYPES, title=f"Kept fraction per image ({len(train)} {kind} training images)")
 viz.show(fig, "kept-fraction")
 
-# %%
+# %% tags=["computes"]
 viz.table(summary.kept_summary(stats, MASK_TYPES),  # the paper's words: summary.PAPER_KEPT
           float_format="{:.3f}", caption="Kept fraction of the image (mean over images, 95% CI) beside the paper's description")
 
@@ -192,7 +191,7 @@ viz.table(summary.kept_summary(stats, MASK_TYPES),  # the paper's words: summary
 # few very relevant pixels and many near zero (a right-skewed distribution) have their mean well
 # above their median, so the mean mask keeps far fewer than half of the pixels.
 
-# %%
+# %% tags=["computes"]
 conc = regions.relevance_concentration(pipe.relevance(method=method), top=0.1)  # one row per image
 viz.table(summary.skew_summary(conc, top=0.1), float_format="{:.3g}",
           caption=f"How skewed are the {method} relevance maps? ({kind} training images)")
@@ -209,15 +208,15 @@ viz.table(summary.skew_summary(conc, top=0.1), float_format="{:.3g}",
 # negative mask the interesting part is the one it **removes**: the removed-area precision says
 # whether the Trainer's most relevant 10 % lie in the regions.
 
-# %%
+# %% tags=["computes"]
 if train.regions is None:
-    print("No ground-truth regions (real corpus): precision and recall are not available.")
+    display(viz.prose("No ground-truth regions (real corpus): precision and recall are not available."))
 else:
     prec = masking.region_scores({t: masks[t] for t in MASK_TYPES}, train.regions, seed=seed)
-    print(f"ground-truth regions cover {train.regions.mean():.1%} of the pixels on average ({kind})")
+    display(viz.prose(f"ground-truth regions cover {train.regions.mean():.1%} of the pixels on average ({kind})"))
     display(viz.table(summary.region_score_table(prec, MASK_TYPES), caption=f"Precision and recall against the ground-truth regions ({kind}): mean [95% CI]"))
 
-# %%
+# %% tags=["computes"]
 if train.regions is not None:
     display(viz.table(summary.precision_lift(prec, MASK_TYPES), float_format="{:.2f}", caption="Precision relative to a random mask of the same size (1 = chance)"))
 
@@ -234,7 +233,7 @@ if train.regions is not None:
 # (white = kept) and the masked image. The relevance maps for these images are computed once per
 # method and cached.
 
-# %%
+# %% tags=["hide-input"]
 explore_idx = examples
 explore_imgs = train.images[explore_idx]
 methods = list(dict.fromkeys([method, "gradient"]))
@@ -253,7 +252,7 @@ viz.show(fig, "mask-explorer")
 # In a live notebook (JupyterLab, VS Code) the cell below gives the same explorer with widgets and
 # any value in between; it computes the masks on the fly. Its output is not part of the book.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "hide-input"]
 live = viz.live_explorer(
     explore_imgs,
     lambda relevance, mask, fraction, n: masking.make_masks(

@@ -16,6 +16,13 @@
 # %% [markdown]
 # # 6. The Trainee
 #
+# :::{container} rbdm-evidence
+# The answer, generated from this run's verdicts (the evidence: {ref}`the paper's claims and their verdicts <trainee-verdicts>`):
+# :::
+#
+# ```{glue:any} trainee-answer
+# ```
+#
 # This is the experiment the whole method exists for. The Trainer's relevance maps have been turned
 # into masks (chapter 5); now a new network, the *Trainee*, learns the target corpus from scratch,
 # once on the full images and once per way of masking them. The paper {cite:p}`schiller2020relevance`
@@ -44,7 +51,7 @@
 # FERPlus-like corpus, over several seeds so that every curve gets a confidence band. **All numbers
 # in this chapter are synthetic** unless the profile is `paper`.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"  # "quick": synthetic stand-ins; "paper": the real corpora (give the roots below)
 run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
 seed = 0  # seed of the synthetic corpora
@@ -63,11 +70,10 @@ ferplus_root = None  # folder with fer2013.csv and fer2013new.csv (paper profile
 affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
-# %%
-import textwrap
-
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
+from myst_nb import glue
 
 from rbdm_core import curves as study, statistics, viz
 from rbdm_core.pipeline import VARIANTS, Pipeline, get_profile
@@ -78,13 +84,14 @@ pipe = Pipeline(prof, run_dir=run_dir, roots={"ferplus": ferplus_root, "affectne
                                               "ckplus": ckplus_root}, seed=seed)
 data_kind = "SYNTHETIC" if pipe.target.is_synthetic else "real"
 
-print(f"Trainee {prof.trainee} on the {data_kind} target corpus\n"
-      f"{prof.trainee_epochs} epochs, switch after epoch {prof.switch_epoch}, seeds {list(prof.seeds)}\n"
-      f"removed pixels filled with: {prof.fill}" + (f" (and, for comparison, {leak_free_fill})" if leak_free_fill else "") + "\n"
-      f"Trainer: {pipe.trainer_architecture}")
-if pipe.roots.get("gaze"):  # the perceptive masks' n comes from the recording, not the simulated annotators
-    print(textwrap.fill(f"perceptive masks: n = {pipe.perceptive_n()} from " + pipe.gaze_study.describe(), 100,
-                        subsequent_indent="  "))
+display(viz.prose([f"Trainee {prof.trainee} on the {data_kind} target corpus",
+                    f"{prof.trainee_epochs} epochs, switch after epoch {prof.switch_epoch}, seeds {list(prof.seeds)}",
+                    f"removed pixels filled with: {prof.fill}"
+                    + (f" (and, for comparison, {leak_free_fill})" if leak_free_fill else ""),
+                    f"Trainer: {pipe.trainer_architecture}"]
+                   # the perceptive masks' n comes from the recording, not the simulated annotators
+                   + ([f"perceptive masks: n = {pipe.perceptive_n()} from " + pipe.gaze_study.describe()]
+                      if pipe.roots.get("gaze") else [])))
 
 # %% [markdown]
 # ## What the masks leak
@@ -111,7 +118,7 @@ if pipe.roots.get("gaze"):  # the perceptive masks' n comes from the recording, 
 # (`statistics.resampled_interval`: the variance of the mean is (1/J + n_test/n_train) s² over
 # the J splits, not s²/J).
 
-# %%
+# %% tags=["computes"]
 from rbdm_core import leakage, outline
 from rbdm_core.masking import PAPER_MASK_TYPES
 
@@ -127,9 +134,8 @@ viz.table(statistics.pivot_intervals(leaks, "masks", "column", columns=columns).
           caption=f"Linear probes on the {data_kind.lower()} training images: balanced accuracy, mean [95% CI, "
                   f"corrected resampled t over {probe_repeats} x {probe_folds} folds]; chance {chance:.3f}")
 
-# %%
-for line in leakage.fill_lines(leaks, PAPER_MASK_TYPES, probe_fills):
-    print(line)
+# %% tags=["hide-input"]
+viz.prose_lines(leakage.fill_lines(leaks, PAPER_MASK_TYPES, probe_fills))
 
 # %% [markdown]
 # A linear probe reads only what a weighted sum of pixels can read. The Trainee is a CNN: the
@@ -140,7 +146,7 @@ for line in leakage.fill_lines(leaks, PAPER_MASK_TYPES, probe_fills):
 # interval is over the held-out images (binomial, per class, `statistics.balanced_accuracy_interval`),
 # not over training runs. The row *none* is the CNN on the plain images, for scale.
 
-# %%
+# %% tags=["computes"]
 cnn = pd.DataFrame()
 if cnn_probe:
     cnn = leakage.cnn_leak_table(train_split, {m: pipe.masks(m) for m in PAPER_MASK_TYPES}, probe_fills, prof.trainee,
@@ -148,22 +154,20 @@ if cnn_probe:
     display(viz.table(statistics.pivot_intervals(cnn, "masks", "column").drop(columns="n"),
                       caption=f"CNN probe ({prof.trainee}, {prof.trainee_epochs} epochs) on the {data_kind.lower()} "
                               f"training images: held-out balanced accuracy [95% CI, binomial]; chance {chance:.3f}"))
-    for line in leakage.cnn_lines(cnn, probe_fills, chance):
-        print(line)
+    display(viz.prose_lines(leakage.cnn_lines(cnn, probe_fills, chance)))
 else:
-    print("no CNN probe (cnn_probe is False)")
+    display(viz.prose("no CNN probe (cnn_probe is False)"))
 
 # %% [markdown]
 # What is left after the second fill, in one place: the leak of each mask type under
 # `leak_free_fill` by both probes, each against chance. A fill leaves no measured leak only where
 # both intervals include chance.
 
-# %%
+# %% tags=["hide-input"]
 if len(probe_fills) > 1:
-    for line in leakage.residual_lines(leaks, cnn, PAPER_MASK_TYPES, probe_fills[1], chance):
-        print(textwrap.fill(line, 100, subsequent_indent="    "))
+    display(viz.prose_lines(leakage.residual_lines(leaks, cnn, PAPER_MASK_TYPES, probe_fills[1], chance)))
 else:
-    print("no second fill given: the residual leak of a second fill is not measured")
+    display(viz.prose("no second fill given: the residual leak of a second fill is not measured"))
 
 # %% [markdown]
 # ## Training the seven variants
@@ -173,13 +177,13 @@ else:
 # the order of the training images and the augmentation draws, so two variants with the same seed
 # differ only in what the images show, and a run is bitwise the same whichever process trains it.
 
-# %%
+# %% tags=["computes"]
 results = pipe.trainee_runs(VARIANTS, prof.seeds, fill=prof.fill, workers=workers)
 curves = all_curves(results)
 steps_per_epoch = results[0].steps / prof.trainee_epochs
 switch_step = prof.switch_epoch * steps_per_epoch
-print(f"{len(results)} runs, {results[0].steps} steps each ({steps_per_epoch:g} per epoch)\n"
-      f"validation every {prof.eval_every} steps and at each epoch's end")
+viz.prose(f"{len(results)} runs, {results[0].steps} steps each ({steps_per_epoch:g} per epoch)",
+          f"validation every {prof.eval_every} steps and at each epoch's end")
 
 # %% [markdown]
 # ## Learning curves (the paper's Figure 10)
@@ -191,7 +195,7 @@ print(f"{len(results)} runs, {results[0].steps} steps each ({steps_per_epoch:g} 
 # plain model later (after roughly 700,000 steps there); switching to plain images after nine
 # epochs keeps the early gain and ends slightly above the plain model.
 
-# %%
+# %% tags=["hide-input"]
 val = curves[curves.split == "validation"]
 groups = {
     "masked": ("masked throughout", ["no-mask", "negative", "mean", "perceptive"]),
@@ -228,11 +232,12 @@ for key, (what, order) in groups.items():
 # predicting one class for every validation image (`curves.predicts_one_class`): there the
 # seeds agree because the runs collapsed, and an interval would look like a precise estimate.
 
-# %%
+# %% tags=["computes"]
 val_split = pipe.trainee_validation()
 summary = study.trainee_summary(curves, reference="no-mask", fraction=reach_fraction, early_step=int(switch_step),
                                 labels=val_split.labels, num_classes=len(val_split.class_names))
-print(f"threshold: {reach_fraction:g} x no-mask final F1 {summary.threshold / reach_fraction:.3f} = {summary.threshold:.3f}")
+display(viz.prose(f"threshold: {reach_fraction:g} x no-mask final F1 {summary.threshold / reach_fraction:.3f} = "
+                  f"{summary.threshold:.3f}"))
 shown = statistics.format_columns(summary.table, ["early_f1", "best_f1", "final_f1"])
 shown["reached"] = [f"{r}/{n}" for r, n in zip(shown.reached, shown.n_seeds)]
 shown["steps_median"] = ["" if np.isnan(s) else f"{s:.0f}" for s in shown.steps_median]
@@ -242,6 +247,7 @@ shown = shown.drop(columns="n_seeds").rename(columns={
 viz.table(shown, caption=f"Per variant ({data_kind.lower()}): mean [95% CI] over {len(prof.seeds)} seeds")
 
 # %% [markdown]
+# (trainee-verdicts)=
 # ### The paper's claims, decided by stated rules
 #
 # The paper reports its findings qualitatively (its curves are not tabulated). Each claim below is
@@ -258,23 +264,21 @@ viz.table(shown, caption=f"Per variant ({data_kind.lower()}): mean [95% CI] over
 # verdict is decided at, the confidence of the intervals that decide them and the seeds a sign test
 # needs; the later tables use the same level.
 
-# %%
-import textwrap
-
+# %% tags=["computes"]
 from rbdm_core import verdicts
 
 family = verdicts.N_CLAIMS * len(probe_fills)  # the claims, once per fill this chapter trains
-print(textwrap.fill(verdicts.rules(family), 100))
+display(viz.prose(verdicts.rules(family)))
 runs = summary.runs
 claims = verdicts.paper_claims(runs, family=family)
-viz.table(verdicts.table(claims), caption=f"The paper's findings (quoted) and the verdicts of this {data_kind.lower()} run "
-                                         f"({prof.fill} fill; {family} verdicts, Bonferroni)")
+viz.table(verdicts.table(claims), badges=["verdict"],
+          caption=f"The paper's findings (quoted) and the verdicts of this {data_kind.lower()} run "
+                  f"({prof.fill} fill; {family} verdicts, Bonferroni)")
 
-# %%
-for v in claims:
-    print(textwrap.fill(f"{v.claim}: {v.sentence}", 100, subsequent_indent="    "))
-print(f"\nIn this {data_kind.lower()} run ({prof.fill} fill), of the paper's {len(claims)} claims: "
-      f"{verdicts.counts(claims)}.")
+# %% tags=["hide-input"]
+viz.prose([f"{v.claim}: {v.sentence}" for v in claims],
+          f"In this {data_kind.lower()} run ({prof.fill} fill), of the paper's {len(claims)} claims: "
+          f"{verdicts.counts(claims)}.")
 
 # %% [markdown]
 # ### What the verdicts on masked-throughout Trainees measure
@@ -291,11 +295,11 @@ print(f"\nIn this {data_kind.lower()} run ({prof.fill} fill), of the paper's {le
 # at random (`curves.guess_f1`, printed in the caption), the level a Trainee that learned nothing
 # scores.
 
-# %%
+# %% tags=["computes"]
 masked_throughout = [v for v in VARIANTS if v in PAPER_MASK_TYPES]
 val_masks = {m: pipe.masks(m, split=pipe.TRAINEE_VALIDATION_SPLIT) for m in PAPER_MASK_TYPES}
-print(textwrap.fill("claims comparing a masked-throughout Trainee (scored on plain images): "
-                    + "; ".join(verdicts.claims_about(masked_throughout)), 100, subsequent_indent="    "))
+display(viz.prose("claims comparing a masked-throughout Trainee (scored on plain images): "
+                  + "; ".join(verdicts.claims_about(masked_throughout))))
 outlines = {prof.fill: outline.outline_report([r for r in results if r.variant.name in masked_throughout], val_split,
                                              val_masks, switch_step)}
 rep = outlines[prof.fill]
@@ -303,8 +307,7 @@ display(viz.table(statistics.pivot_intervals(rep.summary, "variant", "column", c
                   .drop(columns="n"),
                   caption=f"Masked-throughout Trainees ({data_kind.lower()}, {prof.fill} fill): validation macro-F1, "
                           f"mean [95% CI] over {len(prof.seeds)} seeds; guessing {rep.guess:.3f}"))
-for line in rep.sentences + [rep.readers_sentence(prof.fill)]:
-    print(textwrap.fill(line, 100, subsequent_indent="    "))
+display(viz.prose(*rep.sentences, rep.readers_sentence(prof.fill)))
 
 # %% [markdown]
 # ## Learning that does not carry over to plain faces
@@ -319,7 +322,7 @@ for line in rep.sentences + [rep.readers_sentence(prof.fill)]:
 # without necessarily removing it); the no-mask runs are shared. A cell reads *predicts one class*
 # where every seed did.
 
-# %%
+# %% tags=["computes"]
 masked_variants = [v for v in VARIANTS if v != "no-mask"]
 trained = {prof.fill: results}
 if leak_free_fill and leak_free_fill != prof.fill:
@@ -333,7 +336,7 @@ viz.table(statistics.pivot_intervals(summ, "variant", "column",
           caption=f"Final validation macro-F1 ({data_kind.lower()}), mean [95% CI] over {len(prof.seeds)} seeds; "
                   "no-mask is one set of runs")
 
-# %%
+# %% tags=["hide-input"]
 lf_curves = outline.curves_by_images(trained, ["mean", "negative"])
 fig = viz.line_band(lf_curves, "step", "value", "curve",
                     title=f"Masked throughout: validation F1 on masked and on plain images<br><sup>"
@@ -342,10 +345,9 @@ fig = viz.line_band(lf_curves, "step", "value", "curve",
 fig.update_layout(legend={"orientation": "h", "y": -0.25}, height=540)
 viz.show(fig, "masked-vs-plain")
 
-# %%
-for line in outline.gap_lines(finals):
-    print(line)
-print("a gap alone does not separate covariate shift from reading the outline; the masks over unrelated images do:")
+# %% tags=["computes"]
+display(viz.prose_lines(outline.gap_lines(finals) + ["a gap alone does not separate covariate shift from reading the "
+                                                     "outline; the masks over unrelated images do:"]))
 for f in trained:
     if f not in outlines:
         rep = outlines[f] = outline.outline_report([r for r in trained[f] if r.variant.name in masked_throughout],
@@ -354,8 +356,7 @@ for f in trained:
                           .drop(columns="n"),
                           caption=f"Masked-throughout Trainees ({data_kind.lower()}, {f} fill): validation macro-F1, "
                                   f"mean [95% CI] over {len(prof.seeds)} seeds; guessing {rep.guess:.3f}"))
-        for line in rep.sentences:
-            print(textwrap.fill(line, 100, subsequent_indent="    "))
+        display(viz.prose(*rep.sentences))
 
 # %% [markdown]
 # ### The paper's claims with the second fill
@@ -365,20 +366,22 @@ for f in trained:
 # confirmed only with the zero fill may rest on what the outline leaks; the second fill shrinks
 # that leak by the share measured above, not necessarily to nothing.
 
-# %%
+# %% tags=["computes"]
+verdicts_by_fill = {prof.fill: claims}
 if len(trained) > 1:
     lf_summary = study.trainee_summary(all_curves(trained[leak_free_fill]), reference="no-mask",
                                        fraction=reach_fraction, early_step=int(switch_step))
-    lf_claims = verdicts.paper_claims(lf_summary.runs, family=family)
+    lf_claims = verdicts_by_fill[leak_free_fill] = verdicts.paper_claims(lf_summary.runs, family=family)
     both = pd.DataFrame({"claim": [v.claim for v in claims], f"{prof.fill} fill": [v.verdict for v in claims],
                          f"{leak_free_fill} fill": [v.verdict for v in lf_claims],
                          f"{leak_free_fill} fill, {verdicts.effect_heading(lf_claims)}": [v.effect for v in lf_claims]})
-    display(viz.table(both, caption=f"Verdicts by fill ({data_kind.lower()}, {len(prof.seeds)} seeds)"))
-    print(f"{leak_free_fill} fill, of the paper's {len(lf_claims)} claims: {verdicts.counts(lf_claims)}.")
+    display(viz.table(both, badges=[f"{prof.fill} fill", f"{leak_free_fill} fill"],
+                      caption=f"Verdicts by fill ({data_kind.lower()}, {len(prof.seeds)} seeds)"))
     changed = [v.claim for v, w in zip(claims, lf_claims) if v.outcome != w.outcome]
-    print(f"verdicts that change with the fill: {len(changed)}" + "".join(f"\n    {c}" for c in changed))
+    display(viz.prose(f"{leak_free_fill} fill, of the paper's {len(lf_claims)} claims: {verdicts.counts(lf_claims)}.",
+                      f"verdicts that change with the fill: {len(changed)}", changed))
 else:
-    print("no second fill given (leak_free_fill is None or the profile's fill): one set of Trainees")
+    display(viz.prose("no second fill given (leak_free_fill is None or the profile's fill): one set of Trainees"))
 
 # %% [markdown]
 # A masked variant can only be as good as its masks, and the masks only as good as the Trainer
@@ -386,10 +389,10 @@ else:
 # (the paper's number); this run's Trainer, its validation F1 and how much of its relevance mass
 # falls inside the ground-truth regions are in chapters 2 to 5. Its F1 for comparison:
 
-# %%
-print(f"this run's Trainer: {pipe.trainer_architecture}\n"
-      f"best validation macro-F1 {pipe.trainer.best_f1:.3f} on the {data_kind.lower()} source corpus\n"
-      f"(the paper's InceptionV3: 0.59 on AffectNet)")
+# %% tags=["hide-input"]
+viz.prose(f"this run's Trainer: {pipe.trainer_architecture}",
+          f"best validation macro-F1 {pipe.trainer.best_f1:.3f} on the {data_kind.lower()} source corpus",
+          "(the paper's InceptionV3: 0.59 on AffectNet)")
 
 # %% [markdown]
 # ## Confusion matrices of no mask and the best variant (the paper's Figures 11 and 12)
@@ -402,9 +405,9 @@ print(f"this run's Trainer: {pipe.trainer_architecture}\n"
 # selected by best validation F1 of each seed, on the unmasked validation split, with the counts
 # summed over seeds; colours and the first number are row shares (recall per class).
 
-# %%
+# %% tags=["hide-input"]
 best = study.best_variant(summary.table, criterion, exclude=("no-mask",))
-print(f"best masked variant by {criterion}: {best}")
+display(viz.prose(f"best masked variant by {criterion}: {best}"))
 names = list(pipe.target.class_names)
 cms = {v: study.summed_confusion(results, v) for v in ("no-mask", best)}
 for v, cm in cms.items():
@@ -413,13 +416,20 @@ for v, cm in cms.items():
     fig.update_xaxes(tickangle=-45)
     viz.show(fig, f"confusion-{v}")
 
-# %%
+# %% tags=["computes"]
 per_class = study.per_class_comparison(cms["no-mask"], cms[best], names, "no-mask", best)
 viz.table(per_class, float_format="{:.3f}", caption="Per-class F1 from the summed confusion matrices")
 
 # %% [markdown]
 # ## Summary
 #
+# The answer this page opens with, generated from the verdicts under each fill
+# (`verdicts.answer`):
+
+# %% tags=["computes"]
+glue("trainee-answer", viz.prose(verdicts.answer(verdicts_by_fill, data_kind.lower()), kind="answer"))
+
+# %% [markdown]
 # - The curves, the table of steps and the verdicts are computed from this run; with the
 #   synthetic corpus and a small CNN trained for a few epochs they say whether the *mechanism*
 #   behaves as the paper describes, not how large the effect is on real faces.

@@ -35,7 +35,7 @@
 # weights' SHA-256 hashes and the learning curves; a fourth run with another seed shows that the
 # comparison is able to detect a difference. The data are **synthetic** unless the profile is `paper`.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"  # "quick": synthetic stand-ins; "paper": the real corpora (give the roots below)
 run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs); only the masks are read from it
 seed = 0  # seed of the synthetic corpora and of the three identical runs
@@ -51,7 +51,7 @@ ferplus_root = None  # folder with fer2013.csv and fer2013new.csv (paper profile
 affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
-# %%
+# %% tags=["hide-input"]
 from rbdm_core.determinism import seed_everything
 
 # before TensorFlow runs any operation: thread pools can only be pinned once per process
@@ -70,8 +70,8 @@ tr, va = tgt.select_split("Training"), tgt.select_split("PublicTest")
 v = preset(variant, switch_epoch=switch_epoch)
 masks = pipe.masks(v.mask_type) if v.mask_type else None
 recipe = prof.recipe(epochs)
-print(f"{prof.trainee}, variant {v.name} (masked before epoch {v.switch_epoch}), {epochs} epochs\n"
-      f"{len(tr)} {'SYNTHETIC' if tgt.is_synthetic else 'real'} training images; single thread: {single_thread}")
+viz.prose([f"{prof.trainee}, variant {v.name} (masked before epoch {v.switch_epoch}), {epochs} epochs",
+           f"{len(tr)} {'SYNTHETIC' if tgt.is_synthetic else 'real'} training images; single thread: {single_thread}"])
 
 # %% [markdown]
 # ## Three identical runs and one with another seed
@@ -79,13 +79,13 @@ print(f"{prof.trainee}, variant {v.name} (masked before epoch {v.switch_epoch}),
 # Each run builds the model afresh from the seed (`rbdm_core.training.train` with no output folder:
 # no checkpoint, no cache), trains it and hashes its final weights.
 
-# %%
+# %% tags=["computes"]
 runs, other = reproducibility.repeated_runs(prof.trainee, tr, va, recipe, v, masks, seed=seed, other_seed=other_seed,
                                             n_runs=n_runs, input_size=prof.input_size)
 viz.table(reproducibility.run_table(runs, other), float_format="{:.4g}", caption="Final weights and curves of each run, compared with run 1")
 
-# %%
-print("\n".join(reproducibility.identity_lines(runs, other)))
+# %% tags=["computes"]
+viz.prose_lines(reproducibility.identity_lines(runs, other))
 
 # %% [markdown]
 # ## The curves on top of each other (the counterpart of the paper's Figure 9)
@@ -94,7 +94,7 @@ print("\n".join(reproducibility.identity_lines(runs, other)))
 # state after. The identical runs are drawn with different dashes: where they coincide exactly,
 # only one line is visible. The run with the other seed is the control.
 
-# %%
+# %% tags=["hide-input"]
 for metric, label in (("f1", "validation macro-F1"), ("loss", "validation loss")):
     fig = repro_curves_figure(runs, other, metric, label,
                               title=f"{label}<br><sup>{n_runs} runs with seed {seed}, one with seed {other_seed}</sup>")
@@ -120,21 +120,21 @@ for metric, label in (("f1", "validation macro-F1"), ("loss", "validation loss")
 # this cell's output (it is tagged `nbval-ignore-output`). The cell after it states what must hold
 # on every machine, and the regression test does compare that.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output", "computes"]
 from rbdm_core import kernel_settings, nbval_plugin
 
 kernel_runs = []
 if measure_kernels:  # one run per setting of kernel_settings.SETTINGS, the default on one core, the portable kernels
     kernel_runs = reproducibility.kernel_runs(profile, epochs=kernel_epochs, seed=seed)
     spread = kernel_settings.spread(kernel_runs)
-    print("\n".join(reproducibility.kernel_lines(spread)))
+    display(viz.prose_lines(reproducibility.kernel_lines(spread)))
     display(viz.table(spread, float_format="{:.3g}",
                       caption="One training run per kernel setting, compared with the default (this machine)"))
 
-# %%
-if measure_kernels:
-    print(f"portable kernels, all cores vs one core: identical weights {reproducibility.portable_identical(kernel_runs)}")
-print(f"regression references are compared at {nbval_plugin.DEFAULT}")
+# %% tags=["computes"]
+viz.prose(f"portable kernels, all cores vs one core: identical weights {reproducibility.portable_identical(kernel_runs)}"
+          if measure_kernels else "",
+          f"regression references are compared at {nbval_plugin.DEFAULT}")
 
 # %% [markdown]
 # ## What this does and does not show
@@ -155,6 +155,6 @@ print(f"regression references are compared at {nbval_plugin.DEFAULT}")
 #   too. Two things remain outside them: processors without AVX2, and differences that other CPUs'
 #   caches or microcode could introduce inside oneDNN, which no machine here could show. The
 #   regression test therefore compares numbers at the tolerance printed above rather than byte for
-#   byte (`rbdm_core.output_compare`; docs/determinism.md gives the measurements behind it).
+#   byte (`rbdm_core.output_compare`).
 # - Every Trainee run in chapter 6 goes through the same code path, so its curves differ between
 #   variants only by what the images show, and between seeds only by the seed.

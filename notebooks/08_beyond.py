@@ -36,7 +36,7 @@
 # chapter are synthetic** unless the profile is `paper`; with the synthetic corpora, ground-truth
 # regions exist, which real corpora do not have.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "quick"  # "quick": synthetic stand-ins; "paper": the real corpora (give the roots below)
 run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
 seed = 0  # seed of the synthetic corpora
@@ -53,11 +53,9 @@ ferplus_root = None  # folder with fer2013.csv and fer2013new.csv (paper profile
 affectnet_root = None  # AffectNet folder (paper profile)
 ckplus_root = None  # CK+ folder (paper profile)
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
-
-import textwrap
 
 from rbdm_core import beyond, masking, statistics, viz
 from rbdm_core import roar as roar_check
@@ -68,7 +66,7 @@ pipe = Pipeline(get_profile(profile), run_dir=run_dir, roots={"ferplus": ferplus
                                                               "ckplus": ckplus_root}, seed=seed)
 data_kind = "SYNTHETIC" if pipe.target.is_synthetic else "real"
 
-print(f"profile {pipe.profile.name}: {data_kind} data; selected Trainer {pipe.trainer_architecture}")
+viz.prose(f"profile {pipe.profile.name}: {data_kind} data; selected Trainer {pipe.trainer_architecture}")
 
 # %% [markdown]
 # ## 1. Masks from several Trainers
@@ -81,7 +79,7 @@ print(f"profile {pipe.profile.name}: {data_kind} data; selected Trainer {pipe.tr
 # work on the masks instead of the maps: the union (keep what any Trainer keeps) and the
 # intersection (keep what all keep).
 
-# %%
+# %% tags=["computes"]
 cands = pipe.trainer_candidates()
 display(viz.table(cands, float_format="{:.3f}", caption="Trainer candidates (chapter 2): validation F1"))
 target_split = pipe.target.select_split(trainers_split)
@@ -100,21 +98,21 @@ sources["union of the masks"] = masking.combine_masks(list(masks.values()), "uni
 sources["intersection of the masks"] = masking.combine_masks(list(masks.values()), "intersection")
 arch = list(masks)
 agree = masking.mask_iou(masks[arch[0]], masks[arch[-1]])
-print(f"{len(images)} {trainers_split} images, {mask_type} masks ({params or 'no parameters'})\n"
-      f"IoU of the masks of {arch[0]} and {arch[-1]}: mean {np.nanmean(agree):.3f}")
+viz.prose([f"{len(images)} {trainers_split} images, {mask_type} masks ({params or 'no parameters'})",
+           f"IoU of the masks of {arch[0]} and {arch[-1]}: mean {np.nanmean(agree):.3f}"])
 
-# %%
+# %% tags=["computes"]
 if regions is None:
-    print("These images carry no ground-truth regions (real data): the precision table is skipped.")
+    display(viz.prose("These images carry no ground-truth regions (real data): the precision table is skipped."))
 else:
     prec = masking.mask_precision(sources, regions)
     display(viz.table(statistics.format_columns(prec, ["precision"]), float_format="{:.3f}",
                       caption=f"{mask_type} masks by source, {trainers_split} ({data_kind.lower()}): kept share, "
                               "precision (kept pixels inside the ground-truth regions, mean [95% CI]), recall"))
     singles = [f"{a} alone" for a in arch]
-    print("\n".join(beyond.combination_lines(sources, regions, singles,
-                                             list(combined) + ["union of the masks", "intersection of the masks"])))
-    print(textwrap.fill(beyond.dilution_sentence(sources, regions, singles, *combined), 100))
+    display(viz.prose(beyond.combination_lines(sources, regions, singles,
+                                               list(combined) + ["union of the masks", "intersection of the masks"]),
+                      beyond.dilution_sentence(sources, regions, singles, *combined)))
 
 # %% [markdown]
 # Each line above compares a combination with the best single Trainer image by image: "higher" or
@@ -125,7 +123,7 @@ else:
 # class and can dilute an equal-weight average; the sentence after the lines says whether it did
 # here, and whether the F1 weights did better.
 
-# %%
+# %% tags=["hide-input"]
 idx = np.arange(3)
 fig = masks_viz.masks_by_source_figure(images, sources, idx, title=f"{mask_type} masks of {len(idx)} {trainers_split} "
                                        f"images by source ({data_kind.lower()}): removed pixels washed out")
@@ -144,10 +142,10 @@ viz.show(fig, "several-trainers-masks")
 # the simulated annotators by its recording, as in chapter 4) is printed first below, with what
 # that means for the numbers.
 
-# %%
+# %% tags=["computes"]
 gz = pipe.gaze_images
 study = pipe.gaze_study
-print(textwrap.fill(beyond.gaze_caution(study), 100) + "\n")
+display(viz.prose(beyond.gaze_caution(study)))
 k = pipe.gaze_kernel(gz.images.shape[1])
 n = pipe.perceptive_n()
 human = masking.human_masks(study.fixations, len(gz), gz.images.shape[1:3], k.sigma, k.cutoff, geometry=study.geometry)
@@ -156,8 +154,8 @@ model_masks = masking.make_masks(model_maps, "perceptive", n=n, sigma=k.sigma, c
 hv = masking.human_vs_model(human, model_masks, gz.regions)
 long = hv.melt(id_vars=["annotator", "image_index"], var_name="measure", value_name="value")
 tab = statistics.summarise(long, by=["annotator", "measure"])
-print(f"{len(gz)} gaze images ({data_kind.lower()}), {len(human.annotators)} annotators\n"
-      f"n = {n} pseudo-fixations, sigma {k.sigma:.2f} px, cut-off {k.cutoff:.2f} px")
+display(viz.prose([f"{len(gz)} gaze images ({data_kind.lower()}), {len(human.annotators)} annotators",
+                   f"n = {n} pseudo-fixations, sigma {k.sigma:.2f} px, cut-off {k.cutoff:.2f} px"]))
 shown = statistics.format_columns(tab.rename(columns={"mean": "v_mean", "ci_low": "v_ci_low", "ci_high": "v_ci_high"}), ["v"])
 shown = shown.pivot(index="measure", columns="annotator", values="v")
 shown.columns = [f"annotator {a}" for a in shown.columns]
@@ -166,19 +164,19 @@ viz.table(shown.reset_index(),
                   + (", ground-truth precision" if gz.regions is not None else " (no ground-truth regions: real data)")
                   + f" (mean [95% CI] over {len(gz)} images)")
 
-# %%
+# %% tags=["computes"]
 human_union = masking.combine_masks(list(human.masks), "union")
 gaze_sources = {f"annotator {a}": human.masks[i] for i, a in enumerate(human.annotators)}
 gaze_sources["annotators' union"] = human_union
 gaze_sources["model: n most relevant pixels"] = model_masks
 if gz.regions is None:
-    print("These images carry no ground-truth regions (real data): the precision table is skipped.")
+    display(viz.prose("These images carry no ground-truth regions (real data): the precision table is skipped."))
 else:
     display(viz.table(statistics.format_columns(masking.mask_precision(gaze_sources, gz.regions), ["precision"]),
               float_format="{:.3f}",
               caption=f"Perceptive masks on the gaze images by source ({data_kind.lower()}), precision, mean [95% CI]"))
 
-# %%
+# %% tags=["hide-input"]
 show_idx = np.flatnonzero(human.n_fixations.min(axis=0) > 0)[:4]
 fig = masks_viz.mask_pairs_figure(gz.images, gz.labels, gz.class_names,
                                   [("annotators", human_union), ("model", model_masks)], show_idx,
@@ -208,23 +206,24 @@ viz.show(fig, "human-vs-model-masks")
 # one target map for all images (`aim="all"`, `Pipeline.FIXATION_VALIDATION_AIM`). The probe lines
 # printed first say how much of the class a linear probe reads off each kind of validation mask.
 
-# %%
+# %% tags=["computes"]
 from rbdm_core import curves, verdicts
 from rbdm_core.training import all_curves
 
 if fixation_trainee and pipe.target.is_synthetic:
     fix = pipe.fixation_masks("Training")
     per = pipe.masks("perceptive")
-    print(f"kept share of the training images ({data_kind.lower()}): fixation masks {fix.mean():.3f}, "
-          f"perceptive (relevance) masks {per.mean():.3f}; images no annotator looked at: "
-          f"{int((fix.sum(axis=(1, 2)) == 0).sum())} of {len(fix)}")
+    display(viz.prose(f"kept share of the training images ({data_kind.lower()}): fixation masks {fix.mean():.3f}, "
+                      f"perceptive (relevance) masks {per.mean():.3f}; images no annotator looked at: "
+                      f"{int((fix.sum(axis=(1, 2)) == 0).sum())} of {len(fix)}"))
     val_split = pipe.trainee_validation()
     val_aim = pipe.FIXATION_VALIDATION_AIM
-    for aim, role in (("class", "aimed at each image's class (as the training masks)"),
-                      (val_aim, f"aimed at every class's regions (aim={val_aim!r}: the validation masks)")):
-        print(textwrap.fill(beyond.probe_line(f"{pipe.TRAINEE_VALIDATION_SPLIT} fixation masks {role}",
-                                              pipe.fixation_masks(pipe.TRAINEE_VALIDATION_SPLIT, aim=aim),
-                                              val_split.labels, len(val_split.class_names)), 100))
+    display(viz.prose(*[beyond.probe_line(f"{pipe.TRAINEE_VALIDATION_SPLIT} fixation masks {role}",
+                                          pipe.fixation_masks(pipe.TRAINEE_VALIDATION_SPLIT, aim=aim),
+                                          val_split.labels, len(val_split.class_names))
+                        for aim, role in (("class", "aimed at each image's class (as the training masks)"),
+                                          (val_aim, f"aimed at every class's regions (aim={val_aim!r}: the "
+                                                    "validation masks)"))]))
     names = ["no-mask", "perceptive", "fixations", "perceptive-then-unmasked", "fixations-then-unmasked"]
     fix_runs = pipe.trainee_runs(names, workers=workers)
     fix_curves = all_curves(fix_runs)
@@ -252,11 +251,10 @@ if fixation_trainee and pipe.target.is_synthetic:
         verdicts.sooner(runs, "fixations-then-unmasked", "no-mask",
                         "fixations-then-unmasked reaches the target F1 sooner than no mask", "proposed"),
     ]
-    for v in fix_claims:
-        print(f"{v.claim}: {v.sentence}")
+    display(viz.prose([f"{v.claim}: {v.sentence}" for v in fix_claims]))
 else:
-    print("no fixation Trainee: " + ("fixation_trainee is False" if not fixation_trainee else
-                                     "no gaze was recorded on the real Trainee corpus"))
+    display(viz.prose("no fixation Trainee: " + ("fixation_trainee is False" if not fixation_trainee else
+                                                 "no gaze was recorded on the real Trainee corpus")))
 
 # %% [markdown]
 # ## 3. Does the relevance ranking matter? A ROAR-style check
@@ -291,21 +289,23 @@ else:
 #   lines below say how many classes enter that mean under deep Taylor, and how much of the class
 #   a linear probe reads off the validation masks of either ranking.
 
-# %%
+# %% tags=["computes"]
 val = pipe.target.select_split("PublicTest")
 n_classes = len(val.class_names)
 if roar_val_target == "all_classes":
     explained = pipe.explained_classes(split="PublicTest")
-    print(f"validation ranking: the mean of the {n_classes} class maps; {pipe.profile.relevance_method} gives a class "
-          f"whose logit is negative a zero map, so {explained.mean():.1f} of {n_classes} classes enter an image's map "
-          f"on average (from {explained.min()} to {explained.max()})")
+    display(viz.prose(f"validation ranking: the mean of the {n_classes} class maps; {pipe.profile.relevance_method} "
+                      f"gives a class whose logit is negative a zero map, so {explained.mean():.1f} of {n_classes} "
+                      f"classes enter an image's map on average (from {explained.min()} to {explained.max()})"))
 k_probe = max(roar_fractions)
+probe_lines = []
 for name, target in (("the predicted class (ROAR's original)", "predicted"), ("every class", "all_classes")):
     m = masking.roar_masks(pipe.relevance(split="PublicTest", target=target), k_probe, "relevance")
-    print(textwrap.fill(beyond.probe_line(f"PublicTest masks removing the top k={k_probe:g}, ranked by {name}", m,
-                                          val.labels, n_classes), 100))
+    probe_lines.append(beyond.probe_line(f"PublicTest masks removing the top k={k_probe:g}, ranked by {name}", m,
+                                         val.labels, n_classes))
+viz.prose(*probe_lines)
 
-# %%
+# %% tags=["computes"]
 roar_table = roar_check.pipeline_roar_seeds(pipe, fractions=roar_fractions, epochs=roar_epochs, seeds=roar_seeds,
                                             fills=roar_fills, val_target=roar_val_target)
 gaps = roar_check.removal_gaps(roar_table)
@@ -320,20 +320,14 @@ viz.table(shown, float_format="{:g}",
                   f"{'every class' if roar_val_target == 'all_classes' else 'the predicted class'}; unmasked baseline "
                   f"{statistics.format_interval(base.baseline_mean, base.baseline_ci_low, base.baseline_ci_high)}")
 
-# %%
+# %% tags=["hide-input"]
 fig = viz.roar_figure(gaps, f"ROAR ({data_kind.lower()}): {len(roar_seeds)} seeds, {roar_epochs} epochs", roar_fills)
 viz.show(fig, "roar")
 
-# %%
-for line in roar_check.removal_lines(gaps):
-    print(textwrap.fill(line, 100))
-print()
-for fill in pd.unique(gaps.fill):
-    print(textwrap.fill(roar_check.above_baseline_sentence(gaps, fill), 100))
-if {"noisy_linear", "zero"} <= set(roar_fills):
-    print()
-    for line in roar_check.fill_lines(roar_table):
-        print(textwrap.fill(line, 100))
+# %% tags=["hide-input"]
+viz.prose(roar_check.removal_lines(gaps),
+          *[roar_check.above_baseline_sentence(gaps, fill) for fill in pd.unique(gaps.fill)],
+          roar_check.fill_lines(roar_table) if {"noisy_linear", "zero"} <= set(roar_fills) else [])
 
 # %% [markdown]
 # How to read the outcome. ROAR's logic expects the ranked curve *below* the random one; each line
@@ -375,6 +369,5 @@ if {"noisy_linear", "zero"} <= set(roar_fills):
 #   `roar_epochs` or add `roar_seeds` before leaning on a verdict. Where the seeds' intervals
 #   decide, per fill:
 
-# %%
-for line in roar_check.verdict_summary(gaps):
-    print(textwrap.fill(line, 100))
+# %% tags=["hide-input"]
+viz.prose(*roar_check.verdict_summary(gaps))

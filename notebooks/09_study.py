@@ -16,6 +16,13 @@
 # %% [markdown]
 # # 9. When does masking help? A controlled study
 #
+# :::{container} rbdm-evidence
+# The answer, generated from the study's effects (the evidence: {ref}`one paragraph per condition <study-answer>` and {ref}`every comparison <study-comparisons>`):
+# :::
+#
+# ```{glue:any} study-answer
+# ```
+#
 # The paper {cite:p}`schiller2020relevance` argues that a Trainer's relevance maps show a new
 # network where the expression is, so that it learns faster and is distracted less. Chapter 6
 # re-runs the paper's experiment at a small scale and cannot decide most of its claims. This
@@ -58,18 +65,19 @@
 # (`rbdm study --profile standard` writes them; the command and its measured time are printed
 # below). **Everything in this chapter is synthetic**: no paper number is comparable to these.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 study_dir = None  # a study folder written by `rbdm study` (None: this run folder's, else the committed one)
 run_dir = None  # run folder (None: $RBDM_RUN_DIR or ./runs)
 metric = "final_f1_test"  # the measure the answer is given in (a metric of effects.csv)
 examples = 6  # faces shown per world
 
-# %%
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
+from myst_nb import glue
 
 from rbdm_core import dose_response as dr
 from rbdm_core import study, viz
@@ -80,7 +88,7 @@ res = study.load(path)
 meta, design = res.meta, res.meta["design"]
 where = meta["phase_two"]
 conf = design["confidence"]
-display(Markdown(
+display(viz.prose(
     f"SYNTHETIC study, read from the {origin} study folder. Made by `{meta['command']}`: {meta['runs']} Trainee "
     f"runs in {meta['seconds'] / 60:.0f} min with {meta['workers']} worker processes of one TensorFlow thread each, "
     f"on {meta['cpu_count']} CPU cores. Trainee `{design['trainee']}`, {design['steps']} steps of "
@@ -89,13 +97,16 @@ display(Markdown(
     f"{design['switch_fraction']:.0%} of their epochs."))
 
 # %% [markdown]
+# (study-answer)=
 # ## The answer
 #
-# One paragraph per condition, generated from the effects table (the measure is the parameter
-# `metric`; the intervals are the family-wise ones described above).
+# In short (`dose_response.answer`, the paragraph this page opens with), then one paragraph per
+# condition, generated from the effects table (the measure is the parameter `metric`; the
+# intervals are the family-wise ones described above).
 
-# %%
-display(Markdown("\n\n".join(dr.helps(res.effects, res.premise, design["primary"], metric))))
+# %% tags=["computes"]
+glue("study-answer", viz.prose(dr.answer(res.effects, design["primary"], metric), kind="answer"))
+viz.prose(*dr.helps(res.effects, res.premise, design["primary"], metric))
 
 # %% [markdown]
 # ## The worlds
@@ -103,7 +114,7 @@ display(Markdown("\n\n".join(dr.helps(res.effects, res.premise, design["primary"
 # The same test faces in each world, then the cue-flipped copy of the spurious world and the
 # oracle mask of the last world (white: kept).
 
-# %%
+# %% tags=["hide-input"]
 shown = {w: make_world(w, max_per_class=2, val_per_class=1, test_per_class=1) for w in WORLDS}
 idx = np.arange(examples)
 names = shown["spurious"].test.class_names
@@ -122,16 +133,17 @@ viz.show(fig, "study-worlds")
 # that falls in the ground-truth regions divided by their share of the image (the lift: 1 is
 # chance), the same for the spurious patch's corner, and what each mask keeps of the image.
 
-# %%
+# %% tags=["hide-input"]
 pre = res.premise
 cols = {"world": "world", "trainer": "Trainer", "trainer_f1_test": "F1 on the target", "lift": "lift on regions",
         "patch_lift": "lift on patch corner", "negative_kept": "negative: kept", "mean_kept": "mean: kept",
         "perceptive_kept": "perceptive: kept", "oracle_kept": "oracle: kept"}
 display(viz.table(pre[list(cols)].rename(columns=cols), float_format="{:.3f}",
                   caption="The Trainers in each world (SYNTHETIC)"))
-display(Markdown(dr.trainer_summary(pre)))
+display(viz.prose(dr.trainer_summary(pre)))
 
 # %% [markdown]
+# (study-comparisons)=
 # ## Every comparison
 #
 # Each point is a variant's mean difference from no mask over the seeds, with the family-wise
@@ -139,7 +151,7 @@ display(Markdown(dr.trainer_summary(pre)))
 # intervals for the final F1, the learning speed (area under the validation curve) and the
 # cue-flipped F1.
 
-# %%
+# %% tags=["hide-input"]
 viz.show(viz.effects_figure(res.effects, metric, title=f"{metric} − no mask (SYNTHETIC)"), "study-effects")
 display(viz.table(dr.summary_table(res.effects), caption="Each variant against no mask, family-wise intervals "
                                                          f"at {conf:.0%} per condition (SYNTHETIC)"))
@@ -151,12 +163,12 @@ display(viz.table(dr.summary_table(res.effects), caption="Each variant against n
 # plain ones (95 % intervals over seeds; no family correction: this is a description, not a
 # verdict). In worlds without the patch there is nothing to flip.
 
-# %%
+# %% tags=["computes"]
 sc = dr.shortcut(res.runs[res.runs.world.isin(["spurious", "all"])], 0.95)
 display(viz.table(pd.DataFrame({
     "world": sc.world, "per class": sc.train_per_class, "variant": sc.variant, "fill": sc.fill, "Trainer": sc.trainer,
     "flipped − plain F1": [f"{a:+.3f} [{b:+.3f}, {c:+.3f}]" for a, b, c in sc[["flip_cost", "low", "high"]].to_numpy()],
-    "verdict": sc.verdict}), caption="Cost of a flipped patch (SYNTHETIC)"))
+    "verdict": sc.verdict}), badges=["verdict"], caption="Cost of a flipped patch (SYNTHETIC)"))
 
 # %% [markdown]
 # ## Mask quality and the teacher
@@ -166,12 +178,12 @@ display(viz.table(pd.DataFrame({
 # and takes a share of them from the oracle region; the x-axis is the measured share of kept
 # pixels inside the oracle region. The weak Trainer's mask runs there too.
 
-# %%
-display(Markdown(f"Phase two ran in **{where['world']}, {where['train_per_class']} per class**, with the "
+# %% tags=["hide-input"]
+display(viz.prose(f"Phase two ran in **{where['world']}, {where['train_per_class']} per class**, with the "
                  f"{dr.schedule_name(where['schedule'])} schedule and the {where['fill']} fill."))
 viz.show(viz.dial_figure(res.effects, res.runs, where["world"], where["train_per_class"], metric,
                                    title="Benefit against mask quality (SYNTHETIC)"), "study-dial")
-display(Markdown(dr.teacher_sentence(res.effects, res.premise, where, design["primary"], metric)))
+display(viz.prose(dr.teacher_sentence(res.effects, res.premise, where, design["primary"], metric)))
 
 # %% [markdown]
 # ## What the design left out, and re-running it
@@ -182,7 +194,7 @@ display(Markdown(dr.teacher_sentence(res.effects, res.premise, where, design["pr
 # check), and the random control is the mean mask's. The cost of the full factorial:
 
 # %%
-display(Markdown(dr.cost_sentence(meta)))
+viz.prose(dr.cost_sentence(meta))
 
 # %% [markdown]
 # `rbdm study --profile standard` re-creates the results; every Trainer, mask set and run is

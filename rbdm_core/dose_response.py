@@ -246,3 +246,46 @@ def cost_sentence(meta: dict) -> str:
     return (f"This study ran {meta['runs']} Trainee runs in {meta['seconds'] / 60:.1f} min ({rate:.1f} s a run with "
             f"{meta['workers']} workers). The full factorial of its {len(design.conditions)} conditions would be "
             f"{full} runs, about {full * rate / 60:.0f} min at that rate.")
+
+
+def _share_range(shares: list[float]) -> str:
+    lo, hi = min(shares), max(shares)
+    return f"{lo:.0%}" if round(lo, 2) == round(hi, 2) else f"{lo:.0%} to {hi:.0%}"
+
+
+def answer(eff: pd.DataFrame, trainer: str, metric: str = "final_f1_test") -> str:
+    """The study's answer in one paragraph, generated from the effects table (the family-wise
+    verdicts of `effects`): in how many conditions the oracle beats no mask (room for a benefit),
+    in how many of those the Trainer's best relevance mask does too and with what share of the
+    oracle's mean gain, how the random control fares, and the fills under which no relevance mask
+    of the Trainer beats no mask anywhere."""
+    if eff.empty or metric not in set(eff.metric):
+        raise ValueError(f"answer: no effects for metric {metric!r} (metrics: {sorted(set(eff.metric))})")
+    e = eff[eff.metric == metric]
+    orc = oracle_benefit(eff, metric).set_index(CONDITION)
+    rel = best_relevance_mask(eff, trainer, metric).set_index(CONDITION)
+    helped = [c for c in orc.index if orc.loc[c].verdict == HIGHER]
+    s = (f"**When does masking help?** In this SYNTHETIC controlled study (measure `{metric}`, family-wise "
+         f"intervals), the oracle mask, which no Trainer could beat, beats no mask in {len(helped)} of "
+         f"{len(orc)} conditions")
+    s += (": " + "; ".join(f"{w}, {k} per class" for w, k in helped) + "." if helped else
+          ": no condition leaves room for a mask to help.")
+    if helped:
+        won = [c for c in helped if c in rel.index and rel.loc[c].verdict == HIGHER]
+        s += f" In {len(won)} of those {len(helped)} the {trainer} Trainer's best relevance mask beats no mask as well"
+        if won:
+            names = sorted({f"{rel.loc[c].variant}, {rel.loc[c].fill} fill" for c in won})
+            shares = [float(rel.loc[c, "diff"] / orc.loc[c, "diff"]) for c in won]
+            s += f" ({'; '.join(names)}), with {_share_range(shares)} of the oracle's mean gain"
+        s += "."
+    rnd = e[(e.trainer == trainer) & e.variant.str.startswith("random-")]
+    if len(rnd):
+        up, down = int((rnd.verdict == HIGHER).sum()), int((rnd.verdict == LOWER).sum())
+        s += (f" A random mask keeping as many pixels beats no mask in {up} of its {len(rnd)} comparisons and "
+              f"falls below it in {down}.")
+    masks = e[(e.trainer == trainer) & e.variant.map(lambda v: base_name(v) in ("negative", "mean", "perceptive"))]
+    never = [f for f, g in masks.groupby("fill", sort=False) if not (g.verdict == HIGHER).any()]
+    if never:
+        s += (" With the " + " and the ".join(never) + " fill" + ("s" if len(never) > 1 else "")
+              + f" no relevance mask of the {trainer} Trainer beats no mask in any condition.")
+    return s

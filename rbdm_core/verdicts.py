@@ -239,9 +239,9 @@ def effect_heading(verdicts: list[Verdict]) -> str:
 
 
 def table(verdicts: list[Verdict]) -> pd.DataFrame:
-    """The verdicts as a table: claim, the paper, verdict (`Verdict.verdict`), effect [CI at the
-    verdicts' level], seeds."""
-    return pd.DataFrame([{"claim": v.claim, "the paper (quoted)": v.paper, "verdict": v.verdict,
+    """The verdicts as a table: claim, verdict (`Verdict.verdict`), the paper, effect [CI at the
+    verdicts' level], seeds (the verdict before the long columns, so that a reader sees it first)."""
+    return pd.DataFrame([{"claim": v.claim, "verdict": v.verdict, "the paper (quoted)": v.paper,
                           effect_heading(verdicts): v.effect, "seeds": v.n} for v in verdicts])
 
 
@@ -290,3 +290,37 @@ def counts(verdicts: list[Verdict]) -> str:
     if UNDECIDABLE in outcomes:
         text += f", {outcomes.count(UNDECIDABLE)} undecidable with these seeds"
     return text
+
+
+#: the claims about learning speed (the question the method exists for), by their claim text
+SPEED_CLAIMS = tuple(claim for kind, args, _, claim, _ in PAPER_CLAIMS
+                     if kind == "sooner" or (kind == "higher" and args[2:] == ("early_f1",)))
+
+
+def answer(by_fill: dict[str, list[Verdict]], data: str) -> str:
+    """The short answer a page opens with, one paragraph generated from the verdicts of
+    `paper_claims` under each fill (`{fill: verdicts}`, in the order given); `data` names the
+    data ("synthetic" or "real"): the counts per fill, the claims decided either way, and whether
+    any claim about learning speed (`SPEED_CLAIMS`) was confirmed."""
+    if not by_fill or not all(by_fill.values()):
+        raise ValueError("answer: expected {fill: verdicts} with at least one fill and one verdict each")
+    first = next(iter(by_fill.values()))
+    s = (f"**Does relevance-based masking help the Trainee?** On this {data} run, the paper's {len(first)} "
+         "claims about its seven Trainee variants come out " +
+         "; ".join(f"{counts(vs)} with the {fill} fill" for fill, vs in by_fill.items()) + ".")
+    decided = []
+    for fill, vs in by_fill.items():
+        for outcome, word in ((CONFIRMED, "confirmed"), (NOT_CONFIRMED, "contradicted")):
+            claims = [v.claim for v in vs if v.outcome == outcome]
+            if claims:
+                decided.append(f"{word} with the {fill} fill: " + "; ".join(claims))
+    s += (" " + decided[0][0].upper() + decided[0][1:] + "".join(f". {d[0].upper()}{d[1:]}" for d in decided[1:]) + "."
+          if decided else " No claim is decided either way.")
+    speed = [v for vs in by_fill.values() for v in vs if v.claim in SPEED_CLAIMS]
+    if speed and not any(v.outcome == CONFIRMED for v in speed):
+        against = any(v.outcome == NOT_CONFIRMED for v in speed)
+        s += (f" None of the {len(SPEED_CLAIMS)} claims about learning speed is confirmed under any fill" +
+              (": at least one is contradicted." if against else
+               ": each is inconclusive or needs more seeds, so this run cannot tell whether a masked start "
+               "learns faster."))
+    return s

@@ -166,9 +166,13 @@ def test_explorer_rows_are_labelled_and_the_menu_sits_above_the_column_titles():
 def test_whole_number_float_columns_print_as_integers():
     t = viz.table(pd.DataFrame({"epoch": [4.0, 12.0], "f1": [0.2, 0.25], "n": [1.0, np.nan]}), float_format="{:.3f}")
     html = t._repr_html_()
-    assert '<td class="num">4</td><td class="num">0.200</td><td class="num">1</td>' in html
-    assert '<td class="num">12</td><td class="num">0.250</td><td class="num"></td>' in html
+    assert ('<td class="num" data-label="epoch">4</td><td class="num" data-label="f1">0.200</td>'
+            '<td class="num" data-label="n">1</td>') in html
+    assert ('<td class="num" data-label="epoch">12</td><td class="num" data-label="f1">0.250</td>'
+            '<td class="num" data-label="n"></td>') in html
     text = viz.table(pd.DataFrame({"s": ["x", "0.25", "0.2 [0.1, 0.3]"]}))._repr_html_()
-    assert '<td>x</td>' in text and '<td class="num">0.25</td>' in text  # a number written as text too
-    assert '<td>0.2 [0.1, 0.3]</td>' in text  # an interval is not one number
+    assert '<td class="text" data-label="s">x</td>' in text
+    assert '<td class="num" data-label="s">0.25</td>' in text  # a number written as text too
+    # an interval is a number with its interval, which may go under it but never breaks inside
+    assert '<td class="num" data-label="s">0.2 [0.1,&nbsp;0.3]</td>' in text
     assert "4.000" not in repr(t)

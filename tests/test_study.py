@@ -191,3 +191,27 @@ def test_quick_study_runs_end_to_end_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert (out / "runs.csv").read_bytes() == before
     assert json.loads((out / "meta.json").read_text())["seconds"] < meta["seconds"]
+
+
+def test_answer_is_counted_from_the_effects_verdicts():
+    """Two conditions by hand: the oracle helps in one ("a, 20"), where the strong Trainer's
+    perceptive mask gains half of the oracle's 0.10; the random mask falls below no mask once;
+    with the zero fill no relevance mask beats no mask."""
+    rows = []
+    for world, oracle, perc, rnd in (("a", (0.10, "higher"), (0.05, "higher"), (-0.02, "lower")),
+                                     ("b", (0.01, "cannot tell"), (-0.01, "cannot tell"), (0.0, "cannot tell"))):
+        for trainer, fill, variant, (d, verdict) in (
+                ("none", "noisy_linear", "oracle-then-unmasked", oracle),
+                ("strong", "noisy_linear", "perceptive-then-unmasked", perc),
+                ("strong", "noisy_linear", "random-mean-then-unmasked", rnd),
+                ("strong", "zero", "mean-then-unmasked", (-0.03, "lower"))):
+            rows.append({"world": world, "train_per_class": 20, "trainer": trainer, "fill": fill, "variant": variant,
+                         "metric": "final_f1_test", "diff": d, "low": d - 0.01, "high": d + 0.01, "verdict": verdict})
+    text = dr.answer(pd.DataFrame(rows), "strong")
+    assert "beats no mask in 1 of 2 conditions: a, 20 per class." in text
+    assert ("In 1 of those 1 the strong Trainer's best relevance mask beats no mask as well "
+            "(perceptive-then-unmasked, noisy_linear fill), with 50% of the oracle's mean gain.") in text
+    assert "beats no mask in 0 of its 2 comparisons and falls below it in 1." in text
+    assert "With the zero fill no relevance mask of the strong Trainer beats no mask in any condition." in text
+    with pytest.raises(ValueError, match="no effects for metric 'auc'"):
+        dr.answer(pd.DataFrame(rows), "strong", "auc")

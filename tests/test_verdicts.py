@@ -76,7 +76,7 @@ def test_bad_input_names_what_is_missing():
     with pytest.raises(ValueError, match="missing column 'best_f1'"):
         vd.best(_runs({"a": [1, 2], "b": [1, 2]}), "a", "", "")
     t = vd.table([vd.higher(_runs({"a": [1, 2], "b": [0, 1]}), "a", "b", "final_f1", "c", "p")])
-    assert list(t.columns) == ["claim", "the paper (quoted)", "verdict", "effect [95% CI]", "seeds"]
+    assert list(t.columns) == ["claim", "verdict", "the paper (quoted)", "effect [95% CI]", "seeds"]
 
 
 def test_undecidable_follows_from_the_seed_count_and_the_level():
@@ -148,3 +148,29 @@ def test_chapter_6_decides_every_claim_under_one_family():
     calls = src.count("verdicts.paper_claims(")
     assert calls == 2 and src.count("family=family)") == calls
     assert src.count("verdicts.rules(family)") == 1 and "verdicts.RULES" not in src
+
+
+def test_answer_counts_the_verdicts_and_names_the_decided_claims():
+    """Three made-up verdicts under two fills: the answer's counts are counted by hand, and the
+    speed sentence appears only when no speed claim is confirmed."""
+    speed = vd.SPEED_CLAIMS[0]
+
+    def v(claim, outcome):
+        return vd.Verdict(claim, "yes", outcome, "e", 3, "s")
+
+    zero = [v(speed, vd.INCONCLUSIVE), v("b ends below a", vd.CONFIRMED), v("c beats d", vd.UNDECIDABLE)]
+    nl = [v(speed, vd.INCONCLUSIVE), v("b ends below a", vd.NOT_CONFIRMED), v("c beats d", vd.INCONCLUSIVE)]
+    text = vd.answer({"zero": zero, "noisy_linear": nl}, "synthetic")
+    assert "On this synthetic run, the paper's 3 claims" in text
+    assert ("1 confirmed, 0 not confirmed, 1 inconclusive, 1 undecidable with these seeds with the zero fill; "
+            "0 confirmed, 1 not confirmed, 2 inconclusive with the noisy_linear fill.") in text
+    assert "Confirmed with the zero fill: b ends below a. Contradicted with the noisy_linear fill: b ends below a." in text
+    assert f"None of the {len(vd.SPEED_CLAIMS)} claims about learning speed is confirmed" in text
+    assert "cannot tell whether a masked start learns faster" in text
+    fast = vd.answer({"zero": [v(speed, vd.CONFIRMED)]}, "synthetic")
+    assert "learning speed" not in fast and "Confirmed with the zero fill: " + speed in fast
+    assert vd.SPEED_CLAIMS == ("mean masking speeds up early learning (F1 at the switch)",
+                               "mean-then-unmasked reaches the target F1 sooner than no mask",
+                               "negative-then-unmasked reaches the target F1 sooner than no mask")
+    with pytest.raises(ValueError, match="at least one fill"):
+        vd.answer({}, "synthetic")

@@ -13,7 +13,9 @@ is re-exported here (`from rbdm_core import viz; viz.image_grid(...)`).
   `percent_of_max` and `compact_heatmaps`;
 - `curves`: `line_band` (mean and confidence band per group), `band_table`, `metric_bounds`;
 - `matrices`: `confusion`;
-- `tables`: `table` -> `Table` (stable HTML tables);
+- `tables`: `table` -> `Table` (stable HTML tables that fit their column, badges, stacked rows);
+- `sentences`: `prose` -> `Prose` and `prose_lines` (generated sentences as wrapping HTML paragraphs and lists; the
+  `kind="answer"` box a page opens with);
 - `explorers`: the mask explorers, `explorer` (static HTML) and `live_explorer` (ipywidgets),
   `drop_overlay`, `EXPLORER_ROWS`;
 - `diagram`: `method_diagram` (the paper's Figure 1), `METHOD_CHAPTERS`;
@@ -39,6 +41,7 @@ from .study import dial_figure, effects_figure
 from .roar import asymmetric_error, roar_figure
 from .render import FIGURE_MIME_ENV, PLOTLY_MIME, TEMPLATE, bundle, figure_html, show
 from .tables import Table, table
+from .sentences import Prose, prose, prose_lines
 from .. import timing as _timing
 
 # the book benchmark charges the time spent building and rendering figures and tables to one
@@ -51,11 +54,11 @@ for _name in ("border_figure", "confusion", "conservation_figure", "decompositio
 del _name
 
 __all__ = [
-    "EXPLORER_ROWS", "FIGURE_MIME_ENV", "METHOD_CHAPTERS", "PLOTLY_MIME", "ROBUST_PERCENTILE", "TEMPLATE", "Table",
+    "EXPLORER_ROWS", "FIGURE_MIME_ENV", "METHOD_CHAPTERS", "PLOTLY_MIME", "Prose", "ROBUST_PERCENTILE", "TEMPLATE", "Table",
     "add_image", "asymmetric_error", "band_table", "border_figure", "bundle", "compact_heatmaps", "confusion",
     "conservation_figure", "decomposition_figure", "dial_figure", "effects_figure", "drop_overlay", "explorer",
     "figure_html", "heatmaps_figure", "image_axes", "image_grid", "layers_figure", "line_band", "live_explorer",
     "method_diagram", "methods_figure", "metric_bounds", "missed_cues_figure", "overlay_rgba", "per_class_figures",
-    "percent_of_max", "png_data_uri", "regions_figure", "reverse_y", "roar_figure", "robust_limits", "scale_caption",
+    "percent_of_max", "png_data_uri", "prose", "prose_lines", "regions_figure", "reverse_y", "roar_figure", "robust_limits", "scale_caption",
     "scanpath_figure", "show", "table", "visual_field_figure",
 ]
