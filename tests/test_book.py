@@ -25,6 +25,7 @@ from rbdm_core.book_build import BOOK_DIR, run_book
 from rbdm_core.chapters import REPO_ROOT, list_chapters
 from rbdm_core.references import MAX_NOTEBOOK_BYTES
 from rbdm_core import viz
+from rbdm_core.viz.explorers import SLIDER_LABELS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -393,22 +394,38 @@ def test_without_javascript_each_figure_leaves_a_titled_note(built_book, server,
 
 
 def _explorer_case():
-    """A small explorer with hand-made masks whose state we can predict per control position."""
+    """A small explorer with hand-made masks whose state we can predict per control position: the
+    negative mask by fraction, the perceptive mask by n (as many steps), the mean mask with none."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (3, 12, 12, 1), dtype=np.uint8)
     states = {}
-    for m_i, mask in enumerate(("negative", "mean")):
-        for t_i, frac in enumerate((0.25, 0.5, 0.75)):
+    values = {"negative": (0.25, 0.5, 0.75), "perceptive": (2, 4, 8), "mean": ("-",)}
+    for m_i, (mask, vals) in enumerate(values.items()):
+        for t_i, v in enumerate(vals):
             masks = np.zeros((3, 12, 12), bool)
             masks[:, : 3 * (t_i + 1) + m_i, :] = True  # a different band for every state
-            states[("deep_taylor", mask, frac)] = masks
+            masks[:, :, : m_i + 1] = True
+            states[("deep_taylor", mask, v)] = masks
     return images, states
 
 
+def _shown_masks_js(n: int) -> str:
+    """JS: the sources of the row-2 mask traces that are visible (explorer's trace layout: n
+    originals, n originals under the overlays, then per menu entry n masks and n overlays; the chosen entry's
+    at opacity 1, the others' at 0)."""
+    return f"""() => {{
+        const gd = document.getElementById('rbdm-fig-explorer');
+        return gd.data.map((t, i) => [t, i]).filter(([t, i]) => i >= {2 * n} && (i - {2 * n}) % {2 * n} < {n}
+                                                     && t.opacity !== 0).map(([t]) => t.source); }}"""
+
+
 @pytest.mark.browser
-def test_explorer_controls_switch_states_in_static_html(tmp_path, server, browser):
+def test_explorer_keeps_its_slider_and_size_across_mask_types_in_static_html(tmp_path, server, browser):
+    """Real clicks: the slider's position survives a change of mask type (the perceptive mask's n at
+    the same step, back to the negative fraction after the mean mask), the slider's label names
+    the chosen type's setting, and the figure keeps its size for the mean mask."""
     images, states = _explorer_case()
-    fig = viz.explorer(images, states, ("method", "mask", "fraction"))
+    fig = viz.explorer(images, states, ("method", "mask", "fraction removed or n"))
     root = tmp_path / "site"
     root.mkdir()
     import plotly
@@ -423,28 +440,42 @@ def test_explorer_controls_switch_states_in_static_html(tmp_path, server, browse
     page.wait_for_selector("#rbdm-fig-explorer.js-plotly-plot")
     n = len(images)
 
-    def shown_masks():
-        return page.evaluate(f"""() => {{
-            const gd = document.getElementById('rbdm-fig-explorer');
-            return gd.data.slice({n}, {2 * n}).map(t => t.source); }}""")
+    def shown():
+        return page.evaluate(_shown_masks_js(n))
 
     def expected(key):
         return [viz.png_data_uri(states[key][i]) for i in range(n)]
 
-    assert shown_masks() == expected(("deep_taylor", "negative", 0.25))
-    # move the slider to its last step: click the right end of the rail
+    def label():
+        return page.locator("#rbdm-fig-explorer .slider-group > text.slider-label").first.text_content()
+
+    def choose(k):
+        page.locator("#rbdm-fig-explorer .updatemenu-header-group").first.click()
+        page.locator("#rbdm-fig-explorer .updatemenu-dropdown-button").nth(k).click()
+        page.wait_for_timeout(300)
+
+    def size():
+        return page.evaluate("() => { const b = document.querySelector('#rbdm-fig-explorer .main-svg')"
+                             ".getBoundingClientRect(); return [b.width, b.height]; }")
+
+    assert shown() == expected(("deep_taylor", "negative", 0.25))
+    assert label().startswith(SLIDER_LABELS["negative"])
     rail = page.locator("#rbdm-fig-explorer .slider-rail-touch-rect").first.bounding_box()
-    page.mouse.click(rail["x"] + rail["width"] - 2, rail["y"] + rail["height"] / 2)
+    page.mouse.click(rail["x"] + rail["width"] - 2, rail["y"] + rail["height"] / 2)  # the last step
     page.wait_for_timeout(300)
-    assert shown_masks() == expected(("deep_taylor", "negative", 0.75))
-    # choose the second dropdown entry: the mask switches to that combo, its slider back to step 0
-    page.locator("#rbdm-fig-explorer .updatemenu-header-group").first.click()
-    page.locator("#rbdm-fig-explorer .updatemenu-dropdown-button").nth(1).click()
-    page.wait_for_timeout(300)
-    assert shown_masks() == expected(("deep_taylor", "mean", 0.25))
+    assert shown() == expected(("deep_taylor", "negative", 0.75))
+    before = size()
+    choose(1)  # perceptive: the slider stays at its last step, now n = 8
+    assert shown() == expected(("deep_taylor", "perceptive", 8))
+    assert label() == f"{SLIDER_LABELS['perceptive']}: 8"
+    choose(2)  # mean: no setting, the same size
+    assert shown() == expected(("deep_taylor", "mean", "-"))
+    assert label().startswith(SLIDER_LABELS["mean"]) and size() == before
+    choose(0)  # back to negative: still the last step
+    assert shown() == expected(("deep_taylor", "negative", 0.75))
     page.mouse.click(rail["x"] + rail["width"] / 2, rail["y"] + rail["height"] / 2)
     page.wait_for_timeout(300)
-    assert shown_masks() == expected(("deep_taylor", "mean", 0.5))
+    assert shown() == expected(("deep_taylor", "negative", 0.5))
     page.close()
     assert not problems, problems
 
@@ -544,22 +575,39 @@ def test_explorer_precomputes_every_state():
     images, states = _explorer_case()
     fig = viz.explorer(images, states, ("method", "mask", "fraction"))
     n = len(images)
-    assert len(fig.data) == 4 * n  # originals, masks, originals under the overlays, overlays
+    combos = [("deep_taylor", "negative"), ("deep_taylor", "perceptive"), ("deep_taylor", "mean")]
+    vals = {c: [k[-1] for k in states if k[:-1] == c] for c in combos}
+    # n originals, n originals under the overlays, then per combo n masks and n overlays
+    assert len(fig.data) == 2 * n + len(combos) * 2 * n
     menu = fig.layout.updatemenus[0]
-    assert [b.label for b in menu.buttons] == ["deep_taylor / negative", "deep_taylor / mean"]
-    for b, mask in zip(menu.buttons, ("negative", "mean")):
-        slider = b.args[1]["sliders"][0]
-        assert [s["label"] for s in slider["steps"]] == ["0.25", "0.5", "0.75"]
-        for step, frac in zip(slider["steps"], (0.25, 0.5, 0.75)):
-            m = states[("deep_taylor", mask, frac)]
-            sources, traces = step["args"]
-            assert traces == list(range(n, 2 * n)) + list(range(3 * n, 4 * n))
-            assert sources["source"][:n] == [viz.png_data_uri(m[i]) for i in range(n)]
-            assert sources["source"][n:] == [viz.png_data_uri(viz.drop_overlay(m[i])) for i in range(n)]
+    assert [b.label for b in menu.buttons] == ["deep_taylor / negative", "deep_taylor / perceptive", "deep_taylor / mean"]
+    slider = fig.layout.sliders[0]
+    assert len(slider.steps) == 3 and [s.label for s in slider.steps] == ["0.25", "0.5", "0.75"]
+    state_traces = list(range(2 * n, len(fig.data)))
+    for k, step in enumerate(slider.steps):
+        sources, traces = step.args
+        assert list(traces) == state_traces
+        want = []
+        for c in combos:  # every combo at step k (the mean mask, with one state, at its only one)
+            m = states[c + (vals[c][min(k, len(vals[c]) - 1)],)]
+            want += [viz.png_data_uri(m[i]) for i in range(n)] + [viz.png_data_uri(viz.drop_overlay(m[i])) for i in range(n)]
+        assert list(sources["source"]) == want
+    for j, (b, c) in enumerate(zip(menu.buttons, combos)):
+        opacity, relabel = b.args
+        shown = [i for i, v in enumerate(opacity["opacity"]) if v == 1]
+        assert shown == list(range(2 * n)) + list(range(2 * n + j * 2 * n, 2 * n + (j + 1) * 2 * n))
+        assert "sliders[0].active" not in relabel  # the slider keeps its position
+        labels = [relabel[f"sliders[0].steps[{k}].label"] for k in range(3)]
+        assert labels == (["", "", ""] if c[1] == "mean" else [f"{v:g}" if isinstance(v, float) else str(v) for v in vals[c]])
+        assert relabel["sliders[0].currentvalue.prefix"].startswith(SLIDER_LABELS[c[1]])
+    # the mean mask keeps the same slider: as many steps, so the figure keeps its layout
+    own = viz.explorer(images, states, ("method", "mask", "fraction"), slider_labels={"negative": "removed"})
+    assert own.layout.sliders[0].currentvalue.prefix == "removed: "
     ov = viz.drop_overlay(np.array([[True, False]]), fill=7)
     assert ov.tolist() == [[[7, 7, 7, 0], [7, 7, 7, 255]]]
+    one = states[("deep_taylor", "negative", 0.5)]
     with pytest.raises(ValueError, match="same length"):
-        viz.explorer(images, {("a", 1): states[("deep_taylor", "mean", 0.5)], ("b",): states[("deep_taylor", "mean", 0.5)]})
+        viz.explorer(images, {("a", 1): one, ("b",): one})
     with pytest.raises(ValueError, match=r"masks for state \('a',\) have shape \(2, 12, 12\)"):
         viz.explorer(images, {("a",): np.zeros((2, 12, 12), bool)})
 
