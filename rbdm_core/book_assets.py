@@ -31,16 +31,20 @@ Every rewrite is idempotent (a second pass changes nothing), so incremental buil
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from rbdm_core.artifacts import atomic_write_text
 
@@ -298,7 +302,7 @@ def chromium_problem() -> str:
         return (f"{CHROMIUM} not found: install it with `RBDM_WITH_BROWSER=1 bash scripts/setup.sh` "
                 "(Debian's chromium), or point $RBDM_CHROMIUM at a Chromium")
     try:
-        import playwright.sync_api  # noqa: F401  deferred: playwright, only where the book drives Chromium
+        import playwright.sync_api  # noqa: F401  # deferred: playwright, only where the book drives Chromium
     except ImportError:
         return "the playwright package is not installed (bash scripts/setup.sh)"
     return ""
@@ -330,8 +334,6 @@ def render_figure_images(figures: list[Figure], plotly_js: str | os.PathLike) ->
                 prefix = "data:image/svg+xml,"
                 if not url.startswith(prefix):
                     raise RuntimeError(f"{fig.fid}: plotly.js returned {url[:40]!r}, not an SVG")
-                from urllib.parse import unquote  # deferred: only here
-
                 out[fig.fid] = unquote(url[len(prefix):])
         finally:
             browser.close()
@@ -454,3 +456,87 @@ def prune_build(html_dir: str | os.PathLike, mathjax_dir: str | os.PathLike | No
             if stripped != text:
                 js.write_text(stripped, encoding="utf-8", errors="surrogateescape")
     return report
+
+
+# --------------------------------------------------------------------------- page weight
+def page_weights(html_dir: str | os.PathLike, viewport: tuple[int, int] = (1280, 900)) -> dict[str, dict[str, int]]:
+    """What each page of the built book makes Chromium fetch with JavaScript on, in bytes:
+    {page: {"html": the page, "plotly": the plotly bundle, "all": everything it loads}} (fonts,
+    scripts MathJax loads on demand and images included; the static figure images are not fetched).
+    Raises RuntimeError when Chromium cannot be driven."""
+    problem = chromium_problem()
+    if problem:
+        raise RuntimeError(problem)
+    from playwright.sync_api import sync_playwright  # deferred: playwright, only for this measurement
+
+    root = Path(html_dir)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def handle(self):
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError):  # a page closed before a download ended
+                pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    out: dict[str, dict[str, int]] = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                for page_path in _pages(root):
+                    rel = page_path.relative_to(root).as_posix()
+                    got: dict[str, int] = {}
+                    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+
+                    def on_response(r, got=got):
+                        try:
+                            got[r.url] = len(r.body())
+                        except Exception:  # redirects and aborted requests have no body
+                            pass
+
+                    page.on("response", on_response)
+                    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((url, "data:"))
+                               else r.abort())
+                    page.goto(f"{url}/{rel}", wait_until="load")
+                    page.wait_for_load_state("networkidle")
+                    page.close()
+                    out[rel] = {"html": page_path.stat().st_size,
+                                "plotly": sum(v for u, v in got.items() if "/vendor/plotly" in u),
+                                "all": sum(got.values())}
+            finally:
+                browser.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    return out
+
+
+def weights_table(weights: dict[str, dict[str, int]]) -> str:
+    """The README's table of page weights (MB) from `page_weights`."""
+    rows = ["| page | page HTML | plotly.js | everything it loads |", "| --- | --- | --- | --- |"]
+    for rel, w in weights.items():
+        rows.append(f"| {rel} | {w['html'] / 1e6:.2f} MB | {w['plotly'] / 1e6:.2f} MB | {w['all'] / 1e6:.2f} MB |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rbdm_core.book_assets weights HTML_DIR`: the page weights as a Markdown table."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] != "weights":
+        print("usage: python -m rbdm_core.book_assets weights HTML_DIR", file=sys.stderr)
+        return 2
+    if not (Path(args[1]) / "index.html").exists():
+        print(f"book_assets: {args[1]} is not a built book (no index.html)", file=sys.stderr)
+        return 2
+    print(weights_table(page_weights(args[1])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -78,7 +78,12 @@ def test_book_builds_every_chapter_and_no_page_loads_remote_assets(built_book):
             offenders[str(page.relative_to(html))] = hits[:3]
     assert not offenders, f"pages load remote scripts/styles: {offenders}"
     # the vendored files the pages point at exist in the build
-    assert (html / "_static" / "vendor" / "plotly.min.js").stat().st_size > 1_000_000
+    # the cartesian partial bundle (not the full 4.8 MB one), and the figures' fitting script
+    assert 1_000_000 < (html / "_static" / "vendor" / "plotly-cartesian.min.js").stat().st_size < 2_000_000
+    assert not (html / "_static" / "vendor" / "plotly.min.js").exists()
+    assert (html / "_static" / "rbdm-figures.js").exists()
+    # the speech rule engine's locale that MathJax's accessibility explorer loads
+    assert (html / "_static" / "vendor" / "mathjax" / "sre" / "mathmaps" / "en.json").exists()
     assert (html / "_static" / "vendor" / "mathjax" / "tex-mml-chtml.js").exists()
     # every declared figure id is in its page, exactly once
     for ch in chapters:
@@ -357,9 +362,11 @@ def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book
 
         problems: list[str] = []
         page = _open(browser, f"{server.url}/{rel}", problems, on_response=on_response)
-        plotly_urls = [u for u in got if u.split("?")[0].endswith("/plotly.min.js")]
+        plotly_urls = [u for u in got if re.search(r"/vendor/plotly[-a-z]*\.min\.js$", u.split("?")[0])]
+        if any("/_static/figures/" in u for u in got):
+            problems.append("a static figure image is fetched although JavaScript draws the figures")
         if declared.get(rel):
-            deferred = page.eval_on_selector("script[src*='plotly.min.js']", "s => s.defer")
+            deferred = page.eval_on_selector("script[src*='/vendor/plotly']", "s => s.defer")
             if not plotly_urls or not deferred:
                 problems.append(f"plotly.js loaded: {bool(plotly_urls)}, deferred: {deferred}")
         else:
@@ -377,20 +384,154 @@ def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book
     assert text_only >= 3  # intro, rerun, bibliography at least
 
 
+#: Where one figure (its div `gd`, drawn by rbdm-figures.js) sits: its box, its output's box and the
+#: article column's, whether that output scrolls sideways, and the toolbar's box against the title's
+#: and the legend's (the toolbar is laid out, if transparent, before a hover shows it).
+FIGURE_FIT_JS = """(gd) => {
+  const r = (e) => { const b = e.getBoundingClientRect(); return {left: b.left, right: b.right, top: b.top, bottom: b.bottom}; };
+  const out = gd.closest('div.output') || gd.parentNode.parentNode;
+  const col = gd.closest('article') || document.body;
+  const over = (a, b) => a && b && Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1
+                         && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+  const bar = gd.querySelector('.modebar');
+  const hit = [...gd.querySelectorAll('.gtitle, .legend')].filter(e => bar && over(r(bar), r(e))).map(e => e.getAttribute('class'));
+  return {fig: r(gd), out: r(out), col: r(col), sideways: out.scrollWidth > out.clientWidth + 1,
+          dragmode: gd._fullLayout.dragmode, toolbarOver: hit};
+}"""
+
+
+def _pages_with_figures(chapters):
+    return [(c, declared_figures(c.with_suffix(".ipynb"))) for c in chapters if declared_figures(c.with_suffix(".ipynb"))]
+
+
 @pytest.mark.browser
-def test_without_javascript_each_figure_leaves_a_titled_note(built_book, server, browser):
+@pytest.mark.parametrize("width, height, touch", [(1280, 900, False), (390, 844, True)])
+def test_every_figure_fits_its_column_and_no_code_scrolls_the_page(built_book, server, browser, width, height, touch):
+    """Every figure of every chapter lies inside its output and the article column with no scroll bar
+    under it, its toolbar clear of its title and legend; on a touch screen (390 px, coarse pointer)
+    dragging does not zoom (plotly's dragmode false, so the page scrolls under a finger); no `<pre>`
+    (code or output) reaches past the window's right edge."""
     html, chapters = built_book
     server.root = html
-    ch = next(c for c in chapters if declared_figures(c.with_suffix(".ipynb")))
-    want = declared_figures(ch.with_suffix(".ipynb"))
-    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
-    page.goto(f"{server.url}/_chapters/{ch.stem}.html", wait_until="load")
-    notes = page.locator(".rbdm-noscript")
-    assert notes.count() == len(want) and notes.first.is_visible()
-    assert all(f"({fid})" in notes.nth(k).inner_text() for k, fid in enumerate(want))
-    assert not page.locator(".rbdm-figure").first.is_visible()  # no empty box
-    ctx.close()
+    failures: dict[str, list[str]] = {}
+    n_figs = 0
+    for ch, want in _pages_with_figures(chapters):
+        rel = f"_chapters/{ch.stem}.html"
+        problems: list[str] = []
+        ctx = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+        page.goto(f"{server.url}/{rel}", wait_until="load")
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}", timeout=20_000)
+        assert page.evaluate("matchMedia('(pointer: coarse)').matches") == touch
+        for el in page.query_selector_all(".js-plotly-plot"):
+            fid, n_figs = el.get_attribute("id"), n_figs + 1
+            g = el.evaluate(FIGURE_FIT_JS)
+            for box in ("out", "col"):
+                if g["fig"]["left"] < g[box]["left"] - 1 or g["fig"]["right"] > g[box]["right"] + 1:
+                    problems.append(f"{fid}: {g['fig']['left']:.0f}-{g['fig']['right']:.0f} px outside its "
+                                    f"{'output' if box == 'out' else 'column'} {g[box]['left']:.0f}-{g[box]['right']:.0f}")
+            if g["sideways"]:
+                problems.append(f"{fid}: its output scrolls sideways")
+            if g["toolbarOver"]:
+                problems.append(f"{fid}: the toolbar covers {g['toolbarOver']}")
+            if touch and g["dragmode"] is not False:
+                problems.append(f"{fid}: dragmode {g['dragmode']!r} on a touch screen")
+        wide = page.evaluate("() => [...document.querySelectorAll('pre')].filter(p => p.offsetParent)"
+                             ".filter(p => p.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+                             ".map(p => p.textContent.slice(0, 40))")
+        problems += [f"<pre> past the window's edge: {t!r}" for t in wide]
+        ctx.close()
+        if problems:
+            failures[rel] = problems
+    assert not failures, json.dumps(failures, indent=1)
+    assert n_figs >= 40  # the checks ran on the book's figures
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_without_javascript_every_figure_and_formula_shows_an_image(built_book, server, browser, width, height):
+    """JavaScript off: in place of each figure's empty box its static image (made at build time),
+    loaded and inside the column; each formula's TeX gives way to its pre-rendered image. With
+    JavaScript on the static images are not fetched at all (test_text_only_pages_... weighs them)."""
+    html, chapters = built_book
+    server.root = html
+    failures: dict[str, list[str]] = {}
+    n_math = 0
+    for ch in chapters:
+        rel = f"_chapters/{ch.stem}.html"
+        want = declared_figures(ch.with_suffix(".ipynb"))
+        ctx = browser.new_context(java_script_enabled=False, viewport={"width": width, "height": height})
+        page = ctx.new_page()
+        page.goto(f"{server.url}/{rel}", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        got = page.evaluate("""() => [...document.querySelectorAll('img.rbdm-static')].map(i => {
+            const b = i.getBoundingClientRect(), col = i.closest('article').getBoundingClientRect();
+            return {fid: i.previousElementSibling && i.previousElementSibling.id, ok: i.complete && i.naturalWidth > 0,
+                    shown: b.width > 0 && b.height > 0, inside: b.left >= col.left - 1 && b.right <= col.right + 1}; })""")
+        problems = []
+        if [g["fid"] for g in got] != want:
+            problems.append(f"static images {[g['fid'] for g in got]} for figures {want}")
+        problems += [f"{g['fid']}: {k}" for g in got for k in ("ok", "shown", "inside") if not g[k]]
+        if page.locator(".rbdm-figure:visible").count():
+            problems.append("an empty figure box is shown")
+        math = page.evaluate("""() => [...document.querySelectorAll('.math')].map(m => {
+            const img = m.nextElementSibling && m.nextElementSibling.matches('noscript.rbdm-math')
+                        ? m.nextElementSibling.querySelector('img') : null;
+            return {tex: m.offsetParent !== null, img: !!img && img.complete && img.naturalWidth > 0 && img.offsetParent !== null}; })""")
+        n_math += len(math)
+        bad = [k for k, m in enumerate(math) if m["tex"] or not m["img"]]
+        if bad:
+            problems.append(f"{len(bad)} of {len(math)} formulas show raw TeX or no image")
+        ctx.close()
+        if problems:
+            failures[rel] = problems
+    assert not failures, json.dumps(failures, indent=1)
+    assert n_math > 0
+
+
+VERDICT_RE = re.compile(r"\b(not confirmed|confirmed|inconclusive|undecidable)\b", re.I)
+
+
+def verdict_counts(text: str) -> dict[str, int]:
+    """How often each verdict word (rbdm_core.verdicts.OUTCOMES) occurs in `text` ("not confirmed"
+    is not also counted as "confirmed")."""
+    from rbdm_core.verdicts import OUTCOMES
+
+    found = [m.group(1).lower() for m in VERDICT_RE.finditer(re.sub(r"\s+", " ", text))]
+    assert set(found) <= set(OUTCOMES), "the test's verdict words are verdicts.OUTCOMES"
+    return {w: found.count(w) for w in OUTCOMES}
+
+
+@pytest.mark.browser
+def test_printed_chapter_6_holds_every_verdict_word_and_every_table_column(built_book, server, browser, tmp_path):
+    """`rbdm book --pdf`'s printer (write_pdf: headless Chromium, the print stylesheet) on chapter 6:
+    every verdict word the page shows is in the PDF's text as often, and every table's header cells
+    too (no column cut off on paper); the figures are printed as their static images."""
+    from pypdf import PdfReader
+
+    from rbdm_core.book_build import write_pdf
+
+    html, chapters = built_book
+    server.root = html
+    ch = next(c for c in chapters if c.stem.startswith("06_"))
+    rel = f"_chapters/{ch.stem}.html"
+    page = _open(browser, f"{server.url}/{rel}", [])
+    shown = verdict_counts(page.inner_text("article"))
+    headers = page.eval_on_selector_all("article table thead th", "ths => ths.map(t => t.innerText.trim())")
+    page.close()
+    assert sum(shown.values()) > 0, "chapter 6 shows no verdict"
+    pdf = write_pdf(html, tmp_path / "ch6.pdf", pages=[rel], log=lambda m: None, browser=browser)
+    import unicodedata
+
+    # NFKC: the PDF's text has the font's ligatures ("ﬁ" in "conﬁrmed")
+    text = unicodedata.normalize("NFKC", " ".join(p.extract_text() or "" for p in PdfReader(pdf).pages))
+    printed = verdict_counts(text)
+    short = {w: (printed[w], n) for w, n in shown.items() if printed[w] < n}
+    assert not short, f"verdict words printed fewer times than shown (printed, shown): {short}"
+    flat = re.sub(r"\s+", "", text)
+    missing = [h for h in headers if h and re.sub(r"\s+", "", h) not in flat]
+    assert not missing, f"table columns missing from the PDF: {missing}"
 
 
 def _explorer_case():
