@@ -362,8 +362,10 @@ def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book
 
         problems: list[str] = []
         page = _open(browser, f"{server.url}/{rel}", problems, on_response=on_response)
-        plotly_urls = [u for u in got if re.search(r"/vendor/plotly[-a-z]*\.min\.js$", u.split("?")[0])]
-        if any("/_static/figures/" in u for u in got):
+        # what the page loaded, by the browser's own record (a response body can be gone before it is read)
+        loaded = got.keys() | set(page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"))
+        plotly_urls = [u for u in loaded if re.search(r"/vendor/plotly[-a-z]*\.min\.js$", u.split("?")[0])]
+        if any("/_static/figures/" in u for u in loaded):
             problems.append("a static figure image is fetched although JavaScript draws the figures")
         if declared.get(rel):
             deferred = page.eval_on_selector("script[src*='/vendor/plotly']", "s => s.defer")
