@@ -39,6 +39,7 @@ RUN python -m pip install --no-cache-dir \
         "pytest-xdist==3.8.0" \
         "execnet==2.1.2" \
         "playwright==1.65.2" \
+        "pypdf==7.1.0" \
         "pymovements==0.28.0" \
         "threadpoolctl==3.8.0" \
         "opencv-python-headless==4.10.0.84" \

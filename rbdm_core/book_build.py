@@ -1,13 +1,18 @@
 """Building the book: every chapter executed in one run folder (`run_book`), rendered with
-Jupyter Book 1.x, execution off (`build_book`)."""
+Jupyter Book 1.x, execution off (`build_book`), and printed to one PDF (`write_pdf`)."""
 
 from __future__ import annotations
 
+import html as html_lib
+import http.server
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -15,6 +20,7 @@ from typing import Any, Mapping, Sequence
 import nbformat
 
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
+from rbdm_core.book_assets import CHROMIUM, CHROMIUM_ARGS, chromium_problem
 from rbdm_core.chapters import (
     CELL_TIMEOUT_S, NOTEBOOKS_DIR, REPO_ROOT, chapter_parameters, check_cell_timeout, execute_chapter,
     list_chapters, read_notebook, resolve_chapter,
@@ -24,6 +30,113 @@ from rbdm_core.profiles import get_profile
 from rbdm_core.references import sanitize_notebook, write_reference
 
 BOOK_DIR = REPO_ROOT / "book"
+#: the sidebar's links to the book's pages, in the table of contents' order
+NAV_RE = re.compile(r'<nav class="bd-links bd-docs-nav".*?</nav>', re.S)
+NAV_LINK_RE = re.compile(r'<a class="reference internal" href="([^"#]+)[^"]*"')
+#: the page `rbdm book --pdf` waits for before printing it: every image loaded, MathJax done
+PRINT_READY_JS = """async () => {
+  const imgs = [...document.images];
+  imgs.forEach((i) => { i.loading = 'eager'; });
+  await Promise.all(imgs.map((i) => i.complete ? null : new Promise((r) => { i.onload = i.onerror = r; })));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+}"""
+
+
+def toc_pages(html_dir: str | os.PathLike) -> list[str]:
+    """The book's pages (paths relative to the HTML folder) in the order of its table of contents:
+    the root page, then the sidebar's links."""
+    root = Path(html_dir)
+    index = (root / "index.html").read_text(encoding="utf-8")
+    m = re.search(r'url=([^"\']+\.html)', index)  # index.html redirects to the root page
+    first = m.group(1) if m else "index.html"
+    nav = NAV_RE.search((root / first).read_text(encoding="utf-8"))
+    links = NAV_LINK_RE.findall(nav.group(0)) if nav else []
+    base = Path(first).parent
+    pages = [first] + [os.path.normpath(base / html_lib.unescape(h)).replace(os.sep, "/") for h in links]
+    return [p for p in dict.fromkeys(pages) if (root / p).exists()]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # the PDF's log is its own
+        pass
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):  # a page closed before a download ended
+            pass
+
+
+def write_pdf(html_dir: str | os.PathLike, out: str | os.PathLike, *, pages: Sequence[str] | None = None,
+              log=print, browser=None) -> Path:
+    """Print every page of the built book (`html_dir`; or only `pages`, paths relative to it), in the
+    table of contents' order, with
+    headless Chromium's print to PDF (the book's print stylesheet: static figures, no side bars,
+    tables and code unclipped) and join them into one PDF at `out` (pypdf), one bookmark per page.
+    Offline: the pages are served from 127.0.0.1 and any other request is refused.
+    browser: a running playwright Chromium to print with (default: one launched here).
+    Raises RuntimeError when Chromium cannot be driven."""
+    problem = chromium_problem()
+    if problem:
+        raise RuntimeError(f"rbdm book --pdf needs Chromium: {problem}")
+    from playwright.sync_api import sync_playwright  # deferred: playwright, only for `rbdm book --pdf`
+    from pypdf import PdfReader, PdfWriter  # deferred: pypdf, only for `rbdm book --pdf`
+
+    root = Path(html_dir)
+    order = toc_pages(root)
+    if pages is not None:
+        unknown = sorted(set(pages) - set(order))
+        if unknown:
+            raise ValueError(f"write_pdf: not pages of the book: {', '.join(unknown)} (pages: {', '.join(order)})")
+        order = [p for p in order if p in set(pages)]
+    handler = type("Handler", (_QuietHandler,), {"__init__": lambda self, *a, **kw: _QuietHandler.__init__(
+        self, *a, directory=str(root), **kw)})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    writer = PdfWriter()
+
+    def print_with(b) -> None:
+        page = b.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((url, "data:")) else r.abort())
+            for rel in order:
+                page.goto(f"{url}/{rel}", wait_until="load")
+                page.wait_for_load_state("networkidle")
+                page.emulate_media(media="print")
+                page.evaluate(PRINT_READY_JS)
+                title = page.title().split(" — ")[0].strip() or rel
+                pdf = page.pdf(format="A4", print_background=True, outline=False,
+                               margin={"top": "15mm", "bottom": "15mm", "left": "14mm", "right": "14mm"})
+                start = len(writer.pages)
+                for pg in PdfReader(io.BytesIO(pdf)).pages:
+                    writer.add_page(pg)
+                writer.add_outline_item(title, start)
+                page.emulate_media(media="screen")
+                log(f"book: printed {rel} ({len(writer.pages) - start} page(s))")
+        finally:
+            page.close()
+
+    try:
+        if browser is not None:
+            print_with(browser)
+        else:
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                try:
+                    print_with(b)
+                finally:
+                    b.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        writer.write(f)
+    tmp.replace(out)
+    return out
 
 
 def build_book(

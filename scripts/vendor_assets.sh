@@ -4,9 +4,14 @@
 # `npm ci`) into the gitignored book/_vendor/, then a small curated tree book/_vendor/dist/:
 #   dist/require.js                  requirejs (used by the ipywidgets HTML manager)
 #   dist/html-manager/embed-amd.js   @jupyter-widgets/html-manager (+ its font files)
-#   dist/mathjax/                    MathJax 3 (tex-mml-chtml component, TeX input, CHTML fonts)
-# plotly.min.js is not vendored here: the book extension (book/_ext/rbdm_offline.py) copies it
-# from the installed plotly Python package, so figures and plotly.js always match.
+#   dist/mathjax/                    MathJax 3 (tex-mml-chtml component, TeX input, CHTML fonts, and
+#                                    the speech rule engine's English locale, sre/mathmaps/, that the
+#                                    accessibility explorer loads); the book build also pre-renders
+#                                    each formula with node_modules/mathjax/es5/node-main.js
+#   dist/plotly-cartesian.min.js     plotly.js-cartesian-dist-min: the trace types the book uses
+#                                    (scatter, bar, box, violin, heatmap, image), 1.5 MB instead of the
+#                                    full 4.8 MB bundle; its version is the one in the plotly Python
+#                                    package (book/_ext/rbdm_offline.py checks it at build time)
 # Idempotent: a stamp holds the lock file's hash. Needs `npm` (Node >= 18) and the npm registry
 # on the first run only.
 set -euo pipefail
@@ -24,7 +29,7 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 
-echo "vendor_assets: installing pinned requirejs, @jupyter-widgets/html-manager, mathjax into $dest"
+echo "vendor_assets: installing pinned requirejs, @jupyter-widgets/html-manager, mathjax, plotly.js-cartesian-dist-min into $dest"
 mkdir -p "$dest"
 cp "$src/package.json" "$src/package-lock.json" "$dest/"
 (cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
@@ -43,7 +48,10 @@ cp "$mj/tex-mml-chtml.js" "$tmp/mathjax/"
 cp -r "$mj/input" "$mj/a11y" "$mj/ui" "$tmp/mathjax/"
 cp -r "$mj/output/chtml" "$tmp/mathjax/output/"
 cp "$mj/output/chtml.js" "$tmp/mathjax/output/"
-for lic in "$nm/requirejs/LICENSE" "$nm/@jupyter-widgets/html-manager/LICENSE" "$nm/mathjax/LICENSE"; do
+mkdir -p "$tmp/mathjax/sre/mathmaps"
+cp "$mj/sre/mathmaps/base.json" "$mj/sre/mathmaps/en.json" "$mj/sre/mathmaps/nemeth.json" "$tmp/mathjax/sre/mathmaps/"
+cp "$nm/plotly.js-cartesian-dist-min/plotly-cartesian.min.js" "$tmp/plotly-cartesian.min.js"
+for lic in "$nm/requirejs/LICENSE" "$nm/@jupyter-widgets/html-manager/LICENSE" "$nm/mathjax/LICENSE" "$nm/plotly.js-cartesian-dist-min/LICENSE"; do
   [ -f "$lic" ] && cp "$lic" "$tmp/LICENSE.$(basename "$(dirname "$lic")")" || true
 done
 rm -rf "$dest/dist"

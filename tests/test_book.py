@@ -25,6 +25,7 @@ from rbdm_core.book_build import BOOK_DIR, run_book
 from rbdm_core.chapters import REPO_ROOT, list_chapters
 from rbdm_core.references import MAX_NOTEBOOK_BYTES
 from rbdm_core import viz
+from rbdm_core.viz.explorers import SLIDER_LABELS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -77,7 +78,12 @@ def test_book_builds_every_chapter_and_no_page_loads_remote_assets(built_book):
             offenders[str(page.relative_to(html))] = hits[:3]
     assert not offenders, f"pages load remote scripts/styles: {offenders}"
     # the vendored files the pages point at exist in the build
-    assert (html / "_static" / "vendor" / "plotly.min.js").stat().st_size > 1_000_000
+    # the cartesian partial bundle (not the full 4.8 MB one), and the figures' fitting script
+    assert 1_000_000 < (html / "_static" / "vendor" / "plotly-cartesian.min.js").stat().st_size < 2_000_000
+    assert not (html / "_static" / "vendor" / "plotly.min.js").exists()
+    assert (html / "_static" / "rbdm-figures.js").exists()
+    # the speech rule engine's locale that MathJax's accessibility explorer loads
+    assert (html / "_static" / "vendor" / "mathjax" / "sre" / "mathmaps" / "en.json").exists()
     assert (html / "_static" / "vendor" / "mathjax" / "tex-mml-chtml.js").exists()
     # every declared figure id is in its page, exactly once
     for ch in chapters:
@@ -478,9 +484,13 @@ def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book
 
         problems: list[str] = []
         page = _open(browser, f"{server.url}/{rel}", problems, on_response=on_response)
-        plotly_urls = [u for u in got if u.split("?")[0].endswith("/plotly.min.js")]
+        # what the page loaded, by the browser's own record (a response body can be gone before it is read)
+        loaded = got.keys() | set(page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"))
+        plotly_urls = [u for u in loaded if re.search(r"/vendor/plotly[-a-z]*\.min\.js$", u.split("?")[0])]
+        if any("/_static/figures/" in u for u in loaded):
+            problems.append("a static figure image is fetched although JavaScript draws the figures")
         if declared.get(rel):
-            deferred = page.eval_on_selector("script[src*='plotly.min.js']", "s => s.defer")
+            deferred = page.eval_on_selector("script[src*='/vendor/plotly']", "s => s.defer")
             if not plotly_urls or not deferred:
                 problems.append(f"plotly.js loaded: {bool(plotly_urls)}, deferred: {deferred}")
         else:
@@ -498,39 +508,189 @@ def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book
     assert text_only >= 3  # intro, rerun, bibliography at least
 
 
+#: Where one figure (its div `gd`, drawn by rbdm-figures.js) sits: its box, its output's box and the
+#: article column's, whether that output scrolls sideways, and the toolbar's box against the title's
+#: and the legend's (the toolbar is laid out, if transparent, before a hover shows it).
+FIGURE_FIT_JS = """(gd) => {
+  const r = (e) => { const b = e.getBoundingClientRect(); return {left: b.left, right: b.right, top: b.top, bottom: b.bottom}; };
+  const out = gd.closest('div.output') || gd.parentNode.parentNode;
+  const col = gd.closest('article') || document.body;
+  const over = (a, b) => a && b && Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1
+                         && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+  const bar = gd.querySelector('.modebar');
+  const hit = [...gd.querySelectorAll('.gtitle, .legend')].filter(e => bar && over(r(bar), r(e))).map(e => e.getAttribute('class'));
+  return {fig: r(gd), out: r(out), col: r(col), sideways: out.scrollWidth > out.clientWidth + 1,
+          dragmode: gd._fullLayout.dragmode, toolbarOver: hit};
+}"""
+
+
+def _pages_with_figures(chapters):
+    return [(c, declared_figures(c.with_suffix(".ipynb"))) for c in chapters if declared_figures(c.with_suffix(".ipynb"))]
+
+
 @pytest.mark.browser
-def test_without_javascript_each_figure_leaves_a_titled_note(built_book, server, browser):
+@pytest.mark.parametrize("width, height, touch", [(1280, 900, False), (390, 844, True)])
+def test_every_figure_fits_its_column_and_no_code_scrolls_the_page(built_book, server, browser, width, height, touch):
+    """Every figure of every chapter lies inside its output and the article column with no scroll bar
+    under it, its toolbar clear of its title and legend; on a touch screen (390 px, coarse pointer)
+    dragging does not zoom (plotly's dragmode false, so the page scrolls under a finger); no `<pre>`
+    (code or output) reaches past the window's right edge."""
     html, chapters = built_book
     server.root = html
-    ch = next(c for c in chapters if declared_figures(c.with_suffix(".ipynb")))
-    want = declared_figures(ch.with_suffix(".ipynb"))
-    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
-    page.goto(f"{server.url}/_chapters/{ch.stem}.html", wait_until="load")
-    notes = page.locator(".rbdm-noscript")
-    assert notes.count() == len(want) and notes.first.is_visible()
-    assert all(f"({fid})" in notes.nth(k).inner_text() for k, fid in enumerate(want))
-    assert not page.locator(".rbdm-figure").first.is_visible()  # no empty box
-    ctx.close()
+    failures: dict[str, list[str]] = {}
+    n_figs = 0
+    for ch, want in _pages_with_figures(chapters):
+        rel = f"_chapters/{ch.stem}.html"
+        problems: list[str] = []
+        ctx = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+        page.goto(f"{server.url}/{rel}", wait_until="load")
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}", timeout=20_000)
+        assert page.evaluate("matchMedia('(pointer: coarse)').matches") == touch
+        for el in page.query_selector_all(".js-plotly-plot"):
+            fid, n_figs = el.get_attribute("id"), n_figs + 1
+            g = el.evaluate(FIGURE_FIT_JS)
+            for box in ("out", "col"):
+                if g["fig"]["left"] < g[box]["left"] - 1 or g["fig"]["right"] > g[box]["right"] + 1:
+                    problems.append(f"{fid}: {g['fig']['left']:.0f}-{g['fig']['right']:.0f} px outside its "
+                                    f"{'output' if box == 'out' else 'column'} {g[box]['left']:.0f}-{g[box]['right']:.0f}")
+            if g["sideways"]:
+                problems.append(f"{fid}: its output scrolls sideways")
+            if g["toolbarOver"]:
+                problems.append(f"{fid}: the toolbar covers {g['toolbarOver']}")
+            if touch and g["dragmode"] is not False:
+                problems.append(f"{fid}: dragmode {g['dragmode']!r} on a touch screen")
+        wide = page.evaluate("() => [...document.querySelectorAll('pre')].filter(p => p.offsetParent)"
+                             ".filter(p => p.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+                             ".map(p => p.textContent.slice(0, 40))")
+        problems += [f"<pre> past the window's edge: {t!r}" for t in wide]
+        ctx.close()
+        if problems:
+            failures[rel] = problems
+    assert not failures, json.dumps(failures, indent=1)
+    assert n_figs >= 40  # the checks ran on the book's figures
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_without_javascript_every_figure_and_formula_shows_an_image(built_book, server, browser, width, height):
+    """JavaScript off: in place of each figure's empty box its static image (made at build time),
+    loaded and inside the column; each formula's TeX gives way to its pre-rendered image. With
+    JavaScript on the static images are not fetched at all (test_text_only_pages_... weighs them)."""
+    html, chapters = built_book
+    server.root = html
+    failures: dict[str, list[str]] = {}
+    n_math = 0
+    for ch in chapters:
+        rel = f"_chapters/{ch.stem}.html"
+        want = declared_figures(ch.with_suffix(".ipynb"))
+        ctx = browser.new_context(java_script_enabled=False, viewport={"width": width, "height": height})
+        page = ctx.new_page()
+        page.goto(f"{server.url}/{rel}", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        got = page.evaluate("""() => [...document.querySelectorAll('img.rbdm-static')].map(i => {
+            const b = i.getBoundingClientRect(), col = i.closest('article').getBoundingClientRect();
+            return {fid: i.previousElementSibling && i.previousElementSibling.id, ok: i.complete && i.naturalWidth > 0,
+                    shown: b.width > 0 && b.height > 0, inside: b.left >= col.left - 1 && b.right <= col.right + 1}; })""")
+        problems = []
+        if [g["fid"] for g in got] != want:
+            problems.append(f"static images {[g['fid'] for g in got]} for figures {want}")
+        problems += [f"{g['fid']}: {k}" for g in got for k in ("ok", "shown", "inside") if not g[k]]
+        if page.locator(".rbdm-figure:visible").count():
+            problems.append("an empty figure box is shown")
+        math = page.evaluate("""() => [...document.querySelectorAll('.math')].map(m => {
+            const img = m.nextElementSibling && m.nextElementSibling.matches('noscript.rbdm-math')
+                        ? m.nextElementSibling.querySelector('img') : null;
+            return {tex: m.offsetParent !== null, img: !!img && img.complete && img.naturalWidth > 0 && img.offsetParent !== null}; })""")
+        n_math += len(math)
+        bad = [k for k, m in enumerate(math) if m["tex"] or not m["img"]]
+        if bad:
+            problems.append(f"{len(bad)} of {len(math)} formulas show raw TeX or no image")
+        ctx.close()
+        if problems:
+            failures[rel] = problems
+    assert not failures, json.dumps(failures, indent=1)
+    assert n_math > 0
+
+
+VERDICT_RE = re.compile(r"\b(not confirmed|confirmed|inconclusive|undecidable)\b", re.I)
+
+
+def verdict_counts(text: str) -> dict[str, int]:
+    """How often each verdict word (rbdm_core.verdicts.OUTCOMES) occurs in `text` ("not confirmed"
+    is not also counted as "confirmed")."""
+    from rbdm_core.verdicts import OUTCOMES
+
+    found = [m.group(1).lower() for m in VERDICT_RE.finditer(re.sub(r"\s+", " ", text))]
+    assert set(found) <= set(OUTCOMES), "the test's verdict words are verdicts.OUTCOMES"
+    return {w: found.count(w) for w in OUTCOMES}
+
+
+@pytest.mark.browser
+def test_printed_chapter_6_holds_every_verdict_word_and_every_table_column(built_book, server, browser, tmp_path):
+    """`rbdm book --pdf`'s printer (write_pdf: headless Chromium, the print stylesheet) on chapter 6:
+    every verdict word the page shows is in the PDF's text as often, and every table's header cells
+    too (no column cut off on paper); the figures are printed as their static images."""
+    from pypdf import PdfReader
+
+    from rbdm_core.book_build import write_pdf
+
+    html, chapters = built_book
+    server.root = html
+    ch = next(c for c in chapters if c.stem.startswith("06_"))
+    rel = f"_chapters/{ch.stem}.html"
+    page = _open(browser, f"{server.url}/{rel}", [])
+    shown = verdict_counts(page.inner_text("article"))
+    headers = page.eval_on_selector_all("article table thead th", "ths => ths.map(t => t.innerText.trim())")
+    page.close()
+    assert sum(shown.values()) > 0, "chapter 6 shows no verdict"
+    pdf = write_pdf(html, tmp_path / "ch6.pdf", pages=[rel], log=lambda m: None, browser=browser)
+    import unicodedata
+
+    # NFKC: the PDF's text has the font's ligatures ("ﬁ" in "conﬁrmed")
+    text = unicodedata.normalize("NFKC", " ".join(p.extract_text() or "" for p in PdfReader(pdf).pages))
+    printed = verdict_counts(text)
+    short = {w: (printed[w], n) for w, n in shown.items() if printed[w] < n}
+    assert not short, f"verdict words printed fewer times than shown (printed, shown): {short}"
+    flat = re.sub(r"\s+", "", text)
+    missing = [h for h in headers if h and re.sub(r"\s+", "", h) not in flat]
+    assert not missing, f"table columns missing from the PDF: {missing}"
 
 
 def _explorer_case():
-    """A small explorer with hand-made masks whose state we can predict per control position."""
+    """A small explorer with hand-made masks whose state we can predict per control position: the
+    negative mask by fraction, the perceptive mask by n (as many steps), the mean mask with none."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (3, 12, 12, 1), dtype=np.uint8)
     states = {}
-    for m_i, mask in enumerate(("negative", "mean")):
-        for t_i, frac in enumerate((0.25, 0.5, 0.75)):
+    values = {"negative": (0.25, 0.5, 0.75), "perceptive": (2, 4, 8), "mean": ("-",)}
+    for m_i, (mask, vals) in enumerate(values.items()):
+        for t_i, v in enumerate(vals):
             masks = np.zeros((3, 12, 12), bool)
             masks[:, : 3 * (t_i + 1) + m_i, :] = True  # a different band for every state
-            states[("deep_taylor", mask, frac)] = masks
+            masks[:, :, : m_i + 1] = True
+            states[("deep_taylor", mask, v)] = masks
     return images, states
 
 
+def _shown_masks_js(n: int) -> str:
+    """JS: the sources of the row-2 mask traces that are visible (explorer's trace layout: n
+    originals, n originals under the overlays, then per menu entry n masks and n overlays; the chosen entry's
+    at opacity 1, the others' at 0)."""
+    return f"""() => {{
+        const gd = document.getElementById('rbdm-fig-explorer');
+        return gd.data.map((t, i) => [t, i]).filter(([t, i]) => i >= {2 * n} && (i - {2 * n}) % {2 * n} < {n}
+                                                     && t.opacity !== 0).map(([t]) => t.source); }}"""
+
+
 @pytest.mark.browser
-def test_explorer_controls_switch_states_in_static_html(tmp_path, server, browser):
+def test_explorer_keeps_its_slider_and_size_across_mask_types_in_static_html(tmp_path, server, browser):
+    """Real clicks: the slider's position survives a change of mask type (the perceptive mask's n at
+    the same step, back to the negative fraction after the mean mask), the slider's label names
+    the chosen type's setting, and the figure keeps its size for the mean mask."""
     images, states = _explorer_case()
-    fig = viz.explorer(images, states, ("method", "mask", "fraction"))
+    fig = viz.explorer(images, states, ("method", "mask", "fraction removed or n"))
     root = tmp_path / "site"
     root.mkdir()
     import plotly
@@ -545,28 +705,42 @@ def test_explorer_controls_switch_states_in_static_html(tmp_path, server, browse
     page.wait_for_selector("#rbdm-fig-explorer.js-plotly-plot")
     n = len(images)
 
-    def shown_masks():
-        return page.evaluate(f"""() => {{
-            const gd = document.getElementById('rbdm-fig-explorer');
-            return gd.data.slice({n}, {2 * n}).map(t => t.source); }}""")
+    def shown():
+        return page.evaluate(_shown_masks_js(n))
 
     def expected(key):
         return [viz.png_data_uri(states[key][i]) for i in range(n)]
 
-    assert shown_masks() == expected(("deep_taylor", "negative", 0.25))
-    # move the slider to its last step: click the right end of the rail
+    def label():
+        return page.locator("#rbdm-fig-explorer .slider-group > text.slider-label").first.text_content()
+
+    def choose(k):
+        page.locator("#rbdm-fig-explorer .updatemenu-header-group").first.click()
+        page.locator("#rbdm-fig-explorer .updatemenu-dropdown-button").nth(k).click()
+        page.wait_for_timeout(300)
+
+    def size():
+        return page.evaluate("() => { const b = document.querySelector('#rbdm-fig-explorer .main-svg')"
+                             ".getBoundingClientRect(); return [b.width, b.height]; }")
+
+    assert shown() == expected(("deep_taylor", "negative", 0.25))
+    assert label().startswith(SLIDER_LABELS["negative"])
     rail = page.locator("#rbdm-fig-explorer .slider-rail-touch-rect").first.bounding_box()
-    page.mouse.click(rail["x"] + rail["width"] - 2, rail["y"] + rail["height"] / 2)
+    page.mouse.click(rail["x"] + rail["width"] - 2, rail["y"] + rail["height"] / 2)  # the last step
     page.wait_for_timeout(300)
-    assert shown_masks() == expected(("deep_taylor", "negative", 0.75))
-    # choose the second dropdown entry: the mask switches to that combo, its slider back to step 0
-    page.locator("#rbdm-fig-explorer .updatemenu-header-group").first.click()
-    page.locator("#rbdm-fig-explorer .updatemenu-dropdown-button").nth(1).click()
-    page.wait_for_timeout(300)
-    assert shown_masks() == expected(("deep_taylor", "mean", 0.25))
+    assert shown() == expected(("deep_taylor", "negative", 0.75))
+    before = size()
+    choose(1)  # perceptive: the slider stays at its last step, now n = 8
+    assert shown() == expected(("deep_taylor", "perceptive", 8))
+    assert label() == f"{SLIDER_LABELS['perceptive']}: 8"
+    choose(2)  # mean: no setting, the same size
+    assert shown() == expected(("deep_taylor", "mean", "-"))
+    assert label().startswith(SLIDER_LABELS["mean"]) and size() == before
+    choose(0)  # back to negative: still the last step
+    assert shown() == expected(("deep_taylor", "negative", 0.75))
     page.mouse.click(rail["x"] + rail["width"] / 2, rail["y"] + rail["height"] / 2)
     page.wait_for_timeout(300)
-    assert shown_masks() == expected(("deep_taylor", "mean", 0.5))
+    assert shown() == expected(("deep_taylor", "negative", 0.5))
     page.close()
     assert not problems, problems
 
@@ -666,22 +840,39 @@ def test_explorer_precomputes_every_state():
     images, states = _explorer_case()
     fig = viz.explorer(images, states, ("method", "mask", "fraction"))
     n = len(images)
-    assert len(fig.data) == 4 * n  # originals, masks, originals under the overlays, overlays
+    combos = [("deep_taylor", "negative"), ("deep_taylor", "perceptive"), ("deep_taylor", "mean")]
+    vals = {c: [k[-1] for k in states if k[:-1] == c] for c in combos}
+    # n originals, n originals under the overlays, then per combo n masks and n overlays
+    assert len(fig.data) == 2 * n + len(combos) * 2 * n
     menu = fig.layout.updatemenus[0]
-    assert [b.label for b in menu.buttons] == ["deep_taylor / negative", "deep_taylor / mean"]
-    for b, mask in zip(menu.buttons, ("negative", "mean")):
-        slider = b.args[1]["sliders"][0]
-        assert [s["label"] for s in slider["steps"]] == ["0.25", "0.5", "0.75"]
-        for step, frac in zip(slider["steps"], (0.25, 0.5, 0.75)):
-            m = states[("deep_taylor", mask, frac)]
-            sources, traces = step["args"]
-            assert traces == list(range(n, 2 * n)) + list(range(3 * n, 4 * n))
-            assert sources["source"][:n] == [viz.png_data_uri(m[i]) for i in range(n)]
-            assert sources["source"][n:] == [viz.png_data_uri(viz.drop_overlay(m[i])) for i in range(n)]
+    assert [b.label for b in menu.buttons] == ["deep_taylor / negative", "deep_taylor / perceptive", "deep_taylor / mean"]
+    slider = fig.layout.sliders[0]
+    assert len(slider.steps) == 3 and [s.label for s in slider.steps] == ["0.25", "0.5", "0.75"]
+    state_traces = list(range(2 * n, len(fig.data)))
+    for k, step in enumerate(slider.steps):
+        sources, traces = step.args
+        assert list(traces) == state_traces
+        want = []
+        for c in combos:  # every combo at step k (the mean mask, with one state, at its only one)
+            m = states[c + (vals[c][min(k, len(vals[c]) - 1)],)]
+            want += [viz.png_data_uri(m[i]) for i in range(n)] + [viz.png_data_uri(viz.drop_overlay(m[i])) for i in range(n)]
+        assert list(sources["source"]) == want
+    for j, (b, c) in enumerate(zip(menu.buttons, combos)):
+        opacity, relabel = b.args
+        shown = [i for i, v in enumerate(opacity["opacity"]) if v == 1]
+        assert shown == list(range(2 * n)) + list(range(2 * n + j * 2 * n, 2 * n + (j + 1) * 2 * n))
+        assert "sliders[0].active" not in relabel  # the slider keeps its position
+        labels = [relabel[f"sliders[0].steps[{k}].label"] for k in range(3)]
+        assert labels == (["", "", ""] if c[1] == "mean" else [f"{v:g}" if isinstance(v, float) else str(v) for v in vals[c]])
+        assert relabel["sliders[0].currentvalue.prefix"].startswith(SLIDER_LABELS[c[1]])
+    # the mean mask keeps the same slider: as many steps, so the figure keeps its layout
+    own = viz.explorer(images, states, ("method", "mask", "fraction"), slider_labels={"negative": "removed"})
+    assert own.layout.sliders[0].currentvalue.prefix == "removed: "
     ov = viz.drop_overlay(np.array([[True, False]]), fill=7)
     assert ov.tolist() == [[[7, 7, 7, 0], [7, 7, 7, 255]]]
+    one = states[("deep_taylor", "negative", 0.5)]
     with pytest.raises(ValueError, match="same length"):
-        viz.explorer(images, {("a", 1): states[("deep_taylor", "mean", 0.5)], ("b",): states[("deep_taylor", "mean", 0.5)]})
+        viz.explorer(images, {("a", 1): one, ("b",): one})
     with pytest.raises(ValueError, match=r"masks for state \('a',\) have shape \(2, 12, 12\)"):
         viz.explorer(images, {("a",): np.zeros((2, 12, 12), bool)})
 

@@ -102,3 +102,74 @@ def test_bibliography_labels_are_author_year():
     entries = list(bib.entries.values())
     assert list(rc.AuthorYearLabelStyle().format_labels(entries)) == [
         "Schiller et al., 2020", "André and Huber, 2019", "Blignaut, 2010a", "Blignaut, 2010b"]
+
+
+SPEC_SCRIPT = ('\n<script type="text/javascript">\n(function () {\n  var id = "rbdm-fig-a", spec = '
+               '{"data":[{"type":"bar","y":[1,2]}],"layout":{"title":{"text":"Bars"}}};\n  var config = {};\n'
+               "  function draw() { Plotly.newPlot(id, spec.data, spec.layout || {}, config); }\n})();\n</script>")
+
+
+def test_a_figure_with_a_static_image_shows_it_without_javascript_and_draws_through_rbdm_plot():
+    page, _ = ba.rewrite_page(HEAD.replace("BODY", FIGURE + SPEC_SCRIPT), images={"rbdm-fig-a": "../_static/figures/a.svg"})
+    assert page.count('<img class="rbdm-static" src="../_static/figures/a.svg"') == 1
+    assert 'loading="lazy" width="680" height="450"' in page  # no layout width: the column's 680 px
+    assert 'alt="Figure “Bars” (rbdm-fig-a), a static image' in page
+    assert "rbdm-noscript" not in page  # the image stands in for the note
+    assert ba.DRAW_NEW in page and ba.DRAW_OLD not in page
+    assert page.index(ba.JS_FLAG) < page.index("</head>")  # set before the body: CSS hides the image
+    assert ba.rewrite_page(page, images={"rbdm-fig-a": "../_static/figures/a.svg"})[0] == page  # idempotent
+
+
+def test_page_figures_read_the_spec_and_the_drawn_size():
+    figs = ba.page_figures(FIGURE.replace("height:450px", "height:321px") + SPEC_SCRIPT)
+    assert [(f.fid, f.width, f.height, f.spec["data"][0]["type"]) for f in figs] == [("rbdm-fig-a", 680, 321, "bar")]
+    sized = SPEC_SCRIPT.replace('"layout":{', '"layout":{"width":500,"height":300,')
+    assert [(f.width, f.height) for f in ba.page_figures(FIGURE + sized)] == [(500, 300)]
+
+
+def test_formulas_get_an_image_for_readers_without_javascript():
+    src = "\\(x^2\\)"
+    body = f'<span class="math notranslate nohighlight">{src}</span>'
+    svg = ('<mjx-container class="MathJax" jax="SVG"><svg style="vertical-align: -0.025ex;" '
+           'xmlns="http://www.w3.org/2000/svg" width="2.282ex" height="1.912ex" role="img"><g fill="currentColor"></g>'
+           '</svg></mjx-container>')
+    img = ba.formula_image(svg, "../_static/math/x.svg", ba._tex(src)[0])
+    assert img == ('<img src="../_static/math/x.svg" alt="x^2" '
+                   'style="vertical-align:-0.025ex;width:2.282ex;height:1.912ex">')
+    assert ba.formula_svg(svg).startswith("<svg") and "currentColor" not in ba.formula_svg(svg)
+    page, assets = ba.rewrite_page(HEAD.replace("BODY", body), formulas={src: img})
+    assert f'{body}<noscript class="rbdm-math">{img}</noscript>' in page and assets.mathjax
+    assert ba.MATH_NOSCRIPT_STYLE in page.split("</head>")[0]
+    assert ba.rewrite_page(page, formulas={src: img})[0] == page
+    assert ba._tex("\\[a\\]") == ("a", True) and ba._tex("\\(a &lt; b\\)") == ("a < b", False)
+
+
+def test_prerender_math_typesets_tex_with_the_vendored_mathjax():
+    import pytest
+
+    from rbdm_core.book_build import BOOK_DIR
+
+    mathjax = BOOK_DIR / "_vendor" / "node_modules" / "mathjax"
+    if not (mathjax / "es5" / "node-main.js").exists():
+        pytest.skip("book/_vendor not installed (bash scripts/vendor_assets.sh)")
+    got = ba.prerender_math(["\\(x^2\\)", "\\[\\frac{a}{b}\\]", "\\(x^2\\)"], mathjax)
+    assert sorted(got) == ["\\(x^2\\)", "\\[\\frac{a}{b}\\]"]
+    assert 'display="true"' in got["\\[\\frac{a}{b}\\]"] and "<svg" in got["\\(x^2\\)"]
+    assert 'data-mml-node="mfrac"' in got["\\[\\frac{a}{b}\\]"]  # typeset as a fraction
+
+
+def test_without_chromium_figures_keep_a_note_and_the_report_says_why(tmp_path, monkeypatch):
+    html = tmp_path / "html"
+    (html / "_static" / "vendor").mkdir(parents=True)
+    (html / "_static" / "vendor" / "plotly-cartesian.min.js").write_text("p")
+    (html / "a.html").write_text(HEAD.replace("BODY", FIGURE + SPEC_SCRIPT))
+    monkeypatch.setattr(ba, "CHROMIUM", str(tmp_path / "no-chromium"))
+    report = ba.prune_build(html)
+    assert report.images == 0 and "not found" in report.images_missing and "RBDM_WITH_BROWSER=1" in report.images_missing
+    page = (html / "a.html").read_text()
+    assert "[Figure “Bars” (rbdm-fig-a)" in page and "rbdm-static" not in page
+
+
+def test_weights_table_is_markdown_in_megabytes():
+    table = ba.weights_table({"a.html": {"html": 120_000, "plotly": 1_500_041, "all": 2_590_000}})
+    assert table.splitlines()[2] == "| a.html | 0.12 MB | 1.50 MB | 2.59 MB |"

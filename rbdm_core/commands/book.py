@@ -1,7 +1,8 @@
 """`rbdm book [--profile NAME_OR_FILE] [--run-dir DIR] [-p NAME VALUE]... [--chapters NN,...] [--no-execute]
-[--no-build] [--update-references]`: execute every chapter (or those of --chapters) in order, report
-the time per chapter, build the HTML book (--no-build: the executed chapters only, in
-<run dir>/<profile>/notebooks/)."""
+[--no-build] [--update-references] [--pdf [PATH]]`: execute every chapter (or those of --chapters) in
+order, report the time per chapter, build the HTML book (--no-build: the executed chapters only, in
+<run dir>/<profile>/notebooks/); --pdf also prints the built book to one PDF (headless Chromium,
+offline; default book/_build/pdf/book.pdf)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-build", action="store_true",
                    help="execute the chapters only, into <run dir>/<profile>/notebooks/NN_name.ipynb, and skip "
                    "the HTML build (a check that every chapter runs, e.g. on the real corpora)")
+    p.add_argument("--pdf", nargs="?", const="", default=None, metavar="PATH",
+                   help="also write the built book as one PDF (every page in the table of contents' order, "
+                   "printed by headless Chromium with the book's print stylesheet; default "
+                   "<book>/_build/pdf/book.pdf); needs Debian's chromium (RBDM_WITH_BROWSER=1 bash scripts/setup.sh)")
     p.add_argument("--update-references", action="store_true",
                    help="maintainers: write the sanitised executed notebooks back as the committed "
                    "references for nbval (quick profile only)")
@@ -40,6 +45,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from rbdm_core.book_build import run_book  # deferred: keeps `rbdm --help` fast: book_build loads nbformat (about 0.5 s)
     check_cell_timeout(args)
+    if args.pdf is not None and args.no_build:
+        print("rbdm book: --pdf needs the HTML build (drop --no-build)", file=sys.stderr)
+        return 2
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -63,6 +71,15 @@ def run(args) -> int:
     print(f"{'total':<28}{total:>10.1f}")
     if html is not None:
         print(f"book: {html / 'index.html'}")
+        if args.pdf is not None:
+            from rbdm_core.book_build import write_pdf  # deferred: as run_book above
+
+            try:
+                pdf = write_pdf(html, args.pdf or html.parent / "pdf" / "book.pdf", log=log)
+            except RuntimeError as exc:
+                print(f"rbdm book: failed: {exc}", file=sys.stderr)
+                return 1
+            print(f"pdf: {pdf}")
     else:
         root = Path(args.run_dir).resolve() if args.run_dir else default_run_dir()
         print(f"chapters: {root / get_profile(args.profile).name / 'notebooks'} (no HTML built: --no-build)")

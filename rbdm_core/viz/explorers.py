@@ -28,6 +28,11 @@ def drop_overlay(mask: np.ndarray, fill: int = 0) -> np.ndarray:
     return out
 
 
+#: the explorer's slider label per mask type (`explorer`'s default `slider_labels`)
+SLIDER_LABELS = {"negative": "share of pixels removed", "perceptive": "pseudo-fixations n",
+                 "positive": "share of pixels kept", "random": "share of pixels kept",
+                 "mean": "the mean mask has no setting"}
+
 #: what the explorer's three rows show (their labels, top to bottom)
 EXPLORER_ROWS = ("image", "mask (white = kept)", "masked image")
 
@@ -41,6 +46,7 @@ def explorer(
     title: str | None = None,
     cell_px: int = 130,
     fill: int = 0,
+    slider_labels: Mapping[str, str] | None = None,
 ):
     """A mask explorer precomputed into ONE plotly figure that works in static HTML.
 
@@ -51,6 +57,10 @@ def explorer(
             into one dropdown (e.g. "deep_taylor / negative"); choosing an entry swaps in that
             entry's slider. Keys with L = 1 give a slider only.
     controls: names of the L key components (labels of the dropdown and the slider).
+    slider_labels: {key component (e.g. a mask type): the slider's label while a combo holding it
+            is chosen} (default `SLIDER_LABELS`; other combos: the last control's name). Choosing
+            another combo keeps the slider's position; a combo with one value (the mean mask) keeps
+            the slider, with empty steps, so the figure never changes size.
     Returns a plotly Figure (show it with `show(fig, name)`); everything is PNG data URIs, so keep
     it small (e.g. 6 images x 15 states of 48 x 48 is ~0.3 MB).
     """
@@ -72,6 +82,7 @@ def explorer(
         raise ValueError(f"explorer: state keys must all have the same length, got lengths {sorted(lens)}")
     depth = lens.pop()
     controls = list(controls) if controls is not None else [f"key{i}" for i in range(depth)]
+    slider_labels = dict(SLIDER_LABELS if slider_labels is None else slider_labels)
     if len(controls) != depth:
         raise ValueError(f"explorer: {len(controls)} control names for keys of length {depth}")
     n = len(imgs)
@@ -89,9 +100,6 @@ def explorer(
     title_h = 18 if titles else 0
     for i in range(n):
         fig.add_trace(go.Image(source=png_data_uri(_as_display_image(imgs[i])), hoverinfo="skip"), row=1, col=i + 1)
-    mask_idx = list(range(n, 2 * n))
-    masked_idx = list(range(3 * n, 4 * n))  # overlays over the row-3 originals
-    first = keys[0]
 
     def sources(key):
         # mask: white = kept; the masked image is the original under an overlay that is opaque
@@ -100,31 +108,60 @@ def explorer(
         return [png_data_uri(m[i]) for i in range(n)], [png_data_uri(drop_overlay(m[i], fill)) for i in range(n)]
 
     cache = {k: sources(k) for k in keys}
-    for i in range(n):
-        fig.add_trace(go.Image(source=cache[first][0][i], hoverinfo="skip"), row=2, col=i + 1)
+    # Every combo has its own row-2 mask traces and row-3 overlay traces, shown one combo at a time
+    # (opacity 1; the others 0: a hidden image trace that is restyled makes plotly.js draw NaN sizes):
+    # the slider restyles every combo's traces at once (a combo with fewer values keeps its last),
+    # so choosing another combo in the menu keeps the slider where it is.
+    n_steps = max(len(v) for v in slider_vals.values())
+
+    def at(combo, k):
+        vals = slider_vals[combo]
+        return combo + (vals[min(k, len(vals) - 1)],)
+
     for i in range(n):
         fig.add_trace(go.Image(source=png_data_uri(_as_display_image(imgs[i])), hoverinfo="skip"), row=3, col=i + 1)
-    for i in range(n):
-        fig.add_trace(go.Image(source=cache[first][1][i], hoverinfo="skip"), row=3, col=i + 1)
+    combo_idx = {}
+    for j, combo in enumerate(combos):
+        ms, mi = cache[at(combo, 0)]
+        base = len(fig.data)
+        for i in range(n):
+            fig.add_trace(go.Image(source=ms[i], hoverinfo="skip", opacity=1.0 if j == 0 else 0.0), row=2, col=i + 1)
+        for i in range(n):
+            fig.add_trace(go.Image(source=mi[i], hoverinfo="skip", opacity=1.0 if j == 0 else 0.0), row=3, col=i + 1)
+        combo_idx[combo] = list(range(base, base + 2 * n))
+    state_idx = [t for combo in combos for t in combo_idx[combo]]
 
-    def slider_for(combo):
+    def step_labels(combo):
         vals = slider_vals[combo]
-        steps = []
-        for v in vals:
-            ms, mi = cache[combo + (v,)]
-            steps.append({"label": _label(v), "method": "restyle",
-                          "args": [{"source": ms + mi}, mask_idx + masked_idx]})
-        return {"active": 0, "steps": steps, "currentvalue": {"prefix": f"{controls[-1]}: "},
-                "pad": {"t": 30}, "len": 0.9, "x": 0.05}
+        if len(vals) == 1:  # no knob (e.g. the mean mask): the slider stays, its steps say nothing
+            return [""] * n_steps
+        return [_label(vals[min(k, len(vals) - 1)]) for k in range(n_steps)]
 
-    layout: dict[str, Any] = {"sliders": [slider_for(combos[0])]}
+    def prefix(combo):
+        for c in reversed(combo):
+            if isinstance(c, str) and c in slider_labels:
+                return slider_labels[c] + (": " if len(slider_vals[combo]) > 1 else "")
+        return f"{controls[-1]}: " if len(slider_vals[combo]) > 1 else "no setting"
+
+    steps = []
+    for k, label in enumerate(step_labels(combos[0])):
+        src = [u for combo in combos for part in cache[at(combo, k)] for u in part]
+        steps.append({"label": label, "method": "restyle", "args": [{"source": src}, state_idx]})
+    slider = {"active": 0, "steps": steps, "currentvalue": {"prefix": prefix(combos[0])},
+              "pad": {"t": 30}, "len": 0.9, "x": 0.05}
+    layout: dict[str, Any] = {"sliders": [slider]}
     if depth > 1:
         buttons = []
+        n_traces = len(fig.data)
         for combo in combos:
-            v0 = slider_vals[combo][0]
-            ms, mi = cache[combo + (v0,)]
+            opacity = [1.0] * n_traces
+            for other in combos:
+                for t in combo_idx[other]:
+                    opacity[t] = 1.0 if other == combo else 0.0
+            relabel = {"sliders[0].currentvalue.prefix": prefix(combo)}
+            relabel.update({f"sliders[0].steps[{k}].label": lab for k, lab in enumerate(step_labels(combo))})
             buttons.append({"label": " / ".join(_label(c) for c in combo), "method": "update",
-                            "args": [{"source": ms + mi}, {"sliders": [slider_for(combo)]}, mask_idx + masked_idx]})
+                            "args": [{"opacity": opacity}, relabel]})
         # above the column titles (which sit just above row 1), never over them
         layout["updatemenus"] = [{"buttons": buttons, "direction": "down", "active": 0, "showactive": True,
                                   "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
