@@ -83,6 +83,30 @@ MATH_SPAN_RE = re.compile(r'<(span|div) class="math notranslate nohighlight">(.*
 SOURCE_MAP_RE = re.compile(r"\n?//# sourceMappingURL=\S+\.map[ \t]*$|\n?/\*# sourceMappingURL=\S+?\.map ?\*/", re.M)
 
 
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """A static-file handler for the local servers that open the built book in Chromium (page
+    weights, `rbdm book --pdf`): no request log, and no traceback when a page closes mid-download."""
+
+    def log_message(self, *args):
+        pass
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):  # a page closed before a download ended
+            pass
+
+
+
+def serve_folder(root) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve folder `root` on 127.0.0.1 (a free port) from a daemon thread: (server, base URL);
+    call `server.shutdown()` when done."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
 @dataclass
 class PageAssets:
     """What one built page loads after `rewrite_page`."""
@@ -471,19 +495,7 @@ def page_weights(html_dir: str | os.PathLike, viewport: tuple[int, int] = (1280,
 
     root = Path(html_dir)
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def handle(self):
-            try:
-                super().handle()
-            except (BrokenPipeError, ConnectionResetError):  # a page closed before a download ended
-                pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd, url = serve_folder(root)
     out: dict[str, dict[str, int]] = {}
     try:
         with sync_playwright() as p:

@@ -4,7 +4,6 @@ Jupyter Book 1.x, execution off (`build_book`), and printed to one PDF (`write_p
 from __future__ import annotations
 
 import html as html_lib
-import http.server
 import io
 import json
 import os
@@ -12,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -20,7 +18,7 @@ from typing import Any, Mapping, Sequence
 import nbformat
 
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
-from rbdm_core.book_assets import CHROMIUM, CHROMIUM_ARGS, chromium_problem
+from rbdm_core.book_assets import CHROMIUM, CHROMIUM_ARGS, chromium_problem, serve_folder
 from rbdm_core.chapters import (
     CELL_TIMEOUT_S, NOTEBOOKS_DIR, REPO_ROOT, chapter_parameters, check_cell_timeout, execute_chapter,
     list_chapters, read_notebook, resolve_chapter,
@@ -56,17 +54,6 @@ def toc_pages(html_dir: str | os.PathLike) -> list[str]:
     return [p for p in dict.fromkeys(pages) if (root / p).exists()]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # the PDF's log is its own
-        pass
-
-    def handle(self):
-        try:
-            super().handle()
-        except (BrokenPipeError, ConnectionResetError):  # a page closed before a download ended
-            pass
-
-
 def write_pdf(html_dir: str | os.PathLike, out: str | os.PathLike, *, pages: Sequence[str] | None = None,
               log=print, browser=None) -> Path:
     """Print every page of the built book (`html_dir`; or only `pages`, paths relative to it), in the
@@ -89,11 +76,7 @@ def write_pdf(html_dir: str | os.PathLike, out: str | os.PathLike, *, pages: Seq
         if unknown:
             raise ValueError(f"write_pdf: not pages of the book: {', '.join(unknown)} (pages: {', '.join(order)})")
         order = [p for p in order if p in set(pages)]
-    handler = type("Handler", (_QuietHandler,), {"__init__": lambda self, *a, **kw: _QuietHandler.__init__(
-        self, *a, directory=str(root), **kw)})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd, url = serve_folder(root)
     writer = PdfWriter()
 
     def print_with(b) -> None:
