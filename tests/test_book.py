@@ -179,6 +179,25 @@ def _open(browser, url: str, problems: list[str], viewport=(1280, 900), on_respo
     return page
 
 
+def _check_pages(browser, url: str, pages, check, viewport=(1280, 900), on_response=None) -> dict[str, list[str]]:
+    """Each of `pages` (paths under `url`) opened by `_open`, given to `check(rel, page) -> list of
+    problems`, then closed: {page: problems} for the pages with any, the check's and those `_open`
+    recorded (JS and console errors, requests outside the book). `on_response(rel)`, if given,
+    makes that page's response listener."""
+    failures: dict[str, list[str]] = {}
+    for rel in pages:
+        problems: list[str] = []
+        page = _open(browser, f"{url}/{rel}", problems, viewport=viewport,
+                     on_response=on_response(rel) if on_response else None)
+        try:
+            problems += check(rel, page)
+        finally:
+            page.close()
+        if problems:
+            failures[rel] = problems
+    return failures
+
+
 @pytest.mark.browser
 def test_every_page_renders_in_chromium_without_errors(built_book, server, browser):
     html, chapters = built_book
@@ -188,22 +207,18 @@ def test_every_page_renders_in_chromium_without_errors(built_book, server, brows
     declared = {f"_chapters/{c.stem}.html": declared_figures(c.with_suffix(".ipynb")) for c in chapters}
     pages = [p.relative_to(html).as_posix() for p in sorted(html.rglob("*.html"))
              if not p.relative_to(html).as_posix().startswith(("_static/", "_sources/"))]
-    failures = {}
-    for rel in pages:
-        problems: list[str] = []
-        page = _open(browser, f"{server.url}/{rel}", problems)
+
+    def check(rel, page):
         want = declared.get(rel, [])
         if want:
             page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}",
                                    timeout=20_000)
         rendered = page.eval_on_selector_all(".js-plotly-plot", "els => els.map(e => e.id)")
         lost = sorted(set(want) - set(rendered))
-        if lost:
-            problems.append(f"figures declared but not rendered: {lost}")
         page.screenshot(path=str(shots / (rel.replace("/", "__").replace(".html", ".png"))), full_page=True)
-        page.close()
-        if problems:
-            failures[rel] = problems
+        return [f"figures declared but not rendered: {lost}"] if lost else []
+
+    failures = _check_pages(browser, server.url, pages, check)
     assert not failures, json.dumps(failures, indent=1)
 
 
@@ -302,12 +317,11 @@ def test_figures_tables_and_equations_read_cleanly(built_book, server, browser, 
     server.root = html
     shots = Path(os.environ.get("RBDM_SCREENSHOTS", REPO_ROOT / "screenshots")) / str(width)
     shots.mkdir(parents=True, exist_ok=True)
-    failures: dict[str, list[str]] = {}
-    n_math = n_tables = 0
-    for ch in chapters:
-        rel = f"_chapters/{ch.stem}.html"
-        problems: list[str] = []
-        page = _open(browser, f"{server.url}/{rel}", problems, viewport=(width, height))
+    seen = {"math": 0, "tables": 0}
+    by_page = {f"_chapters/{ch.stem}.html": ch for ch in chapters}
+
+    def check(rel, page):
+        ch, problems = by_page[rel], []
         want = declared_figures(ch.with_suffix(".ipynb"))
         if want:
             page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}",
@@ -321,7 +335,7 @@ def test_figures_tables_and_equations_read_cleanly(built_book, server, browser, 
             el.scroll_into_view_if_needed()
             el.screenshot(path=str(shots / f"{ch.stem}__{fid}.png"))
         for k, t in enumerate(page.query_selector_all("table.rbdm-table")):
-            n_tables += 1
+            seen["tables"] += 1
             problems += [f"table {k}: {p}" for p in t.evaluate(TABLE_CHECK_JS)]
             if k < 3:
                 t.scroll_into_view_if_needed()
@@ -332,12 +346,12 @@ def test_figures_tables_and_equations_read_cleanly(built_book, server, browser, 
             sizes = page.eval_on_selector_all("mjx-container", "els => els.map(e => e.getBoundingClientRect().width)")
             if min(sizes) <= 0:
                 problems.append(f"{sizes.count(0)} equation(s) typeset with zero width")
-            n_math += n_src
-        page.close()
-        if problems:
-            failures[rel] = problems
+            seen["math"] += n_src
+        return problems
+
+    failures = _check_pages(browser, server.url, list(by_page), check, viewport=(width, height))
     assert not failures, json.dumps(failures, indent=1)
-    assert n_tables > 0 and n_math > 0  # the checks above ran on something
+    assert seen["tables"] > 0 and seen["math"] > 0  # the checks above ran on something
 
 
 #: What a reader cannot read (issue 28): every visible output or code `<pre>`, prose block and
@@ -358,32 +372,29 @@ HIDDEN_TEXT_JS = """() => {
 
 #: chapters that open with the answer (a `.rbdm-answer` box pasted by MyST-NB's glue)
 ANSWER_PAGES = ("intro.html", "_chapters/06_trainee.html", "_chapters/09_study.html")
-#: chapters whose sentences are prose and whose code is folded (issue 28); chapter 10 is issue 29's
-PROSE_CHAPTERS = tuple(f"{k:02d}_" for k in range(1, 10))
+#: chapters whose sentences are prose and whose code is folded (issue 28): all of them
+PROSE_CHAPTERS = tuple(f"{k:02d}_" for k in range(1, 11))
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
 def test_no_output_line_or_table_hides_text(built_book, server, browser, width, height):
     """Every page at desktop and phone width: no output or code line, generated sentence or table
-    is cut off by its column (they wrap, or a wide table stacks its rows), and chapters 1-9 show
+    is cut off by its column (they wrap, or a wide table stacks its rows), and chapters 1-10 show
     their generated sentences as prose, never as print output (no stdout stream in the page)."""
     html, chapters = built_book
     server.root = html
-    failures: dict[str, list[str]] = {}
-    # chapter 10 (issue 29) joins once its reference is re-made with this viz.table (stacked rows)
     pages = ["intro.html"] + [f"_chapters/{ch.stem}.html" for ch in chapters if ch.stem.startswith(PROSE_CHAPTERS)]
-    for rel in pages:
-        problems: list[str] = []
-        page = _open(browser, f"{server.url}/{rel}", problems, viewport=(width, height))
-        problems += page.evaluate(HIDDEN_TEXT_JS)
+
+    def check(rel, page):
+        problems = page.evaluate(HIDDEN_TEXT_JS)
         if rel.startswith(tuple(f"_chapters/{p}" for p in PROSE_CHAPTERS)):
             n = page.evaluate("document.querySelectorAll('div.cell_output .output.stream').length")
             if n:
                 problems.append(f"{n} print (stream) output(s): generated sentences belong in viz.prose")
-        page.close()
-        if problems:
-            failures[rel] = problems
+        return problems
+
+    failures = _check_pages(browser, server.url, pages, check, viewport=(width, height))
     assert not failures, json.dumps(failures, indent=1)
 
 
@@ -395,10 +406,9 @@ def test_the_answer_is_on_the_first_screen(built_book, server, browser, width, h
     its results synthetic, and the link leads to an anchor on the chapter's page."""
     html, _ = built_book
     server.root = html
-    failures: dict[str, list[str]] = {}
-    for rel in ANSWER_PAGES:
-        problems: list[str] = []
-        page = _open(browser, f"{server.url}/{rel}", problems, viewport=(width, height))
+
+    def check(rel, page):
+        problems = []
         found = page.evaluate("""() => {
           const a = document.querySelector('.rbdm-answer p');
           const link = document.querySelector('a.rbdm-evidence, .rbdm-evidence a');
@@ -425,9 +435,9 @@ def test_the_answer_is_on_the_first_screen(built_book, server, browser, width, h
             page.goto(found["href"], wait_until="load")
             if not page.evaluate(f"!!document.getElementById({json.dumps(target)})"):
                 problems.append(f"the evidence link's anchor #{target} is not on {found['href']}")
-        page.close()
-        if problems:
-            failures[rel] = problems
+        return problems
+
+    failures = _check_pages(browser, server.url, ANSWER_PAGES, check, viewport=(width, height))
     assert not failures, json.dumps(failures, indent=1)
 
 
@@ -438,12 +448,10 @@ def test_code_above_figures_is_folded(built_book, server, browser):
     (`hide-input`: a closed toggle) or removed, parameters cells too."""
     html, chapters = built_book
     server.root = html
-    failures: dict[str, list[str]] = {}
-    for ch in [c for c in chapters if c.stem.startswith(PROSE_CHAPTERS)]:
-        rel = f"_chapters/{ch.stem}.html"
-        problems: list[str] = []
-        page = _open(browser, f"{server.url}/{rel}", problems)
-        problems += page.evaluate("""() => {
+    pages = [f"_chapters/{c.stem}.html" for c in chapters if c.stem.startswith(PROSE_CHAPTERS)]
+
+    def check(rel, page):
+        return page.evaluate("""() => {
           const figs = [...document.querySelectorAll('.rbdm-figure, .js-plotly-plot')];
           const last = figs.length ? figs[figs.length - 1] : null;
           const out = [];
@@ -456,9 +464,8 @@ def test_code_above_figures_is_folded(built_book, server, browser):
           }
           return out;
         }""")
-        page.close()
-        if problems:
-            failures[rel] = problems
+
+    failures = _check_pages(browser, server.url, pages, check)
     assert not failures, json.dumps(failures, indent=1)
 
 
@@ -471,19 +478,21 @@ def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book
     declared = {f"_chapters/{c.stem}.html": declared_figures(c.with_suffix(".ipynb")) for c in chapters}
     pages = [p.relative_to(html).as_posix() for p in sorted(html.rglob("*.html"))
              if not p.relative_to(html).as_posix().startswith(("_static/", "_sources/"))]
-    failures = {}
-    text_only = 0
-    for rel in pages:
-        got: dict[str, int] = {}
+    received: dict[str, dict[str, int]] = {}  # page -> {url: bytes}
+    text_only = []
 
-        def on_response(r, got=got):
+    def on_response(rel):
+        got = received.setdefault(rel, {})
+
+        def record(r):
             try:
                 got[r.url] = len(r.body())
             except Exception:  # redirects and aborted requests have no body
                 pass
+        return record
 
-        problems: list[str] = []
-        page = _open(browser, f"{server.url}/{rel}", problems, on_response=on_response)
+    def check(rel, page):
+        got, problems = received[rel], []
         # what the page loaded, by the browser's own record (a response body can be gone before it is read)
         loaded = got.keys() | set(page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"))
         plotly_urls = [u for u in loaded if re.search(r"/vendor/plotly[-a-z]*\.min\.js$", u.split("?")[0])]
@@ -494,18 +503,18 @@ def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book
             if not plotly_urls or not deferred:
                 problems.append(f"plotly.js loaded: {bool(plotly_urls)}, deferred: {deferred}")
         else:
-            text_only += 1
+            text_only.append(rel)
             total = sum(got.values())
             if plotly_urls:
                 problems.append("a page without figures loads plotly.js")
             if total >= 1_000_000:
                 heavy = sorted(got.items(), key=lambda kv: -kv[1])[:3]
                 problems.append(f"{total} bytes in all; heaviest: {heavy}")
-        page.close()
-        if problems:
-            failures[rel] = problems
+        return problems
+
+    failures = _check_pages(browser, server.url, pages, check, on_response=on_response)
     assert not failures, json.dumps(failures, indent=1)
-    assert text_only >= 3  # intro, rerun, bibliography at least
+    assert len(text_only) >= 3  # intro, rerun, bibliography at least
 
 
 #: Where one figure (its div `gd`, drawn by rbdm-figures.js) sits: its box, its output's box and the
