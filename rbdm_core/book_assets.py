@@ -56,6 +56,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 FIGURE_WIDTH = 680
 #: where the static images go, relative to the HTML folder
 FIGURE_IMAGES = "_static/figures"
+#: the static images of earlier builds, by content (`figure_keys`), beside the HTML folder in
+#: <book>/_build; `book_build.build_book` keeps it when it clears the rest of _build
+FIGURE_CACHE = "figure-cache"
+#: plotly's random per-render id (`_fullLayout._uid`) as it appears in an SVG: after `id="` or `#`,
+#: behind the prefixes of its clip paths, defs, legend and colour-bar gradients
+PLOTLY_UID_RE = re.compile(r'id="defs-([0-9a-z]+)"')
+PLOTLY_UID_USES = r'(id="|#)(clip|defs-|topdefs-|legend|g)'
+#: what the random id becomes (each SVG is a document of its own, so its ids need be unique only in it)
+STATIC_UID = "static"
+#: part of every cached figure's key: raise it when `stable_ids` changes what it writes
+FIGURE_CACHE_VERSION = 1
 
 FIGURE_MARK = 'class="rbdm-figure"'
 MATH_RE = re.compile(r'class="math[ "]')
@@ -121,8 +132,9 @@ class PruneReport:
     pages: dict[str, PageAssets] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     bytes_removed: int = 0
-    #: static figure images written, and why there are none ('' when there are)
+    #: static figure images written (of them, taken from the figure cache), and why there are none ('' when there are)
     images: int = 0
+    images_cached: int = 0
     images_missing: str = ""
     #: formulas pre-rendered for readers without JavaScript, and why not ('' when they are)
     formulas: int = 0
@@ -316,6 +328,11 @@ def prerender_math(sources: list[str], mathjax_dir: str | os.PathLike) -> dict[s
 
 
 # --------------------------------------------------------------------------- static figures
+#: a figure as SVG by plotly.js; a trace without a uid gets its index (plotly would draw a random one
+#: into the SVG's classes and colour-bar ids)
+TO_IMAGE_JS = """([spec, w, h]) => Plotly.toImage(
+  {data: (spec.data || []).map((t, i) => Object.assign({uid: String(i)}, t)), layout: spec.layout || {}},
+  {format: 'svg', width: w, height: h})"""
 RENDER_PAGE = ('<!doctype html><html><head><meta charset="utf-8"></head><body>'
                '<div id="gd"></div></body></html>')
 
@@ -332,16 +349,58 @@ def chromium_problem() -> str:
     return ""
 
 
-def render_figure_images(figures: list[Figure], plotly_js: str | os.PathLike) -> dict[str, str]:
+def stable_ids(svg: str) -> str:
+    """plotly's SVG with its random per-render id (PLOTLY_UID_RE) replaced by STATIC_UID wherever
+    it names an element (PLOTLY_UID_USES), so one figure gives the same bytes on every build; the
+    same characters elsewhere (inside an embedded image's base64, say) are left alone."""
+    m = PLOTLY_UID_RE.search(svg)
+    if m is None:
+        return svg
+    return re.sub(PLOTLY_UID_USES + re.escape(m.group(1)), lambda u: u.group(1) + u.group(2) + STATIC_UID, svg)
+
+
+def chromium_version() -> str:
+    """`chromium --version` ('' when it cannot be run): part of each cached figure's key."""
+    try:
+        return subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def figure_keys(figures: list[Figure], plotly_js: str | os.PathLike) -> dict[str, str]:
+    """{fid: what its static image depends on, hashed (sha256 hex)}: the figure's spec, width and
+    height, the plotly bundle's bytes, the Chromium version, TO_IMAGE_JS and FIGURE_CACHE_VERSION
+    (not the system's fonts: delete <book>/_build/figure-cache after changing them)."""
+    bundle = hashlib.sha256(Path(plotly_js).read_bytes()).hexdigest()
+    version = chromium_version()
+
+    def key(f: Figure) -> str:
+        what = [f.spec, f.width, f.height, bundle, version, TO_IMAGE_JS, FIGURE_CACHE_VERSION]
+        return hashlib.sha256(json.dumps(what, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return {f.fid: key(f) for f in figures}
+
+
+def render_figure_images(figures: list[Figure], plotly_js: str | os.PathLike,
+                         cache_dir: str | os.PathLike | None = None) -> dict[str, str]:
     """{figure key: SVG text} of each figure drawn by plotly.js (`plotly_js`, the bundle the pages
-    load) with `Plotly.toImage` in headless Chromium at the figure's width and height.
-    Figure keys: `fid`. Raises RuntimeError when Chromium cannot be driven."""
+    load) with `Plotly.toImage` in headless Chromium at the figure's width and height (TO_IMAGE_JS),
+    the same bytes for the same figure on every run (`stable_ids`). Figure keys: `fid`. cache_dir: where `<figure_keys>.svg` files of
+    earlier calls are read, and those drawn now written (None: no cache); Chromium is started only
+    for the figures not there. Raises RuntimeError when Chromium cannot be driven."""
     problem = chromium_problem()
     if problem:
         raise RuntimeError(problem)
     from playwright.sync_api import sync_playwright  # deferred: playwright, only at book build time
 
     out: dict[str, str] = {}
+    cache = Path(cache_dir) if cache_dir is not None else None
+    keys = figure_keys(figures, plotly_js) if cache is not None else {}
+    for f in figures:
+        if cache is not None and (cache / f"{keys[f.fid]}.svg").exists():
+            out[f.fid] = (cache / f"{keys[f.fid]}.svg").read_text(encoding="utf-8")
+    todo = [f for f in figures if f.fid not in out]
+    if not todo:
+        return out
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -350,18 +409,17 @@ def render_figure_images(figures: list[Figure], plotly_js: str | os.PathLike) ->
                        else r.continue_())
             page.set_content(RENDER_PAGE)
             page.add_script_tag(path=str(plotly_js))
-            for fig in figures:
-                url = page.evaluate(
-                    """([spec, w, h]) => Plotly.toImage({data: spec.data || [], layout: spec.layout || {}},
-                                                        {format: 'svg', width: w, height: h})""",
-                    [fig.spec, fig.width, fig.height])
+            for fig in todo:
+                url = page.evaluate(TO_IMAGE_JS, [fig.spec, fig.width, fig.height])
                 prefix = "data:image/svg+xml,"
                 if not url.startswith(prefix):
                     raise RuntimeError(f"{fig.fid}: plotly.js returned {url[:40]!r}, not an SVG")
-                out[fig.fid] = unquote(url[len(prefix):])
+                out[fig.fid] = stable_ids(unquote(url[len(prefix):]))
+                if cache is not None:
+                    atomic_write_text(cache / f"{keys[fig.fid]}.svg", out[fig.fid])
         finally:
             browser.close()
-    return out
+    return {f.fid: out[f.fid] for f in figures}
 
 
 def _image_name(page_rel: str, fid: str) -> str:
@@ -380,8 +438,10 @@ def _pages(root: Path) -> list[Path]:
             if not p.relative_to(root).as_posix().startswith(("_static/", "_sources/"))]
 
 
-def _static_figures(root: Path, texts: dict[str, str], report: PruneReport) -> dict[str, dict[str, str]]:
-    """Writes the static image of every figure of the pages; {page: {figure id: src}}."""
+def _static_figures(root: Path, texts: dict[str, str], report: PruneReport,
+                    cache_dir: Path | None = None) -> dict[str, dict[str, str]]:
+    """Writes the static image of every figure of the pages; {page: {figure id: src}}. cache_dir:
+    `render_figure_images`' cache, left holding this build's figures only."""
     figs = {rel: page_figures(t) for rel, t in texts.items()}
     figs = {rel: f for rel, f in figs.items() if f}
     if not figs:
@@ -394,11 +454,20 @@ def _static_figures(root: Path, texts: dict[str, str], report: PruneReport) -> d
     for rel, fs in figs.items():
         for f in fs:
             keyed.append(Figure(rel + "\0" + f.fid, f.spec, f.width, f.height))
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        before = {p.stem for p in cache_dir.glob("*.svg")}
     try:
-        svgs = render_figure_images(keyed, plotly_js)
+        svgs = render_figure_images(keyed, plotly_js, cache_dir)
     except Exception as exc:  # the build goes on: each figure keeps its titled note
         report.images_missing = f"{type(exc).__name__}: {exc}"
         return {}
+    if cache_dir is not None:
+        used = set(figure_keys(keyed, plotly_js).values())
+        report.images_cached = len(used & before)
+        for stale in cache_dir.glob("*.svg"):
+            if stale.stem not in used:
+                stale.unlink()
     out: dict[str, dict[str, str]] = {}
     for key, svg in svgs.items():
         rel, fid = key.split("\0")
@@ -443,15 +512,16 @@ def _formulas(root: Path, texts: dict[str, str], mathjax_dir: Path | None,
 
 
 def prune_build(html_dir: str | os.PathLike, mathjax_dir: str | os.PathLike | None = None,
-                figures: bool = True) -> PruneReport:
+                figures: bool = True, figure_cache: str | os.PathLike | None = None) -> PruneReport:
     """Rewrite every page of the HTML build in `html_dir` and delete the files no page loads.
     mathjax_dir: MathJax's npm package, for formulas readable without JavaScript (None: not done);
-    figures: make each figure's static image (needs Chromium; without it the report says why)."""
+    figures: make each figure's static image (needs Chromium; without it the report says why);
+    figure_cache: the folder of earlier builds' static images (FIGURE_CACHE; None: none)."""
     # long: one pass over the pages in the order the rewrites need (read, render, rewrite, prune)
     root = Path(html_dir)
     report = PruneReport()
     texts = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in _pages(root)}
-    images = _static_figures(root, texts, report) if figures else {}
+    images = _static_figures(root, texts, report, Path(figure_cache) if figure_cache else None) if figures else {}
     formulas = _formulas(root, texts, Path(mathjax_dir), report) if mathjax_dir else {}
     for rel, old in texts.items():
         new, assets = rewrite_page(old, images.get(rel), formulas.get(rel))

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 import nbformat
 
 from rbdm_core.artifacts import atomic_write_text, default_run_dir
-from rbdm_core.book_assets import CHROMIUM, CHROMIUM_ARGS, chromium_problem, serve_folder
+from rbdm_core.book_assets import CHROMIUM, CHROMIUM_ARGS, FIGURE_CACHE, chromium_problem, serve_folder
 from rbdm_core.chapters import (
     CELL_TIMEOUT_S, NOTEBOOKS_DIR, REPO_ROOT, chapter_parameters, check_cell_timeout, execute_chapter,
     list_chapters, read_notebook, resolve_chapter,
@@ -122,6 +122,18 @@ def write_pdf(html_dir: str | os.PathLike, out: str | os.PathLike, *, pages: Seq
     return out
 
 
+def clear_build(build_dir: str | os.PathLike) -> None:
+    """Empty a book's `_build` folder but for its figure cache (FIGURE_CACHE: static images keyed
+    by what they depend on, so none can be stale)."""
+    build = Path(build_dir)
+    if not build.exists():
+        return
+    for child in build.iterdir():
+        if child.name == FIGURE_CACHE and child.is_dir():
+            continue
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+
+
 def build_book(
     notebooks: Sequence[str | os.PathLike],
     *,
@@ -148,8 +160,7 @@ def build_book(
             raise FileNotFoundError(f"build_book: executed notebook {src} not found")
         nb = sanitize_notebook(nbformat.read(src, as_version=4), paths=paths)
         nbformat.write(nb, chapters / src.name)
-    if (book / "_build").exists():  # a clean build: no stale pages of removed chapters
-        shutil.rmtree(book / "_build")
+    clear_build(book / "_build")  # a clean build: no stale pages of removed chapters
     cmd = [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())",
            "build", str(book), "--builder", "html"]
     if quiet:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import playwright.sync_api
+import plotly
+import pytest
+
 from rbdm_core import book_assets as ba
 
 HEAD = """<html><head>
@@ -173,3 +180,81 @@ def test_without_chromium_figures_keep_a_note_and_the_report_says_why(tmp_path, 
 def test_weights_table_is_markdown_in_megabytes():
     table = ba.weights_table({"a.html": {"html": 120_000, "plotly": 1_500_041, "all": 2_590_000}})
     assert table.splitlines()[2] == "| a.html | 0.12 MB | 1.50 MB | 2.59 MB |"
+
+
+# --------------------------------------------------------------------------- static figures: stable and cached
+def test_stable_ids_replace_plotlys_random_id_only_where_it_names_an_element():
+    uid = "7452ad"
+    svg = (f'<svg><defs id="defs-{uid}"><g class="clips"><clipPath id="clip{uid}xyplot"/></g>'
+           f'<linearGradient id="g{uid}-cb0"/></defs><g id="topdefs-{uid}"><clipPath id="legend{uid}"/></g>'
+           f'<rect clip-path="url(#clip{uid}xyplot)" style="fill: url(\'#g{uid}-cb0\');"/>'
+           f'<g clip-path="url(#legend{uid})"/><image href="data:image/png;base64,AAA{uid}BBB"/></svg>')
+    want = ('<svg><defs id="defs-static"><g class="clips"><clipPath id="clipstaticxyplot"/></g>'
+            '<linearGradient id="gstatic-cb0"/></defs><g id="topdefs-static"><clipPath id="legendstatic"/></g>'
+            '<rect clip-path="url(#clipstaticxyplot)" style="fill: url(\'#gstatic-cb0\');"/>'
+            f'<g clip-path="url(#legendstatic)"/><image href="data:image/png;base64,AAA{uid}BBB"/></svg>')
+    assert ba.stable_ids(svg) == want  # the same characters inside the image data stay
+    assert ba.stable_ids(want) == want and ba.stable_ids("<svg/>") == "<svg/>"
+
+
+def _figure(fid="rbdm-fig-a", width=300, height=200, y=(1, 3, 2)):
+    return ba.Figure(fid, {"data": [{"type": "scatter", "y": list(y)}, {"type": "heatmap", "z": [[1, 2], [3, 4]]}],
+                           "layout": {"title": {"text": "T"}}}, width, height)
+
+
+def test_a_figures_cache_key_follows_what_its_image_depends_on_and_not_its_name(tmp_path):
+    bundle = tmp_path / "plotly.min.js"
+    bundle.write_text("plotly one")
+
+    def key(fig):
+        return ba.figure_keys([fig], bundle)[fig.fid]
+
+    base = key(_figure())
+    assert key(_figure(fid="rbdm-fig-b")) == base  # the same figure on another page: the same image
+    assert len({base, key(_figure(width=301)), key(_figure(height=201)), key(_figure(y=(1, 3, 3)))}) == 4
+    bundle.write_text("plotly two")
+    assert key(_figure()) != base
+
+
+def test_prune_build_takes_cached_figures_without_starting_chromium_and_drops_stale_ones(tmp_path, monkeypatch):
+    html = tmp_path / "html"
+    (html / "_static" / "vendor").mkdir(parents=True)
+    (html / "_static" / "vendor" / "plotly-cartesian.min.js").write_text("p")
+    (html / "a.html").write_text(HEAD.replace("BODY", FIGURE + SPEC_SCRIPT))
+    cache = tmp_path / ba.FIGURE_CACHE
+    cache.mkdir()
+    fig = ba.page_figures(FIGURE + SPEC_SCRIPT)[0]
+    key = ba.figure_keys([fig], html / "_static" / "vendor" / "plotly-cartesian.min.js")[fig.fid]
+    (cache / f"{key}.svg").write_text("<svg>cached</svg>")
+    (cache / "stale.svg").write_text("<svg>old</svg>")
+    monkeypatch.setattr(ba, "chromium_problem", lambda: "")
+
+    def no_browser():
+        raise AssertionError("Chromium started although every figure was in the cache")
+
+    monkeypatch.setattr(playwright.sync_api, "sync_playwright", no_browser)
+    report = ba.prune_build(html, figure_cache=cache)
+    assert (report.images, report.images_cached, report.images_missing) == (1, 1, "")
+    assert (html / "_static" / "figures" / "a" / "rbdm-fig-a.svg").read_text() == "<svg>cached</svg>"
+    assert sorted(p.name for p in cache.iterdir()) == [f"{key}.svg"]  # only this build's figures stay
+
+
+def test_static_images_are_the_same_bytes_on_every_render_and_come_back_from_the_cache(tmp_path, monkeypatch):
+    if ba.chromium_problem():
+        pytest.skip(ba.chromium_problem())
+    bundle = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    figs = [_figure(), _figure("rbdm-fig-b", y=(2, 2, 5))]
+    first, second = ba.render_figure_images(figs, bundle), ba.render_figure_images(figs, bundle)
+    assert first == second  # plotly's random layout and trace ids made stable
+    assert 'id="defs-static"' in first["rbdm-fig-a"] and "trace0" in first["rbdm-fig-a"]
+    assert not re.search(r'(id="|#)(clip|defs-|legend|g)[0-9a-f]{6}', first["rbdm-fig-a"])
+    cache = tmp_path / "cache"
+    assert ba.render_figure_images(figs, bundle, cache) == first
+    keys = ba.figure_keys(figs, bundle)
+    assert sorted(p.name for p in cache.iterdir()) == sorted(f"{k}.svg" for k in keys.values())
+
+    def no_browser():
+        raise AssertionError("Chromium started although every figure was in the cache")
+
+    monkeypatch.setattr(playwright.sync_api, "sync_playwright", no_browser)
+    assert ba.render_figure_images(figs[::-1], bundle, cache) == {f.fid: first[f.fid] for f in figs[::-1]}

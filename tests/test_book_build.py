@@ -6,7 +6,8 @@ import nbformat
 import pytest
 
 from chapter_writers import stdout_of, write_chapter
-from rbdm_core.book_build import run_book
+from rbdm_core.book_assets import FIGURE_CACHE
+from rbdm_core.book_build import clear_build, run_book
 
 
 def test_run_book_option_errors(tmp_path):
@@ -41,3 +42,13 @@ def test_book_without_the_build_executes_every_chapter_and_builds_nothing(tmp_pa
     assert not book.exists()
     with pytest.raises(ValueError, match="--no-build needs execution"):
         run_book(notebooks_dir=nb, execute=False, build=False)
+
+
+def test_a_clean_build_keeps_only_the_figure_cache(tmp_path):
+    build = tmp_path / "_build"
+    for f in ("html/index.html", ".doctrees/env.pickle", "jupyter_execute/a.ipynb", f"{FIGURE_CACHE}/k.svg", "x.log"):
+        (build / f).parent.mkdir(parents=True, exist_ok=True)
+        (build / f).write_text("x")
+    clear_build(build)
+    assert sorted(p.relative_to(build).as_posix() for p in build.rglob("*")) == [FIGURE_CACHE, f"{FIGURE_CACHE}/k.svg"]
+    clear_build(tmp_path / "none")  # no _build yet: nothing to do

@@ -76,13 +76,13 @@ def copy_vendor(app, exception) -> None:
             shutil.copytree(item, target, dirs_exist_ok=True)
         else:
             shutil.copy2(item, target)
-    from rbdm_core.book_assets import prune_build
+    from rbdm_core.book_assets import FIGURE_CACHE, prune_build
 
-    report = prune_build(app.outdir, mathjax_dir=MATHJAX_NPM)
+    report = prune_build(app.outdir, mathjax_dir=MATHJAX_NPM, figure_cache=Path(app.outdir).parent / FIGURE_CACHE)
     logger.info(f"rbdm_offline: {len(report.removed)} unused asset(s) removed "
                 f"({report.bytes_removed / 1e6:.1f} MB): {', '.join(report.removed)}")
-    logger.info(f"rbdm_offline: {report.images} static figure image(s), {report.formulas} formula(s) "
-                "pre-rendered for readers without JavaScript")
+    logger.info(f"rbdm_offline: {report.images} static figure image(s) ({report.images_cached} from "
+                f"{FIGURE_CACHE}), {report.formulas} formula(s) pre-rendered for readers without JavaScript")
     if report.images_missing:
         logger.warning("rbdm_offline: figures have no static image (readers without JavaScript and "
                        f"print see a note instead): {report.images_missing}")
