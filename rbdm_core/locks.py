@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -30,6 +31,9 @@ from typing import Iterator
 from rbdm_core.temporaries import sweep_temporaries
 
 LOCK_NAME = ".lock"
+#: the line a waiting process prints once on stderr (`folder_lock`); whether it appears depends only
+#: on which of two processes reached a folder first (nbval drops it: `rbdm_core.nbval_plugin`)
+WAIT_NOTICE = re.compile(r"(?m)^rbdm: .* in use by .*; waiting for it\n?")
 
 
 class FolderInUse(RuntimeError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from rbdm_core.locks import WAIT_NOTICE
 from rbdm_core.output_compare import Tolerance, compare
 
 #: The tolerance the regression references are checked at (docs/determinism.md: the largest
@@ -63,6 +64,21 @@ def numeric_differences(cell, test, ref, skip_compare, tol: Tolerance) -> list[s
     return diffs
 
 
+def without_wait_notices(outputs: list) -> list:
+    """`outputs` without the lock-wait notices (`locks.WAIT_NOTICE`) in their stderr streams (a
+    stream left empty is dropped): `scripts/test.sh` runs chapters in two processes over one run
+    folder, and a chapter that waits for an artifact the other is writing says so once."""
+    out = []
+    for o in outputs:
+        if o.get("output_type") == "stream" and o.get("name") == "stderr":
+            text = WAIT_NOTICE.sub("", o.get("text", ""))
+            if not text:
+                continue
+            o = type(o)({**o, "text": text})
+        out.append(o)
+    return out
+
+
 def pytest_configure(config):
     try:
         from nbval.plugin import IPyNbCell  # deferred: nbval, slow to import (jupyter_client); chapter 7 imports this module for DEFAULT
@@ -73,6 +89,7 @@ def pytest_configure(config):
     exact = IPyNbCell.compare_outputs
 
     def compare_outputs(self, test, ref, skip_compare=None):
+        test, ref = without_wait_notices(test), without_wait_notices(ref)
         opt = self.config.option
         tol = Tolerance(rtol=getattr(opt, "nbval_rtol", DEFAULT.rtol), atol=getattr(opt, "nbval_atol", DEFAULT.atol),
                         image_levels=DEFAULT.image_levels, image_share=DEFAULT.image_share)

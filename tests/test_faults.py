@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import fault_runs as fr
+from rbdm_core.locks import WAIT_NOTICE
 
 KILLED = -9  # Popen's return code of a process ended by SIGKILL
 
@@ -196,6 +197,7 @@ def test_a_second_process_waits_for_the_holder_then_goes_on(tmp_path):
     second = fr.start([sys.executable, "-c", HOLD, str(folder), str(tmp_path / "release")])
     line = second.stderr.readline()
     assert f"{folder}: the test step in use by PID {first.pid}" in line and "waiting for it" in line
+    assert WAIT_NOTICE.fullmatch(line)  # the notice nbval drops (rbdm_core.nbval_plugin) is this line
     assert second.poll() is None  # still waiting
     (tmp_path / "release").touch()
     assert fr.finish(first)[:2] == (0, "released\n")

@@ -103,3 +103,20 @@ def test_rounding_passes_and_changed_results_fail(tmp_path):
     # plain nbval (byte for byte) fails the rounded cells too: the plugin is what passes them
     plain = _run_nbval(tmp_path, shown, refs, plugin=False)
     assert "4 failed" in plain.stdout + plain.stderr, (plain.stdout + plain.stderr)[-3000:]
+
+
+def test_lock_wait_notices_are_dropped_from_stderr_only():
+    """A chapter that waited for the other nbval stream's artifact printed the lock's notice once on
+    stderr: it is dropped (an emptied stream with it); any other stderr text, and the same text on
+    stdout, stay and are compared."""
+    from nbformat import NotebookNode
+
+    from rbdm_core.nbval_plugin import without_wait_notices
+
+    notice = "rbdm: /tmp/run/trainer/x: training of no-mask seed 0 in use by PID 12 on host h since 2026-12-07 20:00:00 UTC; waiting for it\n"
+    stream = lambda name, text: NotebookNode(output_type="stream", name=name, text=text)  # noqa: E731
+    shown = NotebookNode(output_type="display_data", data={"text/plain": "1"}, metadata={})
+    out = without_wait_notices([stream("stderr", notice), shown, stream("stderr", "a warning\n" + notice + "more\n"),
+                                stream("stdout", notice)])
+    assert out == [shown, stream("stderr", "a warning\nmore\n"), stream("stdout", notice)]
+    assert all(isinstance(o, NotebookNode) for o in out) and out[1].name == "stderr"
