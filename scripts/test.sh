@@ -75,8 +75,8 @@ pick() {  # pick "NN ..." [exclude]: the notebooks of these chapter numbers in t
 # other stream is making (`rbdm_core.locks`; the one-line notice this prints is dropped by the
 # nbval plugin), so every artifact is made once and the outputs are those of one sequential run.
 # Pass 2 ("other machine": one core, oneDNN capped at AVX2) runs at the same time in a run folder of
-# its own. All three fill the 2 cores that one chain of chapters (small networks, about one core
-# busy) would leave half idle. RBDM_NBVAL_STREAMS=1: pass 1 in one stream;
+# its own. One chain of chapters (small networks) keeps about one core busy; three are meant to keep
+# both cores busy (not yet timed in a full run). RBDM_NBVAL_STREAMS=1: pass 1 in one stream;
 # RBDM_NBVAL_CONCURRENT=0: everything one after the other. Outputs do not depend on the load
 # (bitwise, with the portable kernels); only chapter 7's speed ratios do, in cells whose output nbval
 # does not compare (nbval-ignore-output).
@@ -92,6 +92,9 @@ first=("${notebooks[@]}")
 if [ "${RBDM_NBVAL_STREAMS:-2}" -ge 2 ] && [ "${RBDM_NBVAL_CONCURRENT:-1}" = 1 ]; then
   read -r -a second <<< "$(pick "${RBDM_NBVAL_SECOND_STREAM:-10 09 07 08}")"
   read -r -a first <<< "$(pick "${RBDM_NBVAL_SECOND_STREAM:-10 09 07 08}" exclude)"
+  if [ ${#first[@]} -eq 0 ] || [ ${#second[@]} -eq 0 ]; then  # one stream would be empty: pass 1 in one
+    first=("${notebooks[@]}") second=()
+  fi
 fi
 # one core (Python's sched_setaffinity, inherited by the kernels) and AVX2: another machine
 one_core=(.venv/bin/python -c 'import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); os.execvp(sys.argv[1], sys.argv[1:])')
