@@ -168,11 +168,23 @@ def _screenshots(*sub: str) -> Path | None:
     return shots
 
 
-def _open(browser, url: str, problems: list[str], viewport=(1280, 900), on_response=None):
-    """A page that records JS errors, console errors and requests leaving 127.0.0.1 (aborted)."""
-    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-    if on_response is not None:
-        page.on("response", on_response)
+DESKTOP, PHONE = (1280, 900), (390, 844)
+
+
+def _open(browser, url: str, problems: list[str], viewport=DESKTOP, touch: bool = False,
+          received: dict[str, int] | None = None):
+    """A page in a browser context of its own (no cache shared with another page) that records JS
+    errors, console errors and requests leaving 127.0.0.1 (aborted) into `problems`, and the bytes of
+    every response into `received` when given; `touch`: a touch screen (coarse pointer, mobile)."""
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, has_touch=touch, is_mobile=touch)
+    page = ctx.new_page()
+    if received is not None:
+        def record(r):
+            try:
+                received[r.url] = len(r.body())
+            except Exception:  # redirects and aborted requests have no body
+                pass
+        page.on("response", record)
     page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: problems.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
 
@@ -190,29 +202,65 @@ def _open(browser, url: str, problems: list[str], viewport=(1280, 900), on_respo
     return page
 
 
-def _check_pages(browser, url: str, pages, check, viewport=(1280, 900), on_response=None) -> dict[str, list[str]]:
-    """Each of `pages` (paths under `url`) opened by `_open`, given to `check(rel, page) -> list of
-    problems`, then closed: {page: problems} for the pages with any, the check's and those `_open`
-    recorded (JS and console errors, requests outside the book). `on_response(rel)`, if given,
-    makes that page's response listener."""
+class Opened:
+    """One page of the built book as the module's checks share it: the playwright `page`, the
+    `problems` its load (and anything after) recorded, and `received` {url: bytes} of its responses."""
+
+    def __init__(self, page, problems: list[str], received: dict[str, int]):
+        self.page, self.problems, self.received = page, problems, received
+
+
+@pytest.fixture(scope="module")
+def opened(built_book, server, browser):
+    """opened(rel, viewport=DESKTOP) -> Opened: the built book's page `rel` (a path under its root)
+    at that viewport, loaded once for all of this module's checks (loading a chapter and drawing its
+    figures is most of a browser check's time, and each check used to load every page again), with
+    its declared figures drawn, scrolled back to the top on every call. A viewport narrower than
+    992 px is a phone: a touch screen (coarse pointer, mobile). A check that changes a page (a click,
+    a navigation) opens a page of its own."""
+    html, chapters = built_book
+    _chromium_or_skip()
+    declared = {f"_chapters/{c.stem}.html": declared_figures(c.with_suffix(".ipynb")) for c in chapters}
+    cache: dict[tuple, Opened] = {}
+
+    def get(rel: str, viewport=DESKTOP) -> Opened:
+        key = (rel, tuple(viewport))
+        if key not in cache:
+            server.root = html
+            problems: list[str] = []
+            received: dict[str, int] = {}
+            page = _open(browser, f"{server.url}/{rel}", problems, viewport=viewport, touch=viewport[0] < 992,
+                         received=received)
+            want = declared.get(rel, [])
+            if want:
+                page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}",
+                                       timeout=20_000)
+            cache[key] = Opened(page, problems, received)
+        o = cache[key]
+        o.page.evaluate("window.scrollTo(0, 0)")
+        return o
+
+    yield get
+    for o in cache.values():
+        o.page.context.close()
+
+
+def _check_pages(opened, pages, check, viewport=DESKTOP) -> dict[str, list[str]]:
+    """Each of `pages` (paths under the book's root) as `opened` holds it, given to `check(rel, page)
+    -> list of problems`: {page: problems} for the pages with any, the check's and those its load
+    recorded (JS and console errors, requests outside the book)."""
     failures: dict[str, list[str]] = {}
     for rel in pages:
-        problems: list[str] = []
-        page = _open(browser, f"{url}/{rel}", problems, viewport=viewport,
-                     on_response=on_response(rel) if on_response else None)
-        try:
-            problems += check(rel, page)
-        finally:
-            page.close()
+        o = opened(rel, viewport)
+        problems = list(o.problems) + check(rel, o.page)
         if problems:
             failures[rel] = problems
     return failures
 
 
 @pytest.mark.browser
-def test_every_page_renders_in_chromium_without_errors(built_book, server, browser):
+def test_every_page_renders_in_chromium_without_errors(built_book, opened):
     html, chapters = built_book
-    server.root = html
     shots = _screenshots()
     declared = {f"_chapters/{c.stem}.html": declared_figures(c.with_suffix(".ipynb")) for c in chapters}
     pages = [p.relative_to(html).as_posix() for p in sorted(html.rglob("*.html"))
@@ -220,21 +268,18 @@ def test_every_page_renders_in_chromium_without_errors(built_book, server, brows
 
     def check(rel, page):
         want = declared.get(rel, [])
-        if want:
-            page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}",
-                                   timeout=20_000)
         rendered = page.eval_on_selector_all(".js-plotly-plot", "els => els.map(e => e.id)")
         lost = sorted(set(want) - set(rendered))
         if shots:
             page.screenshot(path=str(shots / (rel.replace("/", "__").replace(".html", ".png"))), full_page=True)
         return [f"figures declared but not rendered: {lost}"] if lost else []
 
-    failures = _check_pages(browser, server.url, pages, check)
+    failures = _check_pages(opened, pages, check)
     assert not failures, json.dumps(failures, indent=1)
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+@pytest.mark.parametrize("width, height", [DESKTOP, PHONE])
 def test_sidebar_toggles_work_on_desktop_and_phone(built_book, server, browser, width, height):
     """The visible "chapters" button hides/shows the side bar on a wide screen and opens the
     chapter list as a drawer on a phone; the theme's duplicate header (second search box) is gone."""
@@ -316,8 +361,8 @@ TABLE_CHECK_JS = """(t) => {
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
-def test_figures_tables_and_equations_read_cleanly(built_book, server, browser, width, height):
+@pytest.mark.parametrize("width, height", [DESKTOP, PHONE])
+def test_figures_tables_and_equations_read_cleanly(built_book, opened, width, height):
     """Every chapter at desktop and phone width: no page scrolls sideways (wide figures, tables and
     equations scroll inside their own box), every figure's text lies inside the figure without
     overlaps (FIGURE_CHECK_JS), every table has padding, rules, right-aligned numbers and a
@@ -325,17 +370,12 @@ def test_figures_tables_and_equations_read_cleanly(built_book, server, browser, 
     requested from outside the book. Screenshots of each figure and table go to
     $RBDM_SCREENSHOTS/<width>/ when it is set."""
     html, chapters = built_book
-    server.root = html
     shots = _screenshots(str(width))
     seen = {"math": 0, "tables": 0}
     by_page = {f"_chapters/{ch.stem}.html": ch for ch in chapters}
 
     def check(rel, page):
         ch, problems = by_page[rel], []
-        want = declared_figures(ch.with_suffix(".ipynb"))
-        if want:
-            page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}",
-                                   timeout=20_000)
         sideways = page.evaluate("document.documentElement.scrollWidth")
         if sideways > width + 1:
             problems.append(f"the page scrolls sideways: {sideways} px wide at a {width} px viewport")
@@ -361,7 +401,7 @@ def test_figures_tables_and_equations_read_cleanly(built_book, server, browser, 
             seen["math"] += n_src
         return problems
 
-    failures = _check_pages(browser, server.url, list(by_page), check, viewport=(width, height))
+    failures = _check_pages(opened, list(by_page), check, viewport=(width, height))
     assert not failures, json.dumps(failures, indent=1)
     assert seen["tables"] > 0 and seen["math"] > 0  # the checks above ran on something
 
@@ -389,13 +429,12 @@ PROSE_CHAPTERS = tuple(f"{k:02d}_" for k in range(1, 11))
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
-def test_no_output_line_or_table_hides_text(built_book, server, browser, width, height):
+@pytest.mark.parametrize("width, height", [DESKTOP, PHONE])
+def test_no_output_line_or_table_hides_text(built_book, opened, width, height):
     """Every page at desktop and phone width: no output or code line, generated sentence or table
     is cut off by its column (they wrap, or a wide table stacks its rows), and chapters 1-10 show
     their generated sentences as prose, never as print output (no stdout stream in the page)."""
     html, chapters = built_book
-    server.root = html
     pages = ["intro.html"] + [f"_chapters/{ch.stem}.html" for ch in chapters if ch.stem.startswith(PROSE_CHAPTERS)]
 
     def check(rel, page):
@@ -406,19 +445,16 @@ def test_no_output_line_or_table_hides_text(built_book, server, browser, width, 
                 problems.append(f"{n} print (stream) output(s): generated sentences belong in viz.prose")
         return problems
 
-    failures = _check_pages(browser, server.url, pages, check, viewport=(width, height))
+    failures = _check_pages(opened, pages, check, viewport=(width, height))
     assert not failures, json.dumps(failures, indent=1)
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
-def test_the_answer_is_on_the_first_screen(built_book, server, browser, width, height):
+@pytest.mark.parametrize("width, height", [DESKTOP, PHONE])
+def test_the_answer_is_on_the_first_screen(opened, width, height):
     """The introduction and chapters 6 and 9 open with the answer generated from the computed
     verdicts: its first line and the link to the evidence lie within the first screen, it labels
     its results synthetic, and the link leads to an anchor on the chapter's page."""
-    html, _ = built_book
-    server.root = html
-
     def check(rel, page):
         problems = []
         found = page.evaluate("""() => {
@@ -444,22 +480,24 @@ def test_the_answer_is_on_the_first_screen(built_book, server, browser, width, h
             problems.append(f"the evidence link {found['href']} names no section")
         else:
             target = found["href"].split("#", 1)[1]
-            page.goto(found["href"], wait_until="load")
-            if not page.evaluate(f"!!document.getElementById({json.dumps(target)})"):
+            evidence = page.context.new_page()  # the shared page stays where it is
+            evidence.goto(found["href"], wait_until="load")
+            there = evidence.evaluate(f"!!document.getElementById({json.dumps(target)})")
+            evidence.close()
+            if not there:
                 problems.append(f"the evidence link's anchor #{target} is not on {found['href']}")
         return problems
 
-    failures = _check_pages(browser, server.url, ANSWER_PAGES, check, viewport=(width, height))
+    failures = _check_pages(opened, ANSWER_PAGES, check, viewport=(width, height))
     assert not failures, json.dumps(failures, indent=1)
 
 
 @pytest.mark.browser
-def test_code_above_figures_is_folded(built_book, server, browser):
+def test_code_above_figures_is_folded(built_book, opened):
     """On every chapter page, a code cell above a figure shows its source only where the cell is
     tagged `computes` (it computes a result); figure-building and set-up cells are folded
     (`hide-input`: a closed toggle) or removed, parameters cells too."""
     html, chapters = built_book
-    server.root = html
     pages = [f"_chapters/{c.stem}.html" for c in chapters if c.stem.startswith(PROSE_CHAPTERS)]
 
     def check(rel, page):
@@ -477,34 +515,23 @@ def test_code_above_figures_is_folded(built_book, server, browser):
           return out;
         }""")
 
-    failures = _check_pages(browser, server.url, pages, check)
+    failures = _check_pages(opened, pages, check)
     assert not failures, json.dumps(failures, indent=1)
 
 
 @pytest.mark.browser
-def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book, server, browser):
+def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book, opened):
     """A page without figures loads no plotly.js and weighs under 1 MB in all (page and every asset
-    it loads); a page with figures loads plotly.js deferred (not render-blocking)."""
+    it loads, each page in a browser context of its own, so nothing comes from another page's
+    cache); a page with figures loads plotly.js deferred (not render-blocking)."""
     html, chapters = built_book
-    server.root = html
     declared = {f"_chapters/{c.stem}.html": declared_figures(c.with_suffix(".ipynb")) for c in chapters}
     pages = [p.relative_to(html).as_posix() for p in sorted(html.rglob("*.html"))
              if not p.relative_to(html).as_posix().startswith(("_static/", "_sources/"))]
-    received: dict[str, dict[str, int]] = {}  # page -> {url: bytes}
     text_only = []
 
-    def on_response(rel):
-        got = received.setdefault(rel, {})
-
-        def record(r):
-            try:
-                got[r.url] = len(r.body())
-            except Exception:  # redirects and aborted requests have no body
-                pass
-        return record
-
     def check(rel, page):
-        got, problems = received[rel], []
+        got, problems = opened(rel).received, []
         # what the page loaded, by the browser's own record (a response body can be gone before it is read)
         loaded = got.keys() | set(page.evaluate("performance.getEntriesByType('resource').map(e => e.name)"))
         plotly_urls = [u for u in loaded if re.search(r"/vendor/plotly[-a-z]*\.min\.js$", u.split("?")[0])]
@@ -524,7 +551,7 @@ def test_text_only_pages_are_light_and_plotly_loads_only_with_figures(built_book
                 problems.append(f"{total} bytes in all; heaviest: {heavy}")
         return problems
 
-    failures = _check_pages(browser, server.url, pages, check, on_response=on_response)
+    failures = _check_pages(opened, pages, check)
     assert not failures, json.dumps(failures, indent=1)
     assert len(text_only) >= 3  # intro, rerun, bibliography at least
 
@@ -550,24 +577,19 @@ def _pages_with_figures(chapters):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("width, height, touch", [(1280, 900, False), (390, 844, True)])
-def test_every_figure_fits_its_column_and_no_code_scrolls_the_page(built_book, server, browser, width, height, touch):
+@pytest.mark.parametrize("width, height, touch", [(*DESKTOP, False), (*PHONE, True)])
+def test_every_figure_fits_its_column_and_no_code_scrolls_the_page(built_book, opened, width, height, touch):
     """Every figure of every chapter lies inside its output and the article column with no scroll bar
     under it, its toolbar clear of its title and legend; on a touch screen (390 px, coarse pointer)
     dragging does not zoom (plotly's dragmode false, so the page scrolls under a finger); no `<pre>`
     (code or output) reaches past the window's right edge."""
     html, chapters = built_book
-    server.root = html
     failures: dict[str, list[str]] = {}
     n_figs = 0
     for ch, want in _pages_with_figures(chapters):
         rel = f"_chapters/{ch.stem}.html"
-        problems: list[str] = []
-        ctx = browser.new_context(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch)
-        page = ctx.new_page()
-        page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-        page.goto(f"{server.url}/{rel}", wait_until="load")
-        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {len(want)}", timeout=20_000)
+        o = opened(rel, (width, height))
+        page, problems = o.page, list(o.problems)
         assert page.evaluate("matchMedia('(pointer: coarse)').matches") == touch
         for el in page.query_selector_all(".js-plotly-plot"):
             fid, n_figs = el.get_attribute("id"), n_figs + 1
@@ -586,7 +608,6 @@ def test_every_figure_fits_its_column_and_no_code_scrolls_the_page(built_book, s
                              ".filter(p => p.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
                              ".map(p => p.textContent.slice(0, 40))")
         problems += [f"<pre> past the window's edge: {t!r}" for t in wide]
-        ctx.close()
         if problems:
             failures[rel] = problems
     assert not failures, json.dumps(failures, indent=1)
@@ -594,7 +615,7 @@ def test_every_figure_fits_its_column_and_no_code_scrolls_the_page(built_book, s
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+@pytest.mark.parametrize("width, height", [DESKTOP, PHONE])
 def test_without_javascript_every_figure_and_formula_shows_an_image(built_book, server, browser, width, height):
     """JavaScript off: in place of each figure's empty box its static image (made at build time),
     loaded and inside the column; each formula's TeX gives way to its pre-rendered image. With
@@ -649,7 +670,7 @@ def verdict_counts(text: str) -> dict[str, int]:
 
 
 @pytest.mark.browser
-def test_printed_chapter_6_holds_every_verdict_word_and_every_table_column(built_book, server, browser, tmp_path):
+def test_printed_chapter_6_holds_every_verdict_word_and_every_table_column(built_book, opened, browser, tmp_path):
     """`rbdm book --pdf`'s printer (write_pdf: headless Chromium, the print stylesheet) on chapter 6:
     every verdict word the page shows is in the PDF's text as often, and every table's header cells
     too (no column cut off on paper); the figures are printed as their static images."""
@@ -658,13 +679,11 @@ def test_printed_chapter_6_holds_every_verdict_word_and_every_table_column(built
     from rbdm_core.book_build import write_pdf
 
     html, chapters = built_book
-    server.root = html
     ch = next(c for c in chapters if c.stem.startswith("06_"))
     rel = f"_chapters/{ch.stem}.html"
-    page = _open(browser, f"{server.url}/{rel}", [])
+    page = opened(rel).page
     shown = verdict_counts(page.inner_text("article"))
     headers = page.eval_on_selector_all("article table thead th", "ths => ths.map(t => t.innerText.trim())")
-    page.close()
     assert sum(shown.values()) > 0, "chapter 6 shows no verdict"
     pdf = write_pdf(html, tmp_path / "ch6.pdf", pages=[rel], log=lambda m: None, browser=browser)
     import unicodedata
@@ -762,7 +781,7 @@ def test_explorer_keeps_its_slider_and_size_across_mask_types_in_static_html(tmp
     page.mouse.click(rail["x"] + rail["width"] / 2, rail["y"] + rail["height"] / 2)
     page.wait_for_timeout(300)
     assert shown() == expected(("deep_taylor", "negative", 0.5))
-    page.close()
+    page.context.close()
     assert not problems, problems
 
 
