@@ -27,7 +27,7 @@ mapfile -t portable < <(.venv/bin/python -c 'from rbdm_core.kernel_settings impo
 for k, v in PORTABLE_KERNELS.items(): print(f"{k}={v}")')
 [ ${#portable[@]} -gt 0 ] || { echo "test: could not read rbdm_core.kernel_settings.PORTABLE_KERNELS" >&2; exit 1; }
 run_dir=$(mktemp -d -t rbdm-nbval.XXXXXX)
-background=()  # pids of nbval runs started in the background and not yet waited for
+logs=() names=() pids=()  # the nbval runs started in the background: their logs, names and pids (not yet waited for)
 
 kill_tree() {  # kill_tree PID: the process and everything it started (pytest, its kernels, which run in sessions of their own)
   local status child ppid
@@ -41,7 +41,7 @@ kill_tree() {  # kill_tree PID: the process and everything it started (pytest, i
 }
 cleanup() {  # on any exit: stop what still runs in the background (a failed unit test ends the run), then the run folder
   local pid
-  for pid in "${background[@]}"; do kill_tree "$pid"; done
+  for pid in "${pids[@]}"; do kill_tree "$pid"; done
   wait 2>/dev/null || true
   rm -rf "$run_dir"
 }
@@ -107,12 +107,11 @@ if [ "${RBDM_NBVAL_STREAMS:-2}" -ge 2 ] && [ "${RBDM_NBVAL_CONCURRENT:-1}" = 1 ]
 fi
 # one core (Python's sched_setaffinity, inherited by the kernels) and AVX2: another machine
 one_core=(.venv/bin/python -c 'import os, sys; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); os.execvp(sys.argv[1], sys.argv[1:])')
-logs=() names=() pids=()
 start_pass() {  # start_pass LABEL NBVAL_PASS_ARGS...: one nbval run in the background, its output to a log
   local label=$1; shift
   logs+=("$run_dir/$1.log"); names+=("$label")
   ( nbval_pass "$@" ) > "${logs[-1]}" 2>&1 &
-  pids+=($!); background+=($!)
+  pids+=($!)
 }
 if [ "${RBDM_NBVAL_CONCURRENT:-1}" = 1 ] && [ ${#other[@]} -gt 0 ]; then
   start_pass "other machine" other-machine other-machine "${other[*]}" env ONEDNN_MAX_CPU_ISA=AVX2 "${one_core[@]}"
@@ -146,7 +145,7 @@ if [ "${RBDM_NBVAL_CONCURRENT:-1}" = 1 ]; then
       status=1
     fi
   done
-  background=()
+  pids=()  # all waited for: nothing for cleanup to stop
 else
   nbval_pass this-machine this-machine "${notebooks[*]}" || status=$?
   if [ "$status" -eq 0 ] && [ ${#other[@]} -gt 0 ]; then
